@@ -1,0 +1,65 @@
+"""The exceptions safeprobe raises on purpose.
+
+    SafeprobeError
+    ├── PolicyError        the policy file is missing or invalid (file, line, field)
+    ├── ProbeRejected      the probe file was refused before compiling (file, rule)
+    ├── ProbeCompileError  the probe does not compile under our rules (file, line)
+    ├── AuditError         the audit record cannot be written (fail-closed)
+    ├── AuditChainError    an audit file does not verify (line, kind)
+    └── InstallError       install()/uninstall() cannot do what was asked
+
+No message includes a value read from the host: errors name files, lines, fields
+and rules, so they can go to stderr and into the audit log without leaking.
+"""
+
+from __future__ import annotations
+
+
+class SafeprobeError(Exception):
+    """Root of every error safeprobe raises on purpose."""
+
+
+class PolicyError(SafeprobeError):
+    """The policy is invalid; says where, so the operator can fix it."""
+
+    def __init__(self, path: str, line: int | None, field: str, problem: str) -> None:
+        self.path, self.line, self.field, self.problem = path, line, field, problem
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {field}: {problem}")
+
+
+class ProbeRejected(SafeprobeError):
+    """The probe file was refused before it was compiled (symlink, owner, mode, size, pin)."""
+
+    def __init__(self, path: str, rule: str, problem: str) -> None:
+        self.path, self.rule, self.problem = path, rule, problem
+        super().__init__(f"{path}: {rule}: {problem}")
+
+
+class ProbeCompileError(SafeprobeError):
+    """The probe does not compile under RestrictedPython and our additions."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: compile: {problem}")
+
+
+class AuditError(SafeprobeError):
+    """The audit record cannot be written; the attempt must not run."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: audit: {problem}")
+
+
+class AuditChainError(SafeprobeError):
+    """An audit file does not verify; names the first bad line and what is wrong."""
+
+    def __init__(self, path: str, line: int, kind: str, problem: str) -> None:
+        self.path, self.line, self.kind, self.problem = path, line, kind, problem
+        super().__init__(f"{path}:{line}: {kind}: {problem}")
+
+
+class InstallError(SafeprobeError):
+    """install() or uninstall() cannot do what was asked (wrong thread, already installed)."""

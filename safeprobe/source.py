@@ -1,0 +1,151 @@
+"""Reading a probe file safely.
+
+Promise: the bytes handed to the compiler are exactly the bytes of a regular file at the
+policy's probe path, not reached through a symlink at its last component, owned by an
+allowed user, not writable by group or others, no larger than the cap and, when the policy
+pins digests, one of the pinned contents. Every check runs on the open file descriptor, so
+the file cannot be swapped between the check and the read. Threat model: SECURITY.md,
+"Probe file".
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import pwd
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from safeprobe.errors import ProbeRejected
+
+# A probe is a short script an operator writes; 256 KiB is far beyond any real one and keeps
+# a hostile file from making the host read and hash gigabytes.
+DEFAULT_MAX_PROBE_BYTES: Final = 256 * 1024
+
+_WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSource:
+    """The probe's bytes and what was checked about the file they came from."""
+
+    path: str
+    text: str
+    sha256: str
+    size_bytes: int
+    owner_uid: int
+    mode: int
+
+
+def allowed_owner_uids(owners: Iterable[str], *, current_uid: int) -> frozenset[int]:
+    """Map the policy's owner names ("root", "current", user names) to uids."""
+    uids: set[int] = set()
+    for name in owners:
+        if name == "current":
+            uids.add(current_uid)
+        elif name.isdigit():
+            uids.add(int(name))
+        else:
+            try:
+                uids.add(pwd.getpwnam(name).pw_uid)
+            except KeyError:
+                # An unknown user owns nothing, so it allows nothing: deny, don't fail.
+                continue
+    return frozenset(uids)
+
+
+def check_file_stat(
+    st: os.stat_result,
+    *,
+    path: str,
+    allowed_uids: frozenset[int],
+    max_bytes: int,
+) -> None:
+    """Refuse a file that is not a small regular file owned by an allowed user. Pure."""
+    if stat.S_ISDIR(st.st_mode):
+        raise ProbeRejected(path, "file-type", "is a directory, not a regular file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ProbeRejected(path, "file-type", "is not a regular file")
+    if st.st_uid not in allowed_uids:
+        raise ProbeRejected(path, "owner", f"owned by uid {st.st_uid}, not an allowed owner")
+    if st.st_mode & _WRITABLE_BY_OTHERS:
+        raise ProbeRejected(
+            path, "mode", f"mode {stat.S_IMODE(st.st_mode):04o} is writable by group or others"
+        )
+    if st.st_size > max_bytes:
+        raise ProbeRejected(path, "size", f"{st.st_size} bytes is over the {max_bytes}-byte cap")
+
+
+def check_pins(digest: str, pins: Iterable[str], *, path: str) -> None:
+    """Refuse content whose sha256 is not pinned, when the policy pins any. Pure."""
+    pinned = frozenset(pins)
+    if pinned and digest not in pinned:
+        raise ProbeRejected(path, "sha256", f"content sha256 {digest[:12]}… is not pinned")
+
+
+def decode_probe(data: bytes, *, path: str) -> str:
+    """Probes are UTF-8 text; anything else is refused rather than guessed. Pure."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProbeRejected(path, "encoding", f"not UTF-8 (byte {exc.start})") from None
+
+
+def read_probe(
+    path: str,
+    *,
+    owners: Iterable[str] = ("root", "current"),
+    max_bytes: int = DEFAULT_MAX_PROBE_BYTES,
+    sha256_pins: Iterable[str] = (),
+) -> ProbeSource:
+    """Open, check and read the probe file; raise ProbeRejected naming the rule it broke."""
+    allowed = allowed_owner_uids(owners, current_uid=os.geteuid())
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    try:
+        st = os.fstat(fd)
+        check_file_stat(st, path=path, allowed_uids=allowed, max_bytes=max_bytes)
+        data = _read_capped(fd, max_bytes, path=path)
+    finally:
+        os.close(fd)
+    digest = hashlib.sha256(data).hexdigest()
+    check_pins(digest, sha256_pins, path=path)
+    return ProbeSource(
+        path=path,
+        text=decode_probe(data, path=path),
+        sha256=digest,
+        size_bytes=len(data),
+        owner_uid=st.st_uid,
+        mode=stat.S_IMODE(st.st_mode),
+    )
+
+
+def _read_capped(fd: int, max_bytes: int, *, path: str) -> bytes:
+    # The file may grow after fstat; read one byte past the cap to notice that.
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = os.read(fd, min(65536, max_bytes + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise ProbeRejected(path, "size", f"grew past the {max_bytes}-byte cap while read")
+    return b"".join(chunks)
+
+
+def _open_error(path: str, exc: OSError) -> ProbeRejected:
+    if exc.errno == errno.ELOOP:
+        return ProbeRejected(path, "symlink", "is a symlink; probes are opened without following")
+    if exc.errno == errno.ENOENT:
+        return ProbeRejected(path, "missing", "no such file")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ProbeRejected(path, "permission", "permission denied")
+    return ProbeRejected(path, "open", os.strerror(exc.errno or 0) or type(exc).__name__)
