@@ -1,0 +1,176 @@
+"""Restricted compilation of probes.
+
+Promise: a probe becomes a code object only through RestrictedPython's
+``compile_restricted_exec`` with our transformer on top; if that fails in any way (including
+RecursionError or MemoryError inside the compiler), the probe is refused, never compiled
+another way. Our transformer adds, beyond RestrictedPython:
+
+* step ticks at every ``while`` head, function entry (with call depth) and lambda body, so
+  the budget in limits.py can stop pure-Python work deterministically;
+* guarded operators for the ones that allocate in one C call (``+``, ``*``, ``**``, ``<<``, ``%``);
+* f-string fields routed through the sandbox's renderer, so no host ``__format__`` runs;
+* refusals, with the line, for imports, class definitions, generators (``yield``) and the
+  ``printed`` name.
+
+Compiled code is cached by (path, sha256), so an unchanged probe costs nothing to reuse.
+Threat model: SECURITY.md, "Code".
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+import types
+from collections import OrderedDict
+from typing import Final
+
+from RestrictedPython import compile_restricted_exec
+from RestrictedPython.transformer import RestrictingNodeTransformer
+
+from safeprobe.errors import ProbeCompileError
+
+# Operators that can allocate or compute a huge value in one C call. "+" is here because
+# ``s = s + s`` in a loop doubles a string per step: 30 steps are a gigabyte.
+_GUARDED_BINOPS: Final[dict[type[ast.operator], str]] = {
+    ast.Add: "+",
+    ast.Mult: "*",
+    ast.Pow: "**",
+    ast.LShift: "<<",
+    ast.Mod: "%",
+}
+
+_LINE_PREFIX: Final = re.compile(r"^Line (\d+): ")
+_CACHE_SIZE: Final = 64
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
+
+
+def _stmt_call(name: str, node: ast.AST) -> ast.Expr:
+    stmt = ast.Expr(_call(name))
+    ast.copy_location(stmt, node)
+    return ast.fix_missing_locations(stmt)
+
+
+class ProbeTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's transformer plus our ticks, operator guards and refusals."""
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        self.error(node, "imports are not allowed in probes")
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        self.error(node, "imports are not allowed in probes")
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.error(node, "class definitions are not allowed in probes")
+        return node
+
+    def visit_Yield(self, node: ast.Yield) -> ast.AST:
+        # A generator's ``finally`` can run later, from the garbage collector, in a host
+        # thread and after the attempt is over; probes do not need generators.
+        self.error(node, "generators (yield) are not allowed in probes")
+        return node
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
+        self.error(node, "generators (yield from) are not allowed in probes")
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id == "printed":
+            self.error(node, '"printed" is not available in probes; print() writes the output')
+            return node
+        result: ast.AST = super().visit_Name(node)
+        return result
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.body.insert(0, _stmt_call("_tick_", node))
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        result = super().visit_FunctionDef(node)
+        assert isinstance(result, ast.FunctionDef)
+        leave = _stmt_call("_leave_", result)
+        guarded = ast.Try(body=result.body, handlers=[], orelse=[], finalbody=[leave])
+        ast.copy_location(guarded, result)
+        result.body = [_stmt_call("_enter_", result), guarded]
+        ast.fix_missing_locations(result)
+        return result
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        result = super().visit_Lambda(node)
+        assert isinstance(result, ast.Lambda)
+        # ``_tick_() or body``: the tick returns None, so the body is the value.
+        result.body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_"), result.body])
+        ast.copy_location(result.body, node)
+        ast.fix_missing_locations(result)
+        return result
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        result = super().visit_BinOp(node)
+        assert isinstance(result, ast.BinOp)
+        symbol = _GUARDED_BINOPS.get(type(result.op))
+        if symbol is None:
+            return result
+        call = _call("_binop_", ast.Constant(symbol), result.left, result.right)
+        ast.copy_location(call, node)
+        return ast.fix_missing_locations(call)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        result = super().visit_FormattedValue(node)
+        assert isinstance(result, ast.FormattedValue)
+        spec: ast.expr = result.format_spec or ast.Constant("")
+        call = _call("_format_", result.value, ast.Constant(result.conversion), spec)
+        ast.copy_location(call, node)
+        new = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        ast.copy_location(new, node)
+        return ast.fix_missing_locations(new)
+
+
+def compile_probe(source: str, *, path: str) -> types.CodeType:
+    """Compile a probe or raise ProbeCompileError naming the first bad line."""
+    try:
+        result = compile_restricted_exec(source, filename=path, policy=ProbeTransformer)
+    except SyntaxError as exc:
+        raise ProbeCompileError(path, exc.lineno, f"SyntaxError: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        # The compiler itself gave up (deep nesting, NUL bytes …): refuse, never fall back.
+        raise ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}") from None
+    if result.errors or result.code is None:
+        first = result.errors[0] if result.errors else "no code produced"
+        match = _LINE_PREFIX.match(first)
+        line = int(match.group(1)) if match else None
+        problem = _LINE_PREFIX.sub("", first)
+        raise ProbeCompileError(path, line, problem)
+    return result.code
+
+
+class CodeCache:
+    """Compiled probes by (path, sha256); compiling the same bytes twice gives the same code."""
+
+    def __init__(self, max_entries: int = _CACHE_SIZE) -> None:
+        self._entries: OrderedDict[tuple[str, str], types.CodeType] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compile(self, source: str, *, path: str, sha256: str) -> types.CodeType:
+        key = (path, sha256)
+        with self._lock:
+            code = self._entries.get(key)
+            if code is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return code
+        code = compile_probe(source, path=path)
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = code
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return code

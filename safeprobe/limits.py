@@ -1,0 +1,146 @@
+"""Budgets a probe runs under: deadline, steps, call depth, sizes and output.
+
+Promise: a probe written in pure Python stops within a few milliseconds of its deadline or
+at its step budget, whatever it catches, because every loop head, function entry and
+guarded iteration calls ``Budget.tick`` and a stop is sticky (once stopped, every later
+tick raises again). One C call cannot be interrupted in thread isolation, so anything that
+could allocate or loop much in one call is checked against the size caps before it starts.
+Threat model: SECURITY.md, "Time", "Memory" and "Output".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final
+
+# Well below CPython's default recursion limit of 1000, so a runaway probe stops with our
+# outcome before the interpreter's RecursionError, and the host's limit is never touched.
+MAX_CALL_DEPTH: Final = 200
+
+# Bytes one string operation (repetition, padding, replace, join, formatting) may produce.
+# 16 MiB is far beyond any output cap, so no honest probe meets it.
+MAX_BUILT_BYTES: Final = 16 * 1024 * 1024
+
+# Digits in an integer built by ** or <<: 10,000 digits is ample for any metric and keeps
+# one C call in microseconds (a 10**10**8 would hold the GIL for minutes).
+MAX_INT_BITS: Final = 40_000
+
+TRUNCATION_MARKER: Final = "\n[safeprobe: output truncated at {limit} bytes]\n"
+
+
+class ProbeStopped(BaseException):
+    """The probe ran out of a budget. A BaseException so ``except Exception`` does not
+    swallow it; and sticky, so ``except BaseException`` does not either."""
+
+    def __init__(self, outcome: str, rule: str, problem: str) -> None:
+        self.outcome, self.rule, self.problem = outcome, rule, problem
+        super().__init__(f"{rule}: {problem}")
+
+
+class Budget:
+    """Steps, deadline and call depth of one attempt."""
+
+    __slots__ = ("_clock", "deadline", "depth", "max_items", "max_steps", "steps", "stopped", "timeout_s")
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        max_steps: int,
+        max_items: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self.timeout_s = timeout_s
+        self.deadline = clock() + timeout_s
+        self.max_steps = max_steps
+        self.max_items = max_items
+        self.steps = 0
+        self.depth = 0
+        self.stopped: ProbeStopped | None = None
+
+    def stop(self, outcome: str, rule: str, problem: str) -> ProbeStopped:
+        if self.stopped is None:
+            self.stopped = ProbeStopped(outcome, rule, problem)
+        return self.stopped
+
+    def tick(self) -> None:
+        """One unit of probe work: a loop iteration, a call, an item of a guarded iterator."""
+        self.steps += 1
+        if self.stopped is not None:
+            raise self.stopped
+        if self.steps > self.max_steps:
+            raise self.stop("limit", "limits.max_steps", f"more than {self.max_steps} steps")
+        if self._clock() > self.deadline:
+            raise self.stop("timeout", "limits.timeout", f"ran past {self.timeout_s * 1000:g} ms")
+
+    def enter(self) -> None:
+        """A probe function was called."""
+        self.depth += 1
+        if self.depth > MAX_CALL_DEPTH:
+            raise self.stop("limit", "recursion", f"calls nested deeper than {MAX_CALL_DEPTH}")
+        self.tick()
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+    def check_items(self, count: int, what: str) -> None:
+        """Refuse building or walking a container larger than ``limits.max_items``."""
+        if count > self.max_items:
+            raise self.stop(
+                "limit", "limits.max_items", f"{what} of {count} items is over the {self.max_items} cap"
+            )
+
+    def check_bytes(self, count: int, what: str) -> None:
+        if count > MAX_BUILT_BYTES:
+            raise self.stop(
+                "limit", "size", f"{what} would build {count} bytes, over the {MAX_BUILT_BYTES} cap"
+            )
+
+    def check_int_bits(self, bits: int, what: str) -> None:
+        if bits > MAX_INT_BITS:
+            raise self.stop("limit", "size", f"{what} would build an integer of {bits} bits")
+
+    def check_expired(self) -> None:
+        """Called once the probe returns: a stop it caught still decides the outcome."""
+        if self.stopped is not None:
+            raise self.stopped
+
+
+class OutputBuffer:
+    """The probe's captured output, never held beyond its cap."""
+
+    __slots__ = ("_chunks", "_size", "max_bytes", "truncated")
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.truncated = False
+
+    def write(self, text: str) -> None:
+        if self.truncated:
+            return
+        room = self.max_bytes - self._size
+        data = text.encode("utf-8", "backslashreplace")
+        if len(data) > room:
+            # Cut on a character boundary so the kept part still decodes.
+            data = data[:room].decode("utf-8", "ignore").encode("utf-8")
+            self.truncated = True
+        self._chunks.append(data)
+        self._size += len(data)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._size
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def text(self) -> str:
+        """The output as an operator reads it, with the truncation marker when cut."""
+        body = self.getvalue().decode("utf-8", "replace")
+        if self.truncated:
+            body += TRUNCATION_MARKER.format(limit=self.max_bytes)
+        return body

@@ -1,0 +1,750 @@
+"""Read-only views of host objects.
+
+Promise: a probe can read only the attribute paths the policy allows, and no view method
+writes to the object it wraps or runs host code. Attributes are read statically (instance
+``__dict__``, slots, plain class attributes), never through the host's ``__getattribute__``,
+properties or ``__getattr__``; containers are read through the builtin types' own C methods
+and copied atomically before iteration; names matching the redaction patterns come out as
+the fixed REDACTED marker on every path (item, attribute, iteration, repr, str, format).
+Threat model: SECURITY.md, "Host state", "Allowlist" and "Redaction".
+
+Access paths are tuples of attribute names from the exposure's target. Item access is
+transparent to the path: ``data["k"].x`` is the path ``data.x``. A path the allowlist
+matches is *full* (items, iteration and rendering allowed); a strict prefix of an allowed
+path is *traverse* (only attribute reads that lead towards an allowed path).
+"""
+
+from __future__ import annotations
+
+import collections
+import fnmatch
+import functools
+import re
+import types
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final, NoReturn
+
+from safeprobe.errors import SafeprobeError
+
+# Values of these exact types are immutable and their methods run no host code, so a
+# probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
+# subclass can override ``__repr__``/``__eq__`` and would run host code.
+SCALAR_TYPES: Final = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+# The usual names of secrets; matched case-insensitively with "_" and "-" ignored.
+DEFAULT_REDACT_PATTERNS: Final = (
+    "*password*",
+    "*passwd*",
+    "*secret*",
+    "*token*",
+    "*apikey*",
+    "*authorization*",
+    "*cookie*",
+    "*session*",
+    "*privatekey*",
+    "*credential*",
+)
+
+# Builtin container methods a probe may call on a view; they read, never write.
+# Left out on purpose: every mutator (append, pop, update, setdefault, clear …), and
+# ``fromkeys``/``__reversed__``, which would walk the host container in C unguarded.
+MAPPING_METHODS: Final = frozenset({"keys", "values", "items", "get", "copy"})
+SEQUENCE_METHODS: Final = frozenset({"count", "index", "copy"})
+SET_METHODS: Final = frozenset({"copy"})
+
+# The class of the named-tuple field descriptor, which reads a tuple slot in C.
+_TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # noqa: PYI024
+_MISSING: Final = object()
+_TYPE_DICT: Final = type.__dict__["__dict__"]
+_TYPE_MRO: Final = type.__dict__["__mro__"]
+
+
+class ProbeDenied(SafeprobeError):
+    """A guard refused something the probe asked for; names the rule, never a host value."""
+
+    def __init__(self, rule: str, problem: str) -> None:
+        self.rule, self.problem = rule, problem
+        super().__init__(f"{rule}: {problem}")
+
+
+class Redacted:
+    """The fixed marker a redacted value reads as: same text, type and length for every secret."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "<redacted>"
+
+
+REDACTED: Final = Redacted()
+
+
+# ---- redaction ---------------------------------------------------------------------------
+
+
+def _normalize_name(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """Decides by name whether a key or attribute is secret. Pure."""
+
+    patterns: tuple[str, ...]
+
+    @classmethod
+    def with_defaults(cls, extra: Iterable[str] = ()) -> Redactor:
+        merged = (*DEFAULT_REDACT_PATTERNS, *extra)
+        return cls(tuple(dict.fromkeys(_normalize_name(p) for p in merged)))
+
+    def hides(self, name: object) -> bool:
+        if type(name) is not str:
+            return False
+        return _matches_any(_normalize_name(name), self.patterns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches_any(normalized: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(normalized, p) for p in patterns)
+
+
+# ---- allowlist ---------------------------------------------------------------------------
+
+_SEGMENT: Final = re.compile(r"^(\*\*|\*|[A-Za-z][A-Za-z0-9_]*)$")
+
+
+class Access:
+    """The three answers the allowlist gives for a path."""
+
+    FULL: Final = "full"
+    TRAVERSE: Final = "traverse"
+    NONE: Final = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Allowlist:
+    """Attribute-path patterns: ``*`` is one name, ``**`` any depth (zero included). Pure."""
+
+    patterns: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def parse(cls, allow: Iterable[str]) -> Allowlist:
+        parsed: list[tuple[str, ...]] = []
+        for text in allow:
+            segments = tuple(text.split("."))
+            if not all(_SEGMENT.match(s) for s in segments):
+                raise ValueError(f"bad allow pattern {text!r}")
+            parsed.append(segments)
+        return cls(tuple(parsed))
+
+    def access(self, path: tuple[str, ...]) -> str:
+        return _access(self.patterns, path)
+
+
+@functools.lru_cache(maxsize=8192)
+def _access(patterns: tuple[tuple[str, ...], ...], path: tuple[str, ...]) -> str:
+    if any(_glob(p, 0, path, 0) for p in patterns):
+        return Access.FULL
+    if any(_leads_to(p, 0, path, 0) for p in patterns):
+        return Access.TRAVERSE
+    return Access.NONE
+
+
+def _glob(pat: tuple[str, ...], i: int, path: tuple[str, ...], j: int) -> bool:
+    if i == len(pat):
+        return j == len(path)
+    if pat[i] == "**":
+        return any(_glob(pat, i + 1, path, k) for k in range(j, len(path) + 1))
+    if j == len(path):
+        return False
+    return (pat[i] in ("*", path[j])) and _glob(pat, i + 1, path, j + 1)
+
+
+def _leads_to(pat: tuple[str, ...], i: int, path: tuple[str, ...], j: int) -> bool:
+    """Whether some longer path starting with ``path`` matches ``pat``."""
+    if j == len(path):
+        return i < len(pat)
+    if i == len(pat):
+        return False
+    if pat[i] == "**":
+        return True
+    return (pat[i] in ("*", path[j])) and _leads_to(pat, i + 1, path, j + 1)
+
+
+# ---- static reads: no host code runs ---------------------------------------------------
+
+
+def _is(obj: object, kinds: type | tuple[type, ...]) -> bool:
+    """isinstance() without its fallback to ``obj.__class__``, which runs host code."""
+    return issubclass(type(obj), kinds)
+
+
+def _mro(cls: type) -> tuple[type, ...]:
+    mro: tuple[type, ...] = _TYPE_MRO.__get__(cls)
+    return mro
+
+
+def _class_namespace(cls: type) -> types.MappingProxyType[str, object]:
+    ns: types.MappingProxyType[str, object] = _TYPE_DICT.__get__(cls)
+    return ns
+
+
+def _static_lookup(cls: type, name: str) -> object:
+    """The class attribute ``name`` as stored, found along the MRO without descriptors."""
+    for klass in _mro(cls):
+        value = _class_namespace(klass).get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+    return _MISSING
+
+
+def _is_data_descriptor(value: object) -> bool:
+    kind = type(value)
+    return (
+        _static_lookup(kind, "__set__") is not _MISSING
+        or _static_lookup(kind, "__delete__") is not _MISSING
+    )
+
+
+def _instance_dict(obj: object) -> dict[str, object] | None:
+    """The object's ``__dict__`` when it is the ordinary C slot, else None."""
+    descriptor = _static_lookup(type(obj), "__dict__")
+    if type(descriptor) in (types.GetSetDescriptorType, types.MemberDescriptorType):
+        value = descriptor.__get__(obj, type(obj))  # type: ignore[attr-defined]  # checked C descriptor
+        if type(value) is dict:
+            return value
+    return None
+
+
+def read_attribute(obj: object, name: str) -> object:
+    """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
+    run host code (properties, custom descriptors, ``__getattr__``, methods)."""
+    if _is(obj, type):
+        found = _static_lookup(obj, name)
+        if found is _MISSING:
+            raise AttributeError(name)
+        if _static_lookup(type(found), "__get__") is not _MISSING:
+            raise ProbeDenied("host-code", f"attribute {name!r} is a descriptor or method")
+        return found
+    class_value = _static_lookup(type(obj), name)
+    if class_value is not _MISSING and _is_data_descriptor(class_value):
+        if type(class_value) in (types.MemberDescriptorType, _TUPLEGETTER):
+            return class_value.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C slot read
+        raise ProbeDenied(
+            "host-code", f"attribute {name!r} is a property; host code is not evaluated"
+        )
+    instance = _instance_dict(obj)
+    if instance is not None:
+        value = dict.get(instance, name, _MISSING)
+        if value is not _MISSING:
+            return value
+    if class_value is _MISSING:
+        raise AttributeError(name)
+    if _static_lookup(type(class_value), "__get__") is not _MISSING:
+        raise ProbeDenied("host-code", f"attribute {name!r} is a method; host code is not called")
+    return class_value
+
+
+def instance_attribute_names(obj: object) -> list[str]:
+    """Names of the object's own data (instance dict and slots), for rendering."""
+    names: list[str] = []
+    instance = _instance_dict(obj)
+    if instance is not None:
+        names.extend(k for k in list(instance) if type(k) is str)
+    for klass in _mro(type(obj)):
+        for key, value in list(_class_namespace(klass).items()):
+            if type(value) is types.MemberDescriptorType and key not in names:
+                names.append(key)
+    return [n for n in names if not n.startswith("_")]
+
+
+# ---- kinds of host values ---------------------------------------------------------------
+
+KIND_MAPPING: Final = "mapping"
+KIND_SEQUENCE: Final = "sequence"
+KIND_SET: Final = "set"
+KIND_OBJECT: Final = "object"
+
+
+def kind_of(obj: object) -> str:
+    if _is(obj, dict):
+        return KIND_MAPPING
+    if _is(obj, (list, tuple, collections.deque)):
+        return KIND_SEQUENCE
+    if _is(obj, (set, frozenset)):
+        return KIND_SET
+    return KIND_OBJECT
+
+
+def snapshot_items(obj: object, kind: str) -> list[object]:
+    """Copy a container's elements in one C call, so host threads cannot break iteration.
+
+    Mapping snapshots are (key, value) pairs. The builtin types' own methods are used even
+    for subclasses, so an overridden ``__iter__`` or ``items`` never runs.
+    """
+    if kind == KIND_MAPPING:
+        return list(dict.items(obj))  # type: ignore[arg-type]
+    if _is(obj, list):
+        return list.copy(obj)
+    if _is(obj, tuple):
+        return list(tuple.__iter__(obj))
+    if _is(obj, collections.deque):
+        return list(collections.deque.__iter__(obj))
+    if _is(obj, (set, frozenset)):
+        return list(set.__iter__(obj) if _is(obj, set) else frozenset.__iter__(obj))
+    raise TypeError("not a container")
+
+
+def container_length(obj: object, kind: str) -> int:
+    if kind == KIND_MAPPING:
+        return dict.__len__(obj)  # type: ignore[arg-type]
+    if _is(obj, list):
+        return list.__len__(obj)
+    if _is(obj, tuple):
+        return tuple.__len__(obj)
+    if _is(obj, collections.deque):
+        return collections.deque.__len__(obj)
+    if _is(obj, set):
+        return set.__len__(obj)
+    if _is(obj, frozenset):
+        return frozenset.__len__(obj)
+    raise TypeError("object has no len()")
+
+
+def is_plain_key(key: object) -> bool:
+    """Keys a probe may look up: their hashing and equality are the builtins' own."""
+    if type(key) in SCALAR_TYPES:
+        return True
+    return type(key) is tuple and all(is_plain_key(k) for k in key)
+
+
+# ---- the view ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    """Bounds on a structural repr. Defaults match what live inspectors such as
+    reprlib and debuggers use: a few levels, about a hundred items, a line of text."""
+
+    max_depth: int = 3
+    max_items: int = 100
+    max_str_chars: int = 256
+
+
+DEFAULT_RENDER_LIMITS: Final = RenderLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ViewContext:
+    """What every view of one exposure shares during one attempt."""
+
+    exposure: str
+    allowlist: Allowlist
+    redactor: Redactor
+    max_items: int
+    render_limits: RenderLimits
+    on_denied: Callable[[ProbeDenied], None]
+    tick: Callable[[], None]
+
+    def deny(self, rule: str, problem: str) -> NoReturn:
+        error = ProbeDenied(rule, problem)
+        self.on_denied(error)
+        raise error
+
+    def dotted(self, path: tuple[str, ...]) -> str:
+        return ".".join((self.exposure, *path))
+
+
+class View:
+    """A read-only window on one host value at one access path."""
+
+    __slots__ = ("_sp_ctx", "_sp_kind", "_sp_obj", "_sp_path")
+
+    _sp_obj: object
+    _sp_path: tuple[str, ...]
+    _sp_ctx: ViewContext
+    _sp_kind: str
+
+    def __init__(self, obj: object, path: tuple[str, ...], ctx: ViewContext) -> None:
+        object.__setattr__(self, "_sp_obj", obj)
+        object.__setattr__(self, "_sp_path", path)
+        object.__setattr__(self, "_sp_ctx", ctx)
+        object.__setattr__(self, "_sp_kind", kind_of(obj))
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _sp_access(self) -> str:
+        return self._sp_ctx.allowlist.access(self._sp_path)
+
+    def _sp_require_full(self, what: str) -> None:
+        if self._sp_access() != Access.FULL:
+            self._sp_ctx.deny(
+                "allowlist", f"{what} of {self._sp_ctx.dotted(self._sp_path)} is not allowed"
+            )
+
+    def _sp_wrap(self, value: object, path: tuple[str, ...]) -> object:
+        return wrap(value, path, self._sp_ctx)
+
+    def _sp_getattr(self, name: str) -> object:
+        """Attribute read by the probe (through the sandbox's ``_getattr_``)."""
+        ctx = self._sp_ctx
+        if self._sp_kind != KIND_OBJECT:
+            methods = {
+                KIND_MAPPING: MAPPING_METHODS,
+                KIND_SEQUENCE: SEQUENCE_METHODS,
+                KIND_SET: SET_METHODS,
+            }[self._sp_kind]
+            if name in methods:
+                self._sp_require_full(f"method {name}()")
+                bound: object = getattr(self, f"_sp_m_{name}")
+                return bound
+        child = (*self._sp_path, name)
+        if ctx.allowlist.access(child) == Access.NONE:
+            ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
+        try:
+            value = read_attribute(self._sp_obj, name)
+        except ProbeDenied as error:
+            ctx.on_denied(error)
+            raise
+        if ctx.redactor.hides(name):
+            return REDACTED
+        return self._sp_wrap(value, child)
+
+    def _sp_getitem(self, key: object) -> object:
+        self._sp_require_full("item access")
+        obj, kind = self._sp_obj, self._sp_kind
+        if kind == KIND_MAPPING:
+            if not is_plain_key(key):
+                self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
+            value = dict.get(obj, key, _MISSING)  # type: ignore[call-overload]
+            if value is _MISSING:
+                raise KeyError(key)
+            if self._sp_ctx.redactor.hides(key):
+                return REDACTED
+            return self._sp_wrap(value, self._sp_path)
+        if kind == KIND_SEQUENCE:
+            items = snapshot_items(obj, kind) if type(key) is slice else None
+            if type(key) is slice:
+                assert items is not None
+                picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
+                return tuple(picked) if _is(obj, tuple) else picked
+            if type(key) not in (int, bool):
+                raise TypeError("sequence indices must be integers or slices")
+            seq = snapshot_items(obj, kind)
+            return self._sp_wrap(seq[key], self._sp_path)  # type: ignore[index]
+        raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
+
+    def _sp_snapshot(self) -> list[object]:
+        self._sp_require_full("iteration")
+        if self._sp_kind == KIND_OBJECT:
+            raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
+        size = container_length(self._sp_obj, self._sp_kind)
+        if size > self._sp_ctx.max_items:
+            self._sp_ctx.deny(
+                "limits.max_items", f"container of {size} items is over the {self._sp_ctx.max_items} cap"
+            )
+        return snapshot_items(self._sp_obj, self._sp_kind)
+
+    def _sp_iter_values(self) -> Iterator[object]:
+        """What ``for x in view`` yields: keys for mappings, wrapped elements otherwise."""
+        items = self._sp_snapshot()
+        if self._sp_kind == KIND_MAPPING:
+            return iter([self._sp_wrap(k, self._sp_path) for k, _ in items])  # type: ignore[misc]
+        return iter([self._sp_wrap(v, self._sp_path) for v in items])
+
+    def _sp_value_of(self, key: object, value: object) -> object:
+        if self._sp_ctx.redactor.hides(key):
+            return REDACTED
+        return self._sp_wrap(value, self._sp_path)
+
+    # -- container methods (read-only) ---------------------------------------------------
+
+    def _sp_m_keys(self) -> list[object]:
+        return [self._sp_wrap(k, self._sp_path) for k, _ in self._sp_snapshot()]  # type: ignore[misc]
+
+    def _sp_m_values(self) -> list[object]:
+        return [self._sp_value_of(k, v) for k, v in self._sp_snapshot()]  # type: ignore[misc]
+
+    def _sp_m_items(self) -> list[tuple[object, object]]:
+        return [
+            (self._sp_wrap(k, self._sp_path), self._sp_value_of(k, v))
+            for k, v in self._sp_snapshot()  # type: ignore[misc]
+        ]
+
+    def _sp_m_get(self, key: object, default: object = None) -> object:
+        try:
+            return self._sp_getitem(key)
+        except KeyError:
+            return default
+
+    def _sp_m_copy(self) -> object:
+        if self._sp_kind == KIND_MAPPING:
+            return dict(self._sp_m_items())  # type: ignore[arg-type]
+        values = [self._sp_wrap(v, self._sp_path) for v in self._sp_snapshot()]
+        if self._sp_kind == KIND_SET:
+            return set(v for v in values if _hashable(v))
+        return values
+
+    def _sp_m_count(self, value: object) -> int:
+        return sum(1 for v in self._sp_snapshot() if _plain_equal(v, value))
+
+    def _sp_m_index(self, value: object) -> int:
+        for index, v in enumerate(self._sp_snapshot()):
+            if _plain_equal(v, value):
+                return index
+        raise ValueError("value is not in the sequence")
+
+    # -- what C code and the interpreter call directly -------------------------------------
+    # These run when the probe uses an operator or a C-level path (``len``, ``in``,
+    # ``{**view}``, ``*view``, f-strings), so each one is as guarded as the methods above.
+
+    def __len__(self) -> int:
+        self._sp_require_full("len()")
+        if self._sp_kind == KIND_OBJECT:
+            raise TypeError("object has no len()")
+        return container_length(self._sp_obj, self._sp_kind)
+
+    def __bool__(self) -> bool:
+        if self._sp_kind == KIND_OBJECT:
+            return True
+        return self.__len__() > 0
+
+    def __iter__(self) -> Iterator[object]:
+        return self._sp_iter_values()
+
+    def __contains__(self, item: object) -> bool:
+        self._sp_require_full("'in'")
+        if self._sp_kind == KIND_MAPPING:
+            return is_plain_key(item) and dict.__contains__(self._sp_obj, item)  # type: ignore[arg-type]
+        if self._sp_kind == KIND_OBJECT:
+            raise TypeError("argument is not a container")
+        return any(_plain_equal(v, item) for v in self._sp_snapshot())
+
+    def __getitem__(self, key: object) -> object:
+        return self._sp_getitem(key)
+
+    def keys(self) -> list[object]:
+        # ``{**view}`` and ``dict.update(view)`` call this from C.
+        if self._sp_kind != KIND_MAPPING:
+            raise TypeError("not a mapping")
+        return self._sp_m_keys()
+
+    def __repr__(self) -> str:
+        return render(self, depth=0, limits=self._sp_ctx.render_limits)
+
+    def __str__(self) -> str:
+        return render(self, depth=0, limits=self._sp_ctx.render_limits)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return object.__hash__(self)
+
+    # -- writes: always refused ----------------------------------------------------------
+
+    def _sp_refuse_write(self, *_args: object) -> NoReturn:
+        self._sp_ctx.deny(
+            "read-only", f"{self._sp_ctx.dotted(self._sp_path)} is a read-only view of the host"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        self._sp_refuse_write()
+
+    def __delattr__(self, name: str) -> None:
+        self._sp_refuse_write()
+
+    def __setitem__(self, key: object, value: object) -> None:
+        self._sp_refuse_write()
+
+    def __delitem__(self, key: object) -> None:
+        self._sp_refuse_write()
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError("views cannot be pickled")
+
+
+def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
+    """Return scalars as they are and everything else as a view."""
+    if type(value) in SCALAR_TYPES or value is REDACTED:
+        return value
+    return View(value, path, ctx)
+
+
+def _plain_equal(host_value: object, probe_value: object) -> bool:
+    # Only compare values whose equality is a builtin's, so no host ``__eq__`` runs.
+    if type(host_value) in SCALAR_TYPES and type(probe_value) in SCALAR_TYPES:
+        return bool(host_value == probe_value)
+    return host_value is probe_value
+
+
+def _hashable(value: object) -> bool:
+    return type(value) in SCALAR_TYPES or _is(value, View)
+
+
+# ---- rendering ---------------------------------------------------------------------------
+
+_OPEN_CLOSE: Final = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})")}
+
+
+def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_LIMITS) -> str:
+    """A structural repr that never calls host code and never shows an address.
+
+    Builtin values render exactly as Python's repr would, within the policy's bounds on
+    depth, items and string length; cuts are marked with ``…``.
+    """
+    if _is(value, View):
+        return _render_view(value, depth)
+    ctx = limits
+    max_str = ctx.max_str_chars
+    kind = type(value)
+    if kind in (str, bytes):
+        return _render_text(value, max_str)  # type: ignore[arg-type]
+    if kind in SCALAR_TYPES or value is REDACTED:
+        return repr(value)
+    if kind is dict:
+        pairs = list(value.items())  # type: ignore[attr-defined]
+        return _render_pairs(pairs, depth, ctx, lambda _k, v: v)
+    if kind in _OPEN_CLOSE:
+        return _render_sequence(list(value), kind, depth, ctx)  # type: ignore[call-overload]
+    return _opaque(value)
+
+
+def _render_text(value: str | bytes, max_chars: int) -> str:
+    if len(value) <= max_chars:
+        return repr(value)
+    return f"{value[:max_chars]!r}…(+{len(value) - max_chars} chars)"
+
+
+_TYPE_QUALNAME: Final = type.__dict__["__qualname__"]
+
+
+def type_label(kind: type) -> str:
+    """A class's qualified name, read from the C slot (no metaclass code runs)."""
+    name = _TYPE_QUALNAME.__get__(kind)
+    return name if type(name) is str else "object"
+
+
+def _opaque(value: object) -> str:
+    kind = type(value)
+    label = type_label(kind)
+    if _is(value, (types.BuiltinFunctionType, types.FunctionType)):
+        label = _function_name(value)
+    if _is(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return f"<function {label}>" if kind is not types.MethodType else "<method>"
+    return f"<{label} object>"
+
+
+def _function_name(function: object) -> str:
+    qualname = _static_lookup(type(function), "__qualname__")
+    if type(qualname) in (types.GetSetDescriptorType, types.MemberDescriptorType):
+        value = qualname.__get__(function, type(function))  # type: ignore[attr-defined]  # C slot
+        if type(value) is str:
+            return value
+    return "function"
+
+
+def _render_pairs(
+    pairs: list[tuple[object, object]],
+    depth: int,
+    ctx: RenderLimits,
+    value_of: Callable[[object, object], object],
+) -> str:
+    max_items, max_depth = ctx.max_items, ctx.max_depth
+    if not pairs:
+        return "{}"
+    if depth >= max_depth:
+        return "{…}"
+    parts = [
+        f"{render(k, depth=depth + 1, limits=ctx)}: {render(value_of(k, v), depth=depth + 1, limits=ctx)}"
+        for k, v in pairs[:max_items]
+    ]
+    if len(pairs) > max_items:
+        parts.append(f"…(+{len(pairs) - max_items} more)")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_sequence(
+    items: list[object], kind: type, depth: int, ctx: RenderLimits
+) -> str:
+    max_items, max_depth = ctx.max_items, ctx.max_depth
+    if kind is set and not items:
+        return "set()"
+    if kind is frozenset and not items:
+        return "frozenset()"
+    opening, closing = _OPEN_CLOSE.get(kind, ("[", "]"))
+    if items and depth >= max_depth:
+        return f"{opening}…{closing}"
+    parts = [render(v, depth=depth + 1, limits=ctx) for v in items[:max_items]]
+    if len(items) > max_items:
+        parts.append(f"…(+{len(items) - max_items} more)")
+    body = ", ".join(parts)
+    if kind is tuple and len(items) == 1:
+        body += ","
+    return f"{opening}{body}{closing}"
+
+
+def _render_view(view: View, depth: int) -> str:
+    ctx = view._sp_ctx  # noqa: SLF001 - the renderer is part of the view's own module
+    obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path  # noqa: SLF001
+    access = ctx.allowlist.access(path)
+    if access == Access.NONE:
+        return "<not allowed>"
+    if kind != KIND_OBJECT:
+        if access != Access.FULL:
+            return "<not allowed>"
+        items = snapshot_items(obj, kind)
+        if kind == KIND_MAPPING:
+            return _render_pairs(
+                items,  # type: ignore[arg-type]
+                depth,
+                ctx.render_limits,
+                lambda k, v: REDACTED if ctx.redactor.hides(k) else wrap(v, path, ctx),
+            )
+        wrapped = [wrap(v, path, ctx) for v in items]
+        shape: type = list
+        if _is(obj, tuple):
+            shape = tuple
+        elif _is(obj, (set, frozenset)):
+            shape = set if _is(obj, set) else frozenset
+        text = _render_sequence(wrapped, shape, depth, ctx.render_limits)
+        if _is(obj, collections.deque):
+            return f"deque({text})"
+        return text
+    return _render_object(obj, path, ctx, depth)
+
+
+def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:
+    label = _opaque(obj)[1:-1].removesuffix(" object")
+    limits = ctx.render_limits
+    if depth >= limits.max_depth:
+        return f"{label}(…)"
+    shown: list[str] = []
+    for name in instance_attribute_names(obj):
+        child = (*path, name)
+        if ctx.allowlist.access(child) == Access.NONE:
+            continue
+        if ctx.redactor.hides(name):
+            shown.append(f"{name}={REDACTED!r}")
+            continue
+        try:
+            value = read_attribute(obj, name)
+        except (AttributeError, ProbeDenied):
+            continue
+        shown.append(f"{name}={render(wrap(value, child, ctx), depth=depth + 1, limits=limits)}")
+        if len(shown) >= limits.max_items:
+            shown.append("…")
+            break
+    return f"{label}({', '.join(shown)})"

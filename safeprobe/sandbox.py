@@ -1,0 +1,566 @@
+"""The namespace a probe sees: safe builtins, bounded wrappers and RestrictedPython's guard hooks.
+
+Promise: the only objects a probe can reach are its own values (builtin types it built), the
+exposures as read-only views, the safe builtins below, and the exception classes it may
+catch. Every attribute read goes through ``guarded_getattr``, which allows a short list of
+methods per builtin type and nothing else; every builtin that would iterate in C walks a
+guarded, ticking iterator under the item cap instead; writes are allowed only to the probe's
+own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state" and "Memory".
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final, NoReturn
+
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+
+from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.proxy import (
+    SCALAR_TYPES,
+    ProbeDenied,
+    RenderLimits,
+    View,
+    render,
+)
+
+# Methods of the probe's own builtin values that it may call. They read, or write only to
+# the probe's own value; the ones that can build something large are in _SIZED_METHODS.
+# Left out on purpose: str.format_map and str.translate/maketrans (unbounded expansion via
+# a mapping), str.encode with custom error handlers is fine but codecs lookups are not
+# needed, int.to_bytes (allocation by argument), and every dunder (RestrictedPython refuses
+# names starting with "_" at compile time anyway).
+SAFE_METHODS: Final[dict[type, frozenset[str]]] = {
+    str: frozenset(
+        "capitalize casefold count encode endswith find index isalnum isalpha isascii "
+        "isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle "
+        "isupper lower lstrip partition removeprefix removesuffix rfind rindex rpartition "
+        "rsplit rstrip split splitlines startswith strip swapcase title upper "
+        "join center ljust rjust zfill replace expandtabs format".split()
+    ),
+    bytes: frozenset(
+        "count decode endswith find hex index isalnum isalpha isascii isdigit islower "
+        "isspace isupper lower lstrip rfind rindex rsplit rstrip split splitlines "
+        "startswith strip upper join".split()
+    ),
+    list: frozenset("append extend insert pop remove clear copy count index reverse sort".split()),
+    dict: frozenset("keys values items get pop popitem setdefault update clear copy".split()),
+    set: frozenset(
+        "add discard remove pop clear copy union intersection difference "
+        "symmetric_difference issubset issuperset isdisjoint update".split()
+    ),
+    frozenset: frozenset(
+        "copy union intersection difference symmetric_difference issubset issuperset "
+        "isdisjoint".split()
+    ),
+    tuple: frozenset({"count", "index"}),
+    int: frozenset({"bit_length", "bit_count", "conjugate", "real", "imag", "numerator", "denominator"}),
+    float: frozenset({"is_integer", "conjugate", "real", "imag", "hex"}),
+    complex: frozenset({"conjugate", "real", "imag"}),
+}
+
+# Exceptions a probe may raise and catch. Left out on purpose: BaseException and its direct
+# children (SystemExit, KeyboardInterrupt, GeneratorExit), so a probe cannot name the
+# budget's stop to catch it, nor pretend to exit the host.
+SAFE_EXCEPTIONS: Final = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    Exception,
+    IndexError,
+    KeyError,
+    LookupError,
+    NameError,
+    NotImplementedError,
+    OverflowError,
+    RuntimeError,
+    StopIteration,
+    TypeError,
+    ValueError,
+    ZeroDivisionError,
+)
+
+# Builtins passed through as they are: they compute on scalars and cannot iterate,
+# allocate much, or reach an object. Left out on purpose: type, vars, dir, getattr,
+# hasattr, setattr, id, globals, locals, object, super, classmethod, staticmethod and
+# property (they reach objects and internals the policy does not name); open, input,
+# __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
+# (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
+# anext, callable, hash, format (not needed; format would run __format__ unguarded).
+_PASS_THROUGH: Final = ("abs", "bool", "chr", "divmod", "float", "hex", "int", "len", "oct", "ord", "bin", "round")
+
+# Types isinstance() may test against. Anything else would hand the probe a class.
+_SAFE_TYPES: Final = frozenset(
+    {int, float, complex, str, bytes, bool, list, tuple, dict, set, frozenset, range, type(None)}
+    | set(SAFE_EXCEPTIONS)
+)
+
+# Widths and precisions in a format spec or %-format above this are refused: a field of
+# 10**9 spaces is one C call that allocates a gigabyte.
+MAX_FORMAT_WIDTH: Final = 10_000
+_FORMAT_NUMBER: Final = re.compile(r"\d+")
+_PERCENT_FIELD: Final = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+@dataclass(slots=True)
+class AttemptState:
+    """What guards learn during one attempt: the first refusal decides the outcome even
+    when the probe catches the exception."""
+
+    budget: Budget
+    output: OutputBuffer
+    render_limits: RenderLimits
+    denial: ProbeDenied | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def record_denial(self, error: ProbeDenied) -> None:
+        if self.denial is None:
+            self.denial = error
+
+    def deny(self, rule: str, problem: str) -> NoReturn:
+        error = ProbeDenied(rule, problem)
+        self.record_denial(error)
+        raise error
+
+
+class _TickingIterator:
+    """An iterator that costs one step per item, so C loops over it obey the budget."""
+
+    __slots__ = ("_it", "_tick")
+
+    def __init__(self, it: Iterator[object], tick: Callable[[], None]) -> None:
+        self._it = it
+        self._tick = tick
+
+    def __iter__(self) -> _TickingIterator:
+        return self
+
+    def __next__(self) -> object:
+        self._tick()
+        return next(self._it)
+
+
+def to_text(value: object, limits: RenderLimits) -> str:
+    """``str()`` as a probe sees it: the value's own text for scalars, a structural
+    rendering for everything else (no host ``__str__``, no addresses)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind in SCALAR_TYPES:
+        return str(value)
+    if issubclass(type(value), BaseException):
+        # As Python's str(exception), but rendering the arguments ourselves.
+        args = BaseException.__dict__["args"].__get__(value)
+        if len(args) == 1 and not issubclass(type(value), KeyError):
+            return to_text(args[0], limits)
+        if len(args) == 1:
+            return render(args[0], depth=1, limits=limits)
+        return render(tuple(args), depth=0, limits=limits) if args else ""
+    return render(value, depth=0, limits=limits)
+
+
+def to_repr(value: object, limits: RenderLimits) -> str:
+    if issubclass(type(value), BaseException):
+        return f"{type(value).__name__}({to_text(value, limits)!r})"
+    return render(value, depth=0, limits=limits)
+
+
+class Sandbox:
+    """Builds the globals of one attempt and owns the guard hooks they point to."""
+
+    def __init__(self, state: AttemptState) -> None:
+        self.state = state
+        self.budget = state.budget
+        self._builtins = self._make_builtins()
+        # isinstance(x, str) in a probe names our wrapper; map it back to the type.
+        self._wrapper_types: dict[object, type] = {
+            self._builtins[name]: kind
+            for name, kind in (
+                ("str", str), ("list", list), ("tuple", tuple), ("set", set),
+                ("frozenset", frozenset), ("dict", dict),
+            )
+        }
+
+    # -- iteration and sizes --------------------------------------------------------------
+
+    def guarded_iter(self, obj: object) -> Iterator[object]:
+        if type(obj) is View:
+            return _TickingIterator(obj._sp_iter_values(), self.budget.tick)  # noqa: SLF001
+        return _TickingIterator(iter(obj), self.budget.tick)  # type: ignore[call-overload]
+
+    def materialize(self, obj: object, what: str) -> list[object]:
+        """A list of the items, walked under the step budget and the item cap."""
+        if type(obj) in (list, tuple, dict, set, frozenset, str, bytes, range):
+            try:
+                size = len(obj)  # type: ignore[arg-type]
+            except OverflowError:
+                size = self.budget.max_items + 1
+            self.budget.check_items(size, what)
+            return list(obj)  # type: ignore[call-overload]
+        items: list[object] = []
+        for item in self.guarded_iter(obj):
+            items.append(item)
+            if len(items) > self.budget.max_items:
+                self.budget.check_items(len(items), what)
+        return items
+
+    # -- guard hooks RestrictedPython calls ------------------------------------------------
+
+    def guarded_getattr(self, obj: object, name: str) -> object:
+        if type(name) is not str or name.startswith("_"):
+            self.state.deny("attribute", "names starting with '_' are not available")
+        if type(obj) is View:
+            return obj._sp_getattr(name)  # noqa: SLF001
+        kind = type(obj)
+        allowed = SAFE_METHODS.get(kind)
+        if allowed is None or name not in allowed:
+            self.state.deny(
+                "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
+            )
+        sized = self._sized_method(obj, name)
+        if sized is not None:
+            return sized
+        return getattr(obj, name)
+
+    def guarded_getitem(self, obj: object, key: object) -> object:
+        if type(obj) is View:
+            return obj._sp_getitem(key)  # noqa: SLF001
+        return obj[key]  # type: ignore[index]
+
+    def guarded_write(self, obj: object) -> object:
+        # RestrictedPython's own write guard lets every dict and list through; ours may,
+        # because host containers never reach a probe except as views.
+        if type(obj) in (list, dict, set):
+            return obj
+        if type(obj) is View:
+            obj._sp_refuse_write()  # noqa: SLF001
+        self.state.deny("read-only", f"{type(obj).__name__} values cannot be written by probes")
+
+    def inplace(self, op: str, target: object, value: object) -> object:
+        if type(target) is View:
+            target._sp_refuse_write()  # noqa: SLF001
+        symbol = op.removesuffix("=")
+        if symbol in ("+", "*", "**", "<<", "%"):
+            return self.binop(symbol, target, value)
+        function = _INPLACE.get(op)
+        if function is None:
+            self.state.deny("operator", f"operator {op!r} is not available")
+        return function(target, value)
+
+    def apply(self, function: Callable[..., object], *args: object, **kwargs: object) -> object:
+        return function(*args, **kwargs)
+
+    # -- size guards for operators that allocate in one C call ----------------------------
+
+    def binop(self, op: str, left: object, right: object) -> object:
+        lk, rk = type(left), type(right)
+        if op == "+":
+            if lk in (str, bytes, list, tuple) and rk is lk:
+                self._check_length(lk, len(left) + len(right), "+")  # type: ignore[arg-type]
+            return left + right  # type: ignore[operator]
+        if op == "*":
+            if lk is int and rk is int:
+                self.budget.check_int_bits(left.bit_length() + right.bit_length(), "*")  # type: ignore[attr-defined]
+            elif lk in (str, bytes, list, tuple) and rk in (int, bool):
+                self._check_length(lk, len(left) * max(right, 0), "*")  # type: ignore[arg-type, call-overload]
+            elif rk in (str, bytes, list, tuple) and lk in (int, bool):
+                self._check_length(rk, len(right) * max(left, 0), "*")  # type: ignore[arg-type, call-overload]
+            return left * right  # type: ignore[operator]
+        if op == "**":
+            if lk is int and rk is int and right > 1:  # type: ignore[operator]
+                self.budget.check_int_bits(max(left.bit_length(), 1) * right, "**")  # type: ignore[attr-defined, operator]
+            return left**right  # type: ignore[operator]
+        if op == "<<":
+            if lk is int and rk is int:
+                self.budget.check_int_bits(left.bit_length() + max(right, 0), "<<")  # type: ignore[attr-defined, call-overload]
+            return left << right  # type: ignore[operator]
+        if op == "%":
+            if lk in (str, bytes):
+                self._check_percent_format(left)  # type: ignore[arg-type]
+            return left % right  # type: ignore[operator]
+        raise AssertionError(op)
+
+    def _check_length(self, kind: type, length: int, what: str) -> None:
+        if kind in (str, bytes):
+            self.budget.check_bytes(length, what)
+        else:
+            self.budget.check_items(length, what)
+
+    def _check_percent_format(self, template: str | bytes) -> None:
+        text = template.decode("latin-1") if isinstance(template, bytes) else template
+        for match in _PERCENT_FIELD.finditer(text):
+            for number in match.groups():
+                if number == "*":
+                    self.state.deny("format", "'*' widths are not available in probes")
+                if number is not None and int(number) > MAX_FORMAT_WIDTH:
+                    self.budget.check_bytes(int(number) * 1024, "%-format width")
+
+    def _check_format_spec(self, spec: str) -> None:
+        for number in _FORMAT_NUMBER.findall(spec):
+            if len(number) > 6 or int(number) > MAX_FORMAT_WIDTH:
+                self.state.deny("format", f"format width over {MAX_FORMAT_WIDTH}")
+
+    def format_field(self, value: object, conversion: int, spec: str) -> str:
+        """One f-string field: render with our text functions, never the value's own."""
+        limits = self.state.render_limits
+        if type(spec) is not str:
+            spec = to_text(spec, limits)
+        self._check_format_spec(spec)
+        if conversion in (ord("r"), ord("a")):
+            value = to_repr(value, limits)
+        elif conversion == ord("s") or type(value) not in SCALAR_TYPES:
+            value = to_text(value, limits)
+        return format(value, spec)
+
+    # -- methods of the probe's own values that can build something large ----------------
+
+    def _sized_method(self, obj: object, name: str) -> object | None:  # noqa: PLR0911
+        budget = self.budget
+        if name == "join" and type(obj) in (str, bytes):
+            sep = obj
+
+            def join(iterable: Iterable[object]) -> object:
+                items = self.materialize(iterable, "join()")
+                total = sum(len(i) for i in items if type(i) in (str, bytes))  # type: ignore[arg-type]
+                budget.check_bytes(total + len(sep) * max(len(items) - 1, 0), "join()")  # type: ignore[arg-type]
+                return sep.join(items)  # type: ignore[attr-defined]
+
+            return join
+        if name in ("center", "ljust", "rjust", "zfill") and type(obj) is str:
+            method = getattr(obj, name)
+
+            def pad(width: int, *args: object) -> object:
+                budget.check_bytes(int(width), f"str.{name}()")
+                return method(width, *args)
+
+            return pad
+        if name == "expandtabs" and type(obj) is str:
+            text = obj
+
+            def expandtabs(tabsize: int = 8) -> str:
+                budget.check_bytes(len(text) * max(int(tabsize), 1), "str.expandtabs()")  # type: ignore[arg-type]
+                return text.expandtabs(tabsize)  # type: ignore[attr-defined, no-any-return]
+
+            return expandtabs
+        if name == "replace" and type(obj) is str:
+            text = obj
+
+            def replace(old: str, new: str, count: int = -1) -> str:
+                hits = text.count(old) if count < 0 else min(count, text.count(old))  # type: ignore[attr-defined]
+                if old == "":
+                    hits = len(text) + 1  # type: ignore[arg-type]
+                budget.check_bytes(len(text) + hits * len(new), "str.replace()")  # type: ignore[arg-type]
+                return text.replace(old, new, count)  # type: ignore[attr-defined, no-any-return]
+
+            return replace
+        if name == "format" and type(obj) is str:
+            return self._safe_str_format(obj)  # type: ignore[arg-type]
+        if name in ("extend", "update", "union", "intersection", "difference", "symmetric_difference",
+                    "issubset", "issuperset", "isdisjoint") and type(obj) in (list, dict, set, frozenset):
+            method = getattr(obj, name)
+
+            def bulk(*others: object, **kwargs: object) -> object:
+                if type(obj) is dict:
+                    return method(*(self._as_pairs(o) for o in others), **kwargs)
+                return method(*(self.materialize(o, f"{name}()") for o in others))
+
+            return bulk
+        return None
+
+    def _as_pairs(self, obj: object) -> object:
+        if type(obj) is View:
+            return obj._sp_m_items()  # noqa: SLF001
+        if type(obj) is dict:
+            return obj
+        return self.materialize(obj, "update()")
+
+    def _safe_str_format(self, template: str) -> Callable[..., str]:
+        # str.format walks attributes and items through its mini-language ("{0.__class__}",
+        # "{0[key]}") without going through our guards (Ronacher, "Be careful with Python's
+        # new-style string format", 2016; RestrictedPython CVE-2023-41039). Only
+        # plain positional and keyword fields are allowed, each rendered by format_field.
+        import string  # noqa: PLC0415 - only needed when a probe formats
+
+        fields = list(string.Formatter().parse(template))
+
+        def fmt(*args: object, **kwargs: object) -> str:
+            parts: list[str] = []
+            auto = 0
+            for literal, name, spec, conversion in fields:
+                parts.append(literal)
+                if name is None:
+                    continue
+                if name == "":
+                    key: int | str = auto
+                    auto += 1
+                elif name.isdigit():
+                    key = int(name)
+                elif name.isidentifier():
+                    key = name
+                else:
+                    self.state.deny("format", "format fields may not use '.' or '[]'")
+                if spec and "{" in spec:
+                    self.state.deny("format", "nested format fields are not available")
+                value = args[key] if isinstance(key, int) else kwargs[key]
+                conv = -1 if conversion is None else ord(conversion)
+                parts.append(self.format_field(value, conv, spec or ""))
+            text = "".join(parts)
+            self.budget.check_bytes(len(text), "str.format()")
+            return text
+
+        return fmt
+
+    # -- the builtins -----------------------------------------------------------------------
+
+    def _make_builtins(self) -> dict[str, object]:
+        limits = self.state.render_limits
+        names: dict[str, object] = {name: getattr(builtins, name) for name in _PASS_THROUGH}
+        names.update({exc.__name__: exc for exc in SAFE_EXCEPTIONS})
+        names.update(
+            {
+                "True": True,
+                "False": False,
+                "None": None,
+                "str": self._str,
+                "repr": lambda value: to_repr(value, limits),
+                "range": range,
+                "list": lambda iterable=(): self.materialize(iterable, "list()"),
+                "tuple": lambda iterable=(): tuple(self.materialize(iterable, "tuple()")),
+                "set": lambda iterable=(): set(self.materialize(iterable, "set()")),
+                "frozenset": lambda iterable=(): frozenset(self.materialize(iterable, "frozenset()")),
+                "dict": self._dict,
+                "sorted": lambda iterable, *, key=None, reverse=False: sorted(
+                    self.materialize(iterable, "sorted()"), key=key, reverse=reverse
+                ),
+                "reversed": lambda iterable: list(reversed(self.materialize(iterable, "reversed()"))),
+                "sum": self._sum,
+                "min": self._reducer(min),
+                "max": self._reducer(max),
+                "any": lambda iterable: any(self.guarded_iter(iterable)),
+                "all": lambda iterable: all(self.guarded_iter(iterable)),
+                "enumerate": lambda iterable, start=0: enumerate(self.guarded_iter(iterable), start),
+                "zip": lambda *iterables, strict=False: zip(
+                    *(self.guarded_iter(i) for i in iterables), strict=strict
+                ),
+                "map": lambda function, *iterables: map(
+                    function, *(self.guarded_iter(i) for i in iterables)
+                ),
+                "filter": lambda function, iterable: filter(function, self.guarded_iter(iterable)),
+                "isinstance": self._isinstance,
+                "pow": lambda base, exp, mod=None: (
+                    self.binop("**", base, exp) if mod is None else pow(base, exp, mod)
+                ),
+            }
+        )
+        return names
+
+    def _str(self, *args: object) -> str:
+        if not args:
+            return ""
+        if len(args) > 1 and type(args[0]) is bytes:
+            return str(*args)  # type: ignore[call-overload, no-any-return]  # bytes.decode by name
+        return to_text(args[0], self.state.render_limits)
+
+    def _dict(self, *args: object, **kwargs: object) -> dict[object, object]:
+        result: dict[object, object] = {}
+        if args:
+            pairs = self._as_pairs(args[0])
+            result.update(pairs)  # type: ignore[call-overload]
+        result.update(kwargs)
+        return result
+
+    def _sum(self, iterable: object, start: object = 0) -> object:
+        if type(start) not in (int, float, complex, bool):
+            self.state.deny("sum", "sum() adds numbers only; use ''.join() or a loop")
+        items = self.materialize(iterable, "sum()")
+        if any(type(i) not in (int, float, complex, bool) for i in items):
+            raise TypeError("sum() adds numbers only")
+        return sum(items, start)  # type: ignore[arg-type]
+
+    def _reducer(self, function: Callable[..., object]) -> Callable[..., object]:
+        def reduce(*args: object, **kwargs: object) -> object:
+            if len(args) == 1:
+                return function(self.materialize(args[0], f"{function.__name__}()"), **kwargs)
+            return function(*args, **kwargs)
+
+        return reduce
+
+    def _isinstance(self, value: object, kinds: object) -> bool:
+        wanted = kinds if type(kinds) is tuple else (kinds,)
+        real: list[type] = []
+        for kind in wanted:
+            try:
+                mapped = self._wrapper_types.get(kind, kind)
+            except TypeError:
+                mapped = None
+            if mapped not in _SAFE_TYPES:
+                self.state.deny("isinstance", "isinstance() takes builtin value types only")
+            real.append(mapped)  # type: ignore[arg-type]
+        target = value._sp_obj if type(value) is View else value  # noqa: SLF001
+        return issubclass(type(target), tuple(real))
+
+    # -- the namespace ----------------------------------------------------------------------
+
+    def globals(self, exposures: dict[str, object], *, name: str) -> dict[str, object]:
+        printer = _Printer(self)
+        return {
+            "__builtins__": dict(self._builtins),
+            "__name__": name,
+            "_getattr_": self.guarded_getattr,
+            "_getitem_": self.guarded_getitem,
+            "_getiter_": self.guarded_iter,
+            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+            "_unpack_sequence_": guarded_unpack_sequence,
+            "_write_": self.guarded_write,
+            "_inplacevar_": self.inplace,
+            "_apply_": self.apply,
+            "_print_": lambda _getattr=None: printer,
+            "_tick_": self.budget.tick,
+            "_enter_": self.budget.enter,
+            "_leave_": self.budget.leave,
+            "_binop_": self.binop,
+            "_format_": self.format_field,
+            **exposures,
+        }
+
+
+class _Printer:
+    """``print`` for probes: writes rendered text to the capped output buffer."""
+
+    __slots__ = ("_sandbox",)
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    def _call_print(
+        self, *objects: object, sep: object = " ", end: object = "\n", file: object = None, flush: object = False
+    ) -> None:
+        state = self._sandbox.state
+        if file is not None:
+            state.deny("print", "print(file=...) is not available; output goes to the operator")
+        sep_text = " " if sep is None else sep
+        end_text = "\n" if end is None else end
+        if type(sep_text) is not str or type(end_text) is not str:
+            raise TypeError("sep and end must be strings")
+        text = sep_text.join(to_text(o, state.render_limits) for o in objects) + end_text
+        state.output.write(text)
+        if state.output.truncated:
+            raise state.budget.stop(
+                "limit", "limits.max_output", f"output over {state.output.max_bytes} bytes"
+            )
+
+
+_INPLACE: Final[dict[str, Callable[[object, object], object]]] = {
+    "-=": operator.isub,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "&=": operator.iand,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    ">>=": operator.irshift,
+    "@=": operator.imatmul,
+}

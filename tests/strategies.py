@@ -1,0 +1,133 @@
+"""Hypothesis strategies: nested host objects, policies, probes."""
+
+from __future__ import annotations
+
+import collections
+
+from hypothesis import strategies as st
+
+_KEYS = st.one_of(
+    st.text(min_size=0, max_size=8),
+    st.integers(-5, 5),
+    st.sampled_from(["password", "api_key", "Session-Token", "name", "data"]),
+)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.binary(max_size=10),
+)
+
+
+def host_values() -> st.SearchStrategy[object]:
+    """Nested builtin containers as a host might hold them: dicts, lists, tuples, sets, deques."""
+    return st.recursive(
+        _SCALARS,
+        lambda children: st.one_of(
+            st.lists(children, max_size=5),
+            st.tuples(children, children),
+            st.dictionaries(_KEYS, children, max_size=5),
+            st.lists(children, max_size=4).map(collections.deque),
+            st.frozensets(st.integers(-3, 3), max_size=4),
+            st.sets(st.text(max_size=3), max_size=4),
+        ),
+        max_leaves=20,
+    )
+
+
+# -- policies ---------------------------------------------------------------------------------
+# Valid version-1 policies as a user writes them in YAML (the documented key names), for
+# tests/test_policy.py. Generated names carry a prefix letter (x, v, m) that no Python
+# keyword or probe builtin starts with, so every one is a legal exposure or attribute.
+
+_ATTRIBUTES = st.from_regex(r"v[a-z0-9_]{0,6}", fullmatch=True)
+_FILES = st.from_regex(r"(\.\./|/srv/)?[a-z]{1,8}(/[a-z0-9_]{1,8}){0,2}\.(py|jsonl|key)", fullmatch=True)
+
+
+def _durations(*, min_ms: int, max_ms: int) -> st.SearchStrategy[object]:
+    """A duration as a user may write it: with a unit, or a number of seconds."""
+    return st.one_of(
+        st.integers(min_ms, max_ms).map(lambda ms: f"{ms}ms"),
+        st.integers(max(min_ms // 1000, 1), max_ms // 1000).map(lambda s: f"{s}s"),
+        st.integers(max(min_ms, 1), max_ms).map(lambda ms: f"{ms / 1000}s"),
+        st.floats(min_value=max(min_ms, 1) / 1000, max_value=max_ms / 1000),
+    )
+
+
+def _sizes(*, max_bytes: int) -> st.SearchStrategy[object]:
+    """A size as a user may write it: with a unit, or a number of bytes."""
+    return st.one_of(
+        st.integers(1, max_bytes),
+        st.integers(1, max_bytes).map(lambda n: f"{n}B"),
+        st.integers(1, max_bytes // 1024).map(lambda n: f"{n}KiB"),
+        st.integers(1, max_bytes // 1000**2).map(lambda n: f"{n}MB"),
+    )
+
+
+def _exposures() -> st.SearchStrategy[dict[str, object]]:
+    dotted = st.lists(_ATTRIBUTES, min_size=1, max_size=3).map(".".join)
+    module = st.one_of(st.just("__main__"), st.lists(st.from_regex(r"m[a-z0-9]{0,5}", fullmatch=True), min_size=1, max_size=3).map(".".join))
+    pattern = st.lists(st.one_of(_ATTRIBUTES, st.sampled_from(["*", "**"])), min_size=1, max_size=3).map(".".join)
+    return st.fixed_dictionaries(
+        {"target": st.builds(lambda m, a: f"{m}:{a}", module, dotted)},
+        optional={"allow": st.lists(pattern, max_size=4)},
+    )
+
+
+def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
+    """Valid version-1 policies as mappings of the YAML keys a user writes."""
+    printable = st.characters(exclude_categories=("C", "Z")) | st.just(" ")
+    trigger = st.fixed_dictionaries(
+        {},
+        optional={
+            "signal": st.sampled_from(["SIGQUIT", "QUIT", "sigusr1", "USR2", "SIGHUP", 3]),
+            "cooldown": st.one_of(st.just("0s"), _durations(min_ms=0, max_ms=3_600_000)),
+            "allowed_uids": st.none() | st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3),
+            "mode": st.sampled_from(["listener", "handler"]),
+        },
+    )
+    probe = st.fixed_dictionaries(
+        {"path": _FILES},
+        optional={
+            "owners": st.lists(st.sampled_from(["root", "current", "nobody", "www-data", "1000"]), min_size=1, max_size=3),
+            "sha256": st.lists(st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64), max_size=2),
+            "max_size": _sizes(max_bytes=16 * 1024 * 1024),
+        },
+    )
+    limits = st.fixed_dictionaries(
+        {},
+        optional={
+            "timeout": _durations(min_ms=1, max_ms=60_000),
+            "max_steps": st.integers(1, 10**9),
+            "max_output": _sizes(max_bytes=16 * 1024 * 1024),
+            "max_items": st.integers(1, 10**7),
+            "max_depth": st.integers(1, 20),
+            "max_repr_items": st.integers(1, 10_000),
+            "max_str_chars": st.integers(16, 100_000),
+        },
+    )
+    audit = st.fixed_dictionaries(
+        {},
+        optional={
+            "path": _FILES,
+            "hmac_key_file": st.none() | _FILES,
+            "include_output": st.booleans(),
+            "fsync": st.booleans(),
+            "syslog": st.none(),
+        },
+    )
+    return st.fixed_dictionaries(
+        {"version": st.just(1), "probe": probe},
+        optional={
+            "name": st.text(printable, max_size=20),
+            "trigger": trigger,
+            "expose": st.dictionaries(st.from_regex(r"x[a-z0-9_]{0,8}", fullmatch=True), _exposures(), max_size=3),
+            "redact": st.lists(st.text(printable, min_size=1, max_size=12), max_size=3),
+            "isolation": st.just("thread"),
+            "output": st.just("stderr"),
+            "limits": limits,
+            "audit": audit,
+        },
+    )

@@ -1,0 +1,331 @@
+"""Read-only views: allowlist, static reads, redaction, rendering, refused writes."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import pickle
+from typing import NamedTuple
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safeprobe.proxy import (
+    REDACTED,
+    Access,
+    Allowlist,
+    ProbeDenied,
+    Redactor,
+    RenderLimits,
+    View,
+    ViewContext,
+    read_attribute,
+    render,
+    wrap,
+)
+from tests.strategies import host_values
+
+
+def _ctx(allow: tuple[str, ...] = ("**",), *, max_items: int = 1000, denials: list | None = None) -> ViewContext:
+    sink = denials if denials is not None else []
+    return ViewContext(
+        exposure="x",
+        allowlist=Allowlist.parse(allow),
+        redactor=Redactor.with_defaults(),
+        max_items=max_items,
+        render_limits=RenderLimits(max_depth=6, max_items=1000, max_str_chars=10_000),
+        on_denied=sink.append,
+        tick=lambda: None,
+    )
+
+
+class Plain:
+    def __init__(self) -> None:
+        self.data = {"a": "aaa"}
+        self.inner = Inner()
+        self.password = "hunter2"
+        self._private = 1
+
+    @property
+    def computed(self) -> int:
+        raise AssertionError("host code ran")
+
+    def method(self) -> None:
+        raise AssertionError("host code ran")
+
+
+class Inner:
+    __slots__ = ("level", "secret_key")
+
+    def __init__(self) -> None:
+        self.level = 3
+        self.secret_key = "s3"
+
+
+class Sneaky:
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError("host __getattr__ ran")
+
+    def __getattribute__(self, name: str) -> object:
+        raise AssertionError("host __getattribute__ ran")
+
+    def __repr__(self) -> str:
+        raise AssertionError("host __repr__ ran")
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+@dataclasses.dataclass
+class Config:
+    name: str
+    retries: int
+
+
+# ---- allowlist ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "access"),
+    [
+        (("data",), ("data",), Access.FULL),
+        (("data",), (), Access.TRAVERSE),
+        (("data",), ("other",), Access.NONE),
+        (("data.*",), ("data",), Access.TRAVERSE),
+        (("data.*",), ("data", "x"), Access.FULL),
+        (("data.*",), ("data", "x", "y"), Access.NONE),
+        (("data.**",), ("data", "x", "y"), Access.FULL),
+        (("data.**",), ("data",), Access.FULL),
+        (("**",), (), Access.FULL),
+        (("**",), ("a", "b", "c"), Access.FULL),
+        (("a.**.z",), ("a", "b", "c"), Access.TRAVERSE),
+        (("a.**.z",), ("a", "b", "z"), Access.FULL),
+        (("*.level",), ("inner",), Access.TRAVERSE),
+    ],
+)
+def test_allowlist_answers_full_traverse_or_none(patterns, path, access) -> None:
+    """`*` is one name, `**` any depth; a prefix of an allowed path may only be traversed."""
+    assert Allowlist.parse(patterns).access(path) == access
+
+
+def test_allowlist_rejects_bad_patterns() -> None:
+    with pytest.raises(ValueError, match="bad allow pattern"):
+        Allowlist.parse(["data.__class__"])
+
+
+# ---- static reads ------------------------------------------------------------------------
+
+
+def test_read_attribute_never_runs_properties_or_methods() -> None:
+    """Properties and methods are refused by rule, before any host code runs."""
+    obj = Plain()
+    assert read_attribute(obj, "data") == {"a": "aaa"}
+    with pytest.raises(ProbeDenied, match="property"):
+        read_attribute(obj, "computed")
+    with pytest.raises(ProbeDenied, match="method"):
+        read_attribute(obj, "method")
+
+
+def test_read_attribute_bypasses_host_getattribute() -> None:
+    """Neither __getattribute__ nor __getattr__ of the host class runs."""
+    obj = Sneaky()
+    object.__setattr__(obj, "value", 7)
+    assert read_attribute(obj, "value") == 7
+    with pytest.raises(AttributeError):
+        read_attribute(obj, "missing")
+
+
+def test_read_attribute_reads_slots_and_namedtuple_fields() -> None:
+    assert read_attribute(Inner(), "level") == 3
+    assert read_attribute(Point(1, 2), "y") == 2
+
+
+def test_render_of_hostile_object_runs_no_host_code() -> None:
+    """repr of a view over an object with a raising __repr__ is structural."""
+    view = wrap(Sneaky(), (), _ctx())
+    assert repr(view) == "Sneaky()"
+
+
+# ---- views -------------------------------------------------------------------------------
+
+
+def test_view_of_dict_renders_exactly_like_python() -> None:
+    data = {"a": "aaa", "b": [1, 2.5, None, True], "c": (1,), "d": {"x": b"y"}, "e": set(), "f": frozenset()}
+    view = wrap(data, (), _ctx())
+    assert repr(view) == repr(data)
+    assert str(view) == str(data)
+    assert f"{view}" == str(data)
+
+
+def test_redaction_applies_on_every_way_out() -> None:
+    """A secret key reads as the marker via item, get, values, items, repr and f-string."""
+    data = {"user": "ada", "Session-Token": "tok", "db_password": "pw"}
+    view = wrap(data, (), _ctx())
+    assert view["Session-Token"] is REDACTED
+    assert view._sp_m_get("db_password") is REDACTED
+    assert REDACTED in view._sp_m_values()
+    assert ("db_password", REDACTED) in view._sp_m_items()
+    text = repr(view) + str(view) + f"{view}" + format(view, ">5")
+    assert "tok" not in text and "pw'" not in text
+    assert "'db_password': <redacted>" in repr(view)
+
+
+def test_redacted_attribute_reads_as_marker() -> None:
+    view = wrap(Plain(), (), _ctx())
+    assert view._sp_getattr("password") is REDACTED
+    assert view._sp_getattr("inner")._sp_getattr("secret_key") is REDACTED
+    assert "hunter2" not in repr(view) and "s3" not in repr(view)
+
+
+def test_attribute_outside_allowlist_is_denied_and_recorded() -> None:
+    denials: list[ProbeDenied] = []
+    view = wrap(Plain(), (), _ctx(("data",), denials=denials))
+    assert view._sp_getattr("data")["a"] == "aaa"
+    with pytest.raises(ProbeDenied, match="x.inner is not in the allowlist"):
+        view._sp_getattr("inner")
+    assert [d.rule for d in denials] == ["allowlist"]
+
+
+def test_traverse_only_path_refuses_items_and_iteration() -> None:
+    view = wrap({"k": {"deep": 1}}, (), _ctx(("k.deep",)))
+    with pytest.raises(ProbeDenied):
+        view["k"]
+    with pytest.raises(ProbeDenied):
+        list(view)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda v: v.__setitem__("a", 1),
+        lambda v: v.__delitem__("a"),
+        lambda v: setattr(v, "data", 1),
+        lambda v: delattr(v, "data"),
+        lambda v: object.__getattribute__(v, "_sp_refuse_write")(),
+    ],
+)
+def test_every_write_through_a_view_is_refused(write) -> None:
+    data = {"a": 1}
+    view = wrap(data, (), _ctx())
+    with pytest.raises(ProbeDenied, match="read-only"):
+        write(view)
+    assert data == {"a": 1}
+
+
+def test_views_cannot_be_pickled_or_copied_into_the_host_object() -> None:
+    view = wrap({"a": 1}, (), _ctx())
+    with pytest.raises(TypeError):
+        pickle.dumps(view)
+    clone = copy.copy(view._sp_m_copy())
+    assert clone == {"a": 1}
+
+
+def test_iteration_is_a_snapshot() -> None:
+    """A host thread adding keys during iteration neither breaks nor is seen by the loop."""
+    data = {i: i for i in range(10)}
+    view = wrap(data, (), _ctx())
+    seen = []
+    for key in view:
+        data[key + 100] = 0
+        seen.append(key)
+    assert seen == list(range(10))
+
+
+def test_container_over_max_items_is_refused() -> None:
+    view = wrap(list(range(50)), (), _ctx(max_items=10))
+    with pytest.raises(ProbeDenied, match="max_items"):
+        list(view)
+
+
+def test_deque_namedtuple_dataclass_and_sets_render() -> None:
+    ctx = _ctx()
+    assert repr(wrap(collections.deque([1, 2]), (), ctx)) == "deque([1, 2])"
+    assert repr(wrap(Point(1, 2), (), ctx)) == "(1, 2)"
+    assert repr(wrap(Config("svc", 3), (), ctx)) == "Config(name='svc', retries=3)"
+    assert repr(wrap({3}, (), ctx)) == "{3}"
+    assert repr(wrap(frozenset({1}), (), ctx)) == "frozenset({1})"
+
+
+def test_rendering_is_bounded_and_marks_cuts() -> None:
+    limits = RenderLimits(max_depth=2, max_items=3, max_str_chars=5)
+    assert render(list(range(10)), depth=0, limits=limits) == "[0, 1, 2, …(+7 more)]"
+    assert render("abcdefgh", depth=0, limits=limits) == "'abcde'…(+3 chars)"
+    assert render([[[1]]], depth=0, limits=limits) == "[[[…]]]"
+
+
+def test_mapping_lookup_never_calls_missing_of_defaultdict() -> None:
+    """dict.get on the host object: a defaultdict is not grown by a probe's lookup."""
+    data: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+    view = wrap(data, (), _ctx())
+    with pytest.raises(KeyError):
+        view["new"]
+    assert dict(data) == {}
+
+
+def test_unhashable_or_host_keys_are_refused() -> None:
+    view = wrap({"a": 1}, (), _ctx())
+    with pytest.raises(ProbeDenied, match="key"):
+        view[wrap([1], (), _ctx())]
+
+
+# ---- properties --------------------------------------------------------------------------
+
+
+def _walk(value: object, depth: int = 0) -> None:
+    """Exercise every read a probe can do on a view, recursively."""
+    if depth > 4 or not isinstance(value, View):
+        return
+    repr(value)
+    str(value)
+    kind = value._sp_kind
+    if kind == "object":
+        return
+    len(value)
+    bool(value)
+    for item in value:
+        _walk(item, depth + 1)
+    if kind == "mapping":
+        for key, item in value._sp_m_items():
+            _walk(item, depth + 1)
+            if type(key) in (str, int, float, bytes, bool) or key is None:
+                _walk(value[key], depth + 1)
+    elif kind == "sequence" and len(value):
+        _walk(value[0], depth + 1)
+        _walk(value[0:2], depth + 1)
+
+
+@given(host_values())
+def test_reading_never_changes_the_host(value: object) -> None:
+    """Any sequence of reads through a view leaves the host value exactly as it was."""
+    before = repr(value)
+    view = wrap(value, (), _ctx())
+    _walk(view)
+    assert repr(value) == before
+
+
+@given(host_values())
+def test_no_read_hands_out_a_raw_mutable_host_object(value: object) -> None:
+    """Everything a view gives back is a scalar, the marker, a view or a fresh container."""
+    view = wrap(value, (), _ctx())
+    if not isinstance(view, View) or view._sp_kind == "object":
+        return
+    outputs = list(view)
+    if view._sp_kind == "mapping":
+        outputs += [v for _, v in view._sp_m_items()]
+    for out in outputs:
+        assert type(out) in (int, float, complex, str, bytes, bool, type(None), View) or out is REDACTED
+        if isinstance(out, View):
+            assert out._sp_obj is not value
+
+
+@given(host_values())
+def test_repr_of_builtin_values_matches_python(value: object) -> None:
+    """For plain builtin data (no secrets, within bounds) the view renders as repr() does."""
+    view = wrap(value, (), _ctx())
+    rendered = repr(view)
+    if "redacted" not in rendered and "…" not in rendered:
+        assert rendered == repr(value)
