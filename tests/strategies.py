@@ -43,7 +43,9 @@ def host_values() -> st.SearchStrategy[object]:
 # keyword or probe builtin starts with, so every one is a legal exposure or attribute.
 
 _ATTRIBUTES = st.from_regex(r"v[a-z0-9_]{0,6}", fullmatch=True)
-_FILES = st.from_regex(r"(\.\./|/srv/)?[a-z]{1,8}(/[a-z0-9_]{1,8}){0,2}\.(py|jsonl|key)", fullmatch=True)
+_FILES = st.from_regex(
+    r"(\.\./|/srv/)?[a-z]{1,8}(/[a-z0-9_]{1,8}){0,2}\.(py|jsonl|key)", fullmatch=True
+)
 
 
 def _durations(*, min_ms: int, max_ms: int) -> st.SearchStrategy[object]:
@@ -68,8 +70,15 @@ def _sizes(*, max_bytes: int) -> st.SearchStrategy[object]:
 
 def _exposures() -> st.SearchStrategy[dict[str, object]]:
     dotted = st.lists(_ATTRIBUTES, min_size=1, max_size=3).map(".".join)
-    module = st.one_of(st.just("__main__"), st.lists(st.from_regex(r"m[a-z0-9]{0,5}", fullmatch=True), min_size=1, max_size=3).map(".".join))
-    pattern = st.lists(st.one_of(_ATTRIBUTES, st.sampled_from(["*", "**"])), min_size=1, max_size=3).map(".".join)
+    module = st.one_of(
+        st.just("__main__"),
+        st.lists(st.from_regex(r"m[a-z0-9]{0,5}", fullmatch=True), min_size=1, max_size=3).map(
+            ".".join
+        ),
+    )
+    pattern = st.lists(
+        st.one_of(_ATTRIBUTES, st.sampled_from(["*", "**"])), min_size=1, max_size=3
+    ).map(".".join)
     return st.fixed_dictionaries(
         {"target": st.builds(lambda m, a: f"{m}:{a}", module, dotted)},
         optional={"allow": st.lists(pattern, max_size=4)},
@@ -91,8 +100,14 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
     probe = st.fixed_dictionaries(
         {"path": _FILES},
         optional={
-            "owners": st.lists(st.sampled_from(["root", "current", "nobody", "www-data", "1000"]), min_size=1, max_size=3),
-            "sha256": st.lists(st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64), max_size=2),
+            "owners": st.lists(
+                st.sampled_from(["root", "current", "nobody", "www-data", "1000"]),
+                min_size=1,
+                max_size=3,
+            ),
+            "sha256": st.lists(
+                st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64), max_size=2
+            ),
             "max_size": _sizes(max_bytes=16 * 1024 * 1024),
         },
     )
@@ -123,7 +138,9 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
         optional={
             "name": st.text(printable, max_size=20),
             "trigger": trigger,
-            "expose": st.dictionaries(st.from_regex(r"x[a-z0-9_]{0,8}", fullmatch=True), _exposures(), max_size=3),
+            "expose": st.dictionaries(
+                st.from_regex(r"x[a-z0-9_]{0,8}", fullmatch=True), _exposures(), max_size=3
+            ),
             "redact": st.lists(st.text(printable, min_size=1, max_size=12), max_size=3),
             "isolation": st.just("thread"),
             "output": st.just("stderr"),
