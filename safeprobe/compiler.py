@@ -23,9 +23,9 @@ import re
 import threading
 import types
 from collections import OrderedDict
-from typing import Final
+from typing import Final, cast
 
-from RestrictedPython import compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from safeprobe.errors import ProbeCompileError
@@ -83,13 +83,12 @@ class ProbeTransformer(RestrictingNodeTransformer):
         if node.id == "printed":
             self.error(node, '"printed" is not available in probes; print() writes the output')
             return node
-        result: ast.AST = super().visit_Name(node)
-        return result
+        return cast(ast.AST, super().visit_Name(node))
 
     def visit_While(self, node: ast.While) -> ast.AST:
-        node = self.node_contents_visit(node)
-        node.body.insert(0, _stmt_call("_tick_", node))
-        return node
+        visited = self.node_contents_visit(node)
+        visited.body.insert(0, _stmt_call("_tick_", visited))
+        return visited
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         result = super().visit_FunctionDef(node)

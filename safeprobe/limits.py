@@ -41,7 +41,16 @@ class ProbeStopped(BaseException):
 class Budget:
     """Steps, deadline and call depth of one attempt."""
 
-    __slots__ = ("_clock", "deadline", "depth", "max_items", "max_steps", "steps", "stopped", "timeout_s")
+    __slots__ = (
+        "_clock",
+        "deadline",
+        "depth",
+        "max_items",
+        "max_steps",
+        "steps",
+        "stopped",
+        "timeout_s",
+    )
 
     def __init__(
         self,
@@ -89,7 +98,9 @@ class Budget:
         """Refuse building or walking a container larger than ``limits.max_items``."""
         if count > self.max_items:
             raise self.stop(
-                "limit", "limits.max_items", f"{what} of {count} items is over the {self.max_items} cap"
+                "limit",
+                "limits.max_items",
+                f"{what} of {count} items is over the {self.max_items} cap",
             )
 
     def check_bytes(self, count: int, what: str) -> None:

@@ -23,7 +23,7 @@ import re
 import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Final, NoReturn
+from typing import Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
 
@@ -54,7 +54,7 @@ SEQUENCE_METHODS: Final = frozenset({"count", "index", "copy"})
 SET_METHODS: Final = frozenset({"copy"})
 
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
-_TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # noqa: PYI024
+_TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
 _MISSING: Final = object()
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
@@ -226,7 +226,7 @@ def read_attribute(obj: object, name: str) -> object:
     """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
     run host code (properties, custom descriptors, ``__getattr__``, methods)."""
     if _is(obj, type):
-        found = _static_lookup(obj, name)
+        found = _static_lookup(cast(type, obj), name)
         if found is _MISSING:
             raise AttributeError(name)
         if _static_lookup(type(found), "__get__") is not _MISSING:
@@ -289,31 +289,30 @@ def snapshot_items(obj: object, kind: str) -> list[object]:
     for subclasses, so an overridden ``__iter__`` or ``items`` never runs.
     """
     if kind == KIND_MAPPING:
-        return list(dict.items(obj))  # type: ignore[arg-type]
+        return list(dict.items(cast("dict[object, object]", obj)))
     if _is(obj, list):
-        return list.copy(obj)
+        return list.copy(cast("list[object]", obj))
     if _is(obj, tuple):
-        return list(tuple.__iter__(obj))
+        return list(tuple.__iter__(cast("tuple[object, ...]", obj)))
     if _is(obj, collections.deque):
-        return list(collections.deque.__iter__(obj))
-    if _is(obj, (set, frozenset)):
-        return list(set.__iter__(obj) if _is(obj, set) else frozenset.__iter__(obj))
+        return list(collections.deque.__iter__(cast("collections.deque[object]", obj)))
+    if _is(obj, set):
+        return list(set.__iter__(cast("set[object]", obj)))
+    if _is(obj, frozenset):
+        return list(frozenset.__iter__(cast("frozenset[object]", obj)))
     raise TypeError("not a container")
 
 
+def snapshot_pairs(obj: object) -> list[tuple[object, object]]:
+    """A mapping's (key, value) pairs, copied in one C call."""
+    return list(dict.items(cast("dict[object, object]", obj)))
+
+
 def container_length(obj: object, kind: str) -> int:
-    if kind == KIND_MAPPING:
-        return dict.__len__(obj)  # type: ignore[arg-type]
-    if _is(obj, list):
-        return list.__len__(obj)
-    if _is(obj, tuple):
-        return tuple.__len__(obj)
-    if _is(obj, collections.deque):
-        return collections.deque.__len__(obj)
-    if _is(obj, set):
-        return set.__len__(obj)
-    if _is(obj, frozenset):
-        return frozenset.__len__(obj)
+    for base in (dict, list, tuple, collections.deque, set, frozenset):
+        if _is(obj, base):
+            length: int = base.__len__(obj)  # type: ignore[arg-type]  # base of obj's type
+            return length
     raise TypeError("object has no len()")
 
 
@@ -422,41 +421,49 @@ class View:
         if kind == KIND_MAPPING:
             if not is_plain_key(key):
                 self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
-            value = dict.get(obj, key, _MISSING)  # type: ignore[call-overload]
+            value = dict.get(cast("dict[object, object]", obj), key, _MISSING)
             if value is _MISSING:
                 raise KeyError(key)
             if self._sp_ctx.redactor.hides(key):
                 return REDACTED
             return self._sp_wrap(value, self._sp_path)
         if kind == KIND_SEQUENCE:
-            items = snapshot_items(obj, kind) if type(key) is slice else None
+            items = snapshot_items(obj, kind)
             if type(key) is slice:
-                assert items is not None
                 picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
                 return tuple(picked) if _is(obj, tuple) else picked
             if type(key) not in (int, bool):
                 raise TypeError("sequence indices must be integers or slices")
-            seq = snapshot_items(obj, kind)
-            return self._sp_wrap(seq[key], self._sp_path)  # type: ignore[index]
+            return self._sp_wrap(items[cast("int", key)], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
-    def _sp_snapshot(self) -> list[object]:
-        self._sp_require_full("iteration")
+    def _sp_check_size(self, what: str) -> None:
+        self._sp_require_full(what)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
         size = container_length(self._sp_obj, self._sp_kind)
         if size > self._sp_ctx.max_items:
             self._sp_ctx.deny(
-                "limits.max_items", f"container of {size} items is over the {self._sp_ctx.max_items} cap"
+                "limits.max_items",
+                f"container of {size} items is over the {self._sp_ctx.max_items} cap",
             )
+
+    def _sp_snapshot(self) -> list[object]:
+        """The elements (keys, for a mapping), under the item cap."""
+        self._sp_check_size("iteration")
+        if self._sp_kind == KIND_MAPPING:
+            return [k for k, _ in snapshot_pairs(self._sp_obj)]
         return snapshot_items(self._sp_obj, self._sp_kind)
+
+    def _sp_pairs(self) -> list[tuple[object, object]]:
+        self._sp_check_size("iteration")
+        if self._sp_kind != KIND_MAPPING:
+            raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not a mapping")
+        return snapshot_pairs(self._sp_obj)
 
     def _sp_iter_values(self) -> Iterator[object]:
         """What ``for x in view`` yields: keys for mappings, wrapped elements otherwise."""
-        items = self._sp_snapshot()
-        if self._sp_kind == KIND_MAPPING:
-            return iter([self._sp_wrap(k, self._sp_path) for k, _ in items])  # type: ignore[misc]
-        return iter([self._sp_wrap(v, self._sp_path) for v in items])
+        return iter([self._sp_wrap(v, self._sp_path) for v in self._sp_snapshot()])
 
     def _sp_value_of(self, key: object, value: object) -> object:
         if self._sp_ctx.redactor.hides(key):
@@ -466,15 +473,14 @@ class View:
     # -- container methods (read-only) ---------------------------------------------------
 
     def _sp_m_keys(self) -> list[object]:
-        return [self._sp_wrap(k, self._sp_path) for k, _ in self._sp_snapshot()]  # type: ignore[misc]
+        return [self._sp_wrap(k, self._sp_path) for k, _ in self._sp_pairs()]
 
     def _sp_m_values(self) -> list[object]:
-        return [self._sp_value_of(k, v) for k, v in self._sp_snapshot()]  # type: ignore[misc]
+        return [self._sp_value_of(k, v) for k, v in self._sp_pairs()]
 
     def _sp_m_items(self) -> list[tuple[object, object]]:
         return [
-            (self._sp_wrap(k, self._sp_path), self._sp_value_of(k, v))
-            for k, v in self._sp_snapshot()  # type: ignore[misc]
+            (self._sp_wrap(k, self._sp_path), self._sp_value_of(k, v)) for k, v in self._sp_pairs()
         ]
 
     def _sp_m_get(self, key: object, default: object = None) -> object:
@@ -485,10 +491,10 @@ class View:
 
     def _sp_m_copy(self) -> object:
         if self._sp_kind == KIND_MAPPING:
-            return dict(self._sp_m_items())  # type: ignore[arg-type]
+            return dict(self._sp_m_items())
         values = [self._sp_wrap(v, self._sp_path) for v in self._sp_snapshot()]
         if self._sp_kind == KIND_SET:
-            return set(v for v in values if _hashable(v))
+            return {v for v in values if _hashable(v)}
         return values
 
     def _sp_m_count(self, value: object) -> int:
@@ -521,7 +527,8 @@ class View:
     def __contains__(self, item: object) -> bool:
         self._sp_require_full("'in'")
         if self._sp_kind == KIND_MAPPING:
-            return is_plain_key(item) and dict.__contains__(self._sp_obj, item)  # type: ignore[arg-type]
+            mapping = cast("dict[object, object]", self._sp_obj)
+            return is_plain_key(item) and dict.__contains__(mapping, item)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError("argument is not a container")
         return any(_plain_equal(v, item) for v in self._sp_snapshot())
@@ -596,7 +603,12 @@ def _hashable(value: object) -> bool:
 
 # ---- rendering ---------------------------------------------------------------------------
 
-_OPEN_CLOSE: Final = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})")}
+_OPEN_CLOSE: Final[dict[type, tuple[str, str]]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+}
 
 
 def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_LIMITS) -> str:
@@ -605,7 +617,7 @@ def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_L
     Builtin values render exactly as Python's repr would, within the policy's bounds on
     depth, items and string length; cuts are marked with ``…``.
     """
-    if _is(value, View):
+    if type(value) is View:
         return _render_view(value, depth)
     ctx = limits
     max_str = ctx.max_str_chars
@@ -667,8 +679,9 @@ def _render_pairs(
         return "{}"
     if depth >= max_depth:
         return "{…}"
+    inner = depth + 1
     parts = [
-        f"{render(k, depth=depth + 1, limits=ctx)}: {render(value_of(k, v), depth=depth + 1, limits=ctx)}"
+        f"{render(k, depth=inner, limits=ctx)}: {render(value_of(k, v), depth=inner, limits=ctx)}"
         for k, v in pairs[:max_items]
     ]
     if len(pairs) > max_items:
@@ -676,9 +689,7 @@ def _render_pairs(
     return "{" + ", ".join(parts) + "}"
 
 
-def _render_sequence(
-    items: list[object], kind: type, depth: int, ctx: RenderLimits
-) -> str:
+def _render_sequence(items: list[object], kind: type, depth: int, ctx: RenderLimits) -> str:
     max_items, max_depth = ctx.max_items, ctx.max_depth
     if kind is set and not items:
         return "set()"
@@ -697,8 +708,8 @@ def _render_sequence(
 
 
 def _render_view(view: View, depth: int) -> str:
-    ctx = view._sp_ctx  # noqa: SLF001 - the renderer is part of the view's own module
-    obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path  # noqa: SLF001
+    ctx = view._sp_ctx
+    obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path
     access = ctx.allowlist.access(path)
     if access == Access.NONE:
         return "<not allowed>"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import builtins
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
-from typing import Final, NoReturn
+from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
@@ -36,29 +36,145 @@ from safeprobe.proxy import (
 # names starting with "_" at compile time anyway).
 SAFE_METHODS: Final[dict[type, frozenset[str]]] = {
     str: frozenset(
-        "capitalize casefold count encode endswith find index isalnum isalpha isascii "
-        "isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle "
-        "isupper lower lstrip partition removeprefix removesuffix rfind rindex rpartition "
-        "rsplit rstrip split splitlines startswith strip swapcase title upper "
-        "join center ljust rjust zfill replace expandtabs format".split()
+        [
+            "capitalize",
+            "casefold",
+            "count",
+            "encode",
+            "endswith",
+            "find",
+            "index",
+            "isalnum",
+            "isalpha",
+            "isascii",
+            "isdecimal",
+            "isdigit",
+            "isidentifier",
+            "islower",
+            "isnumeric",
+            "isprintable",
+            "isspace",
+            "istitle",
+            "isupper",
+            "lower",
+            "lstrip",
+            "partition",
+            "removeprefix",
+            "removesuffix",
+            "rfind",
+            "rindex",
+            "rpartition",
+            "rsplit",
+            "rstrip",
+            "split",
+            "splitlines",
+            "startswith",
+            "strip",
+            "swapcase",
+            "title",
+            "upper",
+            "join",
+            "center",
+            "ljust",
+            "rjust",
+            "zfill",
+            "replace",
+            "expandtabs",
+            "format",
+        ]
     ),
     bytes: frozenset(
-        "count decode endswith find hex index isalnum isalpha isascii isdigit islower "
-        "isspace isupper lower lstrip rfind rindex rsplit rstrip split splitlines "
-        "startswith strip upper join".split()
+        [
+            "count",
+            "decode",
+            "endswith",
+            "find",
+            "hex",
+            "index",
+            "isalnum",
+            "isalpha",
+            "isascii",
+            "isdigit",
+            "islower",
+            "isspace",
+            "isupper",
+            "lower",
+            "lstrip",
+            "rfind",
+            "rindex",
+            "rsplit",
+            "rstrip",
+            "split",
+            "splitlines",
+            "startswith",
+            "strip",
+            "upper",
+            "join",
+        ]
     ),
-    list: frozenset("append extend insert pop remove clear copy count index reverse sort".split()),
-    dict: frozenset("keys values items get pop popitem setdefault update clear copy".split()),
+    list: frozenset(
+        [
+            "append",
+            "extend",
+            "insert",
+            "pop",
+            "remove",
+            "clear",
+            "copy",
+            "count",
+            "index",
+            "reverse",
+            "sort",
+        ]
+    ),
+    dict: frozenset(
+        [
+            "keys",
+            "values",
+            "items",
+            "get",
+            "pop",
+            "popitem",
+            "setdefault",
+            "update",
+            "clear",
+            "copy",
+        ]
+    ),
     set: frozenset(
-        "add discard remove pop clear copy union intersection difference "
-        "symmetric_difference issubset issuperset isdisjoint update".split()
+        [
+            "add",
+            "discard",
+            "remove",
+            "pop",
+            "clear",
+            "copy",
+            "union",
+            "intersection",
+            "difference",
+            "symmetric_difference",
+            "issubset",
+            "issuperset",
+            "isdisjoint",
+            "update",
+        ]
     ),
     frozenset: frozenset(
-        "copy union intersection difference symmetric_difference issubset issuperset "
-        "isdisjoint".split()
+        [
+            "copy",
+            "union",
+            "intersection",
+            "difference",
+            "symmetric_difference",
+            "issubset",
+            "issuperset",
+            "isdisjoint",
+        ]
     ),
     tuple: frozenset({"count", "index"}),
-    int: frozenset({"bit_length", "bit_count", "conjugate", "real", "imag", "numerator", "denominator"}),
+    int: frozenset(
+        {"bit_length", "bit_count", "conjugate", "real", "imag", "numerator", "denominator"}
+    ),
     float: frozenset({"is_integer", "conjugate", "real", "imag", "hex"}),
     complex: frozenset({"conjugate", "real", "imag"}),
 }
@@ -91,7 +207,20 @@ SAFE_EXCEPTIONS: Final = (
 # __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
 # (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
 # anext, callable, hash, format (not needed; format would run __format__ unguarded).
-_PASS_THROUGH: Final = ("abs", "bool", "chr", "divmod", "float", "hex", "int", "len", "oct", "ord", "bin", "round")
+_PASS_THROUGH: Final = (
+    "abs",
+    "bool",
+    "chr",
+    "divmod",
+    "float",
+    "hex",
+    "int",
+    "len",
+    "oct",
+    "ord",
+    "bin",
+    "round",
+)
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
 _SAFE_TYPES: Final = frozenset(
@@ -180,8 +309,12 @@ class Sandbox:
         self._wrapper_types: dict[object, type] = {
             self._builtins[name]: kind
             for name, kind in (
-                ("str", str), ("list", list), ("tuple", tuple), ("set", set),
-                ("frozenset", frozenset), ("dict", dict),
+                ("str", str),
+                ("list", list),
+                ("tuple", tuple),
+                ("set", set),
+                ("frozenset", frozenset),
+                ("dict", dict),
             )
         }
 
@@ -189,7 +322,7 @@ class Sandbox:
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
         if type(obj) is View:
-            return _TickingIterator(obj._sp_iter_values(), self.budget.tick)  # noqa: SLF001
+            return _TickingIterator(obj._sp_iter_values(), self.budget.tick)
         return _TickingIterator(iter(obj), self.budget.tick)  # type: ignore[call-overload]
 
     def materialize(self, obj: object, what: str) -> list[object]:
@@ -200,7 +333,7 @@ class Sandbox:
             except OverflowError:
                 size = self.budget.max_items + 1
             self.budget.check_items(size, what)
-            return list(obj)  # type: ignore[call-overload]
+            return list(cast("Iterable[object]", obj))
         items: list[object] = []
         for item in self.guarded_iter(obj):
             items.append(item)
@@ -214,7 +347,7 @@ class Sandbox:
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
-            return obj._sp_getattr(name)  # noqa: SLF001
+            return obj._sp_getattr(name)
         kind = type(obj)
         allowed = SAFE_METHODS.get(kind)
         if allowed is None or name not in allowed:
@@ -228,7 +361,7 @@ class Sandbox:
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
-            return obj._sp_getitem(key)  # noqa: SLF001
+            return obj._sp_getitem(key)
         return obj[key]  # type: ignore[index]
 
     def guarded_write(self, obj: object) -> object:
@@ -237,12 +370,13 @@ class Sandbox:
         if type(obj) in (list, dict, set):
             return obj
         if type(obj) is View:
-            obj._sp_refuse_write()  # noqa: SLF001
+            obj._sp_refuse_write()
         self.state.deny("read-only", f"{type(obj).__name__} values cannot be written by probes")
+        return None
 
     def inplace(self, op: str, target: object, value: object) -> object:
         if type(target) is View:
-            target._sp_refuse_write()  # noqa: SLF001
+            target._sp_refuse_write()
         symbol = op.removesuffix("=")
         if symbol in ("+", "*", "**", "<<", "%"):
             return self.binop(symbol, target, value)
@@ -257,31 +391,31 @@ class Sandbox:
     # -- size guards for operators that allocate in one C call ----------------------------
 
     def binop(self, op: str, left: object, right: object) -> object:
-        lk, rk = type(left), type(right)
+        """``+ * ** << %`` with a size check before the one C call that would allocate."""
         if op == "+":
-            if lk in (str, bytes, list, tuple) and rk is lk:
-                self._check_length(lk, len(left) + len(right), "+")  # type: ignore[arg-type]
-            return left + right  # type: ignore[operator]
+            if type(left) in _SIZED_TYPES and type(right) is type(left):
+                self._check_length(type(left), _len(left) + _len(right), "+")
+            return operator.add(left, right)
         if op == "*":
-            if lk is int and rk is int:
-                self.budget.check_int_bits(left.bit_length() + right.bit_length(), "*")  # type: ignore[attr-defined]
-            elif lk in (str, bytes, list, tuple) and rk in (int, bool):
-                self._check_length(lk, len(left) * max(right, 0), "*")  # type: ignore[arg-type, call-overload]
-            elif rk in (str, bytes, list, tuple) and lk in (int, bool):
-                self._check_length(rk, len(right) * max(left, 0), "*")  # type: ignore[arg-type, call-overload]
-            return left * right  # type: ignore[operator]
+            if type(left) is int and type(right) is int:
+                self.budget.check_int_bits(left.bit_length() + right.bit_length(), "*")
+            elif type(left) in _SIZED_TYPES and type(right) in (int, bool):
+                self._check_length(type(left), _len(left) * max(_int(right), 0), "*")
+            elif type(right) in _SIZED_TYPES and type(left) in (int, bool):
+                self._check_length(type(right), _len(right) * max(_int(left), 0), "*")
+            return operator.mul(left, right)
         if op == "**":
-            if lk is int and rk is int and right > 1:  # type: ignore[operator]
-                self.budget.check_int_bits(max(left.bit_length(), 1) * right, "**")  # type: ignore[attr-defined, operator]
-            return left**right  # type: ignore[operator]
+            if type(left) is int and type(right) is int and right > 1:
+                self.budget.check_int_bits(max(left.bit_length(), 1) * right, "**")
+            return operator.pow(left, right)
         if op == "<<":
-            if lk is int and rk is int:
-                self.budget.check_int_bits(left.bit_length() + max(right, 0), "<<")  # type: ignore[attr-defined, call-overload]
-            return left << right  # type: ignore[operator]
+            if type(left) is int and type(right) is int:
+                self.budget.check_int_bits(left.bit_length() + max(right, 0), "<<")
+            return operator.lshift(left, right)
         if op == "%":
-            if lk in (str, bytes):
-                self._check_percent_format(left)  # type: ignore[arg-type]
-            return left % right  # type: ignore[operator]
+            if type(left) is str or type(left) is bytes:
+                self._check_percent_format(left)
+            return operator.mod(left, right)
         raise AssertionError(op)
 
     def _check_length(self, kind: type, length: int, what: str) -> None:
@@ -318,16 +452,17 @@ class Sandbox:
 
     # -- methods of the probe's own values that can build something large ----------------
 
-    def _sized_method(self, obj: object, name: str) -> object | None:  # noqa: PLR0911
+    def _sized_method(self, obj: object, name: str) -> object | None:
         budget = self.budget
         if name == "join" and type(obj) in (str, bytes):
             sep = obj
 
             def join(iterable: Iterable[object]) -> object:
                 items = self.materialize(iterable, "join()")
-                total = sum(len(i) for i in items if type(i) in (str, bytes))  # type: ignore[arg-type]
-                budget.check_bytes(total + len(sep) * max(len(items) - 1, 0), "join()")  # type: ignore[arg-type]
-                return sep.join(items)  # type: ignore[attr-defined]
+                total = sum(_len(i) for i in items if type(i) in (str, bytes))
+                budget.check_bytes(total + _len(sep) * max(len(items) - 1, 0), "join()")
+                joined: object = getattr(sep, "join")(items)  # noqa: B009 - str or bytes join
+                return joined
 
             return join
         if name in ("center", "ljust", "rjust", "zfill") and type(obj) is str:
@@ -342,25 +477,34 @@ class Sandbox:
             text = obj
 
             def expandtabs(tabsize: int = 8) -> str:
-                budget.check_bytes(len(text) * max(int(tabsize), 1), "str.expandtabs()")  # type: ignore[arg-type]
-                return text.expandtabs(tabsize)  # type: ignore[attr-defined, no-any-return]
+                budget.check_bytes(len(text) * max(int(tabsize), 1), "str.expandtabs()")
+                return text.expandtabs(tabsize)
 
             return expandtabs
         if name == "replace" and type(obj) is str:
             text = obj
 
             def replace(old: str, new: str, count: int = -1) -> str:
-                hits = text.count(old) if count < 0 else min(count, text.count(old))  # type: ignore[attr-defined]
+                hits = text.count(old) if count < 0 else min(count, text.count(old))
                 if old == "":
-                    hits = len(text) + 1  # type: ignore[arg-type]
-                budget.check_bytes(len(text) + hits * len(new), "str.replace()")  # type: ignore[arg-type]
-                return text.replace(old, new, count)  # type: ignore[attr-defined, no-any-return]
+                    hits = len(text) + 1
+                budget.check_bytes(len(text) + hits * len(new), "str.replace()")
+                return text.replace(old, new, count)
 
             return replace
         if name == "format" and type(obj) is str:
-            return self._safe_str_format(obj)  # type: ignore[arg-type]
-        if name in ("extend", "update", "union", "intersection", "difference", "symmetric_difference",
-                    "issubset", "issuperset", "isdisjoint") and type(obj) in (list, dict, set, frozenset):
+            return self._safe_str_format(obj)
+        if name in (
+            "extend",
+            "update",
+            "union",
+            "intersection",
+            "difference",
+            "symmetric_difference",
+            "issubset",
+            "issuperset",
+            "isdisjoint",
+        ) and type(obj) in (list, dict, set, frozenset):
             method = getattr(obj, name)
 
             def bulk(*others: object, **kwargs: object) -> object:
@@ -373,7 +517,7 @@ class Sandbox:
 
     def _as_pairs(self, obj: object) -> object:
         if type(obj) is View:
-            return obj._sp_m_items()  # noqa: SLF001
+            return obj._sp_m_items()
         if type(obj) is dict:
             return obj
         return self.materialize(obj, "update()")
@@ -431,18 +575,24 @@ class Sandbox:
                 "list": lambda iterable=(): self.materialize(iterable, "list()"),
                 "tuple": lambda iterable=(): tuple(self.materialize(iterable, "tuple()")),
                 "set": lambda iterable=(): set(self.materialize(iterable, "set()")),
-                "frozenset": lambda iterable=(): frozenset(self.materialize(iterable, "frozenset()")),
+                "frozenset": lambda iterable=(): frozenset(
+                    self.materialize(iterable, "frozenset()")
+                ),
                 "dict": self._dict,
                 "sorted": lambda iterable, *, key=None, reverse=False: sorted(
                     self.materialize(iterable, "sorted()"), key=key, reverse=reverse
                 ),
-                "reversed": lambda iterable: list(reversed(self.materialize(iterable, "reversed()"))),
+                "reversed": lambda iterable: list(
+                    reversed(self.materialize(iterable, "reversed()"))
+                ),
                 "sum": self._sum,
                 "min": self._reducer(min),
                 "max": self._reducer(max),
                 "any": lambda iterable: any(self.guarded_iter(iterable)),
                 "all": lambda iterable: all(self.guarded_iter(iterable)),
-                "enumerate": lambda iterable, start=0: enumerate(self.guarded_iter(iterable), start),
+                "enumerate": lambda iterable, start=0: enumerate(
+                    self.guarded_iter(iterable), start
+                ),
                 "zip": lambda *iterables, strict=False: zip(
                     *(self.guarded_iter(i) for i in iterables), strict=strict
                 ),
@@ -462,7 +612,7 @@ class Sandbox:
         if not args:
             return ""
         if len(args) > 1 and type(args[0]) is bytes:
-            return str(*args)  # type: ignore[call-overload, no-any-return]  # bytes.decode by name
+            return str(*args)
         return to_text(args[0], self.state.render_limits)
 
     def _dict(self, *args: object, **kwargs: object) -> dict[object, object]:
@@ -479,7 +629,8 @@ class Sandbox:
         items = self.materialize(iterable, "sum()")
         if any(type(i) not in (int, float, complex, bool) for i in items):
             raise TypeError("sum() adds numbers only")
-        return sum(items, start)  # type: ignore[arg-type]
+        total: object = sum(cast("list[int]", items), cast("int", start))
+        return total
 
     def _reducer(self, function: Callable[..., object]) -> Callable[..., object]:
         def reduce(*args: object, **kwargs: object) -> object:
@@ -499,8 +650,8 @@ class Sandbox:
                 mapped = None
             if mapped not in _SAFE_TYPES:
                 self.state.deny("isinstance", "isinstance() takes builtin value types only")
-            real.append(mapped)  # type: ignore[arg-type]
-        target = value._sp_obj if type(value) is View else value  # noqa: SLF001
+            real.append(mapped)
+        target = value._sp_obj if type(value) is View else value
         return issubclass(type(target), tuple(real))
 
     # -- the namespace ----------------------------------------------------------------------
@@ -528,6 +679,17 @@ class Sandbox:
         }
 
 
+_SIZED_TYPES: Final = frozenset({str, bytes, list, tuple})
+
+
+def _len(value: object) -> int:
+    return len(cast("Sized", value))
+
+
+def _int(value: object) -> int:
+    return int(cast("int", value))
+
+
 class _Printer:
     """``print`` for probes: writes rendered text to the capped output buffer."""
 
@@ -537,7 +699,12 @@ class _Printer:
         self._sandbox = sandbox
 
     def _call_print(
-        self, *objects: object, sep: object = " ", end: object = "\n", file: object = None, flush: object = False
+        self,
+        *objects: object,
+        sep: object = " ",
+        end: object = "\n",
+        file: object = None,
+        flush: object = False,
     ) -> None:
         state = self._sandbox.state
         if file is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,7 +38,7 @@ def test_refused_constructs_name_their_line(source: str, line: int, problem: str
 
 
 def test_compiler_crash_is_a_refusal_not_a_fallback() -> None:
-    """Deep nesting makes the compiler itself fail; the probe is refused, never compiled otherwise."""
+    """Deep nesting makes the compiler fail; the probe is refused, never compiled otherwise."""
     with pytest.raises(ProbeCompileError, match="compile"):
         compile_probe("x = " + "(" * 10000 + ")" * 10000 + "\n", path="p.py")
 
@@ -65,7 +67,8 @@ def test_cache_compiles_once_per_digest() -> None:
     first = cache.get_or_compile("x = 1\n", path="p.py", sha256="aa")
     again = cache.get_or_compile("x = 1\n", path="p.py", sha256="aa")
     other = cache.get_or_compile("x = 2\n", path="p.py", sha256="bb")
-    assert first is again and first is not other
+    assert first is again
+    assert first is not other
     assert (cache.hits, cache.misses) == (1, 2)
 
 
@@ -73,7 +76,5 @@ def test_cache_compiles_once_per_digest() -> None:
 @given(st.text(max_size=200))
 def test_any_text_compiles_or_raises_compile_error(text: str) -> None:
     """Whatever bytes a probe holds, the compiler answers with code or ProbeCompileError."""
-    try:
+    with contextlib.suppress(ProbeCompileError):
         compile_probe(text, path="p.py")
-    except ProbeCompileError:
-        pass

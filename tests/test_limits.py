@@ -39,9 +39,10 @@ def test_stop_is_sticky_after_being_caught() -> None:
 
 def test_call_depth_is_capped() -> None:
     budget = Budget(timeout_s=1, max_steps=10**9, max_items=10, clock=FakeClock())
+    for _ in range(MAX_CALL_DEPTH):
+        budget.enter()
     with pytest.raises(ProbeStopped, match="recursion"):
-        for _ in range(MAX_CALL_DEPTH + 1):
-            budget.enter()
+        budget.enter()
 
 
 def test_output_is_capped_on_a_character_boundary() -> None:

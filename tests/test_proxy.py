@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from safeprobe.proxy import (
     REDACTED,
@@ -28,7 +27,9 @@ from safeprobe.proxy import (
 from tests.strategies import host_values
 
 
-def _ctx(allow: tuple[str, ...] = ("**",), *, max_items: int = 1000, denials: list | None = None) -> ViewContext:
+def _ctx(
+    allow: tuple[str, ...] = ("**",), *, max_items: int = 1000, denials: list | None = None
+) -> ViewContext:
     sink = denials if denials is not None else []
     return ViewContext(
         exposure="x",
@@ -154,7 +155,14 @@ def test_render_of_hostile_object_runs_no_host_code() -> None:
 
 
 def test_view_of_dict_renders_exactly_like_python() -> None:
-    data = {"a": "aaa", "b": [1, 2.5, None, True], "c": (1,), "d": {"x": b"y"}, "e": set(), "f": frozenset()}
+    data = {
+        "a": "aaa",
+        "b": [1, 2.5, None, True],
+        "c": (1,),
+        "d": {"x": b"y"},
+        "e": set(),
+        "f": frozenset(),
+    }
     view = wrap(data, (), _ctx())
     assert repr(view) == repr(data)
     assert str(view) == str(data)
@@ -170,7 +178,8 @@ def test_redaction_applies_on_every_way_out() -> None:
     assert REDACTED in view._sp_m_values()
     assert ("db_password", REDACTED) in view._sp_m_items()
     text = repr(view) + str(view) + f"{view}" + format(view, ">5")
-    assert "tok" not in text and "pw'" not in text
+    assert "tok" not in text
+    assert "pw'" not in text
     assert "'db_password': <redacted>" in repr(view)
 
 
@@ -178,14 +187,15 @@ def test_redacted_attribute_reads_as_marker() -> None:
     view = wrap(Plain(), (), _ctx())
     assert view._sp_getattr("password") is REDACTED
     assert view._sp_getattr("inner")._sp_getattr("secret_key") is REDACTED
-    assert "hunter2" not in repr(view) and "s3" not in repr(view)
+    assert "hunter2" not in repr(view)
+    assert "s3" not in repr(view)
 
 
 def test_attribute_outside_allowlist_is_denied_and_recorded() -> None:
     denials: list[ProbeDenied] = []
     view = wrap(Plain(), (), _ctx(("data",), denials=denials))
     assert view._sp_getattr("data")["a"] == "aaa"
-    with pytest.raises(ProbeDenied, match="x.inner is not in the allowlist"):
+    with pytest.raises(ProbeDenied, match=r"x\.inner is not in the allowlist"):
         view._sp_getattr("inner")
     assert [d.rule for d in denials] == ["allowlist"]
 
@@ -317,7 +327,10 @@ def test_no_read_hands_out_a_raw_mutable_host_object(value: object) -> None:
     if view._sp_kind == "mapping":
         outputs += [v for _, v in view._sp_m_items()]
     for out in outputs:
-        assert type(out) in (int, float, complex, str, bytes, bool, type(None), View) or out is REDACTED
+        assert (
+            type(out) in (int, float, complex, str, bytes, bool, type(None), View)
+            or out is REDACTED
+        )
         if isinstance(out, View):
             assert out._sp_obj is not value
 

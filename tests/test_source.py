@@ -77,4 +77,6 @@ def test_sha256_pins_refuse_other_content(tmp_path: Path) -> None:
 
 
 def test_owner_names_map_to_uids() -> None:
-    assert allowed_owner_uids(("root", "current", "12345"), current_uid=777) == frozenset({0, 777, 12345})
+    assert allowed_owner_uids(("root", "current", "12345"), current_uid=777) == frozenset(
+        {0, 777, 12345}
+    )

@@ -1,0 +1,1 @@
+"""The seed story: foo.py (host), probes/bar.py, policies/seed.yaml."""

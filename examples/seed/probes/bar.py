@@ -1,0 +1,2 @@
+def execute():
+    print(my_object.data)

@@ -1,0 +1,59 @@
+"""safeprobe: look inside a running Python process with a guarded, audited probe.
+
+Importing this package only defines things: no signal handler, thread or file exists
+until ``install()`` runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from safeprobe.errors import (
+    AuditChainError,
+    AuditError,
+    InstallError,
+    PolicyError,
+    ProbeCompileError,
+    ProbeRejected,
+    SafeprobeError,
+)
+from safeprobe.policy import Policy, load_policy
+from safeprobe.runner import Attempt, Outcome, Runner
+from safeprobe.trigger import install, uninstall
+
+__version__ = "0.1.0"
+
+
+_runners: dict[str, Runner] = {}
+
+
+def run_probe(policy_path: str | os.PathLike[str]) -> Attempt:
+    """Run one attempt now, in the calling thread, and return its result (audited like any).
+
+    Runners are kept per policy path, so the compiled probe and the last good policy are
+    reused across calls exactly as they are for signals.
+    """
+    key = str(Path(policy_path).absolute())
+    runner = _runners.get(key)
+    if runner is None:
+        runner = _runners.setdefault(key, Runner(key))
+    return runner.attempt()
+
+
+__all__ = [
+    "Attempt",
+    "AuditChainError",
+    "AuditError",
+    "InstallError",
+    "Outcome",
+    "Policy",
+    "PolicyError",
+    "ProbeCompileError",
+    "ProbeRejected",
+    "SafeprobeError",
+    "install",
+    "load_policy",
+    "run_probe",
+    "uninstall",
+]

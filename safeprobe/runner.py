@@ -1,0 +1,507 @@
+"""One attempt, end to end: policy, probe file, compile, run, audit, output.
+
+Promise: ``Runner.attempt`` never raises into host code; every attempt ends as an
+``Attempt`` with an ``Outcome`` and a reason naming file, line and rule, and exactly one
+audit record. The audit sink is checked before anything of the probe is read, and the
+probe's output is released only after its record is written, so if the record cannot be
+written the operator sees a refusal and nothing of the probe (fail-closed).
+Threat model: SECURITY.md, "Audit integrity" and "Fail-closed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from safeprobe.audit import AuditSink, load_hmac_key, output_digest, utc_timestamp
+from safeprobe.compiler import CodeCache
+from safeprobe.errors import (
+    AuditError,
+    PolicyError,
+    ProbeCompileError,
+    ProbeRejected,
+    SafeprobeError,
+)
+from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.policy import Policy, parse_policy
+from safeprobe.proxy import (
+    Allowlist,
+    ProbeDenied,
+    Redactor,
+    RenderLimits,
+    ViewContext,
+    read_attribute,
+    wrap,
+)
+from safeprobe.sandbox import AttemptState, Sandbox, to_text
+from safeprobe.source import ProbeSource, read_probe
+
+# argv is recorded so security can tell hosts apart; more than this many arguments, or
+# longer ones, add nothing to that and could carry data.
+_MAX_ARGV: Final = 16
+_MAX_ARG_CHARS: Final = 200
+
+
+class Outcome(StrEnum):
+    """How an attempt ended; the audit log's ``outcome`` field."""
+
+    OK = "ok"
+    ERROR = "error"
+    DENIED = "denied"
+    COMPILE_ERROR = "compile_error"
+    TIMEOUT = "timeout"
+    LIMIT = "limit"
+    REJECTED = "rejected"
+    BUSY = "busy"
+    RATE_LIMITED = "rate_limited"
+    UNAUTHORIZED = "unauthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerInfo:
+    """What is known about the request for an attempt."""
+
+    signal: str | None
+    sender_pid: int | None
+    sender_uid: int | None
+    received: str  # "sigwaitinfo", "handler" or "api"
+
+
+API_TRIGGER: Final = TriggerInfo(signal=None, sender_pid=None, sender_uid=None, received="api")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The result of one attempt, as the host or a test sees it."""
+
+    outcome: Outcome
+    reason: str
+    output: str
+    output_truncated: bool
+    duration_ms: float
+    steps: int
+    probe_path: str | None
+    probe_sha256: str | None
+    seq: int | None
+    audited: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    outcome: Outcome
+    reason: str
+    detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
+
+
+class Runner:
+    """Runs attempts for one policy file; one at a time; caches policy and code by digest."""
+
+    def __init__(
+        self,
+        policy_path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        write_stderr: Callable[[str], None] | None = None,
+    ) -> None:
+        self.policy_path = str(Path(policy_path).absolute())
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._write_stderr = write_stderr or _write_host_stderr
+        self._lock = threading.Lock()
+        self._policies: dict[str, Policy] = {}
+        self._policy_digest: str | None = None
+        self.last_good: Policy | None = None
+        self.code_cache = CodeCache()
+
+    # -- policy -----------------------------------------------------------------------------
+
+    def load(self) -> Policy:
+        """Read and validate the policy now; raises PolicyError. Cached by content digest."""
+        try:
+            data = Path(self.policy_path).read_bytes()
+        except OSError as exc:
+            raise PolicyError(
+                self.policy_path, None, "file", exc.strerror or "cannot read"
+            ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        policy = self._policies.get(digest)
+        if policy is None:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PolicyError(self.policy_path, None, "file", "not UTF-8") from None
+            policy = parse_policy(text, path=self.policy_path)
+            self._policies = {digest: policy}
+        self._policy_digest = digest
+        self.last_good = policy
+        return policy
+
+    # -- attempts ---------------------------------------------------------------------------
+
+    def attempt(self, trigger: TriggerInfo = API_TRIGGER) -> Attempt:
+        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing)."""
+        with self._lock:
+            try:
+                return self._attempt(trigger)
+            except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
+                self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
+                return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
+
+    def refuse(self, trigger: TriggerInfo, outcome: Outcome, reason: str) -> Attempt:
+        """Audit a request that is refused before running (busy, rate limited, unauthorized)."""
+        with self._lock:
+            policy = self.last_good
+            if policy is None:
+                return _unaudited(outcome, reason)
+            try:
+                sink = _sink_for(policy)
+                record = sink.append(
+                    self._fields(policy, trigger, None, _Result(outcome, reason), 0.0, 0, None)
+                )
+            except (AuditError, OSError, SafeprobeError) as exc:
+                self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
+                return _unaudited(outcome, reason)
+            self._write_stderr(f"safeprobe: attempt #{record['seq']} {outcome}: {reason}\n")
+            return Attempt(outcome, reason, "", False, 0.0, 0, None, None, _seq(record), True)
+
+    def _attempt(self, trigger: TriggerInfo) -> Attempt:
+        started = self._clock()
+        try:
+            policy = self.load()
+        except PolicyError as error:
+            return self._finish_without_policy(trigger, error, started)
+        try:
+            sink = _sink_for(policy)
+            sink.preflight()
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {exc}; probe not run (fail-closed)\n")
+            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+
+        source: ProbeSource | None = None
+        output = OutputBuffer(policy.limits.max_output_bytes)
+        steps = 0
+        try:
+            source = read_probe(
+                policy.probe.path,
+                owners=policy.probe.owners,
+                max_bytes=policy.probe.max_bytes,
+                sha256_pins=policy.probe.sha256,
+            )
+            code = self.code_cache.get_or_compile(
+                source.text, path=source.path, sha256=source.sha256
+            )
+            result, steps = self._run(policy, code, source, output)
+        except ProbeRejected as error:
+            result = _Result(Outcome.REJECTED, str(error))
+        except ProbeCompileError as error:
+            result = _Result(Outcome.COMPILE_ERROR, str(error))
+        duration_ms = (self._clock() - started) * 1000.0
+        fields = self._fields(policy, trigger, source, result, duration_ms, steps, output)
+        try:
+            record = sink.append(fields)
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
+            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        self._report(policy, record, source, result, output, duration_ms)
+        return Attempt(
+            outcome=result.outcome,
+            reason=result.reason,
+            output=output.text(),
+            output_truncated=output.truncated,
+            duration_ms=duration_ms,
+            steps=steps,
+            probe_path=source.path if source else policy.probe.path,
+            probe_sha256=source.sha256 if source else None,
+            seq=_seq(record),
+            audited=True,
+        )
+
+    def _finish_without_policy(
+        self, trigger: TriggerInfo, error: PolicyError, started: float
+    ) -> Attempt:
+        """The policy file is broken: audit with the last good policy's sink, if any."""
+        result = _Result(Outcome.REJECTED, str(error))
+        policy = self.last_good
+        if policy is None:
+            self._write_stderr(
+                f"safeprobe: {error}; no valid policy to audit with, probe not run\n"
+            )
+            return _unaudited(result.outcome, result.reason)
+        duration_ms = (self._clock() - started) * 1000.0
+        try:
+            record = _sink_for(policy).append(
+                self._fields(policy, trigger, None, result, duration_ms, 0, None, policy_error=True)
+            )
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {error}; and {exc}\n")
+            return _unaudited(result.outcome, result.reason)
+        self._write_stderr(f"safeprobe: attempt #{record['seq']} rejected: {error}\n")
+        return Attempt(
+            result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
+        )
+
+    # -- running the probe --------------------------------------------------------------------
+
+    def _run(
+        self, policy: Policy, code: types.CodeType, source: ProbeSource, output: OutputBuffer
+    ) -> tuple[_Result, int]:
+        limits = policy.limits
+        budget = Budget(
+            timeout_s=limits.timeout_s,
+            max_steps=limits.max_steps,
+            max_items=limits.max_items,
+            clock=self._clock,
+        )
+        render_limits = RenderLimits(
+            max_depth=limits.max_depth,
+            max_items=limits.max_repr_items,
+            max_str_chars=limits.max_str_chars,
+        )
+        state = AttemptState(budget=budget, output=output, render_limits=render_limits)
+        redactor = Redactor.with_defaults(policy.redact)
+        try:
+            exposures = {
+                name: _expose(name, exposure.target, exposure.allow, redactor, state)
+                for name, exposure in policy.expose.items()
+            }
+        except _ExposeError as error:
+            return _Result(Outcome.ERROR, str(error)), 0
+        sandbox = Sandbox(state)
+        namespace = sandbox.globals(exposures, name=Path(source.path).stem)
+        result = _execute(code, namespace, state, source.path)
+        return result, budget.steps
+
+    # -- audit and output ---------------------------------------------------------------------
+
+    def _fields(
+        self,
+        policy: Policy,
+        trigger: TriggerInfo,
+        source: ProbeSource | None,
+        result: _Result,
+        duration_ms: float,
+        steps: int,
+        output: OutputBuffer | None,
+        *,
+        policy_error: bool = False,
+    ) -> dict[str, object]:
+        key = _hmac_key(policy)
+        redactor = Redactor.with_defaults(policy.redact)
+        out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
+        if output is not None:
+            data = output.getvalue()
+            out = {
+                "bytes": len(data),
+                "digest": output_digest(data, key),
+                "truncated": output.truncated,
+            }
+            if policy.audit.include_output:
+                out["text"] = output.text()
+        return {
+            "ts": utc_timestamp(self._wall_clock()),
+            "host": {
+                "pid": os.getpid(),
+                "hostname": socket.gethostname(),
+                "argv": _safe_argv(redactor),
+            },
+            "trigger": {
+                "signal": trigger.signal,
+                "sender_pid": trigger.sender_pid,
+                "sender_uid": trigger.sender_uid,
+                "received": trigger.received,
+            },
+            "policy": {
+                "path": self.policy_path,
+                "sha256": None if policy_error else self._policy_digest,
+                "name": policy.name,
+            },
+            "probe": {
+                "path": source.path if source else policy.probe.path,
+                "sha256": source.sha256 if source else None,
+                "bytes": source.size_bytes if source else None,
+                "owner": source.owner_uid if source else None,
+                "mode": f"{source.mode:04o}" if source else None,
+            },
+            "outcome": str(result.outcome),
+            "reason": result.reason,
+            "duration_ms": round(duration_ms, 3),
+            "steps": steps,
+            "output": out,
+        }
+
+    def _report(
+        self,
+        policy: Policy,
+        record: Mapping[str, object],
+        source: ProbeSource | None,
+        result: _Result,
+        output: OutputBuffer,
+        duration_ms: float,
+    ) -> None:
+        """Frame the probe's output on the host's stderr so an operator can find it."""
+        probe_name = Path(source.path).name if source else Path(policy.probe.path).name
+        head = (
+            f"--- safeprobe {policy.name} #{record['seq']} {probe_name}: "
+            f"{result.outcome} in {duration_ms:.1f} ms ---\n"
+        )
+        body = output.text()
+        if body and not body.endswith("\n"):
+            body += "\n"
+        tail = ""
+        if result.outcome is not Outcome.OK:
+            tail = f"safeprobe: {result.reason}\n"
+            if result.detail:
+                tail += f"safeprobe: {result.detail}\n"
+        self._write_stderr(head + body + tail + f"--- end safeprobe #{record['seq']} ---\n")
+
+
+class _ExposeError(SafeprobeError):
+    """An exposure's target cannot be found in the host."""
+
+
+def _expose(
+    name: str, target: str, allow: tuple[str, ...], redactor: Redactor, state: AttemptState
+) -> object:
+    module_name, _, attr_path = target.partition(":")
+    module = sys.modules.get(module_name)
+    if module is None:
+        raise _ExposeError(
+            f"expose.{name}.target: module {module_name!r} is not loaded (safeprobe never imports)"
+        )
+    value: object = module
+    for attr in attr_path.split("."):
+        try:
+            value = read_attribute(value, attr)
+        except (AttributeError, ProbeDenied):
+            raise _ExposeError(f"expose.{name}.target: {target} not found in the host") from None
+    context = ViewContext(
+        exposure=name,
+        allowlist=Allowlist.parse(allow),
+        redactor=redactor,
+        max_items=state.budget.max_items,
+        render_limits=state.render_limits,
+        on_denied=state.record_denial,
+        tick=state.budget.tick,
+    )
+    return wrap(value, (), context)
+
+
+def _execute(
+    code: types.CodeType, namespace: dict[str, object], state: AttemptState, path: str
+) -> _Result:
+    """Run top-level code, then ``execute()`` if defined; classify how it ended."""
+    try:
+        exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
+        entry = namespace.get("execute")
+        if entry is not None:
+            if type(entry) is not types.FunctionType:
+                state.deny("execute", "'execute' must be a function the probe defines")
+            entry()
+        state.budget.check_expired()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
+        return _classify(exc, state, path)
+    if state.denial is not None:
+        return _Result(Outcome.DENIED, f"{path}: {state.denial.rule}: {state.denial.problem}")
+    return _Result(Outcome.OK, "ok")
+
+
+def _classify(exc: BaseException, state: AttemptState, path: str) -> _Result:
+    """How a probe that raised ended. A stop or a refusal decides the outcome even when the
+    probe caught it and raised something else (``except BaseException`` is a NameError)."""
+    where = _where(path, exc)
+    stop = state.budget.stopped
+    if stop is not None:
+        return _Result(Outcome(stop.outcome), where + f"{stop.rule}: {stop.problem}")
+    denial = state.denial or (exc if type(exc) is ProbeDenied else None)
+    if denial is not None:
+        return _Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
+    if type(exc) is NameError:
+        problem = f"{exc.name or '?'!r} is not exposed by the policy nor defined by the probe"
+        return _Result(Outcome.DENIED, where + f"name: {problem}")
+    detail = f"{type(exc).__name__}: {to_text(exc, state.render_limits)}"
+    return _Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
+
+
+def _where(path: str, exc: BaseException) -> str:
+    """``path:line: `` of the innermost probe frame in the traceback."""
+    line: int | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+def _sink_for(policy: Policy) -> AuditSink:
+    return AuditSink(policy.audit.path, key=_hmac_key(policy), fsync=policy.audit.fsync)
+
+
+def _hmac_key(policy: Policy) -> bytes | None:
+    key_file = policy.audit.hmac_key_file
+    return load_hmac_key(key_file) if key_file else None
+
+
+def _safe_argv(redactor: Redactor) -> list[str]:
+    """The host's argv with values of secret-looking options replaced."""
+    shown: list[str] = []
+    hide_next = False
+    for arg in sys.argv[:_MAX_ARGV]:
+        if hide_next:
+            shown.append("<redacted>")
+            hide_next = False
+            continue
+        flag, eq, _value = arg.partition("=")
+        if redactor.hides(flag.lstrip("-")):
+            if eq:
+                shown.append(f"{flag}=<redacted>")
+            else:
+                shown.append(arg)
+                hide_next = arg.startswith("-")
+            continue
+        shown.append(arg[:_MAX_ARG_CHARS])
+    # argv may hold bytes that are not UTF-8 (as surrogates); the audit line must be JSON.
+    return [a.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace") for a in shown]
+
+
+def _seq(record: Mapping[str, object]) -> int | None:
+    seq = record.get("seq")
+    return seq if isinstance(seq, int) else None
+
+
+def _unaudited(outcome: Outcome, reason: str) -> Attempt:
+    return Attempt(outcome, reason, "", False, 0.0, 0, None, None, None, False)
+
+
+def _write_host_stderr(text: str) -> None:
+    """Write to the host's sys.stderr; if it is gone or broken, to fd 2; never raise."""
+    stream = sys.stderr
+    if stream is not None:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        else:
+            return
+    try:
+        os.write(2, text.encode("utf-8", "replace"))
+    except OSError:
+        return

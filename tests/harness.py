@@ -1,0 +1,163 @@
+"""The end-to-end harness: a real host subprocess, a real policy file, real signals, the real
+audit file. Tests wait by bounded polling with generous deadlines, never sleep-then-assert."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+HOSTS = REPO / "tests" / "hosts"
+DEADLINE_S = 20.0
+
+
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> object:
+    """Poll until ``predicate`` returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def read_records(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def base_policy(tmp: Path, **overrides: object) -> dict[str, object]:
+    policy: dict[str, object] = {
+        "version": 1,
+        "name": "test",
+        "trigger": {"signal": "SIGQUIT", "cooldown": "0s"},
+        "probe": {"path": "probe.py"},
+        "expose": {
+            "my_object": {"target": "__main__:my_object", "allow": ["data"]},
+            "service": {
+                "target": "__main__:service",
+                "allow": [
+                    "requests",
+                    "cache",
+                    "queue",
+                    "settings.*",
+                    "api_key",
+                    "history",
+                    "flags",
+                    "expensive",
+                    "reset",
+                ],
+            },
+        },
+        "limits": {"timeout": "2s", "max_output": "64KiB"},
+        "audit": {"path": "audit.jsonl"},
+    }
+    policy.update(overrides)
+    return policy
+
+
+class Host:
+    """One host process under test, with its policy, probe and audit file in a folder."""
+
+    def __init__(self, folder: Path, policy: dict[str, object], probe: str, script: str) -> None:
+        self.folder = folder
+        self.policy_path = folder / "policy.yaml"
+        self.probe_path = folder / "probe.py"
+        self.audit_path = folder / "audit.jsonl"
+        self.policy_path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+        self.write_probe(probe)
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HOSTS / script), str(self.policy_path)],
+            cwd=folder,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self._stderr: list[str] = []
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline()
+        if not first.startswith("ready"):
+            self.proc.kill()
+            pytest.fail(f"host did not start: {first!r} {self.stderr()}")
+        self.pid = self.proc.pid
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    def write_probe(self, text: str) -> None:
+        self.probe_path.write_text(text, encoding="utf-8")
+        self.probe_path.chmod(0o644)
+
+    def ask(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def records(self) -> list[dict[str, object]]:
+        return read_records(self.audit_path)
+
+    def send(self, signum: int = signal.SIGQUIT) -> None:
+        os.kill(self.pid, signum)
+
+    def probe(self, signum: int = signal.SIGQUIT) -> dict[str, object]:
+        """Send one signal and return the audit record it produced."""
+        before = len(self.records())
+        self.send(signum)
+        wait_until(lambda: len(self.records()) > before, "an audit record")
+        records = self.records()
+        assert len(records) == before + 1, "exactly one audit record per signal"
+        # The report on stderr names the record's seq and comes right after it.
+        seq = records[-1]["seq"]
+        wait_until(lambda: f"#{seq} " in self.stderr(), f"the host's report of #{seq}")
+        return records[-1]
+
+    def report(self, seq: object) -> str:
+        """The host's stderr from the report of attempt ``seq`` on."""
+        text = self.stderr()
+        start = text.find(f"#{seq} ")
+        start = text.rfind("\n", 0, start) + 1
+        return text[start:]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.ask("alive") == "alive"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.ask("quit")
+                self.proc.wait(timeout=5)
+            except (BrokenPipeError, subprocess.TimeoutExpired, OSError):
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._drain.join(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
