@@ -47,12 +47,17 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
                     "records": report.records,
                     "head": report.head,
                     "torn_tail": report.torn_tail,
+                    "torn_lines": list(report.torn_lines),
                 }
             )
         )
     else:
-        torn = " (last line torn by a crash mid-write; not tampering)" if report.torn_tail else ""
-        print(f"ok: {report.records} records, chain intact{torn}\nhead: {report.head}")
+        print(f"ok: {report.records} records, chain intact\nhead: {report.head}")
+        if report.torn_lines:
+            lines = ", ".join(str(n) for n in report.torn_lines)
+            print(f"torn lines (a crash mid-write, not tampering): {lines}")
+        elif report.torn_tail:
+            print("the last line is torn (a crash mid-write, not tampering)")
     return EXIT_OK
 
 

@@ -9,9 +9,10 @@ the fixed REDACTED marker on every path (item, attribute, iteration, repr, str, 
 Threat model: SECURITY.md, "Host state", "Allowlist" and "Redaction".
 
 Access paths are tuples of attribute names from the exposure's target. Item access is
-transparent to the path: ``data["k"].x`` is the path ``data.x``. A path the allowlist
-matches is *full* (items, iteration and rendering allowed); a strict prefix of an allowed
-path is *traverse* (only attribute reads that lead towards an allowed path).
+transparent to the path: ``data["k"].x`` is the path ``data.x``. The target itself and
+every path the allowlist matches are *full* (items, iteration and rendering allowed); a
+strict prefix of an allowed path is *traverse* (only attribute reads that lead towards an
+allowed path).
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ class Allowlist:
         return cls(tuple(parsed))
 
     def access(self, path: tuple[str, ...]) -> str:
+        # The target itself is what the policy exposes, so its items and its rendering are
+        # readable; the patterns govern the attribute paths below it.
+        if not path:
+            return Access.FULL
         return _access(self.patterns, path)
 
 

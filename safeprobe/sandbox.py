@@ -28,155 +28,42 @@ from safeprobe.proxy import (
     render,
 )
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Methods of the probe's own builtin values that it may call. They read, or write only to
-# the probe's own value; the ones that can build something large are in _SIZED_METHODS.
-# Left out on purpose: str.format_map and str.translate/maketrans (unbounded expansion via
-# a mapping), str.encode with custom error handlers is fine but codecs lookups are not
-# needed, int.to_bytes (allocation by argument), and every dunder (RestrictedPython refuses
-# names starting with "_" at compile time anyway).
+# the probe's own value; the ones that can build something large or reach further are
+# wrapped in Sandbox._sized_method. Left out on purpose: str.format_map and
+# str.translate/maketrans (unbounded expansion via a mapping), int.to_bytes (allocation
+# by argument), and every dunder (RestrictedPython refuses "_" names at compile time).
+
+
+_SET_READS: Final = (
+    "copy union intersection difference symmetric_difference issubset issuperset isdisjoint"
+)
 SAFE_METHODS: Final[dict[type, frozenset[str]]] = {
-    str: frozenset(
-        [
-            "capitalize",
-            "casefold",
-            "count",
-            "encode",
-            "endswith",
-            "find",
-            "index",
-            "isalnum",
-            "isalpha",
-            "isascii",
-            "isdecimal",
-            "isdigit",
-            "isidentifier",
-            "islower",
-            "isnumeric",
-            "isprintable",
-            "isspace",
-            "istitle",
-            "isupper",
-            "lower",
-            "lstrip",
-            "partition",
-            "removeprefix",
-            "removesuffix",
-            "rfind",
-            "rindex",
-            "rpartition",
-            "rsplit",
-            "rstrip",
-            "split",
-            "splitlines",
-            "startswith",
-            "strip",
-            "swapcase",
-            "title",
-            "upper",
-            "join",
-            "center",
-            "ljust",
-            "rjust",
-            "zfill",
-            "replace",
-            "expandtabs",
-            "format",
-        ]
+    str: _names(
+        "capitalize casefold count encode endswith find index isalnum isalpha isascii "
+        "isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle "
+        "isupper lower lstrip partition removeprefix removesuffix rfind rindex rpartition "
+        "rsplit rstrip split splitlines startswith strip swapcase title upper "
+        "join center ljust rjust zfill replace expandtabs format"
     ),
-    bytes: frozenset(
-        [
-            "count",
-            "decode",
-            "endswith",
-            "find",
-            "hex",
-            "index",
-            "isalnum",
-            "isalpha",
-            "isascii",
-            "isdigit",
-            "islower",
-            "isspace",
-            "isupper",
-            "lower",
-            "lstrip",
-            "rfind",
-            "rindex",
-            "rsplit",
-            "rstrip",
-            "split",
-            "splitlines",
-            "startswith",
-            "strip",
-            "upper",
-            "join",
-        ]
+    bytes: _names(
+        "count decode endswith find hex index isalnum isalpha isascii isdigit islower "
+        "isspace isupper lower lstrip rfind rindex rsplit rstrip split splitlines "
+        "startswith strip upper join"
     ),
-    list: frozenset(
-        [
-            "append",
-            "extend",
-            "insert",
-            "pop",
-            "remove",
-            "clear",
-            "copy",
-            "count",
-            "index",
-            "reverse",
-            "sort",
-        ]
-    ),
-    dict: frozenset(
-        [
-            "keys",
-            "values",
-            "items",
-            "get",
-            "pop",
-            "popitem",
-            "setdefault",
-            "update",
-            "clear",
-            "copy",
-        ]
-    ),
-    set: frozenset(
-        [
-            "add",
-            "discard",
-            "remove",
-            "pop",
-            "clear",
-            "copy",
-            "union",
-            "intersection",
-            "difference",
-            "symmetric_difference",
-            "issubset",
-            "issuperset",
-            "isdisjoint",
-            "update",
-        ]
-    ),
-    frozenset: frozenset(
-        [
-            "copy",
-            "union",
-            "intersection",
-            "difference",
-            "symmetric_difference",
-            "issubset",
-            "issuperset",
-            "isdisjoint",
-        ]
-    ),
-    tuple: frozenset({"count", "index"}),
-    int: frozenset(
-        {"bit_length", "bit_count", "conjugate", "real", "imag", "numerator", "denominator"}
-    ),
-    float: frozenset({"is_integer", "conjugate", "real", "imag", "hex"}),
-    complex: frozenset({"conjugate", "real", "imag"}),
+    list: _names("append extend insert pop remove clear copy count index reverse sort"),
+    dict: _names("keys values items get pop popitem setdefault update clear copy"),
+    set: _names(f"{_SET_READS} add discard remove pop clear update"),
+    frozenset: _names(_SET_READS),
+    tuple: _names("count index"),
+    int: _names("bit_length bit_count conjugate real imag numerator denominator"),
+    float: _names("is_integer conjugate real imag hex"),
+    complex: _names("conjugate real imag"),
 }
 
 # Exceptions a probe may raise and catch. Left out on purpose: BaseException and its direct
@@ -492,6 +379,8 @@ class Sandbox:
                 return text.replace(old, new, count)
 
             return replace
+        if name in ("encode", "decode") and type(obj) in (str, bytes):
+            return self._codec_method(obj, name)
         if name == "format" and type(obj) is str:
             return self._safe_str_format(obj)
         if name in (
@@ -514,6 +403,21 @@ class Sandbox:
 
             return bulk
         return None
+
+    def _codec_method(self, obj: object, name: str) -> Callable[..., object]:
+        method = getattr(obj, name)
+
+        def convert(encoding: str = "utf-8", errors: str = "strict") -> object:
+            self._check_codec(encoding, errors)
+            result: object = method(encoding, errors)
+            return result
+
+        return convert
+
+    def _check_codec(self, encoding: object, errors: object) -> None:
+        # Any other codec name makes CPython import an encodings module into the host.
+        if encoding not in _CODECS or errors not in _CODEC_ERRORS:
+            self.state.deny("codec", "only utf-8, ascii and latin-1 codecs are available")
 
     def _as_pairs(self, obj: object) -> object:
         if type(obj) is View:
@@ -612,6 +516,7 @@ class Sandbox:
         if not args:
             return ""
         if len(args) > 1 and type(args[0]) is bytes:
+            self._check_codec(args[1], args[2] if len(args) > 2 else "strict")
             return str(*args)
         return to_text(args[0], self.state.render_limits)
 
@@ -680,6 +585,8 @@ class Sandbox:
 
 
 _SIZED_TYPES: Final = frozenset({str, bytes, list, tuple})
+_CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
+_CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 
 
 def _len(value: object) -> int:

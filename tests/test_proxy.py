@@ -94,7 +94,9 @@ class Config:
     ("patterns", "path", "access"),
     [
         (("data",), ("data",), Access.FULL),
-        (("data",), (), Access.TRAVERSE),
+        (("data",), (), Access.FULL),
+        ((), (), Access.FULL),
+        ((), ("data",), Access.NONE),
         (("data",), ("other",), Access.NONE),
         (("data.*",), ("data",), Access.TRAVERSE),
         (("data.*",), ("data", "x"), Access.FULL),
@@ -201,11 +203,16 @@ def test_attribute_outside_allowlist_is_denied_and_recorded() -> None:
 
 
 def test_traverse_only_path_refuses_items_and_iteration() -> None:
-    view = wrap({"k": {"deep": 1}}, (), _ctx(("k.deep",)))
+    """A prefix of an allowed path leads on to it but shows nothing itself."""
+    holder = Plain()
+    holder.inner = {"level": 1}  # type: ignore[assignment]
+    view = wrap(holder, (), _ctx(("inner.level",)))
+    inner = view._sp_getattr("inner")
     with pytest.raises(ProbeDenied):
-        view["k"]
+        inner["level"]
     with pytest.raises(ProbeDenied):
-        list(view)
+        list(inner)
+    assert repr(inner) == "<not allowed>"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,101 @@
+"""One attempt in-process through run_probe: outcomes, audit records, fail-closed."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from safeprobe import Outcome, run_probe
+from safeprobe.audit import verify_chain
+from tests.harness import read_records
+
+MODULE = "safeprobe_test_host_module"
+
+
+@pytest.fixture
+def host_module() -> types.ModuleType:
+    module = types.ModuleType(MODULE)
+    module.state = {"count": 3, "token": "tok-123"}  # type: ignore[attr-defined]
+    sys.modules[MODULE] = module
+    yield module
+    del sys.modules[MODULE]
+
+
+def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
+    (tmp_path / "probe.py").write_text(probe)
+    (tmp_path / "probe.py").chmod(0o644)
+    data: dict[str, object] = {
+        "version": 1,
+        "probe": {"path": "probe.py"},
+        "expose": {"state": {"target": f"{MODULE}:state", "allow": ["**"]}},
+        "audit": {"path": "audit.jsonl"},
+        **policy,
+    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_run_probe_returns_output_and_audits_once(tmp_path: Path, host_module, capsys) -> None:
+    policy = _setup(tmp_path, "print(state['count'], state['token'])\n")
+    attempt = run_probe(policy)
+    assert attempt.outcome is Outcome.OK
+    assert attempt.output == "3 <redacted>\n"
+    assert attempt.audited
+    records = read_records(tmp_path / "audit.jsonl")
+    assert [r["seq"] for r in records] == [attempt.seq] == [1]
+    assert "tok-123" not in (tmp_path / "audit.jsonl").read_text()
+    assert "--- safeprobe" in capsys.readouterr().err
+
+
+def test_probe_edits_are_seen_and_cached_code_reused(tmp_path: Path, host_module) -> None:
+    policy = _setup(tmp_path, "print(1)\n")
+    assert run_probe(policy).output == "1\n"
+    assert run_probe(policy).output == "1\n"
+    (tmp_path / "probe.py").write_text("print(2)\n")
+    assert run_probe(policy).output == "2\n"
+    assert verify_chain(str(tmp_path / "audit.jsonl")).records == 3
+
+
+def test_missing_module_is_an_error_not_an_import(tmp_path: Path) -> None:
+    policy = _setup(tmp_path, "print(1)\n", expose={"x": {"target": "json_not_loaded_xyz:a"}})
+    attempt = run_probe(policy)
+    assert attempt.outcome is Outcome.ERROR
+    assert "is not loaded" in attempt.reason
+    assert "json_not_loaded_xyz" not in sys.modules
+
+
+def test_unwritable_audit_means_the_probe_does_not_run(tmp_path: Path, host_module, capsys) -> None:
+    """Fail-closed: a symlink at the audit path refuses the attempt before the probe is read."""
+    policy = _setup(tmp_path, "print('ran')\n")
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("")
+    (tmp_path / "audit.jsonl").symlink_to(target)
+    attempt = run_probe(policy)
+    assert attempt.outcome is Outcome.REJECTED
+    assert not attempt.audited
+    assert attempt.output == ""
+    err = capsys.readouterr().err
+    assert "fail-closed" in err
+    assert "ran" not in err.replace("not run", "")
+    assert target.read_text() == ""
+
+
+def test_policy_broken_before_any_good_load_is_refused_unaudited(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 2\n")
+    attempt = run_probe(path)
+    assert attempt.outcome is Outcome.REJECTED
+    assert not attempt.audited
+    assert "version" in attempt.reason
+
+
+def test_execute_bound_to_a_view_is_refused(tmp_path: Path, host_module) -> None:
+    policy = _setup(tmp_path, "execute = state\n")
+    attempt = run_probe(policy)
+    assert attempt.outcome is Outcome.DENIED
+    assert "'execute' must be a function" in attempt.reason

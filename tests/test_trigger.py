@@ -1,0 +1,92 @@
+"""install()/uninstall() in this very process: real signal, real threads, clean restore."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+import safeprobe
+from safeprobe.errors import InstallError
+from tests.harness import read_records, wait_until
+
+MODULE = "safeprobe_trigger_test_module"
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Path:
+    module = types.ModuleType(MODULE)
+    module.counter = {"n": 1}  # type: ignore[attr-defined]
+    sys.modules[MODULE] = module
+    (tmp_path / "probe.py").write_text("print(counter['n'])\n")
+    (tmp_path / "probe.py").chmod(0o644)
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
+                "probe": {"path": "probe.py"},
+                "expose": {"counter": {"target": f"{MODULE}:counter", "allow": ["**"]}},
+                "audit": {"path": "audit.jsonl"},
+            }
+        )
+    )
+    yield path
+    safeprobe.uninstall()
+    del sys.modules[MODULE]
+
+
+def test_install_signal_uninstall_restores_everything(policy: Path) -> None:
+    handler = signal.getsignal(signal.SIGUSR2)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    threads = threading.active_count()
+    safeprobe.install(policy)
+    assert signal.SIGUSR2 in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    os.kill(os.getpid(), signal.SIGUSR2)
+    audit = policy.parent / "audit.jsonl"
+    wait_until(lambda: read_records(audit), "the attempt's record")
+    record = read_records(audit)[0]
+    assert record["outcome"] == "ok"
+    assert record["trigger"]["sender_pid"] == os.getpid()
+    safeprobe.uninstall()
+    assert signal.getsignal(signal.SIGUSR2) == handler
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+    wait_until(lambda: threading.active_count() == threads, "the threads to end")
+
+
+def test_install_twice_is_refused(policy: Path) -> None:
+    safeprobe.install(policy)
+    with pytest.raises(InstallError, match="already installed"):
+        safeprobe.install(policy)
+
+
+def test_install_off_the_main_thread_is_refused(policy: Path) -> None:
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            safeprobe.install(policy)
+        except InstallError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1
+    assert "main thread" in str(errors[0])
+
+
+def test_install_with_a_bad_policy_raises_and_installs_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nprobe: {path: p.py}\nexpsoe: {}\n")
+    handler = signal.getsignal(signal.SIGQUIT)
+    with pytest.raises(safeprobe.PolicyError, match="expsoe"):
+        safeprobe.install(bad)
+    assert signal.getsignal(signal.SIGQUIT) == handler
