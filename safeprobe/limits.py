@@ -26,6 +26,13 @@ MAX_BUILT_BYTES: Final = 16 * 1024 * 1024
 # one C call in microseconds (a 10**10**8 would hold the GIL for minutes).
 MAX_INT_BITS: Final = 40_000
 
+# Bytes all of one attempt's size-checked allocations may add up to. Each one-call check
+# bounds a single step; this bounds a loop of them (``[[0] * 100_000 for _ in range(10**5)]``
+# would otherwise build gigabytes inside the deadline). Counted, not measured: a list
+# counts 8 bytes per item, a string its length.
+MAX_ATTEMPT_BUILT_BYTES: Final = 64 * 1024 * 1024
+_POINTER_BYTES: Final = 8
+
 TRUNCATION_MARKER: Final = "\n[safeprobe: output truncated at {limit} bytes]\n"
 
 
@@ -43,6 +50,7 @@ class Budget:
 
     __slots__ = (
         "_clock",
+        "built_bytes",
         "deadline",
         "depth",
         "max_items",
@@ -67,6 +75,7 @@ class Budget:
         self.max_items = max_items
         self.steps = 0
         self.depth = 0
+        self.built_bytes = 0
         self.stopped: ProbeStopped | None = None
 
     def stop(self, outcome: str, rule: str, problem: str) -> ProbeStopped:
@@ -102,11 +111,22 @@ class Budget:
                 "limits.max_items",
                 f"{what} of {count} items is over the {self.max_items} cap",
             )
+        self._charge(count * _POINTER_BYTES, what)
 
     def check_bytes(self, count: int, what: str) -> None:
         if count > MAX_BUILT_BYTES:
             raise self.stop(
                 "limit", "size", f"{what} would build {count} bytes, over the {MAX_BUILT_BYTES} cap"
+            )
+        self._charge(count, what)
+
+    def _charge(self, count: int, what: str) -> None:
+        self.built_bytes += max(count, 0)
+        if self.built_bytes > MAX_ATTEMPT_BUILT_BYTES:
+            raise self.stop(
+                "limit",
+                "size",
+                f"{what}: the probe built more than {MAX_ATTEMPT_BUILT_BYTES} bytes in all",
             )
 
     def check_int_bits(self, bits: int, what: str) -> None:

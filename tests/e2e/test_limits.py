@@ -131,3 +131,14 @@ def test_signal_during_a_run_is_refused_as_busy(make_host, tmp_path: Path) -> No
     assert outcomes[0] == "timeout"
     assert set(outcomes[1:]) == {"busy"}
     assert host.alive()
+
+
+def test_a_loop_of_checked_allocations_is_bounded_in_total(make_host, tmp_path: Path) -> None:
+    """Each `[0] * 100_000` passes the one-call check; together they hit the attempt's cap
+    long before the deadline could stop them."""
+    probe = "rows = []\nfor _ in range(100000):\n    rows.append([0] * 100000)\n"
+    host: Host = make_host(probe, _policy(tmp_path, timeout="30s", max_steps=10**9))
+    record = host.probe()
+    assert record["outcome"] == "limit"
+    assert "in all" in record["reason"]
+    assert host.alive()
