@@ -162,17 +162,21 @@ class Runner:
                 self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
                 return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
 
-    def refuse(self, trigger: TriggerInfo, outcome: Outcome, reason: str) -> Attempt:
-        """Audit a request that is refused before running (busy, rate limited, unauthorized)."""
+    def refuse(
+        self, trigger: TriggerInfo, outcome: Outcome, reason: str, *, count: int = 1
+    ) -> Attempt:
+        """Audit requests refused before running (busy, rate limited, unauthorized); ``count``
+        coalesced requests share one record."""
         with self._lock:
             policy = self.last_good
             if policy is None:
                 return _unaudited(outcome, reason)
             try:
                 sink = _sink_for(policy)
-                record = sink.append(
-                    self._fields(policy, trigger, None, _Result(outcome, reason), 0.0, 0, None)
+                fields = self._fields(
+                    policy, trigger, None, _Result(outcome, reason), 0.0, 0, None, requests=count
                 )
+                record = sink.append(fields)
             except (AuditError, OSError, SafeprobeError) as exc:
                 self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
                 return _unaudited(outcome, reason)
@@ -299,6 +303,7 @@ class Runner:
         output: OutputBuffer | None,
         *,
         policy_error: bool = False,
+        requests: int = 1,
     ) -> dict[str, object]:
         key = _hmac_key(policy)
         redactor = Redactor.with_defaults(policy.redact)
@@ -324,6 +329,7 @@ class Runner:
                 "sender_pid": trigger.sender_pid,
                 "sender_uid": trigger.sender_uid,
                 "received": trigger.received,
+                "requests": requests,
             },
             "policy": {
                 "path": self.policy_path,

@@ -20,23 +20,34 @@ not knowing the sender. Forked children get the signal unblocked and start unins
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from safeprobe.errors import InstallError
 from safeprobe.runner import Outcome, Runner, TriggerInfo
 
-# Refusals waiting for the runner to audit them. A storm beyond this is counted and
-# audited as one record, so thousands of signals cost bounded memory.
-MAX_PENDING_REFUSALS: Final = 64
+# Refusals are coalesced: one audit record per (outcome, sender uid) per burst, with a
+# count. Distinct senders beyond this share one bucket, so a storm costs bounded memory.
+MAX_REFUSAL_BUCKETS: Final = 64
+# How long an idle runner gathers a burst of refusals before auditing it: a storm of
+# thousands of signals in ten seconds becomes about ten records, not thousands.
+COALESCE_WINDOW_S: Final = 1.0
 _JOIN_TIMEOUT_S: Final = 5.0
+
+
+@dataclass(slots=True)
+class _Burst:
+    """Refused requests of one kind from one sender, waiting to be audited together."""
+
+    first: TriggerInfo
+    outcome: Outcome
+    count: int = 1
 
 
 @dataclass(slots=True)
@@ -52,8 +63,8 @@ class _Installation:
     pending: TriggerInfo | None = None
     running: bool = False
     last_finished: float | None = None
-    refusals: collections.deque[tuple[TriggerInfo, Outcome, str]] | None = None
-    dropped_refusals: int = 0
+    bursts: dict[tuple[Outcome, int | None], _Burst] = field(default_factory=dict)
+    burst_started: float | None = None
     stopping: bool = False
     listener: threading.Thread | None = None
     worker: threading.Thread | None = None
@@ -103,7 +114,6 @@ def install(
             allowed_uids=frozenset(uids) if uids is not None else None,
             clock=clock,
             lock=threading.Condition(),
-            refusals=collections.deque(),
         )
         signal.signal(signum, _fallback_handler)
         if mode == "listener":
@@ -176,32 +186,45 @@ def _listen(inst: _Installation) -> None:
 def _request(inst: _Installation, trigger: TriggerInfo) -> None:
     """Decide at once whether the request may run; never blocks on a probe."""
     with inst.lock:
-        refusal = _refusal(inst, trigger)
-        if refusal is None:
+        outcome = _refusal(inst, trigger)
+        if outcome is None:
             inst.pending = trigger
         else:
-            assert inst.refusals is not None
-            if len(inst.refusals) < MAX_PENDING_REFUSALS:
-                inst.refusals.append((trigger, *refusal))
+            key = (outcome, trigger.sender_uid)
+            if key not in inst.bursts and len(inst.bursts) >= MAX_REFUSAL_BUCKETS:
+                key = (outcome, None)
+            burst = inst.bursts.get(key)
+            if burst is None:
+                inst.bursts[key] = _Burst(trigger, outcome)
             else:
-                inst.dropped_refusals += 1
+                burst.count += 1
+            if inst.burst_started is None:
+                inst.burst_started = inst.clock()
         inst.lock.notify_all()
 
 
-def _refusal(inst: _Installation, trigger: TriggerInfo) -> tuple[Outcome, str] | None:
+def _refusal(inst: _Installation, trigger: TriggerInfo) -> Outcome | None:
     if inst.allowed_uids is not None and trigger.sender_uid not in inst.allowed_uids:
-        who = "unknown sender" if trigger.sender_uid is None else f"uid {trigger.sender_uid}"
-        return Outcome.UNAUTHORIZED, f"trigger.allowed_uids: {who} is not allowed"
+        return Outcome.UNAUTHORIZED
     if inst.running or inst.pending is not None:
-        return Outcome.BUSY, "one attempt at a time: an attempt is already running"
-    if inst.last_finished is not None and inst.cooldown_s > 0:
-        since = inst.clock() - inst.last_finished
-        if since < inst.cooldown_s:
-            return Outcome.RATE_LIMITED, (
-                f"trigger.cooldown: {since * 1000:.0f} ms since the last attempt, "
-                f"cooldown is {inst.cooldown_s * 1000:.0f} ms"
-            )
+        return Outcome.BUSY
+    if inst.last_finished is None or inst.cooldown_s <= 0:
+        return None
+    if inst.clock() - inst.last_finished < inst.cooldown_s:
+        return Outcome.RATE_LIMITED
     return None
+
+
+def burst_reason(burst: _Burst, *, cooldown_s: float) -> str:
+    """The audit reason for a coalesced burst: the rule, and how many requests. Pure."""
+    many = f" ({burst.count} requests)" if burst.count > 1 else ""
+    if burst.outcome is Outcome.UNAUTHORIZED:
+        uid = burst.first.sender_uid
+        who = "an unknown sender" if uid is None else f"uid {uid}"
+        return f"trigger.allowed_uids: {who} is not allowed{many}"
+    if burst.outcome is Outcome.BUSY:
+        return f"one attempt at a time: an attempt was running{many}"
+    return f"trigger.cooldown: within {cooldown_s * 1000:.0f} ms of the last attempt{many}"
 
 
 # ---- the runner thread ------------------------------------------------------------------------
@@ -210,36 +233,55 @@ def _refusal(inst: _Installation, trigger: TriggerInfo) -> tuple[Outcome, str] |
 def _work(inst: _Installation) -> None:
     while True:
         with inst.lock:
-            while (
-                not inst.stopping
-                and inst.pending is None
-                and not inst.refusals
-                and not inst.dropped_refusals
-            ):
-                inst.lock.wait()
+            while not inst.stopping and inst.pending is None and not _burst_due(inst):
+                inst.lock.wait(_wait_s(inst))
+            bursts = _take_bursts(inst)
+            if inst.stopping:
+                trigger = None
+            else:
+                trigger, inst.pending = inst.pending, None
+                inst.running = trigger is not None
+        # Refusals are audited before the next attempt, so the log keeps their order.
+        for burst in bursts:
+            reason = burst_reason(burst, cooldown_s=inst.cooldown_s)
+            inst.runner.refuse(burst.first, burst.outcome, reason, count=burst.count)
+        if trigger is None:
             if inst.stopping:
                 return
-            refusals = list(inst.refusals or ())
-            if inst.refusals is not None:
-                inst.refusals.clear()
-            dropped, inst.dropped_refusals = inst.dropped_refusals, 0
-            trigger, inst.pending = inst.pending, None
-            if trigger is not None:
-                inst.running = True
-        for refused_trigger, outcome, reason in refusals:
-            inst.runner.refuse(refused_trigger, outcome, reason)
-        if dropped:
-            last = refusals[-1][0] if refusals else TriggerInfo(None, None, None, "handler")
-            inst.runner.refuse(last, Outcome.BUSY, f"signal storm: {dropped} more requests refused")
-        if trigger is not None:
-            try:
-                inst.runner.attempt(trigger)  # audits and reports; never raises
-            finally:
-                with inst.lock:
-                    inst.running = False
-                    inst.last_finished = inst.clock()
-                    inst.attempts += 1
-                    inst.lock.notify_all()
+            continue
+        try:
+            inst.runner.attempt(trigger)  # audits and reports; never raises
+        finally:
+            with inst.lock:
+                inst.running = False
+                inst.last_finished = inst.clock()
+                inst.attempts += 1
+                inst.lock.notify_all()
+
+
+def _burst_due(inst: _Installation) -> bool:
+    """A burst is audited once the runner is idle and the window has passed."""
+    if inst.burst_started is None or inst.running:
+        return False
+    return inst.clock() - inst.burst_started >= COALESCE_WINDOW_S
+
+
+def _wait_s(inst: _Installation) -> float | None:
+    if inst.burst_started is None:
+        return None
+    return max(COALESCE_WINDOW_S - (inst.clock() - inst.burst_started), 0.01)
+
+
+def _take_bursts(inst: _Installation) -> list[_Burst]:
+    """Hand over the bursts to audit now: all of them before an attempt or at the end."""
+    if inst.burst_started is None:
+        return []
+    if not (inst.stopping or inst.pending is not None or _burst_due(inst)):
+        return []
+    bursts = list(inst.bursts.values())
+    inst.bursts.clear()
+    inst.burst_started = None
+    return bursts
 
 
 def _register_fork_hook() -> None:
