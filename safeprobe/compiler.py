@@ -9,6 +9,9 @@ another way. Our transformer adds, beyond RestrictedPython:
   the budget in limits.py can stop pure-Python work deterministically;
 * guarded operators for the ones that allocate in one C call (``+``, ``*``, ``**``, ``<<``, ``%``);
 * f-string fields routed through the sandbox's renderer, so no host ``__format__`` runs;
+* every value about to be hashed as a key (dict and set displays and comprehensions,
+  subscripts, the left of ``in``) passed through ``_key_``, which refuses tuples nested
+  deep enough to overflow the C stack in CPython's unguarded tuple hash (gh-154318);
 * refusals, with the line, for imports, class definitions, generators (``yield``) and the
   ``printed`` name.
 
@@ -119,6 +122,46 @@ class ProbeTransformer(RestrictingNodeTransformer):
         ast.copy_location(call, node)
         return ast.fix_missing_locations(call)
 
+    # -- keys: CPython hashes a tuple recursively in C with no depth guard (gh-154318), so
+    # -- a probe-built tuple nested 150,000 deep kills the host when used as a key.
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        result = cast(ast.Dict, super().visit_Dict(node))
+        result.keys = [None if k is None else _key(k) for k in result.keys]
+        return result
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        result = cast(ast.Set, super().visit_Set(node))
+        result.elts = [_key(e) for e in result.elts]
+        return result
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        result = cast(ast.SetComp, super().visit_SetComp(node))
+        result.elt = _key(result.elt)
+        return result
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        result = cast(ast.DictComp, super().visit_DictComp(node))
+        result.key = _key(result.key)
+        return result
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        result = cast(ast.Compare, super().visit_Compare(node))
+        operands = [result.left, *result.comparators]
+        for index, op in enumerate(result.ops):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                operands[index] = _key(operands[index])
+        result.left, result.comparators = operands[0], operands[1:]
+        return result
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        # A load becomes _getitem_(), which checks the key itself; a store or del keeps the
+        # subscript, so its key is wrapped here (not a slice: that is no expression).
+        result = cast(ast.AST, super().visit_Subscript(node))
+        if isinstance(result, ast.Subscript) and not _has_slice(result.slice):
+            result.slice = _key(result.slice)
+        return result
+
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         result = super().visit_FormattedValue(node)
         assert isinstance(result, ast.FormattedValue)
@@ -128,6 +171,26 @@ class ProbeTransformer(RestrictingNodeTransformer):
         new = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
         ast.copy_location(new, node)
         return ast.fix_missing_locations(new)
+
+
+def _has_slice(node: ast.expr) -> bool:
+    if isinstance(node, ast.Slice):
+        return True
+    return isinstance(node, ast.Tuple) and any(isinstance(e, ast.Slice) for e in node.elts)
+
+
+def _key(node: ast.expr) -> ast.expr:
+    """Wrap an expression about to be hashed; a starred one has each of its items checked."""
+    if isinstance(node, ast.Starred):
+        node.value = _key_call("_keys_", node.value)
+        return node
+    return _key_call("_key_", node)
+
+
+def _key_call(name: str, node: ast.expr) -> ast.expr:
+    call = _call(name, node)
+    ast.copy_location(call, node)
+    return ast.fix_missing_locations(call)
 
 
 def compile_probe(source: str, *, path: str) -> types.CodeType:

@@ -249,7 +249,34 @@ class Sandbox:
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
             return obj._sp_getitem(key)
-        return obj[key]  # type: ignore[index]
+        return obj[self.key(key)]  # type: ignore[index]
+
+    # -- keys: CPython's tuple hash recurses in C without a guard (gh-154318) ---------------
+
+    def key(self, value: object) -> object:
+        """Pass ``value`` on to be hashed, unless it is a tuple nested too deep to hash."""
+        if type(value) is tuple:
+            self._check_tuple_depth(value)
+        return value
+
+    def keys(self, iterable: object) -> list[object]:
+        """Each item of ``iterable`` checked as a key (``{*x}``, set(), dict pairs …)."""
+        items = self.materialize(iterable, "keys")
+        for item in items:
+            if type(item) is tuple:
+                self._check_tuple_depth(item)
+        return items
+
+    def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
+        # Iterative, so the check itself cannot overflow; it visits each nested tuple once.
+        stack: list[tuple[tuple[object, ...], int]] = [(value, 1)]
+        while stack:
+            current, depth = stack.pop()
+            if depth > MAX_KEY_DEPTH:
+                self.state.deny(
+                    "key-depth", f"a tuple nested deeper than {MAX_KEY_DEPTH} cannot be a key"
+                )
+            stack.extend((item, depth + 1) for item in current if type(item) is tuple)
 
     def guarded_write(self, obj: object) -> object:
         # RestrictedPython's own write guard lets every dict and list through; ours may,
@@ -270,6 +297,8 @@ class Sandbox:
         function = _INPLACE.get(op)
         if function is None:
             self.state.deny("operator", f"operator {op!r} is not available")
+        if op == "|=" and type(target) is dict:
+            value = dict(self._as_pairs(value))  # type: ignore[call-overload]
         return function(target, value)
 
     def apply(self, function: Callable[..., object], *args: object, **kwargs: object) -> object:
@@ -383,25 +412,28 @@ class Sandbox:
             return self._codec_method(obj, name)
         if name == "format" and type(obj) is str:
             return self._safe_str_format(obj)
-        if name in (
-            "extend",
-            "update",
-            "union",
-            "intersection",
-            "difference",
-            "symmetric_difference",
-            "issubset",
-            "issuperset",
-            "isdisjoint",
-        ) and type(obj) in (list, dict, set, frozenset):
+        if name in _BULK_METHODS and type(obj) in (list, dict, set, frozenset):
             method = getattr(obj, name)
 
             def bulk(*others: object, **kwargs: object) -> object:
                 if type(obj) is dict:
                     return method(*(self._as_pairs(o) for o in others), **kwargs)
-                return method(*(self.materialize(o, f"{name}()") for o in others))
+                if type(obj) is list:
+                    return method(*(self.materialize(o, f"{name}()") for o in others))
+                return method(*(self.keys(o) for o in others))
 
             return bulk
+        if name in _KEYED_METHODS and type(obj) in (dict, set):
+            method = getattr(obj, name)
+
+            def keyed(key: object, *rest: object) -> object:
+                return method(self.key(key), *rest)
+
+            return keyed
+        if name in ("keys", "values", "items") and type(obj) is dict:
+            # Lists, not live views: a view's set operators (keys() & x) hash x in C.
+            method = getattr(obj, name)
+            return lambda: list(method())
         return None
 
     def _codec_method(self, obj: object, name: str) -> Callable[..., object]:
@@ -416,6 +448,8 @@ class Sandbox:
 
     def _check_codec(self, encoding: object, errors: object) -> None:
         # Any other codec name makes CPython import an encodings module into the host.
+        if type(encoding) is not str or type(errors) is not str:
+            self.state.deny("codec", "codec and errors must be names")
         if encoding not in _CODECS or errors not in _CODEC_ERRORS:
             self.state.deny("codec", "only utf-8, ascii and latin-1 codecs are available")
 
@@ -423,8 +457,12 @@ class Sandbox:
         if type(obj) is View:
             return obj._sp_m_items()
         if type(obj) is dict:
-            return obj
-        return self.materialize(obj, "update()")
+            return obj  # its keys were hashed (and checked) when they went in
+        pairs = self.materialize(obj, "update()")
+        for pair in pairs:
+            if type(pair) in (tuple, list):
+                self.keys(list(pair)[:1])  # type: ignore[call-overload]
+        return pairs
 
     def _safe_str_format(self, template: str) -> Callable[..., str]:
         # str.format walks attributes and items through its mini-language ("{0.__class__}",
@@ -478,10 +516,8 @@ class Sandbox:
                 "range": range,
                 "list": lambda iterable=(): self.materialize(iterable, "list()"),
                 "tuple": lambda iterable=(): tuple(self.materialize(iterable, "tuple()")),
-                "set": lambda iterable=(): set(self.materialize(iterable, "set()")),
-                "frozenset": lambda iterable=(): frozenset(
-                    self.materialize(iterable, "frozenset()")
-                ),
+                "set": lambda iterable=(): set(self.keys(iterable)),
+                "frozenset": lambda iterable=(): frozenset(self.keys(iterable)),
                 "dict": self._dict,
                 "sorted": lambda iterable, *, key=None, reverse=False: sorted(
                     self.materialize(iterable, "sorted()"), key=key, reverse=reverse
@@ -549,10 +585,7 @@ class Sandbox:
         wanted = kinds if type(kinds) is tuple else (kinds,)
         real: list[type] = []
         for kind in wanted:
-            try:
-                mapped = self._wrapper_types.get(kind, kind)
-            except TypeError:
-                mapped = None
+            mapped = self._wrapper_types.get(kind, kind) if type(kind) is not tuple else None
             if mapped not in _SAFE_TYPES:
                 self.state.deny("isinstance", "isinstance() takes builtin value types only")
             real.append(mapped)
@@ -580,11 +613,22 @@ class Sandbox:
             "_leave_": self.budget.leave,
             "_binop_": self.binop,
             "_format_": self.format_field,
+            "_key_": self.key,
+            "_keys_": self.keys,
             **exposures,
         }
 
 
 _SIZED_TYPES: Final = frozenset({str, bytes, list, tuple})
+# Deepest tuple a probe may use as a key. CPython hashes tuples recursively in C with no
+# guard (gh-154318) and overflows an 8 MiB stack near 130,000 levels; 1,000 leaves room
+# for small thread stacks and is far beyond any real key.
+MAX_KEY_DEPTH: Final = 1000
+_BULK_METHODS: Final = _names(
+    "extend update union intersection difference symmetric_difference issubset issuperset "
+    "isdisjoint"
+)
+_KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard", "remove"})
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 

@@ -96,6 +96,9 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
             "allowed_uids": st.none() | st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3),
             "mode": st.sampled_from(["listener", "handler"]),
         },
+    ).filter(
+        # A handler cannot see the sender, so the policy refuses allowed_uids with it.
+        lambda t: not (t.get("mode") == "handler" and t.get("allowed_uids") is not None)
     )
     probe = st.fixed_dictionaries(
         {"path": _FILES},
