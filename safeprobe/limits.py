@@ -5,14 +5,23 @@ at its step budget, whatever it catches, because every loop head, function entry
 guarded iteration calls ``Budget.tick`` and a stop is sticky (once stopped, every later
 tick raises again). One C call cannot be interrupted in thread isolation, so anything that
 could allocate or loop much in one call is checked against the size caps before it starts.
-Threat model: SECURITY.md, "Time", "Memory" and "Output".
+In ``isolation: fork`` the probe runs in a forked child that is killed with SIGKILL at
+the deadline and runs under RLIMIT_AS and RLIMIT_CPU set in the child only, so even C
+work is bounded and nothing the child does can change the host's memory.
+Threat model: SECURITY.md, "Time", "Memory", "Output" and "Isolation".
 """
 
 from __future__ import annotations
 
+import math
+import os
+import resource
+import select
+import signal
 import time
 from collections.abc import Callable
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, NoReturn
 
 # Well below CPython's default recursion limit of 1000, so a runaway probe stops with our
 # outcome before the interpreter's RecursionError, and the host's limit is never touched.
@@ -154,13 +163,20 @@ class OutputBuffer:
         if self.truncated:
             return
         room = self.max_bytes - self._size
-        data = text.encode("utf-8", "backslashreplace")
+        # A character is at least one byte, so never encode more characters than fit.
+        data = text[: room + 1].encode("utf-8", "backslashreplace")
         if len(data) > room:
             # Cut on a character boundary so the kept part still decodes.
             data = data[:room].decode("utf-8", "ignore").encode("utf-8")
             self.truncated = True
         self._chunks.append(data)
         self._size += len(data)
+
+    def restore(self, data: bytes, *, truncated: bool) -> None:
+        """Take over output captured elsewhere (a forked child), still under the cap."""
+        self._chunks = [data[: self.max_bytes]]
+        self._size = len(self._chunks[0])
+        self.truncated = truncated or len(data) > self.max_bytes
 
     @property
     def size_bytes(self) -> int:
@@ -175,3 +191,135 @@ class OutputBuffer:
         if self.truncated:
             body += TRUNCATION_MARKER.format(limit=self.max_bytes)
         return body
+
+
+# ---- isolation: fork -------------------------------------------------------------------------
+
+# The parent kills the child this long after the probe's own deadline. The child's budget
+# stops pure Python on time by itself; the kill is for C work that no tick can interrupt.
+FORK_KILL_GRACE_S: Final = 0.05
+# CPU seconds the child may burn beyond its timeout before the kernel stops it (SIGXCPU).
+_CPU_GRACE_S: Final = 1
+_EXIT_CRASHED: Final = 70
+
+
+@dataclass(frozen=True, slots=True)
+class ChildReport:
+    """How a forked child ended and what it sent back."""
+
+    pid: int
+    payload: bytes  # everything the child wrote before it exited or was killed
+    exit_code: int | None  # None when a signal ended it
+    signal: int | None
+    killed_at_deadline: bool
+    payload_cut: bool  # it tried to send more than the cap allows
+
+    def status(self) -> str:
+        if self.signal is not None:
+            return f"signal {signal.Signals(self.signal).name}"
+        return f"exit {self.exit_code}"
+
+
+def run_forked(
+    work: Callable[[], bytes],
+    *,
+    deadline_s: float,
+    max_payload_bytes: int,
+    memory_bytes: int,
+    clock: Callable[[], float] = time.monotonic,
+) -> ChildReport:
+    """Run ``work`` in a forked child and return what it wrote, within a hard deadline.
+
+    The child cannot change the host's memory (it has its own copy), runs under
+    RLIMIT_AS (the host's current mappings plus ``memory_bytes``) and RLIMIT_CPU, set in
+    the child only, and is killed with SIGKILL ``FORK_KILL_GRACE_S`` after ``deadline_s``.
+    It writes its result to a pipe and leaves with ``os._exit``, so no atexit handler,
+    buffered stream or lock of the host runs in it. Only the calling thread exists in the
+    child; ``work`` must not touch locks other host threads may have held at the fork.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
+        os.close(read_end)
+        _child_main(work, write_end, deadline_s=deadline_s, memory_bytes=memory_bytes)
+    os.close(write_end)
+    try:
+        payload, killed, cut = _collect(
+            pid, read_end, deadline_s + FORK_KILL_GRACE_S, max_payload_bytes, clock
+        )
+    finally:
+        os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    return ChildReport(
+        pid=pid,
+        payload=payload,
+        exit_code=os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None,
+        signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        killed_at_deadline=killed,
+        payload_cut=cut,
+    )
+
+
+def _child_main(
+    work: Callable[[], bytes], write_end: int, *, deadline_s: float, memory_bytes: int
+) -> NoReturn:  # pragma: no cover - runs in the child
+    code = _EXIT_CRASHED
+    try:
+        _limit_child(deadline_s, memory_bytes)
+        data = work()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_end, view) :]
+        code = 0
+    except BaseException:  # noqa: BLE001 - the child reports by exit code, never raises
+        code = _EXIT_CRASHED
+    finally:
+        os._exit(code)
+
+
+def _limit_child(deadline_s: float, memory_bytes: int) -> None:  # pragma: no cover - child
+    cpu_s = math.ceil(deadline_s) + _CPU_GRACE_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    mapped = _mapped_bytes()
+    if mapped is not None:
+        limit = mapped + memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _mapped_bytes() -> int | None:
+    """The process's current virtual size (VmSize), which RLIMIT_AS is measured against."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:  # noqa: PTH123 - no pathlib in the child
+            pages = int(statm.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _collect(
+    pid: int,
+    read_end: int,
+    kill_after_s: float,
+    max_bytes: int,
+    clock: Callable[[], float],
+) -> tuple[bytes, bool, bool]:
+    """Read the child's pipe until EOF, the kill deadline, or the size cap."""
+    deadline = clock() + kill_after_s
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - clock()
+        if left <= 0:
+            os.kill(pid, signal.SIGKILL)
+            return b"".join(chunks), True, False
+        ready, _, _ = select.select([read_end], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            return b"".join(chunks), False, False
+        size += len(chunk)
+        if size > max_bytes:
+            os.kill(pid, signal.SIGKILL)
+            return b"".join(chunks), False, True
+        chunks.append(chunk)

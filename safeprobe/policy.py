@@ -69,6 +69,12 @@ DEFAULT_MAX_ITEMS: Final = 100_000
 DEFAULT_MAX_DEPTH: Final = 3
 DEFAULT_MAX_REPR_ITEMS: Final = 100
 DEFAULT_MAX_STR_CHARS: Final = 256
+# isolation: fork: what a probe's child may map beyond the host's own address space. A
+# probe's data is bounded by max_items and the size checks; 256 MiB covers those with room
+# and keeps a runaway child far from the machine's memory.
+DEFAULT_MAX_MEMORY_BYTES: Final = 256 * 1024 * 1024
+# Below 16 MiB the interpreter in the child cannot even allocate its own working set.
+MIN_MEMORY_BYTES: Final = 16 * 1024 * 1024
 # Below 16 characters a string cannot show even a short identifier and its quotes.
 MIN_STR_CHARS: Final = 16
 # A probe is a short hand-written script; 256 KiB is far beyond one and still cheap to
@@ -467,6 +473,10 @@ class Limits(BaseModel, frozen=True, extra="forbid"):
     max_depth: Annotated[_Int, Field(ge=1)] = DEFAULT_MAX_DEPTH
     max_repr_items: Annotated[_Int, Field(ge=1)] = DEFAULT_MAX_REPR_ITEMS
     max_str_chars: Annotated[_Int, Field(ge=MIN_STR_CHARS)] = DEFAULT_MAX_STR_CHARS
+    # isolation: fork only: address space the child may add to what the host already maps.
+    max_memory_bytes: Annotated[_Size, Field(ge=MIN_MEMORY_BYTES)] = Field(
+        default=DEFAULT_MAX_MEMORY_BYTES, alias="max_memory"
+    )
 
 
 class AuditConfig(BaseModel, frozen=True, extra="forbid"):
@@ -495,11 +505,9 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     ] = Field(default_factory=_no_exposures)
     # Added to the built-in name patterns (*password*, *token*, ...), never replacing them.
     redact: tuple[Annotated[_Text, AfterValidator(_check_pattern)], ...] = ()
-    isolation: Annotated[
-        Literal["thread"],
-        _not_yet(unsupported="fork", default="thread"),
-        BeforeValidator(_literal_text),
-    ] = "thread"
+    # thread: the probe runs in the host's runner thread; fork: in a forked child that is
+    # killed at the deadline and runs under limits.max_memory (SECURITY.md, "Isolation").
+    isolation: Annotated[Literal["thread", "fork"], BeforeValidator(_literal_text)] = "thread"
     output: Annotated[
         Literal["stderr"],
         _not_yet(unsupported="file", default="stderr"),

@@ -11,7 +11,9 @@ Threat model: SECURITY.md, "Audit integrity" and "Fail-closed".
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -32,7 +34,7 @@ from safeprobe.errors import (
     ProbeRejected,
     SafeprobeError,
 )
-from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
 from safeprobe.policy import Policy, parse_policy
 from safeprobe.proxy import (
     Allowlist,
@@ -50,6 +52,8 @@ from safeprobe.source import ProbeSource, read_probe
 # longer ones, add nothing to that and could carry data.
 _MAX_ARGV: Final = 16
 _MAX_ARG_CHARS: Final = 200
+# Room on the child's pipe for the JSON header beside the probe's (capped) output.
+_HEADER_ROOM_BYTES: Final = 64 * 1024
 
 
 class Outcome(StrEnum):
@@ -105,6 +109,7 @@ class _Result:
     outcome: Outcome
     reason: str
     detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
+    child: dict[str, object] | None = None  # isolation: fork: the child's pid and end
 
 
 class Runner:
@@ -287,8 +292,48 @@ class Runner:
             return _Result(Outcome.ERROR, str(error)), 0
         sandbox = Sandbox(state)
         namespace = sandbox.globals(exposures, name=Path(source.path).stem)
+        if policy.isolation == "fork":
+            return self._run_forked(policy, code, namespace, state, source.path)
         result = _execute(code, namespace, state, source.path)
         return result, budget.steps
+
+    def _run_forked(
+        self,
+        policy: Policy,
+        code: types.CodeType,
+        namespace: dict[str, object],
+        state: AttemptState,
+        path: str,
+    ) -> tuple[_Result, int]:
+        """Run the probe in a forked child; its result and output come back on a pipe."""
+
+        def work() -> bytes:
+            result = _execute(code, namespace, state, path)
+            header = {
+                "outcome": str(result.outcome),
+                "reason": result.reason,
+                "detail": result.detail,
+                "steps": state.budget.steps,
+                "truncated": state.output.truncated,
+            }
+            return json.dumps(header).encode() + b"\n" + state.output.getvalue()
+
+        limits = policy.limits
+        report = run_forked(
+            work,
+            deadline_s=max(state.budget.deadline - self._clock(), 0.0),
+            max_payload_bytes=limits.max_output_bytes + _HEADER_ROOM_BYTES,
+            memory_bytes=limits.max_memory_bytes,
+            clock=self._clock,
+        )
+        child = {"pid": report.pid, "status": report.status()}
+        header_line, newline, body = report.payload.partition(b"\n")
+        if report.exit_code == 0 and newline:
+            header = json.loads(header_line)
+            state.output.restore(body, truncated=bool(header["truncated"]))
+            outcome = Outcome(header["outcome"])
+            return _Result(outcome, header["reason"], header["detail"], child), header["steps"]
+        return _child_failure(report, path, child), 0
 
     # -- audit and output ---------------------------------------------------------------------
 
@@ -348,6 +393,7 @@ class Runner:
             "duration_ms": round(duration_ms, 3),
             "steps": steps,
             "output": out,
+            "isolation": {"mode": policy.isolation, "child": result.child},
         }
 
     def _report(
@@ -438,11 +484,30 @@ def _classify(exc: BaseException, state: AttemptState, path: str) -> _Result:
     denial = state.denial or (exc if type(exc) is ProbeDenied else None)
     if denial is not None:
         return _Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
+    if type(exc) is MemoryError:
+        return _Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
     if type(exc) is NameError:
         problem = f"{exc.name or '?'!r} is not exposed by the policy nor defined by the probe"
         return _Result(Outcome.DENIED, where + f"name: {problem}")
     detail = f"{type(exc).__name__}: {to_text(exc, state.render_limits)}"
     return _Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
+
+
+def _child_failure(report: ChildReport, path: str, child: dict[str, object]) -> _Result:
+    """A forked child that did not report back: why, by how it ended."""
+    if report.killed_at_deadline:
+        reason = f"{path}: limits.timeout: child killed with SIGKILL at the deadline"
+        return _Result(Outcome.TIMEOUT, reason, child=child)
+    if report.payload_cut:
+        return _Result(
+            Outcome.LIMIT, f"{path}: limits.max_output: child sent too much", child=child
+        )
+    if report.signal in (signal.SIGXCPU, signal.SIGKILL):
+        reason = f"{path}: limits.timeout: child stopped by the CPU limit ({report.status()})"
+        return _Result(Outcome.TIMEOUT, reason, child=child)
+    return _Result(
+        Outcome.ERROR, f"{path}: child ended without a result ({report.status()})", child=child
+    )
 
 
 def _where(path: str, exc: BaseException) -> str:

@@ -11,6 +11,7 @@ own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state" and "
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -94,6 +95,7 @@ SAFE_EXCEPTIONS: Final = (
 # __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
 # (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
 # anext, callable, hash, format (not needed; format would run __format__ unguarded).
+# int, round and pow are wrapped instead: each has a one-call cost cliff (below).
 _PASS_THROUGH: Final = (
     "abs",
     "bool",
@@ -101,12 +103,10 @@ _PASS_THROUGH: Final = (
     "divmod",
     "float",
     "hex",
-    "int",
     "len",
     "oct",
     "ord",
     "bin",
-    "round",
 )
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
@@ -330,7 +330,7 @@ class Sandbox:
             return operator.lshift(left, right)
         if op == "%":
             if type(left) is str or type(left) is bytes:
-                self._check_percent_format(left)
+                self._check_percent_format(left, right)
             return operator.mod(left, right)
         raise AssertionError(op)
 
@@ -340,14 +340,31 @@ class Sandbox:
         else:
             self.budget.check_items(length, what)
 
-    def _check_percent_format(self, template: str | bytes) -> None:
+    def _check_percent_format(self, template: str | bytes, args: object) -> None:
+        """Refuse a %-format whose result could be large, before it is built: wide fields,
+        or many fields each of which may hold the longest string argument."""
         text = template.decode("latin-1") if isinstance(template, bytes) else template
+        fields = 0
         for match in _PERCENT_FIELD.finditer(text):
+            fields += 1
             for number in match.groups():
                 if number == "*":
                     self.state.deny("format", "'*' widths are not available in probes")
                 if number is not None and int(number) > MAX_FORMAT_WIDTH:
                     self.budget.check_bytes(int(number) * 1024, "%-format width")
+        longest = max(
+            (_len(v) for v in self._format_args(args) if type(v) in (str, bytes)), default=0
+        )
+        self.budget.check_bytes(len(text) + fields * max(longest, MAX_FORMAT_WIDTH), "%-format")
+
+    def _format_args(self, args: object) -> list[object]:
+        if type(args) is tuple:
+            return list(args)
+        if type(args) is dict:
+            return list(args.values())
+        if type(args) is View:
+            return args._sp_m_values() if args._sp_kind == "mapping" else [args]
+        return [args]
 
     def _check_format_spec(self, spec: str) -> None:
         for number in _FORMAT_NUMBER.findall(spec):
@@ -364,7 +381,10 @@ class Sandbox:
             value = to_repr(value, limits)
         elif conversion == ord("s") or type(value) not in SCALAR_TYPES:
             value = to_text(value, limits)
-        return format(value, spec)
+        text = format(value, spec)
+        # Charged, so many fields of one large string cannot make a huge f-string.
+        self.budget.check_bytes(len(text), "f-string field")
+        return text
 
     # -- methods of the probe's own values that can build something large ----------------
 
@@ -410,6 +430,11 @@ class Sandbox:
             return replace
         if name in ("encode", "decode") and type(obj) in (str, bytes):
             return self._codec_method(obj, name)
+        if name == "hex" and type(obj) is bytes:
+            self.budget.check_bytes(2 * len(obj), "bytes.hex()")
+            return obj.hex
+        if name in ("split", "rsplit", "splitlines") and type(obj) in (str, bytes):
+            return self._split_method(obj, name)
         if name == "format" and type(obj) is str:
             return self._safe_str_format(obj)
         if name in _BULK_METHODS and type(obj) in (list, dict, set, frozenset):
@@ -438,13 +463,28 @@ class Sandbox:
 
     def _codec_method(self, obj: object, name: str) -> Callable[..., object]:
         method = getattr(obj, name)
+        size = _len(obj)
 
         def convert(encoding: str = "utf-8", errors: str = "strict") -> object:
             self._check_codec(encoding, errors)
+            # backslashreplace writes up to 10 characters for one; UTF-8 up to 4 bytes.
+            self.budget.check_bytes(size * (10 if errors == "backslashreplace" else 4), name)
             result: object = method(encoding, errors)
             return result
 
         return convert
+
+    def _split_method(self, obj: object, name: str) -> Callable[..., object]:
+        """split/rsplit/splitlines, refused when they would make more than max_items parts."""
+        method = getattr(obj, name)
+        text = cast("str | bytes", obj)
+
+        def split(*args: object, **kwargs: object) -> object:
+            self.budget.check_items(_parts_bound(text, name, args, kwargs), f"{name}()")
+            result: object = method(*args, **kwargs)
+            return result
+
+        return split
 
     def _check_codec(self, encoding: object, errors: object) -> None:
         # Any other codec name makes CPython import an encodings module into the host.
@@ -541,12 +581,41 @@ class Sandbox:
                 ),
                 "filter": lambda function, iterable: filter(function, self.guarded_iter(iterable)),
                 "isinstance": self._isinstance,
-                "pow": lambda base, exp, mod=None: (
-                    self.binop("**", base, exp) if mod is None else pow(base, exp, mod)
-                ),
+                "pow": self._pow,
+                "round": self._round,
+                "int": self._int,
             }
         )
         return names
+
+    # One C call each, so no tick can stop them: ``pow(3, 2**40000 - 1, m)`` holds the GIL
+    # for minutes, ``round(5, -10**7)`` for seconds, and ``int("f" * 10**6, 16)`` makes
+    # a number whose division takes seconds. Each is refused before it starts.
+
+    def _pow(self, base: object, exp: object, mod: object = None) -> object:
+        if mod is None:
+            return self.binop("**", base, exp)
+        if type(exp) is int and type(mod) is int:
+            cost = max(exp.bit_length(), 1) * max(mod.bit_length(), 1)
+            if cost > MAX_MODPOW_COST:
+                raise self.budget.stop("limit", "size", "pow() with a modulus is too large")
+        result: object = pow(base, exp, mod)  # type: ignore[call-overload]
+        return result
+
+    def _round(self, number: object, ndigits: object = None) -> object:
+        if type(ndigits) is int and abs(ndigits) > MAX_ROUND_DIGITS:
+            raise self.budget.stop(
+                "limit", "size", f"round() to more than {MAX_ROUND_DIGITS} digits"
+            )
+        result: object = round(number, ndigits)  # type: ignore[call-overload]
+        return result
+
+    def _int(self, *args: object, **kwargs: object) -> int:
+        if args and type(args[0]) in (str, bytes):
+            base = args[1] if len(args) > 1 else kwargs.get("base", 10)
+            bits_per_char = math.log2(base) if type(base) is int and base >= 2 else 5.2
+            self.budget.check_int_bits(int(_len(args[0]) * bits_per_char), "int()")
+        return int(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
     def _str(self, *args: object) -> str:
         if not args:
@@ -620,6 +689,10 @@ class Sandbox:
 
 
 _SIZED_TYPES: Final = frozenset({str, bytes, list, tuple})
+# pow(b, e, m) costs about bits(e) * bits(m)**1.6; 4,000,000 (2,000-bit numbers) is ~16 ms.
+MAX_MODPOW_COST: Final = 4_000_000
+# round(x, -n) computes 10**n; 10,000 digits is ~1 ms, 10**7 digits is seconds.
+MAX_ROUND_DIGITS: Final = 10_000
 # Deepest tuple a probe may use as a key. CPython hashes tuples recursively in C with no
 # guard (gh-154318) and overflows an 8 MiB stack near 130,000 levels; 1,000 leaves room
 # for small thread stacks and is far beyond any real key.
@@ -631,6 +704,36 @@ _BULK_METHODS: Final = _names(
 _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard", "remove"})
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
+
+
+def _parts_bound(
+    text: str | bytes, name: str, args: tuple[object, ...], kwargs: dict[str, object]
+) -> int:
+    """An upper bound on how many parts a split makes, from cheap C counts."""
+    if name == "splitlines":
+        if not text.isascii():
+            return len(text) + 1
+        newline = "\n" if type(text) is str else b"\n"
+        ret = "\r" if type(text) is str else b"\r"
+        return text.count(newline) + text.count(ret) + 1  # type: ignore[arg-type]
+    sep = args[0] if args else kwargs.get("sep")
+    maxsplit = args[1] if len(args) > 1 else kwargs.get("maxsplit", -1)
+    if type(sep) is type(text) and _len(sep) > 0:
+        parts = text.count(sep) + 1  # type: ignore[arg-type]
+    elif type(text) is bytes or text.isascii():
+        # Whitespace split: at most one more part than there are whitespace characters.
+        spaces = " \t\n\r\x0b\x0c"
+        counts = (
+            [text.count(c.encode()) for c in spaces]
+            if isinstance(text, bytes)
+            else [text.count(c) for c in spaces]
+        )
+        parts = sum(counts) + 1
+    else:
+        parts = len(text) // 2 + 1  # Unicode whitespace: at most one part per two characters
+    if type(maxsplit) is int and maxsplit >= 0:
+        parts = min(parts, maxsplit + 1)
+    return parts
 
 
 def _len(value: object) -> int:
@@ -664,8 +767,18 @@ class _Printer:
         end_text = "\n" if end is None else end
         if type(sep_text) is not str or type(end_text) is not str:
             raise TypeError("sep and end must be strings")
-        text = sep_text.join(to_text(o, state.render_limits) for o in objects) + end_text
-        state.output.write(text)
+        # Piece by piece, never joined: the buffer keeps what fits and nothing is built
+        # beyond it, however many large arguments there are.
+        for index, obj in enumerate(objects):
+            if index:
+                state.output.write(sep_text)
+            state.output.write(to_text(obj, state.render_limits))
+            self._stop_if_full()
+        state.output.write(end_text)
+        self._stop_if_full()
+
+    def _stop_if_full(self) -> None:
+        state = self._sandbox.state
         if state.output.truncated:
             raise state.budget.stop(
                 "limit", "limits.max_output", f"output over {state.output.max_bytes} bytes"

@@ -124,6 +124,7 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
             "max_depth": st.integers(1, 20),
             "max_repr_items": st.integers(1, 10_000),
             "max_str_chars": st.integers(16, 100_000),
+            "max_memory": st.integers(16 * 1024 * 1024, 2**34),
         },
     )
     audit = st.fixed_dictionaries(
@@ -145,7 +146,7 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
                 st.from_regex(r"x[a-z0-9_]{0,8}", fullmatch=True), _exposures(), max_size=3
             ),
             "redact": st.lists(st.text(printable, min_size=1, max_size=12), max_size=3),
-            "isolation": st.just("thread"),
+            "isolation": st.sampled_from(["thread", "fork"]),
             "output": st.just("stderr"),
             "limits": limits,
             "audit": audit,

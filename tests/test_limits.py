@@ -55,3 +55,71 @@ def test_output_is_capped_on_a_character_boundary() -> None:
     out2.write("abcé")
     assert out2.getvalue() == b"abc"
     assert "output truncated at 4 bytes" in out2.text()
+
+
+def test_forked_work_returns_its_bytes_and_exit_code() -> None:
+    from safeprobe.limits import run_forked
+
+    report = run_forked(lambda: b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    assert (report.payload, report.exit_code, report.signal) == (b"hello", 0, None)
+    assert not report.killed_at_deadline
+
+
+def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
+    """A C call no tick can interrupt (here a sleep) ends with SIGKILL at the deadline."""
+    import time
+
+    from safeprobe.limits import FORK_KILL_GRACE_S, run_forked
+
+    started = time.monotonic()
+    report = run_forked(
+        lambda: time.sleep(30) or b"", deadline_s=0.2, max_payload_bytes=100, memory_bytes=2**28
+    )
+    elapsed = time.monotonic() - started
+    assert report.killed_at_deadline
+    assert report.signal == 9
+    assert elapsed < 0.2 + FORK_KILL_GRACE_S + 5  # generous: only "not 30 s" is the claim
+
+
+def test_forked_child_crash_is_reported_not_raised() -> None:
+    import os
+    import signal
+
+    from safeprobe.limits import run_forked
+
+    report = run_forked(
+        lambda: os.kill(os.getpid(), signal.SIGSEGV) or b"",
+        deadline_s=5,
+        max_payload_bytes=100,
+        memory_bytes=2**28,
+    )
+    assert report.signal == signal.SIGSEGV
+    assert report.status() == "signal SIGSEGV"
+
+
+def test_forked_child_memory_is_limited_in_the_child_only() -> None:
+    """RLIMIT_AS is set in the child: allocating past it fails there, the parent is untouched."""
+    import resource
+
+    from safeprobe.limits import run_forked
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+
+    def allocate() -> bytes:
+        try:
+            _ = bytearray(512 * 1024 * 1024)
+        except MemoryError:
+            return b"memory error"
+        return b"allocated"
+
+    report = run_forked(allocate, deadline_s=5, max_payload_bytes=100, memory_bytes=64 * 2**20)
+    assert report.payload == b"memory error"
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+
+
+def test_forked_child_sending_too_much_is_cut() -> None:
+    from safeprobe.limits import run_forked
+
+    report = run_forked(lambda: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28)
+    assert report.payload_cut
+    assert len(report.payload) <= 1000 + 65536

@@ -482,12 +482,11 @@ def test_top_level_must_be_a_mapping(text: str, kind: str) -> None:
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        (MINIMAL + "isolation: fork\n", "isolation"),
         (MINIMAL + "output: file\n", "output"),
     ],
 )
 def test_features_of_later_releases_say_not_supported_yet(text: str, field: str) -> None:
-    """isolation: fork and output: file give a clear "not supported yet", not a type error."""
+    """output: file gives a clear "not supported yet", not a type error."""
     error = policy_error(text)
     assert (error.line, error.field) == (4, field)
     assert "not supported yet" in error.problem

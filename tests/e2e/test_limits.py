@@ -89,6 +89,16 @@ def test_output_over_the_cap_is_cut_with_a_marker(make_host, tmp_path: Path) -> 
         "s = 'x'\nwhile True:\n    s = s + s\n",
         "s = 'x'\nwhile True:\n    s += s\n",
         "x = ','.join(['a' * 1000] * 100000)\n",
+        "x = pow(3, 2**40000 - 1, 2**40000 - 3)\n",
+        "x = round(5, -10**7)\n",
+        "x = int('f' * 1000000, 16)\n",
+        "x = ('a' * 16000000).split('a')\n",
+        "x = ('a ' * 8000000).split()\n",
+        "s = 'x' * 10**7\nt = '%(a)s' * 1000 % {'a': s}\n",
+        "s = 'x'\nwhile True:\n    s = '%s%s' % (s, s)\n",
+        "s = 'x' * 10**7\nt = f'{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}'\n",
+        "b = b'x'\nwhile True:\n    b = b.hex().encode()\n",
+        "x = ('\\u00e9' * 10**7).encode('ascii', 'backslashreplace')\n",
     ],
 )
 def test_one_call_allocations_are_refused_before_they_start(
@@ -131,6 +141,16 @@ def test_signal_during_a_run_is_refused_as_busy(make_host, tmp_path: Path) -> No
     assert outcomes[0] == "timeout"
     assert set(outcomes[1:]) == {"busy"}
     assert host.alive()
+
+
+def test_print_of_many_large_strings_never_builds_them(make_host, tmp_path: Path) -> None:
+    """print() writes piece by piece into the capped buffer: no joined giant string."""
+    probe = "s = 'x' * 10**7\nprint(s, s, s, s, s, s, s, s, s, s, s, s)\n"
+    host: Host = make_host(probe, _policy(tmp_path, max_output="1KiB"))
+    record = host.probe()
+    assert record["outcome"] == "limit"
+    assert "limits.max_output" in record["reason"]
+    assert record["output"]["bytes"] <= 1024
 
 
 def test_a_loop_of_checked_allocations_is_bounded_in_total(make_host, tmp_path: Path) -> None:

@@ -1,0 +1,78 @@
+"""isolation: fork through the real path: the probe runs in a forked child of the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Host, base_policy
+
+
+def _fork_policy(tmp: Path, **limits: object) -> dict[str, object]:
+    return base_policy(
+        tmp, isolation="fork", limits={"timeout": "500ms", "max_output": "64KiB", **limits}
+    )
+
+
+def test_fork_mode_prints_the_data_and_records_the_child(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("print(my_object.data)\n", _fork_policy(tmp_path))
+    record = host.probe()
+    assert record["outcome"] == "ok", record["reason"]
+    assert "{'a': 'aaa', 'b': 'bbb', 'c': 'ccc'}" in host.report(record["seq"])
+    assert record["isolation"]["mode"] == "fork"
+    child = record["isolation"]["child"]
+    assert child["status"] == "exit 0"
+    assert child["pid"] != host.pid
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "while True:\n    pass\n",
+        "for _ in range(10**12):\n    pass\n",
+        "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass\n",
+    ],
+)
+def test_fork_mode_stops_runaway_probes(make_host, tmp_path: Path, probe: str) -> None:
+    host: Host = make_host(probe, _fork_policy(tmp_path, max_steps=10**9))
+    digest = host.ask("digest")
+    ticks = int(host.ask("ticks"))
+    record = host.probe()
+    assert record["outcome"] == "timeout", record["reason"]
+    assert int(host.ask("ticks")) > ticks
+    assert host.ask("digest") == digest
+    assert host.alive()
+
+
+def test_fork_mode_bounds_memory_in_the_child(make_host, tmp_path: Path) -> None:
+    """RLIMIT_AS in the child: a structure grown step by step past limits.max_memory (here
+    ~300 MB of small lists) fails in the child as `limit`; the host does not grow."""
+    probe = "x = [[i] for i in range(3000000)]\nprint(len(x))\n"
+    policy = _fork_policy(tmp_path, max_memory="32MiB", timeout="20s", max_steps=10**8)
+    host: Host = make_host(probe, policy)
+    rss_before = _rss_kib(host.pid)
+    record = host.probe()
+    assert record["outcome"] in ("limit", "error"), record["reason"]
+    assert "max_memory" in record["reason"] or "child ended" in record["reason"]
+    assert "3000000" not in host.report(record["seq"])
+    assert _rss_kib(host.pid) - rss_before < 20 * 1024
+    assert host.alive()
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_fork_mode_output_cap_and_denials_work_as_in_thread_mode(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("my_object.data['a'] = 1\n", _fork_policy(tmp_path))
+    record = host.probe()
+    assert record["outcome"] == "denied"
+    assert "read-only" in record["reason"]
+    host.write_probe("while True:\n    print('y' * 100)\n")
+    record = host.probe()
+    assert record["outcome"] == "limit"
+    assert record["output"]["truncated"] is True
