@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import signal
+import time
+
 import pytest
 
-from safeprobe.limits import MAX_CALL_DEPTH, Budget, OutputBuffer, ProbeStopped
+from safeprobe.limits import (
+    FORK_KILL_GRACE_S,
+    MAX_CALL_DEPTH,
+    Budget,
+    OutputBuffer,
+    ProbeStopped,
+    run_forked,
+)
 
 
 class FakeClock:
@@ -58,7 +70,6 @@ def test_output_is_capped_on_a_character_boundary() -> None:
 
 
 def test_forked_work_returns_its_bytes_and_exit_code() -> None:
-    from safeprobe.limits import run_forked
 
     report = run_forked(lambda: b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
     assert (report.payload, report.exit_code, report.signal) == (b"hello", 0, None)
@@ -67,9 +78,6 @@ def test_forked_work_returns_its_bytes_and_exit_code() -> None:
 
 def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
     """A C call no tick can interrupt (here a sleep) ends with SIGKILL at the deadline."""
-    import time
-
-    from safeprobe.limits import FORK_KILL_GRACE_S, run_forked
 
     started = time.monotonic()
     report = run_forked(
@@ -82,10 +90,6 @@ def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
 
 
 def test_forked_child_crash_is_reported_not_raised() -> None:
-    import os
-    import signal
-
-    from safeprobe.limits import run_forked
 
     report = run_forked(
         lambda: os.kill(os.getpid(), signal.SIGSEGV) or b"",
@@ -99,9 +103,6 @@ def test_forked_child_crash_is_reported_not_raised() -> None:
 
 def test_forked_child_memory_is_limited_in_the_child_only() -> None:
     """RLIMIT_AS is set in the child: allocating past it fails there, the parent is untouched."""
-    import resource
-
-    from safeprobe.limits import run_forked
 
     before = resource.getrlimit(resource.RLIMIT_AS)
 
@@ -118,8 +119,9 @@ def test_forked_child_memory_is_limited_in_the_child_only() -> None:
 
 
 def test_forked_child_sending_too_much_is_cut() -> None:
-    from safeprobe.limits import run_forked
 
-    report = run_forked(lambda: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28)
+    report = run_forked(
+        lambda: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28
+    )
     assert report.payload_cut
     assert len(report.payload) <= 1000 + 65536

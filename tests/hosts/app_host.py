@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -84,6 +85,23 @@ def digest() -> str:
     return hashlib.sha256(json.dumps(_state(), sort_keys=True, default=repr).encode()).hexdigest()
 
 
+def _interpreter_state() -> object:
+    """What a probe must leave as it found it, beyond the host's own data."""
+    return {
+        "recursionlimit": sys.getrecursionlimit(),
+        "trace": repr(sys.gettrace()),
+        "profile": repr(sys.getprofile()),
+        "modules": sorted(sys.modules),
+        "threads": sorted(t.name for t in threading.enumerate()),
+        "handlers": {
+            name: repr(signal.getsignal(getattr(signal, name)))
+            for name in ("SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGTERM", "SIGALRM")
+        },
+        "mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "switchinterval": sys.getswitchinterval(),
+    }
+
+
 def _count() -> None:
     while True:
         progress["ticks"] += 1
@@ -104,6 +122,8 @@ def main() -> None:
             print(",".join(sorted(t.name for t in threading.enumerate())), flush=True)
         elif command == "recursionlimit":
             print(sys.getrecursionlimit(), flush=True)
+        elif command == "interpreter":
+            print(json.dumps(_interpreter_state(), sort_keys=True), flush=True)
         elif command == "alive":
             print("alive", flush=True)
         elif command == "quit":
