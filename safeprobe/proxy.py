@@ -20,9 +20,11 @@ from __future__ import annotations
 import collections
 import fnmatch
 import functools
+import itertools
 import re
+import threading
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, NoReturn, cast
 
@@ -32,6 +34,16 @@ from safeprobe.errors import SafeprobeError
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
 # subclass can override ``__repr__``/``__eq__`` and would run host code.
 SCALAR_TYPES: Final = frozenset({int, float, complex, str, bytes, bool, type(None)})
+# The same types, for identity tests: ``type(x) in SCALAR_TYPES`` hashes ``type(x)``, and a
+# host class's metaclass may define ``__hash__``/``__eq__``; ``is`` runs no code.
+_SCALARS: Final = (int, float, complex, str, bytes, bool, type(None))
+
+
+def is_scalar(value: object) -> bool:
+    """Whether ``value`` is an immutable builtin a probe may hold as it is. Runs no host code."""
+    kind = type(value)
+    return any(kind is scalar for scalar in _SCALARS)
+
 
 # The usual names of secrets; matched case-insensitively with "_" and "-" ignored.
 DEFAULT_REDACT_PATTERNS: Final = (
@@ -323,7 +335,7 @@ def container_length(obj: object, kind: str) -> int:
 
 def is_plain_key(key: object) -> bool:
     """Keys a probe may look up: their hashing and equality are the builtins' own."""
-    if type(key) in SCALAR_TYPES:
+    if is_scalar(key):
         return True
     return type(key) is tuple and all(is_plain_key(k) for k in key)
 
@@ -590,30 +602,30 @@ class View:
 
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
     """Return scalars as they are and everything else as a view."""
-    if type(value) in SCALAR_TYPES or value is REDACTED:
+    if is_scalar(value) or value is REDACTED:
         return value
     return View(value, path, ctx)
 
 
 def _plain_equal(host_value: object, probe_value: object) -> bool:
     # Only compare values whose equality is a builtin's, so no host ``__eq__`` runs.
-    if type(host_value) in SCALAR_TYPES and type(probe_value) in SCALAR_TYPES:
+    if is_scalar(host_value) and is_scalar(probe_value):
         return bool(host_value == probe_value)
     return host_value is probe_value
 
 
 def _hashable(value: object) -> bool:
-    return type(value) in SCALAR_TYPES or _is(value, View)
+    return is_scalar(value) or type(value) is View
 
 
 # ---- rendering ---------------------------------------------------------------------------
 
-_OPEN_CLOSE: Final[dict[type, tuple[str, str]]] = {
-    list: ("[", "]"),
-    tuple: ("(", ")"),
-    set: ("{", "}"),
-    frozenset: ("frozenset({", "})"),
-}
+_OPEN_CLOSE: Final[tuple[tuple[type, tuple[str, str]], ...]] = (
+    (list, ("[", "]")),
+    (tuple, ("(", ")")),
+    (set, ("{", "}")),
+    (frozenset, ("frozenset({", "})")),
+)
 
 
 def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_LIMITS) -> str:
@@ -622,20 +634,42 @@ def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_L
     Builtin values render exactly as Python's repr would, within the policy's bounds on
     depth, items and string length; cuts are marked with ``…``.
     """
+    outermost = getattr(_RENDERING, "nodes_left", None) is None
+    if outermost:
+        _RENDERING.nodes_left = RENDER_MAX_NODES
+    try:
+        _RENDERING.nodes_left -= 1
+        if _RENDERING.nodes_left < 0:
+            return "…"
+        return _render_one(value, depth, limits)
+    finally:
+        if outermost:
+            _RENDERING.nodes_left = None
+
+
+# One rendering visits at most this many values, however the nesting multiplies: a list of
+# 100 lists of 100 lists of 100 long strings would otherwise render 260 MB in one go.
+RENDER_MAX_NODES: Final = 5000
+_RENDERING: Final = threading.local()
+
+
+def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
     if type(value) is View:
         return _render_view(value, depth)
-    ctx = limits
-    max_str = ctx.max_str_chars
     kind = type(value)
-    if kind in (str, bytes):
-        return _render_text(value, max_str)  # type: ignore[arg-type]
-    if kind in SCALAR_TYPES or value is REDACTED:
+    if kind is str or kind is bytes:
+        return _render_text(value, limits.max_str_chars)  # type: ignore[arg-type]
+    if is_scalar(value) or value is REDACTED:
         return repr(value)
     if kind is dict:
-        pairs = list(value.items())  # type: ignore[attr-defined]
-        return _render_pairs(pairs, depth, ctx, lambda _k, v: v)
-    if kind in _OPEN_CLOSE:
-        return _render_sequence(list(value), kind, depth, ctx)  # type: ignore[call-overload]
+        mapping = cast("dict[object, object]", value)
+        pairs = list(itertools.islice(dict.items(mapping), limits.max_items + 1))
+        return _render_pairs(pairs, len(mapping), depth, limits, lambda _k, v: v)
+    for shape in (list, tuple, set, frozenset):
+        if kind is shape:
+            container = cast("Collection[object]", value)
+            items = list(itertools.islice(iter(container), limits.max_items + 1))
+            return _render_sequence(items, len(container), shape, depth, limits)
     return _opaque(value)
 
 
@@ -675,12 +709,14 @@ def _function_name(function: object) -> str:
 
 def _render_pairs(
     pairs: list[tuple[object, object]],
+    total: int,
     depth: int,
     ctx: RenderLimits,
     value_of: Callable[[object, object], object],
 ) -> str:
+    """``pairs`` holds at most max_items + 1 of the mapping's ``total`` pairs."""
     max_items, max_depth = ctx.max_items, ctx.max_depth
-    if not pairs:
+    if not total:
         return "{}"
     if depth >= max_depth:
         return "{…}"
@@ -689,25 +725,31 @@ def _render_pairs(
         f"{render(k, depth=inner, limits=ctx)}: {render(value_of(k, v), depth=inner, limits=ctx)}"
         for k, v in pairs[:max_items]
     ]
-    if len(pairs) > max_items:
-        parts.append(f"…(+{len(pairs) - max_items} more)")
+    if total > max_items:
+        parts.append(f"…(+{total - max_items} more)")
     return "{" + ", ".join(parts) + "}"
 
 
-def _render_sequence(items: list[object], kind: type, depth: int, ctx: RenderLimits) -> str:
+def _render_sequence(
+    items: list[object], total: int, kind: type, depth: int, ctx: RenderLimits
+) -> str:
+    """``items`` holds at most max_items + 1 of the container's ``total`` elements."""
     max_items, max_depth = ctx.max_items, ctx.max_depth
-    if kind is set and not items:
+    if kind is set and not total:
         return "set()"
-    if kind is frozenset and not items:
+    if kind is frozenset and not total:
         return "frozenset()"
-    opening, closing = _OPEN_CLOSE.get(kind, ("[", "]"))
-    if items and depth >= max_depth:
+    opening, closing = "[", "]"
+    for shape, pair in _OPEN_CLOSE:
+        if kind is shape:
+            opening, closing = pair
+    if total and depth >= max_depth:
         return f"{opening}…{closing}"
     parts = [render(v, depth=depth + 1, limits=ctx) for v in items[:max_items]]
-    if len(items) > max_items:
-        parts.append(f"…(+{len(items) - max_items} more)")
+    if total > max_items:
+        parts.append(f"…(+{total - max_items} more)")
     body = ", ".join(parts)
-    if kind is tuple and len(items) == 1:
+    if kind is tuple and total == 1:
         body += ","
     return f"{opening}{body}{closing}"
 
@@ -721,25 +763,43 @@ def _render_view(view: View, depth: int) -> str:
     if kind != KIND_OBJECT:
         if access != Access.FULL:
             return "<not allowed>"
-        items = snapshot_items(obj, kind)
+        limits = ctx.render_limits
+        total = container_length(obj, kind)
         if kind == KIND_MAPPING:
+            # islice in C holds the GIL throughout: an atomic prefix, not a whole copy.
+            pairs = list(
+                itertools.islice(
+                    dict.items(cast("dict[object, object]", obj)), limits.max_items + 1
+                )
+            )
             return _render_pairs(
-                items,  # type: ignore[arg-type]
+                pairs,
+                total,
                 depth,
-                ctx.render_limits,
+                limits,
                 lambda k, v: REDACTED if ctx.redactor.hides(k) else wrap(v, path, ctx),
             )
+        items = _prefix(obj, limits.max_items + 1)
         wrapped = [wrap(v, path, ctx) for v in items]
         shape: type = list
         if _is(obj, tuple):
             shape = tuple
         elif _is(obj, (set, frozenset)):
             shape = set if _is(obj, set) else frozenset
-        text = _render_sequence(wrapped, shape, depth, ctx.render_limits)
+        text = _render_sequence(wrapped, total, shape, depth, limits)
         if _is(obj, collections.deque):
             return f"deque({text})"
         return text
     return _render_object(obj, path, ctx, depth)
+
+
+def _prefix(obj: object, count: int) -> list[object]:
+    """The first ``count`` elements of a host sequence or set, by the builtin's own iterator."""
+    for base in (list, tuple, collections.deque, set, frozenset):
+        if _is(obj, base):
+            iterator: Iterator[object] = base.__iter__(obj)  # type: ignore[arg-type]  # obj's base
+            return list(itertools.islice(iterator, count))
+    return []
 
 
 def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:

@@ -52,6 +52,11 @@ from safeprobe.source import ProbeSource, read_probe
 # longer ones, add nothing to that and could carry data.
 _MAX_ARGV: Final = 16
 _MAX_ARG_CHARS: Final = 200
+# Bounds on what a probe can make the runner write: an audit reason, the exception text
+# shown to the operator, a name quoted in a refusal.
+_MAX_REASON_CHARS: Final = 1000
+_MAX_DETAIL_CHARS: Final = 1000
+_MAX_NAME_CHARS: Final = 100
 # Room on the child's pipe for the JSON header beside the probe's (capped) output.
 _HEADER_ROOM_BYTES: Final = 64 * 1024
 
@@ -219,6 +224,9 @@ class Runner:
             result = _Result(Outcome.REJECTED, str(error))
         except ProbeCompileError as error:
             result = _Result(Outcome.COMPILE_ERROR, str(error))
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
+            where = source.path if source else policy.probe.path
+            result = _Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
         duration_ms = (self._clock() - started) * 1000.0
         fields = self._fields(policy, trigger, source, result, duration_ms, steps, output)
         try:
@@ -389,7 +397,7 @@ class Runner:
                 "mode": f"{source.mode:04o}" if source else None,
             },
             "outcome": str(result.outcome),
-            "reason": result.reason,
+            "reason": _bounded(result.reason),
             "duration_ms": round(duration_ms, 3),
             "steps": steps,
             "output": out,
@@ -468,7 +476,11 @@ def _execute(
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
-        return _classify(exc, state, path)
+        try:
+            return _classify(exc, state, path)
+        except Exception as failure:  # noqa: BLE001 - a hostile exception must not skip the audit
+            problem = f"raised an exception that could not be shown ({type(failure).__name__})"
+            return _Result(Outcome.ERROR, f"{path}: {problem}")
     if state.denial is not None:
         return _Result(Outcome.DENIED, f"{path}: {state.denial.rule}: {state.denial.problem}")
     return _Result(Outcome.OK, "ok")
@@ -487,9 +499,15 @@ def _classify(exc: BaseException, state: AttemptState, path: str) -> _Result:
     if type(exc) is MemoryError:
         return _Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
     if type(exc) is NameError:
-        problem = f"{exc.name or '?'!r} is not exposed by the policy nor defined by the probe"
+        # A probe can raise NameError(name=<anything>): only a short identifier is shown.
+        name = exc.name if type(exc.name) is str else ""
+        shown = repr(name) if name.isidentifier() and len(name) <= _MAX_NAME_CHARS else "a name"
+        problem = f"{shown} is not exposed by the policy nor defined by the probe"
         return _Result(Outcome.DENIED, where + f"name: {problem}")
-    detail = f"{type(exc).__name__}: {to_text(exc, state.render_limits)}"
+    text = to_text(exc, state.render_limits)
+    if len(text) > _MAX_DETAIL_CHARS:
+        text = text[:_MAX_DETAIL_CHARS] + f"…(+{len(text) - _MAX_DETAIL_CHARS} chars)"
+    detail = f"{type(exc).__name__}: {text}"
     return _Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
 
 
@@ -550,6 +568,13 @@ def _safe_argv(redactor: Redactor) -> list[str]:
         shown.append(arg[:_MAX_ARG_CHARS])
     # argv may hold bytes that are not UTF-8 (as surrogates); the audit line must be JSON.
     return [a.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace") for a in shown]
+
+
+def _bounded(reason: str) -> str:
+    """Reasons quote probe identifiers; a record stays small whatever the probe named."""
+    if len(reason) <= _MAX_REASON_CHARS:
+        return reason
+    return reason[:_MAX_REASON_CHARS] + f"…(+{len(reason) - _MAX_REASON_CHARS} chars)"
 
 
 def _seq(record: Mapping[str, object]) -> int | None:

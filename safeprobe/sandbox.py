@@ -14,6 +14,7 @@ import builtins
 import math
 import operator
 import re
+import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
@@ -22,10 +23,10 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 
 from safeprobe.limits import Budget, OutputBuffer
 from safeprobe.proxy import (
-    SCALAR_TYPES,
     ProbeDenied,
     RenderLimits,
     View,
+    is_scalar,
     render,
 )
 
@@ -119,7 +120,7 @@ _SAFE_TYPES: Final = frozenset(
 # 10**9 spaces is one C call that allocates a gigabyte.
 MAX_FORMAT_WIDTH: Final = 10_000
 _FORMAT_NUMBER: Final = re.compile(r"\d+")
-_PERCENT_FIELD: Final = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PERCENT_SPEC: Final = re.compile(r"([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])")
 
 
 @dataclass(slots=True)
@@ -163,16 +164,19 @@ class _TickingIterator:
 def to_text(value: object, limits: RenderLimits) -> str:
     """``str()`` as a probe sees it: the value's own text for scalars, a structural
     rendering for everything else (no host ``__str__``, no addresses)."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[return-value]
-    if kind in SCALAR_TYPES:
+    if type(value) is str:
+        return value
+    if is_scalar(value):
         return str(value)
     if issubclass(type(value), BaseException):
-        # As Python's str(exception), but rendering the arguments ourselves.
+        # As Python's str(exception), but rendering the arguments ourselves, and never
+        # recursing into an exception held as an argument (a chain can be 10,000 long).
         args = BaseException.__dict__["args"].__get__(value)
         if len(args) == 1 and not issubclass(type(value), KeyError):
-            return to_text(args[0], limits)
+            arg = args[0]
+            if type(arg) is str:
+                return arg
+            return str(arg) if is_scalar(arg) else render(arg, depth=1, limits=limits)
         if len(args) == 1:
             return render(args[0], depth=1, limits=limits)
         return render(tuple(args), depth=0, limits=limits) if args else ""
@@ -330,7 +334,7 @@ class Sandbox:
             return operator.lshift(left, right)
         if op == "%":
             if type(left) is str or type(left) is bytes:
-                self._check_percent_format(left, right)
+                return self.percent_format(left, right)
             return operator.mod(left, right)
         raise AssertionError(op)
 
@@ -340,31 +344,75 @@ class Sandbox:
         else:
             self.budget.check_items(length, what)
 
-    def _check_percent_format(self, template: str | bytes, args: object) -> None:
-        """Refuse a %-format whose result could be large, before it is built: wide fields,
-        or many fields each of which may hold the longest string argument."""
-        text = template.decode("latin-1") if isinstance(template, bytes) else template
-        fields = 0
-        for match in _PERCENT_FIELD.finditer(text):
-            fields += 1
-            for number in match.groups():
-                if number == "*":
-                    self.state.deny("format", "'*' widths are not available in probes")
-                if number is not None and int(number) > MAX_FORMAT_WIDTH:
-                    self.budget.check_bytes(int(number) * 1024, "%-format width")
-        longest = max(
-            (_len(v) for v in self._format_args(args) if type(v) in (str, bytes)), default=0
-        )
-        self.budget.check_bytes(len(text) + fields * max(longest, MAX_FORMAT_WIDTH), "%-format")
+    def percent_format(self, template: str | bytes, args: object) -> object:
+        """``template % args``, field by field, with our renderer for %s/%r/%a.
 
-    def _format_args(self, args: object) -> list[object]:
-        if type(args) is tuple:
-            return list(args)
-        if type(args) is dict:
-            return list(args.values())
+        C's %-formatting would call each argument's own __str__/__repr__ (addresses of
+        functions, a view's machinery) and could build any size in one call, so each field
+        is formatted on its own, its text rendered by us, and the total checked as it grows.
+        """
+        is_bytes = type(template) is bytes
+        text = template.decode("latin-1") if isinstance(template, bytes) else template
+        fields = _parse_percent(text, self.state)
+        mapping = any(f.key is not None for f in fields)
+        positional = list(args) if type(args) is tuple else [args]
+        used = 0
+        pieces: list[str | bytes] = []
+        total = 0
+        for part in fields:
+            if part.conversion in ("%", ""):
+                piece: str | bytes = part.literal.encode("latin-1") if is_bytes else part.literal
+            else:
+                if mapping:
+                    key: object = part.key
+                    if is_bytes and part.key is not None:
+                        key = part.key.encode("latin-1")
+                    value = self._percent_value(args, key)
+                else:
+                    if used >= len(positional):
+                        raise TypeError("not enough arguments for format string")
+                    value = positional[used]
+                    used += 1
+                piece = self._percent_piece(part, value, is_bytes=is_bytes)
+            total += len(piece)
+            self.budget.check_bytes(total, "%-format")
+            pieces.append(piece)
+        if not mapping and used < len(positional) and type(args) is tuple:
+            raise TypeError("not all arguments converted during string formatting")
+        if is_bytes:
+            return b"".join(cast("list[bytes]", pieces))
+        return "".join(cast("list[str]", pieces))
+
+    def _percent_value(self, args: object, key: object) -> object:
         if type(args) is View:
-            return args._sp_m_values() if args._sp_kind == "mapping" else [args]
-        return [args]
+            return args._sp_getitem(key)
+        if type(args) is dict:
+            return args[self.key(key)]
+        raise TypeError("format requires a mapping")
+
+    def _percent_piece(self, field: _PercentField, value: object, *, is_bytes: bool) -> str | bytes:
+        limits = self.state.render_limits
+        spec = field.spec
+        if field.conversion in "sra":
+            if is_bytes and field.conversion == "s":
+                if type(value) is not bytes:
+                    raise TypeError("%b requires a bytes-like object")
+                return (spec + "s").encode() % (value,)
+            if field.conversion == "s":
+                shown = to_text(value, limits)
+            else:
+                shown = to_repr(value, limits)
+                if field.conversion == "a" or is_bytes:
+                    shown = shown.encode("ascii", "backslashreplace").decode("ascii")
+            formatted = (spec + "s") % (shown,)
+            return formatted.encode("latin-1", "backslashreplace") if is_bytes else formatted
+        if not is_scalar(value):
+            raise TypeError(f"%{field.conversion} format: a number is required")
+        template = spec + field.conversion
+        if is_bytes:
+            return template.encode() % (value,)
+        result: str = template % (value,)
+        return result
 
     def _check_format_spec(self, spec: str) -> None:
         for number in _FORMAT_NUMBER.findall(spec):
@@ -379,7 +427,7 @@ class Sandbox:
         self._check_format_spec(spec)
         if conversion in (ord("r"), ord("a")):
             value = to_repr(value, limits)
-        elif conversion == ord("s") or type(value) not in SCALAR_TYPES:
+        elif conversion == ord("s") or not is_scalar(value):
             value = to_text(value, limits)
         text = format(value, spec)
         # Charged, so many fields of one large string cannot make a huge f-string.
@@ -586,7 +634,7 @@ class Sandbox:
                 "int": self._int,
             }
         )
-        return names
+        return {name: _named(name, value) for name, value in names.items()}
 
     # One C call each, so no tick can stop them: ``pow(3, 2**40000 - 1, m)`` holds the GIL
     # for minutes, ``round(5, -10**7)`` for seconds, and ``int("f" * 10**6, 16)`` makes
@@ -742,6 +790,76 @@ def _len(value: object) -> int:
 
 def _int(value: object) -> int:
     return int(cast("int", value))
+
+
+@dataclass(frozen=True, slots=True)
+class _PercentField:
+    """One piece of a %-format: a literal (conversion ""), "%%", or a field."""
+
+    literal: str
+    key: str | None = None
+    spec: str = "%"  # "%" plus flags, width and precision, without the conversion
+    conversion: str = ""
+
+
+def _named(name: str, value: object) -> object:
+    """Our wrappers, dressed as the builtins they stand for: a probe that prints ``sorted``
+    sees ``<function sorted>``, not the sandbox's insides."""
+    if type(value) is types.MethodType or (
+        type(value) is types.FunctionType and value.__name__ == "<lambda>"
+    ):
+        inner = value
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            return inner(*args, **kwargs)
+
+        wrapper.__name__ = wrapper.__qualname__ = name
+        return wrapper
+    return value
+
+
+def _percent_key(text: str, cursor: int) -> tuple[str | None, int]:
+    """A "(key)" at ``cursor``, parentheses nested as CPython counts them, or no key."""
+    if cursor >= len(text) or text[cursor] != "(":
+        return None, cursor
+    depth, cursor = 1, cursor + 1
+    start = cursor
+    while cursor < len(text) and depth:
+        depth += {"(": 1, ")": -1}.get(text[cursor], 0)
+        cursor += 1
+    if depth:
+        raise ValueError("incomplete format key")
+    return text[start : cursor - 1], cursor
+
+
+def _parse_percent(text: str, state: AttemptState) -> list[_PercentField]:
+    """Split a %-format the way CPython reads it, keys with nested parentheses included."""
+    fields: list[_PercentField] = []
+    index, start = 0, 0
+    while True:
+        index = text.find("%", start)
+        if index < 0:
+            if start < len(text):
+                fields.append(_PercentField(text[start:]))
+            return fields
+        if index > start:
+            fields.append(_PercentField(text[start:index]))
+        key, cursor = _percent_key(text, index + 1)
+        match = _PERCENT_SPEC.match(text, cursor)
+        if match is None:
+            raise ValueError("unsupported format character")
+        flags, width, precision, conversion = match.groups()
+        for number in (width, precision):
+            if number == "*":
+                state.deny("format", "'*' widths are not available in probes")
+            if number is not None and (len(number) > 6 or int(number) > MAX_FORMAT_WIDTH):
+                state.deny("format", f"format width over {MAX_FORMAT_WIDTH}")
+        if conversion == "%":
+            fields.append(_PercentField("%", conversion="%"))
+        else:
+            spec = "%" + flags + (width or "") + (f".{precision}" if precision else "")
+            fields.append(_PercentField("", key, spec, conversion))
+        start = match.end()
 
 
 class _Printer:
