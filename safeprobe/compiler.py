@@ -9,6 +9,7 @@ another way. Our transformer adds, beyond RestrictedPython:
   the budget in limits.py can stop pure-Python work deterministically;
 * guarded operators for the ones that allocate in one C call (``+``, ``*``, ``**``, ``<<``, ``%``);
 * f-string fields routed through the sandbox's renderer, so no host ``__format__`` runs;
+* every starred value (``[*x]``, ``f(*x)``) walked by the guarded iterator under the cap;
 * every value about to be hashed as a key (dict and set displays and comprehensions,
   subscripts, the left of ``in``) passed through ``_key_``, which refuses tuples nested
   deep enough to overflow the C stack in CPython's unguarded tuple hash (gh-154318);
@@ -160,6 +161,14 @@ class ProbeTransformer(RestrictingNodeTransformer):
         result = cast(ast.AST, super().visit_Subscript(node))
         if isinstance(result, ast.Subscript) and not _has_slice(result.slice):
             result.slice = _key(result.slice)
+        return result
+
+    def visit_Starred(self, node: ast.Starred) -> ast.AST:
+        # ``[*x]``, ``f(*x)``, ``print(*x)`` iterate x in C: through _star_ it is walked by
+        # the guarded, ticking iterator under the item cap. Targets (``a, *b = x``) are not.
+        result = cast(ast.Starred, super().visit_Starred(node))
+        if isinstance(result.ctx, ast.Load):
+            result.value = _key_call("_star_", result.value)
         return result
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

@@ -117,9 +117,18 @@ class Redactor:
         return cls(tuple(dict.fromkeys(_normalize_name(p) for p in merged)))
 
     def hides(self, name: object) -> bool:
-        if type(name) is not str:
+        """Whether a key or attribute called ``name`` is secret. str, bytes and str
+        subclasses (StrEnum keys) are names; reading them runs no host code."""
+        kind = type(name)
+        if kind is str:
+            text = cast(str, name)
+        elif kind is bytes:
+            text = cast(bytes, name).decode("latin-1")
+        elif issubclass(kind, str):
+            text = str.__str__(cast(str, name))  # the C slot: a plain copy, no host __str__
+        else:
             return False
-        return _matches_any(_normalize_name(name), self.patterns)
+        return _matches_any(_normalize_name(text), self.patterns)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -469,7 +469,8 @@ def _execute(
         exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
         entry = namespace.get("execute")
         if entry is not None:
-            if type(entry) is not types.FunctionType:
+            # The probe's own def, compiled from its file; not a builtin wrapper or a view.
+            if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
                 state.deny("execute", "'execute' must be a function the probe defines")
             entry()
         state.budget.check_expired()

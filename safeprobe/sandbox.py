@@ -175,12 +175,33 @@ def to_text(value: object, limits: RenderLimits) -> str:
         if len(args) == 1 and not issubclass(type(value), KeyError):
             arg = args[0]
             if type(arg) is str:
-                return arg
+                return _plain_message(arg)
             return str(arg) if is_scalar(arg) else render(arg, depth=1, limits=limits)
         if len(args) == 1:
             return render(args[0], depth=1, limits=limits)
         return render(tuple(args), depth=0, limits=limits) if args else ""
     return render(value, depth=0, limits=limits)
+
+
+# CPython words a TypeError from the callable's qualified name and the operand's class, so
+# calling a wrapper wrongly would name our internals ("View._sp_m_get()", "Sandbox._make_
+# builtins.<locals>.<lambda>()"); messages are reworded to the names a probe knows.
+_INTERNAL_NAMES: Final = (
+    (re.compile(r"Sandbox\._make_builtins\.<locals>\.<lambda>"), "builtin"),
+    (re.compile(r"Sandbox\._?(\w+)"), r"\1"),
+    (re.compile(r"View\._sp_m_(\w+)"), r"\1"),
+    (re.compile(r"View\._sp_(\w+)"), r"\1"),
+    (re.compile(r"'View'"), "'host view'"),
+    (re.compile(r"[\w.]*<locals>\."), ""),
+)
+
+
+def _plain_message(text: str) -> str:
+    if "View" not in text and "Sandbox" not in text and "<locals>" not in text:
+        return text
+    for pattern, replacement in _INTERNAL_NAMES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def to_repr(value: object, limits: RenderLimits) -> str:
@@ -272,13 +293,19 @@ class Sandbox:
         return items
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
-        # Iterative, so the check itself cannot overflow; it visits each nested tuple once.
+        # Iterative, so the check itself cannot overflow. It walks the tuple as the hash
+        # will, shared parts once per use: x = (x, x) twenty times is a million nodes to
+        # hash, so the walk is capped by count as well as by depth.
         stack: list[tuple[tuple[object, ...], int]] = [(value, 1)]
+        nodes = 0
         while stack:
             current, depth = stack.pop()
-            if depth > MAX_KEY_DEPTH:
+            nodes += len(current)
+            if depth > MAX_KEY_DEPTH or nodes > MAX_KEY_NODES:
                 self.state.deny(
-                    "key-depth", f"a tuple nested deeper than {MAX_KEY_DEPTH} cannot be a key"
+                    "key-depth",
+                    f"a tuple nested deeper than {MAX_KEY_DEPTH} or with more than "
+                    f"{MAX_KEY_NODES} parts in all cannot be a key",
                 )
             stack.extend((item, depth + 1) for item in current if type(item) is tuple)
 
@@ -526,13 +553,25 @@ class Sandbox:
         """split/rsplit/splitlines, refused when they would make more than max_items parts."""
         method = getattr(obj, name)
         text = cast("str | bytes", obj)
+        cap = self.budget.max_items
 
-        def split(*args: object, **kwargs: object) -> object:
-            self.budget.check_items(_parts_bound(text, name, args, kwargs), f"{name}()")
+        def splitlines(*args: object, **kwargs: object) -> object:
+            self.budget.check_items(_line_bound(text), "splitlines()")
             result: object = method(*args, **kwargs)
             return result
 
-        return split
+        def split(sep: object = None, maxsplit: object = -1) -> object:
+            # Split at most cap times: if that leaves the remainder unsplit, the whole split
+            # would have been over the cap, and only cap + 1 parts were ever built.
+            wanted = maxsplit if type(maxsplit) is int and maxsplit >= 0 else None
+            limit = cap if wanted is None else min(wanted, cap)
+            parts: list[object] = method(sep, limit)
+            if len(parts) > cap and (wanted is None or wanted > cap):
+                self.budget.check_items(cap + 1, f"{name}()")
+            self.budget.check_items(len(parts), f"{name}()")
+            return parts
+
+        return splitlines if name == "splitlines" else split
 
     def _check_codec(self, encoding: object, errors: object) -> None:
         # Any other codec name makes CPython import an encodings module into the host.
@@ -559,12 +598,15 @@ class Sandbox:
         # plain positional and keyword fields are allowed, each rendered by format_field.
         import string  # noqa: PLC0415 - only needed when a probe formats
 
-        fields = list(string.Formatter().parse(template))
-
         def fmt(*args: object, **kwargs: object) -> str:
             parts: list[str] = []
             auto = 0
-            for literal, name, spec, conversion in fields:
+            total = 0
+            # Parsed lazily, one step per field: a template of millions of fields stops at
+            # the step budget or the deadline instead of running (or parsing) all at once.
+            for literal, name, spec, conversion in string.Formatter().parse(template):
+                self.budget.tick()
+                total += len(literal)
                 parts.append(literal)
                 if name is None:
                     continue
@@ -581,10 +623,11 @@ class Sandbox:
                     self.state.deny("format", "nested format fields are not available")
                 value = args[key] if isinstance(key, int) else kwargs[key]
                 conv = -1 if conversion is None else ord(conversion)
-                parts.append(self.format_field(value, conv, spec or ""))
-            text = "".join(parts)
-            self.budget.check_bytes(len(text), "str.format()")
-            return text
+                piece = self.format_field(value, conv, spec or "")
+                total += len(piece)
+                self.budget.check_bytes(total, "str.format()")
+                parts.append(piece)
+            return "".join(parts)
 
         return fmt
 
@@ -732,6 +775,7 @@ class Sandbox:
             "_format_": self.format_field,
             "_key_": self.key,
             "_keys_": self.keys,
+            "_star_": lambda iterable: self.materialize(iterable, "*-unpacking"),
             **exposures,
         }
 
@@ -745,6 +789,8 @@ MAX_ROUND_DIGITS: Final = 10_000
 # guard (gh-154318) and overflows an 8 MiB stack near 130,000 levels; 1,000 leaves room
 # for small thread stacks and is far beyond any real key.
 MAX_KEY_DEPTH: Final = 1000
+# Parts of a key tuple counted as its hash visits them, repeats included.
+MAX_KEY_NODES: Final = 100_000
 _BULK_METHODS: Final = _names(
     "extend update union intersection difference symmetric_difference issubset issuperset "
     "isdisjoint"
@@ -754,34 +800,15 @@ _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 
 
-def _parts_bound(
-    text: str | bytes, name: str, args: tuple[object, ...], kwargs: dict[str, object]
-) -> int:
-    """An upper bound on how many parts a split makes, from cheap C counts."""
-    if name == "splitlines":
-        if not text.isascii():
-            return len(text) + 1
-        newline = "\n" if type(text) is str else b"\n"
-        ret = "\r" if type(text) is str else b"\r"
-        return text.count(newline) + text.count(ret) + 1  # type: ignore[arg-type]
-    sep = args[0] if args else kwargs.get("sep")
-    maxsplit = args[1] if len(args) > 1 else kwargs.get("maxsplit", -1)
-    if type(sep) is type(text) and _len(sep) > 0:
-        parts = text.count(sep) + 1  # type: ignore[arg-type]
-    elif type(text) is bytes or text.isascii():
-        # Whitespace split: at most one more part than there are whitespace characters.
-        spaces = " \t\n\r\x0b\x0c"
-        counts = (
-            [text.count(c.encode()) for c in spaces]
-            if isinstance(text, bytes)
-            else [text.count(c) for c in spaces]
-        )
-        parts = sum(counts) + 1
-    else:
-        parts = len(text) // 2 + 1  # Unicode whitespace: at most one part per two characters
-    if type(maxsplit) is int and maxsplit >= 0:
-        parts = min(parts, maxsplit + 1)
-    return parts
+# Every character str.splitlines() breaks on (bytes break on the first two only).
+_LINE_BREAKS: Final = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _line_bound(text: str | bytes) -> int:
+    """At most one more line than there are line-break characters, by C counts."""
+    if isinstance(text, bytes):
+        return text.count(b"\n") + text.count(b"\r") + 1
+    return sum(text.count(mark) for mark in _LINE_BREAKS) + 1
 
 
 def _len(value: object) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 import hashlib
 import json
 import os
@@ -20,6 +21,30 @@ import time
 import safeprobe
 
 CANARY = "CANARY-7f3a9c-secret"
+# Counts every call of host code that a probe must never cause.
+HOST_CODE_CALLS = {"meta": 0}
+
+
+class _Meta(type):
+    """A metaclass whose __hash__/__eq__ are host code: type tests must not call them."""
+
+    def __hash__(cls) -> int:
+        HOST_CODE_CALLS["meta"] += 1
+        return 1
+
+    def __eq__(cls, other: object) -> bool:
+        HOST_CODE_CALLS["meta"] += 1
+        return False
+
+
+class Weird(metaclass=_Meta):
+    def __init__(self) -> None:
+        self.value = 1
+
+
+class Field(enum.StrEnum):
+    TOKEN = "api_token"
+    NAME = "name"
 
 
 class MyObject:
@@ -47,6 +72,8 @@ class Service:
         self.history = [("GET", 200), ("POST", 500)]
         self.flags = frozenset({"beta"})
         self.property_calls = 0
+        self.weird = Weird()
+        self.keyed = {b"password": CANARY, Field.TOKEN: CANARY, Field.NAME: "ada", "ok": 1}
         self.method_calls = 0
 
     @property
@@ -76,6 +103,7 @@ def _state() -> object:
         "flags": sorted(service.flags),
         "property_calls": service.property_calls,
         "method_calls": service.method_calls,
+        "host_code_calls": dict(HOST_CODE_CALLS),
         "attrs": sorted(vars(service)),
         "my_object_attrs": sorted(vars(my_object)),
     }

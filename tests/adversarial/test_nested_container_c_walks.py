@@ -1,0 +1,42 @@
+"""Technique: make one C call walk far more elements than the probe ever built. ``[row] *
+40_000`` is 40,000 references to one 100,000-item list: both sizes pass the item cap, but
+``==``, ``count``, ``index`` and ``in`` compare it element by element, 4e9 comparisons in
+one call that ticks nothing (one more level of nesting is 4e14: days). The sandbox bounds
+what is built, not what C code walks.
+Source: RestrictedPython 9.0 changelog (sorted, zip, tuple, bytes, reversed removed from
+safe_builtins because they iterate in C unguarded); Ned Batchelder, "Eval really is
+dangerous" (2012: CPU exhaustion in one expression)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.harness import base_policy
+
+POLICY = base_policy(Path(), limits={"timeout": "200ms", "max_output": "64KiB"})
+GRID = (
+    "row = [0] * 100000\nother = [0] * 100000\nneedle = [0] * 99999 + [1]\ngrid = [row] * 40000\n"
+)
+ALLOWED = frozenset({"ok", "denied", "error", "limit", "timeout"})
+
+PROBES = [
+    GRID + "print(grid == [other] * 40000)",
+    GRID + "print(grid.count(needle))",
+    GRID + "print(needle in grid)",
+    GRID + "try:\n    grid.index(needle)\nexcept ValueError:\n    print('no')",
+    GRID + "print(max([grid, [other] * 40000]) is grid)",
+]
+
+
+# Known gap, kept as a strict xfail so it cannot silently start (or stop) passing: in thread
+# isolation one C comparison over an aliased structure (4e9 element checks) runs ~3 s and
+# no tick can interrupt it. isolation: fork kills it at the deadline (see
+# test_fork_isolation_containment.py). SECURITY.md, "Time", says so.
+@pytest.mark.xfail(
+    strict=True, reason="thread isolation cannot interrupt one long C comparison; use fork"
+)
+@pytest.mark.parametrize("probe", PROBES)
+def test_c_walk_of_a_shared_container_stops_near_the_deadline(attack, probe: str) -> None:
+    record = attack(probe, ALLOWED, policy=POLICY)
+    assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"
+    assert record["outcome"] != "ok"
