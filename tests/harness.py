@@ -34,6 +34,14 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = DEAD
         time.sleep(0.01)
 
 
+def rss_kib(pid: int) -> int:
+    """A process's resident set size, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def read_records(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []

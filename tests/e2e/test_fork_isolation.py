@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Host, base_policy
+from tests.harness import Host, base_policy, rss_kib
 
 
 def _fork_policy(tmp: Path, **limits: object) -> dict[str, object]:
@@ -51,20 +51,13 @@ def test_fork_mode_bounds_memory_in_the_child(make_host, tmp_path: Path) -> None
     probe = "x = [[i] for i in range(3000000)]\nprint(len(x))\n"
     policy = _fork_policy(tmp_path, max_memory="32MiB", timeout="20s", max_steps=10**8)
     host: Host = make_host(probe, policy)
-    rss_before = _rss_kib(host.pid)
+    rss_before = rss_kib(host.pid)
     record = host.probe()
     assert record["outcome"] in ("limit", "error"), record["reason"]
     assert "max_memory" in record["reason"] or "child ended" in record["reason"]
     assert "3000000" not in host.report(record["seq"])
-    assert _rss_kib(host.pid) - rss_before < 20 * 1024
+    assert rss_kib(host.pid) - rss_before < 20 * 1024
     assert host.alive()
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_fork_mode_output_cap_and_denials_work_as_in_thread_mode(make_host, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Host, base_policy, wait_until
+from tests.harness import Host, base_policy, rss_kib, wait_until
 
 
 def _policy(tmp: Path, **limits: object) -> dict[str, object]:
@@ -107,19 +107,12 @@ def test_one_call_allocations_are_refused_before_they_start(
     """An allocation a watchdog could not interrupt is refused by a size check first; the
     host's RSS grows by less than 128 MiB (the 64 MiB attempt cap plus interpreter slack)."""
     host: Host = make_host(probe, _policy(tmp_path))
-    rss_before = _rss_kib(host.pid)
+    rss_before = rss_kib(host.pid)
     record = host.probe()
     assert record["outcome"] in ("limit", "denied"), record["reason"]
     assert record["duration_ms"] < 5000
     assert host.alive()
-    assert _rss_kib(host.pid) - rss_before < 128 * 1024
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    assert rss_kib(host.pid) - rss_before < 128 * 1024
 
 
 def test_cooldown_refuses_and_audits_a_quick_second_signal(make_host, tmp_path: Path) -> None:

@@ -8,16 +8,9 @@ import time
 from pathlib import Path
 
 from safeprobe.audit import verify_chain
-from tests.harness import Host, base_policy, wait_until
+from tests.harness import Host, base_policy, rss_kib, wait_until
 
 STORM_SIGNALS = 3000
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_thousands_of_signals_cost_a_few_records(make_host, tmp_path: Path) -> None:
@@ -27,7 +20,7 @@ def test_thousands_of_signals_cost_a_few_records(make_host, tmp_path: Path) -> N
         "total = 0\nfor i in range(20000):\n    total += i\nprint(total)\n", policy
     )
     host.probe()
-    rss_before = _rss_kib(host.pid)
+    rss_before = rss_kib(host.pid)
     ticks_before = int(host.ask("ticks"))
     started = time.monotonic()
     for _ in range(STORM_SIGNALS):
@@ -43,6 +36,6 @@ def test_thousands_of_signals_cost_a_few_records(make_host, tmp_path: Path) -> N
     refused = sum(r["trigger"]["requests"] for r in records if r["outcome"] != "ok")
     assert 1 <= refused <= STORM_SIGNALS
     assert verify_chain(str(host.audit_path)).records == len(records)
-    assert _rss_kib(host.pid) - rss_before < 20 * 1024, "RSS grew by more than 20 MiB"
+    assert rss_kib(host.pid) - rss_before < 20 * 1024, "RSS grew by more than 20 MiB"
     assert int(host.ask("ticks")) > ticks_before
     assert host.ask("threads").count("safeprobe") == 2
