@@ -10,8 +10,14 @@ import pytest
 from tests.harness import Host, base_policy, rss_kib, wait_until
 
 
-def _policy(tmp: Path, **limits: object) -> dict[str, object]:
-    return base_policy(tmp, limits={"timeout": "300ms", "max_output": "64KiB", **limits})
+def _policy(tmp: Path, isolation: str = "thread", **limits: object) -> dict[str, object]:
+    return base_policy(
+        tmp, isolation=isolation, limits={"timeout": "300ms", "max_output": "64KiB", **limits}
+    )
+
+
+# Runaway and one-call tests run in both isolation modes.
+BOTH = pytest.mark.parametrize("isolation", ["thread", "fork"])
 
 
 @pytest.mark.parametrize(
@@ -27,9 +33,12 @@ def _policy(tmp: Path, **limits: object) -> dict[str, object]:
     ],
     ids=["while-true", "huge-range", "comprehension", "catch-base", "bare-except-retry", "counter"],
 )
-def test_runaway_probe_is_stopped_at_the_deadline(make_host, tmp_path: Path, probe: str) -> None:
+@BOTH
+def test_runaway_probe_is_stopped_at_the_deadline(
+    make_host, tmp_path: Path, probe: str, isolation: str
+) -> None:
     """A pure-Python loop ends as `timeout` or `limit`, whatever it catches; host unchanged."""
-    host: Host = make_host(probe, _policy(tmp_path, max_steps=10**9))
+    host: Host = make_host(probe, _policy(tmp_path, isolation, max_steps=10**9))
     digest = host.ask("digest")
     ticks_before = int(host.ask("ticks"))
     record = host.probe()
@@ -101,12 +110,13 @@ def test_output_over_the_cap_is_cut_with_a_marker(make_host, tmp_path: Path) -> 
         "x = ('\\u00e9' * 10**7).encode('ascii', 'backslashreplace')\n",
     ],
 )
+@BOTH
 def test_one_call_allocations_are_refused_before_they_start(
-    make_host, tmp_path: Path, probe: str
+    make_host, tmp_path: Path, probe: str, isolation: str
 ) -> None:
     """An allocation a watchdog could not interrupt is refused by a size check first; the
     host's RSS grows by less than 128 MiB (the 64 MiB attempt cap plus interpreter slack)."""
-    host: Host = make_host(probe, _policy(tmp_path))
+    host: Host = make_host(probe, _policy(tmp_path, isolation))
     rss_before = rss_kib(host.pid)
     record = host.probe()
     assert record["outcome"] in ("limit", "denied"), record["reason"]
