@@ -129,6 +129,14 @@ class Budget:
             )
         self._charge(count, what)
 
+    def check_total_bytes(self, count: int, what: str) -> None:
+        """A result assembled from pieces already charged: checked against the one-call
+        cap, not charged again."""
+        if count > MAX_BUILT_BYTES:
+            raise self.stop(
+                "limit", "size", f"{what} would build {count} bytes, over the {MAX_BUILT_BYTES} cap"
+            )
+
     def _charge(self, count: int, what: str) -> None:
         self.built_bytes += max(count, 0)
         if self.built_bytes > MAX_ATTEMPT_BUILT_BYTES:

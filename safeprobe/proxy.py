@@ -342,11 +342,26 @@ def container_length(obj: object, kind: str) -> int:
     raise TypeError("object has no len()")
 
 
+# Parts of a tuple key counted as its hash would visit them (shared parts once per use).
+MAX_PLAIN_KEY_PARTS: Final = 1000
+
+
 def is_plain_key(key: object) -> bool:
-    """Keys a probe may look up: their hashing and equality are the builtins' own."""
-    if is_scalar(key):
-        return True
-    return type(key) is tuple and all(is_plain_key(k) for k in key)
+    """Keys a probe may look up: scalars, or small tuples of them, whose hashing and
+    equality are the builtins' own. Iterative and capped: ``x = (x, x)`` forty times is a
+    tree of 2**40 parts that neither this check nor the hash may walk."""
+    stack = [key]
+    parts = 0
+    while stack:
+        current = stack.pop()
+        parts += 1
+        if parts > MAX_PLAIN_KEY_PARTS:
+            return False
+        if type(current) is tuple:
+            stack.extend(cast("tuple[object, ...]", current))
+        elif not is_scalar(current):
+            return False
+    return True
 
 
 # ---- the view ----------------------------------------------------------------------------

@@ -196,7 +196,19 @@ _INTERNAL_NAMES: Final = (
 )
 
 
+# CPython 3.11 words some messages with the value's own repr ("<function f at 0x7f…> is
+# not in list"); the address goes. A linear pattern, safe on any length.
+_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
+# The internal-name patterns backtrack on long runs of letters, so they only see messages
+# short enough to be CPython's own wording (a probe's long text names no internals).
+_MAX_SCRUBBED_CHARS: Final = 2000
+
+
 def _plain_message(text: str) -> str:
+    if "0x" in text:
+        text = _ADDRESS.sub("", text)
+    if len(text) > _MAX_SCRUBBED_CHARS:
+        return text
     if "View" not in text and "Sandbox" not in text and "<locals>" not in text:
         return text
     for pattern, replacement in _INTERNAL_NAMES:
@@ -268,12 +280,16 @@ class Sandbox:
             )
         sized = self._sized_method(obj, name)
         if sized is not None:
+            if type(sized) is types.FunctionType:
+                # Named as the method it stands for, not "Sandbox._sized_method.<locals>".
+                sized.__name__ = name
+                sized.__qualname__ = f"{kind.__name__}.{name}"
             return sized
         return getattr(obj, name)
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
-            return obj._sp_getitem(key)
+            return obj._sp_getitem(self.key(key))
         return obj[self.key(key)]  # type: ignore[index]
 
     # -- keys: CPython's tuple hash recurses in C without a guard (gh-154318) ---------------
@@ -282,6 +298,9 @@ class Sandbox:
         """Pass ``value`` on to be hashed, unless it is a tuple nested too deep to hash."""
         if type(value) is tuple:
             self._check_tuple_depth(value)
+        elif type(value) is slice:
+            # Hashable from Python 3.12: its parts are hashed with it.
+            self._check_tuple_depth((value.start, value.stop, value.step))
         return value
 
     def keys(self, iterable: object) -> list[object]:
@@ -380,7 +399,7 @@ class Sandbox:
         """
         is_bytes = type(template) is bytes
         text = template.decode("latin-1") if isinstance(template, bytes) else template
-        fields = _parse_percent(text, self.state)
+        fields = _parse_percent(text, self.state, self.budget.tick)
         mapping = any(f.key is not None for f in fields)
         positional = list(args) if type(args) is tuple else [args]
         used = 0
@@ -402,7 +421,8 @@ class Sandbox:
                     used += 1
                 piece = self._percent_piece(part, value, is_bytes=is_bytes)
             total += len(piece)
-            self.budget.check_bytes(total, "%-format")
+            self.budget.check_bytes(len(piece), "%-format")
+            self.budget.check_total_bytes(total, "%-format")
             pieces.append(piece)
         if not mapping and used < len(positional) and type(args) is tuple:
             raise TypeError("not all arguments converted during string formatting")
@@ -585,10 +605,14 @@ class Sandbox:
             return obj._sp_m_items()
         if type(obj) is dict:
             return obj  # its keys were hashed (and checked) when they went in
-        pairs = self.materialize(obj, "update()")
-        for pair in pairs:
-            if type(pair) in (tuple, list):
-                self.keys(list(pair)[:1])  # type: ignore[call-overload]
+        # Each pair is unpacked here, not by CPython's dict_merge, so a pair given as a lazy
+        # iterator (filter, map) cannot hand an unchecked key to the hash.
+        pairs: list[tuple[object, object]] = []
+        for pair in self.materialize(obj, "update()"):
+            items = self.materialize(pair, "dict pair")
+            if len(items) != 2:
+                raise ValueError("dictionary update sequence element has the wrong length")
+            pairs.append((self.key(items[0]), items[1]))
         return pairs
 
     def _safe_str_format(self, template: str) -> Callable[..., str]:
@@ -623,9 +647,9 @@ class Sandbox:
                     self.state.deny("format", "nested format fields are not available")
                 value = args[key] if isinstance(key, int) else kwargs[key]
                 conv = -1 if conversion is None else ord(conversion)
-                piece = self.format_field(value, conv, spec or "")
+                piece = self.format_field(value, conv, spec or "")  # charges the piece
                 total += len(piece)
-                self.budget.check_bytes(total, "str.format()")
+                self.budget.check_total_bytes(total, "str.format()")
                 parts.append(piece)
             return "".join(parts)
 
@@ -859,11 +883,13 @@ def _percent_key(text: str, cursor: int) -> tuple[str | None, int]:
     return text[start : cursor - 1], cursor
 
 
-def _parse_percent(text: str, state: AttemptState) -> list[_PercentField]:
-    """Split a %-format the way CPython reads it, keys with nested parentheses included."""
+def _parse_percent(text: str, state: AttemptState, tick: Callable[[], None]) -> list[_PercentField]:
+    """Split a %-format the way CPython reads it, keys with nested parentheses included;
+    one step per field, so a 16 MB template of fields stops at the budget."""
     fields: list[_PercentField] = []
     index, start = 0, 0
     while True:
+        tick()
         index = text.find("%", start)
         if index < 0:
             if start < len(text):
