@@ -22,30 +22,25 @@ import fnmatch
 import functools
 import itertools
 import re
-import threading
 import types
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
+from safeprobe.render import (
+    RenderLimits,
+    is_scalar,
+    opaque,
+    register_hook,
+    render,
+    render_pairs,
+    render_sequence,
+)
 
 # Values of these exact types are immutable and their methods run no host code, so a
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
 # subclass can override ``__repr__``/``__eq__`` and would run host code.
-SCALAR_TYPES: Final = frozenset({int, float, complex, str, bytes, bool, type(None)})
-# The same types, for identity tests: ``type(x) in SCALAR_TYPES`` hashes ``type(x)``, and a
-# host class's metaclass may define ``__hash__``/``__eq__``; ``is`` runs no code.
-_SCALARS: Final = (int, float, complex, str, bytes, bool, type(None))
-
-
-def is_scalar(value: object) -> bool:
-    """Whether ``value`` is an immutable builtin a probe may hold as it is. Runs no host code."""
-    kind = type(value)
-    return any(kind is scalar for scalar in _SCALARS)
-
-
-# The usual names of secrets; matched case-insensitively with "_" and "-" ignored.
 DEFAULT_REDACT_PATTERNS: Final = (
     "*password*",
     "*passwd*",
@@ -368,19 +363,6 @@ def is_plain_key(key: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class RenderLimits:
-    """Bounds on a structural repr. Defaults match what live inspectors such as
-    reprlib and debuggers use: a few levels, about a hundred items, a line of text."""
-
-    max_depth: int = 3
-    max_items: int = 100
-    max_str_chars: int = 256
-
-
-DEFAULT_RENDER_LIMITS: Final = RenderLimits()
-
-
-@dataclass(frozen=True, slots=True)
 class ViewContext:
     """What every view of one exposure shares during one attempt."""
 
@@ -642,143 +624,11 @@ def _hashable(value: object) -> bool:
     return is_scalar(value) or type(value) is View
 
 
-# ---- rendering ---------------------------------------------------------------------------
-
-_OPEN_CLOSE: Final[tuple[tuple[type, tuple[str, str]], ...]] = (
-    (list, ("[", "]")),
-    (tuple, ("(", ")")),
-    (set, ("{", "}")),
-    (frozenset, ("frozenset({", "})")),
-)
+# ---- rendering of views ------------------------------------------------------------------
 
 
-def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_LIMITS) -> str:
-    """A structural repr that never calls host code and never shows an address.
-
-    Builtin values render exactly as Python's repr would, within the policy's bounds on
-    depth, items and string length; cuts are marked with ``…``.
-    """
-    outermost = getattr(_RENDERING, "nodes_left", None) is None
-    if outermost:
-        _RENDERING.nodes_left = RENDER_MAX_NODES
-    try:
-        _RENDERING.nodes_left -= 1
-        if _RENDERING.nodes_left < 0:
-            return "…"
-        return _render_one(value, depth, limits)
-    finally:
-        if outermost:
-            _RENDERING.nodes_left = None
-
-
-# One rendering visits at most this many values, however the nesting multiplies: a list of
-# 100 lists of 100 lists of 100 long strings would otherwise render 260 MB in one go.
-RENDER_MAX_NODES: Final = 5000
-_RENDERING: Final = threading.local()
-
-
-def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
-    if type(value) is View:
-        return _render_view(value, depth)
-    kind = type(value)
-    if kind is str or kind is bytes:
-        return _render_text(value, limits.max_str_chars)  # type: ignore[arg-type]
-    if is_scalar(value) or value is REDACTED:
-        return repr(value)
-    if kind is dict:
-        mapping = cast("dict[object, object]", value)
-        pairs = list(itertools.islice(dict.items(mapping), limits.max_items + 1))
-        return _render_pairs(pairs, len(mapping), depth, limits, lambda _k, v: v)
-    for shape in (list, tuple, set, frozenset):
-        if kind is shape:
-            container = cast("Collection[object]", value)
-            items = list(itertools.islice(iter(container), limits.max_items + 1))
-            return _render_sequence(items, len(container), shape, depth, limits)
-    return _opaque(value)
-
-
-def _render_text(value: str | bytes, max_chars: int) -> str:
-    if len(value) <= max_chars:
-        return repr(value)
-    return f"{value[:max_chars]!r}…(+{len(value) - max_chars} chars)"
-
-
-_TYPE_QUALNAME: Final = type.__dict__["__qualname__"]
-
-
-def type_label(kind: type) -> str:
-    """A class's qualified name, read from the C slot (no metaclass code runs)."""
-    name = _TYPE_QUALNAME.__get__(kind)
-    return name if type(name) is str else "object"
-
-
-def _opaque(value: object) -> str:
-    kind = type(value)
-    label = type_label(kind)
-    if _is(value, (types.BuiltinFunctionType, types.FunctionType)):
-        label = _function_name(value)
-    if _is(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
-        return f"<function {label}>" if kind is not types.MethodType else "<method>"
-    return f"<{label} object>"
-
-
-def _function_name(function: object) -> str:
-    qualname = _static_lookup(type(function), "__qualname__")
-    if type(qualname) in (types.GetSetDescriptorType, types.MemberDescriptorType):
-        value = qualname.__get__(function, type(function))  # type: ignore[attr-defined]  # C slot
-        if type(value) is str:
-            return value
-    return "function"
-
-
-def _render_pairs(
-    pairs: list[tuple[object, object]],
-    total: int,
-    depth: int,
-    ctx: RenderLimits,
-    value_of: Callable[[object, object], object],
-) -> str:
-    """``pairs`` holds at most max_items + 1 of the mapping's ``total`` pairs."""
-    max_items, max_depth = ctx.max_items, ctx.max_depth
-    if not total:
-        return "{}"
-    if depth >= max_depth:
-        return "{…}"
-    inner = depth + 1
-    parts = [
-        f"{render(k, depth=inner, limits=ctx)}: {render(value_of(k, v), depth=inner, limits=ctx)}"
-        for k, v in pairs[:max_items]
-    ]
-    if total > max_items:
-        parts.append(f"…(+{total - max_items} more)")
-    return "{" + ", ".join(parts) + "}"
-
-
-def _render_sequence(
-    items: list[object], total: int, kind: type, depth: int, ctx: RenderLimits
-) -> str:
-    """``items`` holds at most max_items + 1 of the container's ``total`` elements."""
-    max_items, max_depth = ctx.max_items, ctx.max_depth
-    if kind is set and not total:
-        return "set()"
-    if kind is frozenset and not total:
-        return "frozenset()"
-    opening, closing = "[", "]"
-    for shape, pair in _OPEN_CLOSE:
-        if kind is shape:
-            opening, closing = pair
-    if total and depth >= max_depth:
-        return f"{opening}…{closing}"
-    parts = [render(v, depth=depth + 1, limits=ctx) for v in items[:max_items]]
-    if total > max_items:
-        parts.append(f"…(+{total - max_items} more)")
-    body = ", ".join(parts)
-    if kind is tuple and total == 1:
-        body += ","
-    return f"{opening}{body}{closing}"
-
-
-def _render_view(view: View, depth: int) -> str:
+def _render_view(value: object, depth: int) -> str:
+    view = cast(View, value)
     ctx = view._sp_ctx
     obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path
     access = ctx.allowlist.access(path)
@@ -796,7 +646,7 @@ def _render_view(view: View, depth: int) -> str:
                     dict.items(cast("dict[object, object]", obj)), limits.max_items + 1
                 )
             )
-            return _render_pairs(
+            return render_pairs(
                 pairs,
                 total,
                 depth,
@@ -810,7 +660,7 @@ def _render_view(view: View, depth: int) -> str:
             shape = tuple
         elif _is(obj, (set, frozenset)):
             shape = set if _is(obj, set) else frozenset
-        text = _render_sequence(wrapped, total, shape, depth, limits)
+        text = render_sequence(wrapped, total, shape, depth, limits)
         if _is(obj, collections.deque):
             return f"deque({text})"
         return text
@@ -827,7 +677,7 @@ def _prefix(obj: object, count: int) -> list[object]:
 
 
 def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:
-    label = _opaque(obj)[1:-1].removesuffix(" object")
+    label = opaque(obj)[1:-1].removesuffix(" object")
     limits = ctx.render_limits
     if depth >= limits.max_depth:
         return f"{label}(…)"
@@ -848,3 +698,7 @@ def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: 
             shown.append("…")
             break
     return f"{label}({', '.join(shown)})"
+
+
+register_hook(View, _render_view)
+register_hook(Redacted, lambda value, _depth: repr(value))

@@ -40,13 +40,14 @@ from safeprobe.proxy import (
     Allowlist,
     ProbeDenied,
     Redactor,
-    RenderLimits,
     ViewContext,
     read_attribute,
     wrap,
 )
-from safeprobe.sandbox import AttemptState, Sandbox, to_text
+from safeprobe.render import RenderLimits
+from safeprobe.sandbox import AttemptState, Sandbox
 from safeprobe.source import ProbeSource, read_probe
+from safeprobe.text import to_text
 
 # argv is recorded so security can tell hosts apart; more than this many arguments, or
 # longer ones, add nothing to that and could carry data.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-import re
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
@@ -22,12 +21,15 @@ from typing import Final, NoReturn, cast
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from safeprobe.limits import Budget, OutputBuffer
-from safeprobe.proxy import (
-    ProbeDenied,
-    RenderLimits,
-    View,
-    is_scalar,
-    render,
+from safeprobe.proxy import ProbeDenied, View
+from safeprobe.render import RenderLimits, is_scalar
+from safeprobe.text import (
+    MAX_FORMAT_WIDTH,
+    PercentField,
+    format_spec_numbers,
+    parse_percent,
+    to_repr,
+    to_text,
 )
 
 
@@ -116,12 +118,6 @@ _SAFE_TYPES: Final = frozenset(
     | set(SAFE_EXCEPTIONS)
 )
 
-# Widths and precisions in a format spec or %-format above this are refused: a field of
-# 10**9 spaces is one C call that allocates a gigabyte.
-MAX_FORMAT_WIDTH: Final = 10_000
-_FORMAT_NUMBER: Final = re.compile(r"\d+")
-_PERCENT_SPEC: Final = re.compile(r"([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])")
-
 
 @dataclass(slots=True)
 class AttemptState:
@@ -159,67 +155,6 @@ class _TickingIterator:
     def __next__(self) -> object:
         self._tick()
         return next(self._it)
-
-
-def to_text(value: object, limits: RenderLimits) -> str:
-    """``str()`` as a probe sees it: the value's own text for scalars, a structural
-    rendering for everything else (no host ``__str__``, no addresses)."""
-    if type(value) is str:
-        return value
-    if is_scalar(value):
-        return str(value)
-    if issubclass(type(value), BaseException):
-        # As Python's str(exception), but rendering the arguments ourselves, and never
-        # recursing into an exception held as an argument (a chain can be 10,000 long).
-        args = BaseException.__dict__["args"].__get__(value)
-        if len(args) == 1 and not issubclass(type(value), KeyError):
-            arg = args[0]
-            if type(arg) is str:
-                return _plain_message(arg)
-            return str(arg) if is_scalar(arg) else render(arg, depth=1, limits=limits)
-        if len(args) == 1:
-            return render(args[0], depth=1, limits=limits)
-        return render(tuple(args), depth=0, limits=limits) if args else ""
-    return render(value, depth=0, limits=limits)
-
-
-# CPython words a TypeError from the callable's qualified name and the operand's class, so
-# calling a wrapper wrongly would name our internals ("View._sp_m_get()", "Sandbox._make_
-# builtins.<locals>.<lambda>()"); messages are reworded to the names a probe knows.
-_INTERNAL_NAMES: Final = (
-    (re.compile(r"Sandbox\._make_builtins\.<locals>\.<lambda>"), "builtin"),
-    (re.compile(r"Sandbox\._?(\w+)"), r"\1"),
-    (re.compile(r"View\._sp_m_(\w+)"), r"\1"),
-    (re.compile(r"View\._sp_(\w+)"), r"\1"),
-    (re.compile(r"'View'"), "'host view'"),
-    (re.compile(r"[\w.]*<locals>\."), ""),
-)
-
-
-# CPython 3.11 words some messages with the value's own repr ("<function f at 0x7f…> is
-# not in list"); the address goes. A linear pattern, safe on any length.
-_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
-# The internal-name patterns backtrack on long runs of letters, so they only see messages
-# short enough to be CPython's own wording (a probe's long text names no internals).
-_MAX_SCRUBBED_CHARS: Final = 2000
-
-
-def _plain_message(text: str) -> str:
-    if "0x" in text:
-        text = _ADDRESS.sub("", text)
-    if len(text) > _MAX_SCRUBBED_CHARS:
-        return text
-    if "View" not in text and "Sandbox" not in text and "<locals>" not in text:
-        return text
-    for pattern, replacement in _INTERNAL_NAMES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def to_repr(value: object, limits: RenderLimits) -> str:
-    if issubclass(type(value), BaseException):
-        return f"{type(value).__name__}({to_text(value, limits)!r})"
-    return render(value, depth=0, limits=limits)
 
 
 class Sandbox:
@@ -399,7 +334,7 @@ class Sandbox:
         """
         is_bytes = type(template) is bytes
         text = template.decode("latin-1") if isinstance(template, bytes) else template
-        fields = _parse_percent(text, self.state, self.budget.tick)
+        fields = parse_percent(text, self.state.deny, self.budget.tick)
         mapping = any(f.key is not None for f in fields)
         positional = list(args) if type(args) is tuple else [args]
         used = 0
@@ -437,7 +372,7 @@ class Sandbox:
             return args[self.key(key)]
         raise TypeError("format requires a mapping")
 
-    def _percent_piece(self, field: _PercentField, value: object, *, is_bytes: bool) -> str | bytes:
+    def _percent_piece(self, field: PercentField, value: object, *, is_bytes: bool) -> str | bytes:
         limits = self.state.render_limits
         spec = field.spec
         if field.conversion in "sra":
@@ -462,7 +397,7 @@ class Sandbox:
         return result
 
     def _check_format_spec(self, spec: str) -> None:
-        for number in _FORMAT_NUMBER.findall(spec):
+        for number in format_spec_numbers(spec):
             if len(number) > 6 or int(number) > MAX_FORMAT_WIDTH:
                 self.state.deny("format", f"format width over {MAX_FORMAT_WIDTH}")
 
@@ -843,16 +778,6 @@ def _int(value: object) -> int:
     return int(cast("int", value))
 
 
-@dataclass(frozen=True, slots=True)
-class _PercentField:
-    """One piece of a %-format: a literal (conversion ""), "%%", or a field."""
-
-    literal: str
-    key: str | None = None
-    spec: str = "%"  # "%" plus flags, width and precision, without the conversion
-    conversion: str = ""
-
-
 def _named(name: str, value: object) -> object:
     """Our wrappers, dressed as the builtins they stand for: a probe that prints ``sorted``
     sees ``<function sorted>``, not the sandbox's insides."""
@@ -867,52 +792,6 @@ def _named(name: str, value: object) -> object:
         wrapper.__name__ = wrapper.__qualname__ = name
         return wrapper
     return value
-
-
-def _percent_key(text: str, cursor: int) -> tuple[str | None, int]:
-    """A "(key)" at ``cursor``, parentheses nested as CPython counts them, or no key."""
-    if cursor >= len(text) or text[cursor] != "(":
-        return None, cursor
-    depth, cursor = 1, cursor + 1
-    start = cursor
-    while cursor < len(text) and depth:
-        depth += {"(": 1, ")": -1}.get(text[cursor], 0)
-        cursor += 1
-    if depth:
-        raise ValueError("incomplete format key")
-    return text[start : cursor - 1], cursor
-
-
-def _parse_percent(text: str, state: AttemptState, tick: Callable[[], None]) -> list[_PercentField]:
-    """Split a %-format the way CPython reads it, keys with nested parentheses included;
-    one step per field, so a 16 MB template of fields stops at the budget."""
-    fields: list[_PercentField] = []
-    index, start = 0, 0
-    while True:
-        tick()
-        index = text.find("%", start)
-        if index < 0:
-            if start < len(text):
-                fields.append(_PercentField(text[start:]))
-            return fields
-        if index > start:
-            fields.append(_PercentField(text[start:index]))
-        key, cursor = _percent_key(text, index + 1)
-        match = _PERCENT_SPEC.match(text, cursor)
-        if match is None:
-            raise ValueError("unsupported format character")
-        flags, width, precision, conversion = match.groups()
-        for number in (width, precision):
-            if number == "*":
-                state.deny("format", "'*' widths are not available in probes")
-            if number is not None and (len(number) > 6 or int(number) > MAX_FORMAT_WIDTH):
-                state.deny("format", f"format width over {MAX_FORMAT_WIDTH}")
-        if conversion == "%":
-            fields.append(_PercentField("%", conversion="%"))
-        else:
-            spec = "%" + flags + (width or "") + (f".{precision}" if precision else "")
-            fields.append(_PercentField("", key, spec, conversion))
-        start = match.end()
 
 
 class _Printer:

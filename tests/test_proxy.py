@@ -17,13 +17,12 @@ from safeprobe.proxy import (
     Allowlist,
     ProbeDenied,
     Redactor,
-    RenderLimits,
     View,
     ViewContext,
     read_attribute,
-    render,
     wrap,
 )
+from safeprobe.render import RenderLimits, render
 from tests.strategies import host_values
 
 

@@ -1,0 +1,191 @@
+"""Structural rendering: the text a value shows as, without running its code.
+
+Promise: ``render`` never calls a value's ``__repr__``, ``__str__``, ``__eq__`` or
+``__hash__`` and never shows a memory address. Builtin values render exactly as Python's
+repr would, within bounds on depth, items per container and characters per string, and one
+rendering visits at most ``RENDER_MAX_NODES`` values; every cut is marked with ``…``.
+Types with their own rendering (views, the redaction marker) register a hook by exact
+type. Threat model: SECURITY.md, "Internals" and "Redaction".
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import types
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Final, cast
+
+SCALAR_TYPES: Final = frozenset({int, float, complex, str, bytes, bool, type(None)})
+# The same types, for identity tests: ``type(x) in SCALAR_TYPES`` hashes ``type(x)``, and a
+# host class's metaclass may define ``__hash__``/``__eq__``; ``is`` runs no code.
+_SCALARS: Final = (int, float, complex, str, bytes, bool, type(None))
+
+
+def is_scalar(value: object) -> bool:
+    """Whether ``value`` is an immutable builtin a probe may hold as it is. Runs no host code."""
+    kind = type(value)
+    return any(kind is scalar for scalar in _SCALARS)
+
+
+# The usual names of secrets; matched case-insensitively with "_" and "-" ignored.
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    """Bounds on a structural repr. Defaults match what live inspectors such as
+    reprlib and debuggers use: a few levels, about a hundred items, a line of text."""
+
+    max_depth: int = 3
+    max_items: int = 100
+    max_str_chars: int = 256
+
+
+DEFAULT_RENDER_LIMITS: Final = RenderLimits()
+
+
+# Exact types that render themselves (registered by proxy.py); checked by identity.
+_HOOKS: list[tuple[type, Callable[[object, int], str]]] = []
+
+
+def register_hook(kind: type, hook: Callable[[object, int], str]) -> None:
+    """Render values of exactly ``kind`` with ``hook(value, depth)``."""
+    _HOOKS.append((kind, hook))
+
+
+_OPEN_CLOSE: Final[tuple[tuple[type, tuple[str, str]], ...]] = (
+    (list, ("[", "]")),
+    (tuple, ("(", ")")),
+    (set, ("{", "}")),
+    (frozenset, ("frozenset({", "})")),
+)
+
+
+def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_LIMITS) -> str:
+    """A structural repr that never calls host code and never shows an address.
+
+    Builtin values render exactly as Python's repr would, within the policy's bounds on
+    depth, items and string length; cuts are marked with ``…``.
+    """
+    outermost = getattr(_RENDERING, "nodes_left", None) is None
+    if outermost:
+        _RENDERING.nodes_left = RENDER_MAX_NODES
+    try:
+        _RENDERING.nodes_left -= 1
+        if _RENDERING.nodes_left < 0:
+            return "…"
+        return _render_one(value, depth, limits)
+    finally:
+        if outermost:
+            _RENDERING.nodes_left = None
+
+
+# One rendering visits at most this many values, however the nesting multiplies: a list of
+# 100 lists of 100 lists of 100 long strings would otherwise render 260 MB in one go.
+RENDER_MAX_NODES: Final = 5000
+_RENDERING: Final = threading.local()
+
+
+def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
+    kind = type(value)
+    for hooked, hook in _HOOKS:
+        if kind is hooked:
+            return hook(value, depth)
+    if kind is str or kind is bytes:
+        return _render_text(value, limits.max_str_chars)  # type: ignore[arg-type]
+    if is_scalar(value):
+        return repr(value)
+    if kind is dict:
+        mapping = cast("dict[object, object]", value)
+        pairs = list(itertools.islice(dict.items(mapping), limits.max_items + 1))
+        return render_pairs(pairs, len(mapping), depth, limits, lambda _k, v: v)
+    for shape in (list, tuple, set, frozenset):
+        if kind is shape:
+            container = cast("Collection[object]", value)
+            items = list(itertools.islice(iter(container), limits.max_items + 1))
+            return render_sequence(items, len(container), shape, depth, limits)
+    return opaque(value)
+
+
+def _render_text(value: str | bytes, max_chars: int) -> str:
+    if len(value) <= max_chars:
+        return repr(value)
+    return f"{value[:max_chars]!r}…(+{len(value) - max_chars} chars)"
+
+
+_TYPE_QUALNAME: Final = type.__dict__["__qualname__"]
+
+
+def type_label(kind: type) -> str:
+    """A class's qualified name, read from the C slot (no metaclass code runs)."""
+    name = _TYPE_QUALNAME.__get__(kind)
+    return name if type(name) is str else "object"
+
+
+def opaque(value: object) -> str:
+    """``<function name>`` or ``<Class object>``: what a value is, never where."""
+    kind = type(value)
+    label = type_label(kind)
+    if issubclass(kind, (types.BuiltinFunctionType, types.FunctionType)):
+        label = _function_name(value)
+    if issubclass(kind, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return f"<function {label}>" if kind is not types.MethodType else "<method>"
+    return f"<{label} object>"
+
+
+def _function_name(function: object) -> str:
+    # The __qualname__ slot of the function's own C type: no descriptor of the host runs.
+    for kind in (types.FunctionType, types.BuiltinFunctionType):
+        if type(function) is kind:
+            value = kind.__dict__["__qualname__"].__get__(function, kind)
+            if type(value) is str:
+                return value
+    return "function"
+
+
+def render_pairs(
+    pairs: list[tuple[object, object]],
+    total: int,
+    depth: int,
+    ctx: RenderLimits,
+    value_of: Callable[[object, object], object],
+) -> str:
+    """``pairs`` holds at most max_items + 1 of the mapping's ``total`` pairs."""
+    max_items, max_depth = ctx.max_items, ctx.max_depth
+    if not total:
+        return "{}"
+    if depth >= max_depth:
+        return "{…}"
+    inner = depth + 1
+    parts = [
+        f"{render(k, depth=inner, limits=ctx)}: {render(value_of(k, v), depth=inner, limits=ctx)}"
+        for k, v in pairs[:max_items]
+    ]
+    if total > max_items:
+        parts.append(f"…(+{total - max_items} more)")
+    return "{" + ", ".join(parts) + "}"
+
+
+def render_sequence(
+    items: list[object], total: int, kind: type, depth: int, ctx: RenderLimits
+) -> str:
+    """``items`` holds at most max_items + 1 of the container's ``total`` elements."""
+    max_items, max_depth = ctx.max_items, ctx.max_depth
+    if kind is set and not total:
+        return "set()"
+    if kind is frozenset and not total:
+        return "frozenset()"
+    opening, closing = "[", "]"
+    for shape, pair in _OPEN_CLOSE:
+        if kind is shape:
+            opening, closing = pair
+    if total and depth >= max_depth:
+        return f"{opening}…{closing}"
+    parts = [render(v, depth=depth + 1, limits=ctx) for v in items[:max_items]]
+    if total > max_items:
+        parts.append(f"…(+{total - max_items} more)")
+    body = ", ".join(parts)
+    if kind is tuple and total == 1:
+        body += ","
+    return f"{opening}{body}{closing}"
