@@ -61,6 +61,41 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_audit_show(args: argparse.Namespace) -> int:
+    import time  # noqa: PLC0415
+
+    from safeprobe import review  # noqa: PLC0415
+
+    now = time.time()
+    wanted = review.RecordFilter(
+        since=review.parse_when(args.since, now=now) if args.since else None,
+        until=review.parse_when(args.until, now=now) if args.until else None,
+        outcomes=frozenset(args.outcome or ()),
+        pid=args.pid,
+        probe=args.probe,
+    )
+    try:
+        records, skipped = review.read_records(args.log)
+    except OSError as exc:
+        print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD
+    if not args.json:
+        print(review.HEADER)
+    for record in records:
+        if wanted.matches(record):
+            print(json.dumps(record) if args.json else review.format_row(record), flush=True)
+    if skipped:
+        print(
+            f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
+            file=sys.stderr,
+        )
+    if args.follow:
+        for record in review.follow(args.log):
+            if wanted.matches(record):
+                print(json.dumps(record) if args.json else review.format_row(record), flush=True)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="safeprobe",
@@ -101,6 +136,21 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--expect-head", help="head hash kept elsewhere; detects a cut-off end")
     verify.add_argument("--json", action="store_true", help="machine-readable result")
     verify.set_defaults(func=_cmd_audit_verify)
+
+    show = audit_sub.add_parser(
+        "show",
+        help="show audit records as a table (or JSON), with filters",
+        epilog="example: safeprobe audit show audit.jsonl --since 1h --outcome denied",
+    )
+    show.add_argument("log")
+    show.add_argument("--since", help="RFC 3339 time, or a duration ago such as 10m or 2h")
+    show.add_argument("--until", help="RFC 3339 time, or a duration ago")
+    show.add_argument("--outcome", action="append", help="only this outcome (repeatable)")
+    show.add_argument("--pid", type=int, help="only attempts in this host process")
+    show.add_argument("--probe", help="only probes whose path contains this text")
+    show.add_argument("--json", action="store_true", help="one JSON record per line")
+    show.add_argument("--follow", action="store_true", help="keep showing new records")
+    show.set_defaults(func=_cmd_audit_show)
     return parser
 
 

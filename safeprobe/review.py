@@ -1,0 +1,125 @@
+"""Reading an audit trail for people: filter records, format them as a table, follow a file.
+
+Promise: reading never changes the log and never trusts it. A line that does not parse is
+skipped here and counted; whether the chain is intact is ``audit.verify_chain``'s job, and
+``safeprobe audit show`` says so. Threat model: SECURITY.md, "Audit integrity".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from safeprobe.audit import utc_timestamp
+from safeprobe.policy import parse_duration
+
+HEADER: Final = (
+    f"{'time (UTC)':<26} {'pid':>7} {'sender':>13} {'probe':<16} {'sha256':<8} "
+    f"{'outcome':<13} {'ms':>8}  reason"
+)
+_REASON_CHARS: Final = 70
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """Which records to show. Times are RFC 3339 strings as the log writes them."""
+
+    since: str | None = None
+    until: str | None = None
+    outcomes: frozenset[str] = frozenset()
+    pid: int | None = None
+    probe: str | None = None
+
+    def matches(self, record: dict[str, object]) -> bool:
+        """Pure: whether ``record`` passes every criterion that is set."""
+        ts = str(record.get("ts", ""))
+        if self.since is not None and ts < self.since:
+            return False
+        if self.until is not None and ts > self.until:
+            return False
+        if self.outcomes and record.get("outcome") not in self.outcomes:
+            return False
+        if self.pid is not None and _field(record, "host", "pid") != self.pid:
+            return False
+        return self.probe is None or self.probe in str(_field(record, "probe", "path") or "")
+
+
+def parse_when(text: str, *, now: float) -> str:
+    """An RFC 3339 time as written, or a duration ago ("10m", "2h") as such a time."""
+    if text[:1].isdigit() and ("-" in text or "T" in text):
+        return text
+    return utc_timestamp(now - parse_duration(text))
+
+
+def read_records(path: str) -> tuple[list[dict[str, object]], int]:
+    """Every record that parses, and how many lines did not."""
+    records: list[dict[str, object]] = []
+    skipped = 0
+    with Path(path).open("rb") as log:
+        for line in log:
+            record = _parse(line)
+            if record is None:
+                skipped += bool(line.strip())
+            else:
+                records.append(record)
+    return records, skipped
+
+
+def follow(
+    path: str,
+    *,
+    poll_s: float = 0.2,
+    keep_going: Callable[[], bool] = lambda: True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, object]]:
+    """Records appended to ``path`` from now on, as they arrive (like ``tail -f``)."""
+    with Path(path).open("rb") as log:
+        log.seek(0, 2)
+        pending = b""
+        while keep_going():
+            chunk = log.readline()
+            if not chunk:
+                sleep(poll_s)
+                continue
+            pending += chunk
+            if not pending.endswith(b"\n"):
+                continue  # a record still being written
+            record = _parse(pending)
+            pending = b""
+            if record is not None:
+                yield record
+
+
+def format_row(record: dict[str, object]) -> str:
+    """One line of the table. Pure."""
+    uid = _field(record, "trigger", "sender_uid")
+    sender_pid = _field(record, "trigger", "sender_pid")
+    sender = "?" if uid is None else f"{uid}/{sender_pid}"
+    probe = Path(str(_field(record, "probe", "path") or "-")).name
+    digest = str(_field(record, "probe", "sha256") or "-")[:8]
+    reason = str(record.get("reason", ""))
+    if len(reason) > _REASON_CHARS:
+        reason = reason[: _REASON_CHARS - 1] + "…"
+    duration = record.get("duration_ms", 0)
+    return (
+        f"{record.get('ts', '?')!s:<26} {_field(record, 'host', 'pid')!s:>7} {sender:>13} "
+        f"{probe[:16]:<16} {digest:<8} {record.get('outcome', '?')!s:<13} "
+        f"{duration!s:>8}  {reason}"
+    )
+
+
+def _field(record: dict[str, object], group: str, name: str) -> object:
+    section = record.get(group)
+    return section.get(name) if isinstance(section, dict) else None
+
+
+def _parse(line: bytes) -> dict[str, object] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

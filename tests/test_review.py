@@ -1,0 +1,93 @@
+"""audit show: filters, table, JSON and follow, through the library and the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from safeprobe.audit import AuditSink
+from safeprobe.review import RecordFilter, format_row, parse_when, read_records
+from tests.harness import REPO
+
+
+def _record(ts: str, outcome: str, pid: int, probe: str) -> dict[str, object]:
+    return {
+        "ts": ts,
+        "host": {"pid": pid, "hostname": "h", "argv": []},
+        "trigger": {"signal": "SIGQUIT", "sender_pid": 10, "sender_uid": 0, "received": "x"},
+        "probe": {"path": f"/p/{probe}", "sha256": "ab" * 32},
+        "outcome": outcome,
+        "reason": "ok" if outcome == "ok" else "rule: problem",
+        "duration_ms": 1.5,
+    }
+
+
+def _log(tmp_path: Path) -> Path:
+    log = tmp_path / "audit.jsonl"
+    sink = AuditSink(str(log))
+    sink.append(_record("2026-11-27T01:00:00.000000Z", "ok", 1, "bar.py"))
+    sink.append(_record("2026-11-27T02:00:00.000000Z", "denied", 2, "bar.py"))
+    sink.append(_record("2026-11-27T03:00:00.000000Z", "ok", 2, "other.py"))
+    return log
+
+
+def test_filters_combine_and_each_narrows(tmp_path: Path) -> None:
+    records, skipped = read_records(str(_log(tmp_path)))
+    assert skipped == 0
+    pick = [r["seq"] for r in records if RecordFilter(pid=2).matches(r)]
+    assert pick == [2, 3]
+    pick = [r["seq"] for r in records if RecordFilter(outcomes=frozenset({"denied"})).matches(r)]
+    assert pick == [2]
+    window = RecordFilter(since="2026-11-27T01:30", until="2026-11-27T02:30", probe="bar")
+    assert [r["seq"] for r in records if window.matches(r)] == [2]
+
+
+def test_relative_times_become_timestamps() -> None:
+    assert parse_when("1m", now=120.0) == "1970-01-01T00:01:00.000000Z"
+    assert parse_when("2026-11-27T02:00", now=0) == "2026-11-27T02:00"
+
+
+def test_row_shows_time_sender_probe_digest_outcome_and_reason() -> None:
+    row = format_row(_record("2026-11-27T02:00:00.000000Z", "denied", 2, "bar.py"))
+    for part in ("2026-11-27T02:00:00", "0/10", "bar.py", "abababab", "denied", "rule: problem"):
+        assert part in row
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "safeprobe", "audit", "show", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_show_command_table_and_json(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    table = _cli(str(log), "--outcome", "ok")
+    assert table.returncode == 0
+    assert table.stdout.count("\n") == 3  # header and two rows
+    lines = _cli(str(log), "--json", "--pid", "2").stdout.splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [2, 3]
+
+
+def test_show_follow_prints_new_records(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    with subprocess.Popen(
+        [sys.executable, "-m", "safeprobe", "audit", "show", str(log), "--json", "--follow"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        seen = [json.loads(proc.stdout.readline())["seq"] for _ in range(3)]
+        AuditSink(str(log)).append(_record("2026-11-27T04:00:00.000000Z", "busy", 3, "bar.py"))
+        seen.append(json.loads(proc.stdout.readline())["seq"])
+        proc.terminate()
+    assert seen == [1, 2, 3, 4]
