@@ -137,6 +137,7 @@ class Runner:
         self._policies: dict[str, Policy] = {}
         self._policy_digest: str | None = None
         self.last_good: Policy | None = None
+        self._audit_seen: dict[str, _SeenLog] = {}
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -183,11 +184,10 @@ class Runner:
             if policy is None:
                 return _unaudited(outcome, reason)
             try:
-                sink = _sink_for(policy)
                 fields = self._fields(
                     policy, trigger, None, _Result(outcome, reason), 0.0, 0, None, requests=count
                 )
-                record = sink.append(fields)
+                record = self._append(policy, _sink_for(policy), fields)
             except (AuditError, OSError, SafeprobeError) as exc:
                 self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
                 return _unaudited(outcome, reason)
@@ -231,7 +231,7 @@ class Runner:
         duration_ms = (self._clock() - started) * 1000.0
         fields = self._fields(policy, trigger, source, result, duration_ms, steps, output)
         try:
-            record = sink.append(fields)
+            record = self._append(policy, sink, fields)
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
@@ -262,8 +262,12 @@ class Runner:
             return _unaudited(result.outcome, result.reason)
         duration_ms = (self._clock() - started) * 1000.0
         try:
-            record = _sink_for(policy).append(
-                self._fields(policy, trigger, None, result, duration_ms, 0, None, policy_error=True)
+            record = self._append(
+                policy,
+                _sink_for(policy),
+                self._fields(
+                    policy, trigger, None, result, duration_ms, 0, None, policy_error=True
+                ),
             )
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {error}; and {exc}\n")
@@ -272,6 +276,26 @@ class Runner:
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
         )
+
+    def _append(
+        self, policy: Policy, sink: AuditSink, fields: dict[str, object]
+    ) -> dict[str, object]:
+        """Append one record; if the log was rotated away since our last record (renamed,
+        replaced, truncated), the record names the head it last saw, so a chain is never
+        continued or restarted silently."""
+        path = policy.audit.path
+        seen = self._audit_seen.get(path)
+        if seen is not None and _rotated(path, seen):
+            fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
+        record = sink.append(fields)
+        try:
+            st = Path(path).lstat()
+        except OSError:
+            return record
+        seq, head = record.get("seq"), record.get("mac")
+        if isinstance(seq, int) and isinstance(head, str):
+            self._audit_seen[path] = _SeenLog(st.st_dev, st.st_ino, st.st_size, seq, head)
+        return record
 
     # -- running the probe --------------------------------------------------------------------
 
@@ -429,6 +453,27 @@ class Runner:
             if result.detail:
                 tail += f"safeprobe: {result.detail}\n"
         self._write_stderr(head + body + tail + f"--- end safeprobe #{record['seq']} ---\n")
+
+
+@dataclass(frozen=True, slots=True)
+class _SeenLog:
+    """The audit file as this runner last left it."""
+
+    dev: int
+    ino: int
+    size: int
+    seq: int
+    head: str
+
+
+def _rotated(path: str, seen: _SeenLog) -> bool:
+    """Whether the file at ``path`` is no longer the one we appended to, or was cut: other
+    processes sharing it only ever make it longer."""
+    try:
+        st = Path(path).lstat()
+    except OSError:
+        return True
+    return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
 
 
 class _ExposeError(SafeprobeError):
