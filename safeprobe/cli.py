@@ -79,11 +79,15 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD
+
+    def emit(record: dict[str, object]) -> None:
+        if wanted.matches(record):
+            print(json.dumps(record) if args.json else review.format_row(record), flush=True)
+
     if not args.json:
         print(review.HEADER)
     for record in records:
-        if wanted.matches(record):
-            print(json.dumps(record) if args.json else review.format_row(record), flush=True)
+        emit(record)
     if skipped:
         print(
             f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
@@ -91,8 +95,7 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
         )
     if args.follow:
         for record in review.follow(args.log):
-            if wanted.matches(record):
-                print(json.dumps(record) if args.json else review.format_row(record), flush=True)
+            emit(record)
     return EXIT_OK
 
 

@@ -186,10 +186,6 @@ class OutputBuffer:
         self._size = len(self._chunks[0])
         self.truncated = truncated or len(data) > self.max_bytes
 
-    @property
-    def size_bytes(self) -> int:
-        return self._size
-
     def getvalue(self) -> bytes:
         return b"".join(self._chunks)
 

@@ -372,7 +372,6 @@ class ViewContext:
     max_items: int
     render_limits: RenderLimits
     on_denied: Callable[[ProbeDenied], None]
-    tick: Callable[[], None]
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)

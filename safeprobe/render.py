@@ -17,8 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Final, cast
 
-SCALAR_TYPES: Final = frozenset({int, float, complex, str, bytes, bool, type(None)})
-# The same types, for identity tests: ``type(x) in SCALAR_TYPES`` hashes ``type(x)``, and a
+# Immutable builtins, for identity tests: ``type(x) in {...}`` would hash ``type(x)``, and a
 # host class's metaclass may define ``__hash__``/``__eq__``; ``is`` runs no code.
 _SCALARS: Final = (int, float, complex, str, bytes, bool, type(None))
 

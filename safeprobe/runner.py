@@ -229,7 +229,9 @@ class Runner:
             where = source.path if source else policy.probe.path
             result = _Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
         duration_ms = (self._clock() - started) * 1000.0
-        fields = self._fields(policy, trigger, source, result, duration_ms, steps, output)
+        fields = self._fields(
+            policy, trigger, source, result, duration_ms, steps, output, key=sink.key
+        )
         try:
             record = self._append(policy, sink, fields)
         except (AuditError, SafeprobeError) as exc:
@@ -276,6 +278,10 @@ class Runner:
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
         )
+
+    def preflight_audit(self, policy: Policy) -> None:
+        """Prove the policy's audit log can be written now (AuditError otherwise)."""
+        _sink_for(policy).preflight()
 
     def _append(
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]
@@ -382,8 +388,9 @@ class Runner:
         *,
         policy_error: bool = False,
         requests: int = 1,
+        key: bytes | None = None,
     ) -> dict[str, object]:
-        key = _hmac_key(policy)
+        """The record's fields; ``key`` (the sink's) keys the output digest."""
         redactor = Redactor.with_defaults(policy.redact)
         out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
         if output is not None:
@@ -502,7 +509,6 @@ def _expose(
         max_items=state.budget.max_items,
         render_limits=state.render_limits,
         on_denied=state.record_denial,
-        tick=state.budget.tick,
     )
     return wrap(value, (), context)
 

@@ -15,7 +15,7 @@ import math
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -128,7 +128,6 @@ class AttemptState:
     output: OutputBuffer
     render_limits: RenderLimits
     denial: ProbeDenied | None = None
-    notes: list[str] = field(default_factory=list)
 
     def record_denial(self, error: ProbeDenied) -> None:
         if self.denial is None:

@@ -68,7 +68,6 @@ class _Installation:
     stopping: bool = False
     listener: threading.Thread | None = None
     worker: threading.Thread | None = None
-    attempts: int = 0
     blocked_here: bool = False
 
 
@@ -97,9 +96,7 @@ def install(
             )
         runner = Runner(policy_path)
         policy = runner.load()
-        from safeprobe.runner import _sink_for  # noqa: PLC0415 - same package, avoids a public name
-
-        _sink_for(policy).preflight()
+        runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
         mode = policy.trigger.mode
         if mode == "listener" and not hasattr(signal, "sigwaitinfo"):
@@ -153,12 +150,6 @@ def uninstall() -> None:
             signal.signal(inst.signum, inst.previous_handler)  # type: ignore[arg-type]
             if inst.blocked_here:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {inst.signum})
-
-
-def installed_runner() -> Runner | None:
-    """The runner of the current installation, for tools and tests."""
-    inst = _current
-    return inst.runner if inst else None
 
 
 # ---- the signal paths: record and hand over, nothing else ----------------------------------
@@ -255,7 +246,6 @@ def _work(inst: _Installation) -> None:
             with inst.lock:
                 inst.running = False
                 inst.last_finished = inst.clock()
-                inst.attempts += 1
                 inst.lock.notify_all()
 
 

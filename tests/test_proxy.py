@@ -37,7 +37,6 @@ def _ctx(
         max_items=max_items,
         render_limits=RenderLimits(max_depth=6, max_items=1000, max_str_chars=10_000),
         on_denied=sink.append,
-        tick=lambda: None,
     )
 
 

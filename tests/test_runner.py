@@ -99,3 +99,18 @@ def test_execute_bound_to_a_view_is_refused(tmp_path: Path, host_module) -> None
     attempt = run_probe(policy)
     assert attempt.outcome is Outcome.DENIED
     assert "'execute' must be a function" in attempt.reason
+
+
+def test_keyed_audit_keys_the_chain_and_the_output_digest(tmp_path: Path, host_module) -> None:
+    """With audit.hmac_key_file, records verify only with the key and the output digest is
+    an HMAC, so a log reader without the key cannot confirm a guessed output."""
+    key = tmp_path / "audit.key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o600)
+    policy = _setup(
+        tmp_path, "print(1)\n", audit={"path": "audit.jsonl", "hmac_key_file": "audit.key"}
+    )
+    assert run_probe(policy).outcome is Outcome.OK
+    record = read_records(tmp_path / "audit.jsonl")[0]
+    assert str(record["output"]["digest"]).startswith("hmac-sha256:")
+    assert verify_chain(str(tmp_path / "audit.jsonl"), key=b"k" * 32).records == 1

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from safeprobe.audit import verify_chain
-from tests.harness import REPO, Host, base_policy, read_records, wait_until
+from safeprobe.policy import Exposure, load_policy
+from tests.harness import REPO, Host, base_policy, read_records
 
 SEED = REPO / "examples" / "seed"
 
@@ -116,8 +116,10 @@ def test_the_shipped_seed_example_runs(tmp_path: Path) -> None:
 
 def test_seed_policy_is_valid_and_exposes_only_data() -> None:
     """The shipped policy allows exactly my_object.data."""
-    policy = yaml.safe_load((SEED / "policies" / "seed.yaml").read_text())
-    assert policy["expose"] == {"my_object": {"target": "__main__:my_object", "allow": ["data"]}}
+    policy = load_policy(SEED / "policies" / "seed.yaml")
+    assert dict(policy.expose) == {
+        "my_object": Exposure(target="__main__:my_object", allow=("data",))
+    }
 
 
 @pytest.mark.timeout(60)
@@ -136,4 +138,3 @@ def test_safeprobe_demo_passes() -> None:
     assert "{'a': 'aaa', 'b': 'bbb', 'c': 'ccc'}" in result.stdout
     assert "a -> AAA" in result.stdout
     assert "chain intact" in result.stdout
-    wait_until(lambda: True, "nothing")
