@@ -145,7 +145,9 @@ _COOLDOWN_S: Final = 0.6
 def _show_audit(audit: Path) -> bool:
     _say(f"\n6. The audit trail, {audit.name}: one record per signal, hash-chained:")
     prefix = f"{audit.parent}/"
-    for line in audit.read_text(encoding="utf-8").splitlines():
+    for line in audit.read_text(encoding="utf-8").split("\n"):
+        if not line:
+            continue
         record = json.loads(line)
         sender = record["trigger"]
         reason = record["reason"].replace(prefix, "")[:70]

@@ -370,9 +370,24 @@ def _not_yet(*, unsupported: str, default: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-def _syslog_reserved(value: object) -> None:
-    if value is not None:
-        raise ValueError("is reserved: syslog is not supported yet, so only null is accepted")
+def _check_syslog_address(value: str) -> str:
+    """A socket path (/dev/log), udp://host:port or tcp://host:port."""
+    if value.startswith("/"):
+        return _check_path(value)
+    scheme, sep, rest = value.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if (
+        sep
+        and scheme in ("udp", "tcp")
+        and colon
+        and host.strip("[]")
+        and port.isdigit()
+        and 0 < int(port) < 65536
+    ):
+        return value
+    raise ValueError(
+        "expected an absolute socket path such as /dev/log, or udp://host:port or tcp://host:port"
+    )
 
 
 def _frozen_expose(value: Mapping[str, Exposure]) -> Mapping[str, Exposure]:
@@ -479,6 +494,25 @@ class Limits(BaseModel, frozen=True, extra="forbid"):
     )
 
 
+class SyslogConfig(BaseModel, frozen=True, extra="forbid"):
+    """Where each audit record is also sent, as an RFC 5424 syslog message."""
+
+    address: Annotated[_Text, AfterValidator(_check_syslog_address)] = "/dev/log"
+    facility: Annotated[
+        Literal[
+            "auth", "authpriv", "daemon", "user", "security", "syslog",
+            "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ],
+        BeforeValidator(_literal_text),
+    ] = "auth"  # fmt: skip
+    # true: fail closed. The probe does not run unless syslog is reachable first, and its
+    # output is withheld if the record could not be sent after. false: a warning on stderr.
+    required: Annotated[bool, Strict()] = True
+    timeout_s: Annotated[_Duration, AfterValidator(_check_timeout)] = Field(
+        default=1.0, alias="timeout"
+    )
+
+
 class AuditConfig(BaseModel, frozen=True, extra="forbid"):
     """Where the audit trail goes and what it keeps."""
 
@@ -487,7 +521,7 @@ class AuditConfig(BaseModel, frozen=True, extra="forbid"):
     hmac_key_file: _PathText | None = None
     include_output: Annotated[bool, Strict()] = False
     fsync: Annotated[bool, Strict()] = True
-    syslog: Annotated[None, BeforeValidator(_syslog_reserved)] = None
+    syslog: SyslogConfig | None = None
 
 
 class Policy(BaseModel, frozen=True, extra="forbid"):

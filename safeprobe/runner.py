@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit import AuditSink, load_hmac_key, output_digest, utc_timestamp
+from safeprobe.audit_syslog import SyslogError, SyslogShipper
 from safeprobe.compiler import CodeCache
 from safeprobe.errors import (
     AuditError,
@@ -35,7 +36,7 @@ from safeprobe.errors import (
     SafeprobeError,
 )
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
-from safeprobe.policy import Policy, parse_policy
+from safeprobe.policy import Policy, SyslogConfig, parse_policy
 from safeprobe.proxy import (
     Allowlist,
     ProbeDenied,
@@ -138,6 +139,7 @@ class Runner:
         self._policy_digest: str | None = None
         self.last_good: Policy | None = None
         self._audit_seen: dict[str, _SeenLog] = {}
+        self._shippers: dict[SyslogConfig, SyslogShipper] = {}
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -191,6 +193,7 @@ class Runner:
             except (AuditError, OSError, SafeprobeError) as exc:
                 self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
                 return _unaudited(outcome, reason)
+            self._ship(policy, record)
             self._write_stderr(f"safeprobe: attempt #{record['seq']} {outcome}: {reason}\n")
             return Attempt(outcome, reason, "", False, 0.0, 0, None, None, _seq(record), True)
 
@@ -206,6 +209,10 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe not run (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        try:
+            self._preflight_syslog(policy)
+        except SyslogError as exc:
+            return self._refuse_for_syslog(policy, sink, trigger, exc, started)
 
         source: ProbeSource | None = None
         output = OutputBuffer(policy.limits.max_output_bytes)
@@ -237,6 +244,8 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        if not self._ship(policy, record):
+            output = OutputBuffer(policy.limits.max_output_bytes)  # withheld: fail-closed
         self._report(policy, record, source, result, output, duration_ms)
         return Attempt(
             outcome=result.outcome,
@@ -274,14 +283,80 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {error}; and {exc}\n")
             return _unaudited(result.outcome, result.reason)
+        self._ship(policy, record)
         self._write_stderr(f"safeprobe: attempt #{record['seq']} rejected: {error}\n")
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
         )
 
     def preflight_audit(self, policy: Policy) -> None:
-        """Prove the policy's audit log can be written now (AuditError otherwise)."""
+        """Prove the policy's audit log can be written now (AuditError otherwise), and that
+        syslog can be reached when the policy requires it (SyslogError)."""
         _sink_for(policy).preflight()
+        self._preflight_syslog(policy)
+
+    # -- syslog -----------------------------------------------------------------------------
+
+    def _shipper(self, policy: Policy) -> SyslogShipper | None:
+        config = policy.audit.syslog
+        if config is None:
+            return None
+        shipper = self._shippers.get(config)
+        if shipper is None:
+            for old in self._shippers.values():  # the policy changed: one connection at a time
+                old.close()
+            self._shippers = {config: (shipper := SyslogShipper(config))}
+        return shipper
+
+    def _preflight_syslog(self, policy: Policy) -> None:
+        shipper = self._shipper(policy)
+        if shipper is not None and shipper.config.required:
+            shipper.preflight()
+
+    def _refuse_for_syslog(
+        self,
+        policy: Policy,
+        sink: AuditSink,
+        trigger: TriggerInfo,
+        error: SyslogError,
+        started: float,
+    ) -> Attempt:
+        """Required syslog is unreachable: the probe is not read or run; the file (which
+        works) gets the attempt's one record."""
+        result = _Result(Outcome.REJECTED, f"audit: {error.problem} (audit.syslog.required)")
+        duration_ms = (self._clock() - started) * 1000.0
+        fields = self._fields(policy, trigger, None, result, duration_ms, 0, None)
+        try:
+            record = self._append(policy, sink, fields)
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {error}; and {exc}; probe not run (fail-closed)\n")
+            return _unaudited(result.outcome, result.reason)
+        self._write_stderr(
+            f"safeprobe: attempt #{record['seq']} rejected: {error}; probe not run (fail-closed)\n"
+        )
+        return Attempt(
+            result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
+        )
+
+    def _ship(self, policy: Policy, record: Mapping[str, object]) -> bool:
+        """Send a written record to syslog too. False when it could not be sent and the
+        policy requires it: the caller withholds the probe's output."""
+        shipper = self._shipper(policy)
+        if shipper is None:
+            return True
+        try:
+            shipper.send(record)
+        except SyslogError as exc:
+            if shipper.config.required:
+                self._write_stderr(
+                    f"safeprobe: attempt #{record.get('seq')}: {exc}; "
+                    "probe output withheld (fail-closed)\n"
+                )
+                return False
+            self._write_stderr(
+                f"safeprobe: attempt #{record.get('seq')}: {exc}; kept in the audit file only\n"
+            )
+        return True
 
     def _append(
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]

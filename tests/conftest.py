@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.harness import Host, base_policy
+from tests.rsyslog import Rsyslog, start_rsyslogd
 
 
 @pytest.fixture
@@ -15,14 +16,27 @@ def make_host(tmp_path: Path) -> Iterator[Callable[..., Host]]:
     hosts: list[Host] = []
 
     def start(
-        probe: str, policy: dict[str, object] | None = None, script: str = "app_host.py"
+        probe: str,
+        policy: dict[str, object] | None = None,
+        script: str = "app_host.py",
+        prefix: Sequence[str] = (),
     ) -> Host:
         folder = tmp_path / f"host{len(hosts)}"
         folder.mkdir()
-        host = Host(folder, policy if policy is not None else base_policy(folder), probe, script)
+        if policy is None:
+            policy = base_policy(folder)
+        host = Host(folder, policy, probe, script, prefix)
         hosts.append(host)
         return host
 
     yield start
     for host in hosts:
         host.stop()
+
+
+@pytest.fixture(scope="session")
+def rsyslogd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rsyslog]:
+    """One real rsyslogd for the session (tests/rsyslog.py)."""
+    daemon = start_rsyslogd(tmp_path_factory.mktemp("rsyslog"))
+    yield daemon
+    daemon.stop()

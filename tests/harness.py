@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def rss_kib(pid: int) -> int:
 def read_records(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: U+0085, U+2028
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -85,7 +85,16 @@ def base_policy(tmp: Path, **overrides: object) -> dict[str, object]:
 class Host:
     """One host process under test, with its policy, probe and audit file in a folder."""
 
-    def __init__(self, folder: Path, policy: dict[str, object], probe: str, script: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        policy: dict[str, object],
+        probe: str,
+        script: str,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        """``prefix`` runs the host under another command (unshare, setpriv), which must
+        exec it, so the host keeps the pid the test signals."""
         self.folder = folder
         self.policy_path = folder / "policy.yaml"
         self.probe_path = folder / "probe.py"
@@ -94,7 +103,7 @@ class Host:
         self.write_probe(probe)
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, str(HOSTS / script), str(self.policy_path)],
+            [*prefix, sys.executable, str(HOSTS / script), str(self.policy_path)],
             cwd=folder,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

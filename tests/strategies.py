@@ -134,7 +134,16 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
             "hmac_key_file": st.none() | _FILES,
             "include_output": st.booleans(),
             "fsync": st.booleans(),
-            "syslog": st.none(),
+            "syslog": st.none()
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "address": st.sampled_from(["/dev/log", "udp://127.0.0.1:514", "tcp://h:601"]),
+                    "facility": st.sampled_from(["auth", "authpriv", "local7"]),
+                    "required": st.booleans(),
+                    "timeout": st.sampled_from(["100ms", "1s", 2]),
+                },
+            ),
         },
     )
     return st.fixed_dictionaries(

@@ -492,12 +492,49 @@ def test_features_of_later_releases_say_not_supported_yet(text: str, field: str)
     assert "not supported yet" in error.problem
 
 
-@pytest.mark.parametrize("value", ["{host: localhost}", "true", "udp://x:514"])
-def test_audit_syslog_is_reserved_for_null(value: str) -> None:
-    """audit.syslog accepts only null for now, and says so."""
-    error = policy_error(MINIMAL + f"audit:\n  syslog: {value}\n")
-    assert (error.line, error.field) == (5, "audit.syslog")
-    assert "not supported yet" in error.problem
+def test_audit_syslog_defaults_to_the_local_socket_auth_facility_and_fail_closed() -> None:
+    """`syslog: {}` means /dev/log, facility auth, required (the safe choice)."""
+    policy = parse_policy(MINIMAL + "audit:\n  syslog: {}\n", path="/p/policy.yaml")
+    syslog = policy.audit.syslog
+    assert syslog is not None
+    assert (syslog.address, syslog.facility, syslog.required, syslog.timeout_s) == (
+        "/dev/log",
+        "auth",
+        True,
+        1.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["/run/rsyslog.sock", "udp://127.0.0.1:514", "tcp://logs.example:6514", "udp://[::1]:514"],
+)
+def test_audit_syslog_accepts_socket_paths_and_udp_tcp_addresses(address: str) -> None:
+    text = MINIMAL + f"audit:\n  syslog:\n    address: '{address}'\n    facility: local3\n"
+    syslog = parse_policy(text, path="/p/policy.yaml").audit.syslog
+    assert syslog is not None
+    assert (syslog.address, syslog.facility) == (address, "local3")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("syslog: true", "audit.syslog"),
+        ("syslog: udp://x:514", "audit.syslog"),
+        ("syslog: {address: 'relative/sock'}", "audit.syslog.address"),
+        ("syslog: {address: 'http://x:514'}", "audit.syslog.address"),
+        ("syslog: {address: 'udp://x:99999'}", "audit.syslog.address"),
+        ("syslog: {address: 'tcp://x'}", "audit.syslog.address"),
+        ("syslog: {facility: kern}", "audit.syslog.facility"),
+        ("syslog: {required: 'yes'}", "audit.syslog.required"),
+        ("syslog: {host: localhost}", "audit.syslog.host"),
+    ],
+)
+def test_audit_syslog_refuses_what_it_cannot_send_to(body: str, field: str) -> None:
+    """Bad addresses, facilities a process may not claim (kern), unknown keys: errors."""
+    error = policy_error(MINIMAL + f"audit:\n  {body}\n")
+    assert error.field == field
+    assert error.line == 5
 
 
 def test_problem_never_echoes_a_long_value() -> None:

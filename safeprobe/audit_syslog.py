@@ -1,0 +1,190 @@
+"""Ship audit records to syslog as RFC 5424 messages, with the standard library's handler.
+
+The file is the audit trail of record; syslog is a copy kept where the host cannot edit
+it. Each message's MSG is the record's line exactly as the file holds it (without the
+newline), so a reviewer can match a syslog copy to its file line byte for byte, and the
+hash chain can be recomputed from the copies alone.
+
+Message: ``<PRI>1 TIMESTAMP HOSTNAME safeprobe PID OUTCOME - MSG``. TIMESTAMP is the
+record's own ``ts``; MSGID is its outcome; there is no structured data. Over TCP each
+message ends with a newline (RFC 6587 non-transparent framing: a record line never holds
+one), as on a stream socket at a path. Severity: info for ``ok``, notice for the others.
+
+Failures. ``preflight`` connects now and raises ``SyslogError``: with ``required: true``
+the runner then refuses the attempt before the probe is read. ``send`` raises
+``SyslogError`` when the message could not be handed to the socket. A UDP send succeeds
+whether or not anything listens; that is the protocol's limit, named in SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import socket
+import sys
+from collections.abc import Mapping
+from typing import Final
+
+from safeprobe.audit import record_line
+from safeprobe.errors import AuditError
+from safeprobe.policy import SyslogConfig
+
+APP_NAME: Final = "safeprobe"
+_NILVALUE: Final = "-"
+
+
+class SyslogError(AuditError):
+    """A record could not be handed to syslog."""
+
+
+class _Handler(logging.handlers.SysLogHandler):
+    """SysLogHandler that connects TCP with a timeout and reports failures to its caller
+    instead of printing them (logging's default)."""
+
+    append_nul = False  # RFC 5424 has no NUL terminator
+    priority_map = {"INFO": "info", "NOTICE": "notice"}  # noqa: RUF012 - the stdlib's shape
+
+    def __init__(self, config: SyslogConfig) -> None:
+        self.timeout_s = config.timeout_s
+        self.failure: BaseException | None = None
+        address, socktype = _parse_address(config.address)
+        super().__init__(address, facility=config.facility, socktype=socktype)
+
+    def createSocket(self) -> None:
+        if isinstance(self.address, str) or self.socktype != socket.SOCK_STREAM:
+            super().createSocket()
+        else:
+            # The stdlib connects without a timeout: a black-holed host would hold the
+            # runner thread for minutes.
+            self.unixsocket = False
+            self.socket = socket.create_connection(self.address, timeout=self.timeout_s)
+        if self.socket is not None:
+            self.socket.settimeout(self.timeout_s)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failure = sys.exc_info()[1]
+
+    def still_connected(self) -> bool:
+        sock = self.socket
+        if sock is None or isinstance(self.address, str):
+            return False  # a socket path is cheap to connect again, and only that tells
+        if self.socktype != socket.SOCK_STREAM:
+            return True
+        try:
+            # Nothing is ever sent to us: readable means the peer closed or reset.
+            return not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+
+class SyslogShipper:
+    """One connection to one syslog endpoint; not thread-safe (the runner serialises)."""
+
+    def __init__(self, config: SyslogConfig) -> None:
+        self.config = config
+        self._handler: _Handler | None = None
+        self._hostname = _hostname()
+
+    def preflight(self) -> None:
+        """Prove the endpoint is there now; SyslogError when it cannot be reached.
+
+        A socket path is connected afresh (a datagram socket learns that its peer went
+        away only by connecting); a TCP connection the peer has closed is replaced; UDP
+        cannot tell, and passes."""
+        if self._handler is not None and not self._handler.still_connected():
+            self.close()
+        self._connected()
+
+    def send(self, record: Mapping[str, object]) -> None:
+        """Send one record; SyslogError when it could not be handed over."""
+        handler = self._connected()
+        handler.failure = None
+        message = self.message(record)
+        if handler.socktype == socket.SOCK_STREAM:
+            message += "\n"  # RFC 6587 non-transparent framing; a record line has no newline
+        log_record = logging.makeLogRecord(
+            {"msg": message, "levelname": "INFO" if record.get("outcome") == "ok" else "NOTICE"}
+        )
+        handler.emit(log_record)
+        if handler.failure is not None:
+            problem = _describe(handler.failure)
+            # A failed socket is rebuilt on the next preflight, as rsyslog may be back.
+            self.close()
+            raise SyslogError(self.config.address, f"syslog: sending a record: {problem}")
+
+    def message(self, record: Mapping[str, object]) -> str:
+        """The message after <PRI>: RFC 5424 header, then the record's line."""
+        line = record_line(record).decode("utf-8").rstrip("\n")
+        stamp = record.get("ts")
+        host = record.get("host")
+        pid = host.get("pid") if isinstance(host, Mapping) else None
+        outcome = record.get("outcome")
+        header = " ".join(
+            (
+                "1",
+                stamp if isinstance(stamp, str) else _NILVALUE,
+                self._hostname,
+                APP_NAME,
+                str(pid) if isinstance(pid, int) else _NILVALUE,
+                _msgid(outcome),
+                _NILVALUE,
+            )
+        )
+        return f"{header} {line}"
+
+    def close(self) -> None:
+        if self._handler is not None:
+            self._handler.close()
+            self._handler = None
+
+    def _connected(self) -> _Handler:
+        if self._handler is None:
+            try:
+                self._handler = _Handler(self.config)
+            except OSError as exc:
+                raise SyslogError(self.config.address, f"syslog: {_describe(exc)}") from None
+        handler = self._handler
+        if handler.socket is None:
+            try:
+                handler.createSocket()
+            except OSError as exc:
+                raise SyslogError(self.config.address, f"syslog: {_describe(exc)}") from None
+        return handler
+
+
+def _parse_address(address: str) -> tuple[str | tuple[str, int], socket.SocketKind | None]:
+    """The policy's address as SysLogHandler takes it. A socket path lets the handler pick
+    datagram, falling back to stream, as C's syslog(3) does."""
+    if address.startswith("/"):
+        return address, None
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    kind = socket.SOCK_DGRAM if scheme == "udp" else socket.SOCK_STREAM
+    return (host.strip("[]"), int(port)), kind
+
+
+def _msgid(outcome: object) -> str:
+    # MSGID is 1 to 32 printable ASCII characters without spaces (RFC 5424, 6).
+    if isinstance(outcome, str) and 0 < len(outcome) <= 32 and _printable_ascii(outcome):
+        return outcome
+    return _NILVALUE
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(33 <= ord(c) <= 126 for c in text)
+
+
+def _hostname() -> str:
+    # HOSTNAME is 1 to 255 printable ASCII characters (RFC 5424, 6.2.4).
+    name = socket.gethostname()
+    if name and len(name) <= 255 and _printable_ascii(name):
+        return name
+    return _NILVALUE
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__

@@ -1,0 +1,164 @@
+"""Shipping audit records to a real rsyslogd over each transport (tests/rsyslog.py):
+what arrives is the file's line byte for byte, in an RFC 5424 message rsyslog parses into
+the fields we meant."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from safeprobe.audit import AuditSink, verify_chain
+from safeprobe.audit_syslog import SyslogError, SyslogShipper
+from safeprobe.policy import SyslogConfig
+from tests.rsyslog import Rsyslog, free_port
+
+TRANSPORTS = ("unix", "udp", "tcp")
+
+
+def _address(daemon: Rsyslog, via: str) -> str:
+    if via == "unix":
+        return str(daemon.socket_path)
+    port = daemon.udp_port if via == "udp" else daemon.tcp_port
+    return f"{via}://127.0.0.1:{port}"
+
+
+def _config(address: str, **extra: object) -> SyslogConfig:
+    return SyslogConfig.model_validate({"address": address, **extra})
+
+
+def _fields(marker: str, outcome: str = "ok") -> dict[str, object]:
+    return {
+        "ts": "2026-11-27T05:00:00.123456Z",
+        "host": {"pid": os.getpid(), "hostname": "h", "argv": ["app.py"]},
+        "outcome": outcome,
+        "reason": marker,
+    }
+
+
+def _with_reason(messages: list[dict[str, str]], marker: str) -> list[dict[str, str]]:
+    return [m for m in messages if m["app_name"] == "safeprobe" and marker in m["msg"]]
+
+
+@pytest.mark.parametrize("via", TRANSPORTS)
+def test_a_record_arrives_intact_as_rfc5424(rsyslogd: Rsyslog, tmp_path: Path, via: str) -> None:
+    """The message's MSG is the audit line exactly; the header parses into our fields."""
+    marker = f"m-{uuid.uuid4()}"
+    log = tmp_path / "audit.jsonl"
+    record = AuditSink(str(log), key=None, fsync=False).append(_fields(marker))
+    shipper = SyslogShipper(_config(_address(rsyslogd, via)))
+    shipper.preflight()
+    shipper.send(record)
+    shipper.close()
+
+    found = rsyslogd.wait_for(lambda ms: _with_reason(ms, marker), f"the record via {via}")
+    [message] = _with_reason(found, marker)
+    assert message["msg"] == log.read_text("utf-8").rstrip("\n")
+    assert message["version"] == "1"
+    assert (message["facility"], message["severity"]) == ("auth", "info")
+    assert message["hostname"] == socket.gethostname()
+    assert (message["procid"], message["msgid"], message["sd"]) == (str(os.getpid()), "ok", "-")
+    sent = datetime.fromisoformat(str(record["ts"]))
+    assert datetime.fromisoformat(message["timestamp"]) == sent
+
+
+def test_facility_is_configurable_and_refusals_are_notices(
+    rsyslogd: Rsyslog, tmp_path: Path
+) -> None:
+    marker = f"m-{uuid.uuid4()}"
+    record = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False).append(
+        _fields(marker, outcome="unauthorized")
+    )
+    shipper = SyslogShipper(_config(_address(rsyslogd, "udp"), facility="local3"))
+    shipper.send(record)
+    shipper.close()
+    [message] = _with_reason(
+        rsyslogd.wait_for(lambda ms: _with_reason(ms, marker), "the refusal"), marker
+    )
+    assert (message["facility"], message["severity"], message["msgid"]) == (
+        "local3",
+        "notice",
+        "unauthorized",
+    )
+
+
+def test_many_records_over_tcp_stay_separate_and_the_chain_verifies_from_the_copies(
+    rsyslogd: Rsyslog, tmp_path: Path
+) -> None:
+    """Stream framing: 50 records back to back arrive as 50 messages, and the syslog
+    copies alone form a chain that verifies (with the same head as the file)."""
+    marker = f"m-{uuid.uuid4()}"
+    sink = AuditSink(str(tmp_path / "audit.jsonl"), key=b"k" * 32, fsync=False)
+    shipper = SyslogShipper(_config(_address(rsyslogd, "tcp")))
+    for _ in range(50):
+        shipper.send(sink.append(_fields(marker)))
+    shipper.close()
+    found = rsyslogd.wait_for(lambda ms: len(_with_reason(ms, marker)) >= 50, "50 records")
+    copies = tmp_path / "from-syslog.jsonl"
+    copies.write_text("".join(m["msg"] + "\n" for m in _with_reason(found, marker)), "utf-8")
+    from_syslog = verify_chain(str(copies), key=b"k" * 32)
+    from_file = verify_chain(str(tmp_path / "audit.jsonl"), key=b"k" * 32)
+    assert (from_syslog.records, from_syslog.head) == (50, from_file.head)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(min_size=1, max_size=200))
+def test_any_reason_text_arrives_byte_for_byte(
+    rsyslogd: Rsyslog, tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    """Unicode, quotes, control characters: JSON escapes what needs escaping, and the rest
+    (UTF-8 included) reaches rsyslog unchanged."""
+    marker = f"m-{uuid.uuid4()}"
+    fields = _fields(marker)
+    fields["detail"] = text.encode("utf-8", "replace").decode("utf-8", "replace")
+    log = tmp_path_factory.mktemp("hyp") / "audit.jsonl"
+    record = AuditSink(str(log), key=None, fsync=False).append(fields)
+    shipper = SyslogShipper(_config(_address(rsyslogd, "unix")))
+    shipper.send(record)
+    shipper.close()
+    found = rsyslogd.wait_for(lambda ms: _with_reason(ms, marker), "the record")
+    assert _with_reason(found, marker)[0]["msg"] == log.read_text("utf-8").rstrip("\n")
+
+
+def test_an_unreachable_endpoint_fails_preflight_and_send(tmp_path: Path) -> None:
+    """A socket path nobody listens on, a closed TCP port: SyslogError, naming the address."""
+    record = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False).append(_fields("x"))
+    for address in (str(tmp_path / "no.sock"), f"tcp://127.0.0.1:{free_port(socket.SOCK_STREAM)}"):
+        shipper = SyslogShipper(_config(address, timeout="500ms"))
+        with pytest.raises(SyslogError, match="syslog") as caught:
+            shipper.preflight()
+        assert address in str(caught.value)
+        with pytest.raises(SyslogError):
+            shipper.send(record)
+        shipper.close()
+
+
+def test_a_shipper_reconnects_when_rsyslog_comes_back(tmp_path: Path) -> None:
+    """After a failure the socket is rebuilt on the next preflight: a daemon restart does
+    not leave the host refusing forever."""
+    from tests.rsyslog import start_rsyslogd  # noqa: PLC0415 - only this test starts its own
+
+    sock = tmp_path / "later" / "log.sock"
+    shipper = SyslogShipper(_config(str(sock)))
+    with pytest.raises(SyslogError):
+        shipper.preflight()
+    daemon = start_rsyslogd(tmp_path / "later")
+    try:
+        assert daemon.socket_path == sock
+        shipper.preflight()
+        marker = f"m-{uuid.uuid4()}"
+        shipper.send(
+            AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False).append(_fields(marker))
+        )
+        daemon.wait_for(lambda ms: _with_reason(ms, marker), "the record after reconnecting")
+    finally:
+        shipper.close()
+        daemon.stop()
