@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
+from safeprobe.cli_live import add_commands as add_live_commands
 from safeprobe.errors import SafeprobeError
 
 EXIT_OK: Final = 0
@@ -154,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.add_argument("--follow", action="store_true", help="keep showing new records")
     show.set_defaults(func=_cmd_audit_show)
+
+    add_live_commands(sub)
     return parser
 
 

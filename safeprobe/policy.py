@@ -20,6 +20,7 @@ import math
 import os
 import re
 import signal
+import zlib
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -272,6 +273,44 @@ def _check_expose_name(value: str) -> str:
     return value
 
 
+_PROBE_NAME_RE: Final = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+DEFAULT_PROBE: Final = "default"  # the name of `probe:`, the one a plain kill -3 runs
+
+
+def request_code(name: str) -> int:
+    """The number a sender puts in sigqueue's value to ask for the named probe: nonzero,
+    31-bit, and 0 for the default probe (what kill(2) delivers). Pure."""
+    if name == DEFAULT_PROBE:
+        return 0
+    return zlib.crc32(name.encode("ascii")) & 0x7FFFFFFF or 1
+
+
+def _check_probe_name(value: str) -> str:
+    if value == DEFAULT_PROBE or not _PROBE_NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"{_shown(value)} is not a probe name: lower-case letters, digits, '_' and '-', "
+            f"starting with a letter, at most 63, and not {DEFAULT_PROBE!r} (that is `probe`)"
+        )
+    return value
+
+
+def _frozen_probes(value: Mapping[str, ProbeSpec]) -> Mapping[str, ProbeSpec]:
+    codes: dict[int, str] = {}
+    for name in value:
+        other = codes.setdefault(request_code(name), name)
+        if other != name:  # one in two billion: ask for another name rather than guess
+            raise ValueError(f"probe names {other!r} and {name!r} share a request code")
+    return MappingProxyType(dict(value))
+
+
+def _probes_as_dict(value: Mapping[str, ProbeSpec]) -> dict[str, ProbeSpec]:
+    return dict(value)
+
+
+def _no_probes() -> Mapping[str, ProbeSpec]:
+    return MappingProxyType({})
+
+
 def _check_label(value: str) -> str:
     if len(value) > MAX_NAME_CHARS or not value.isprintable():
         raise ValueError(f"must be printable text of at most {MAX_NAME_CHARS} characters")
@@ -357,17 +396,6 @@ def _version_one(value: object) -> object:
     if type(value) is not int or value != 1:
         raise ValueError("must be 1, the only policy version so far")
     return value
-
-
-def _not_yet(*, unsupported: str, default: str) -> BeforeValidator:
-    """A clear refusal for a value a later release adds, instead of "should be ..."."""
-
-    def check(value: object) -> object:
-        if value == unsupported:
-            raise ValueError(f"{unsupported!r} is not supported yet; use {default!r}")
-        return value
-
-    return BeforeValidator(check)
 
 
 def _check_syslog_address(value: str) -> str:
@@ -542,13 +570,36 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     # thread: the probe runs in the host's runner thread; fork: in a forked child that is
     # killed at the deadline and runs under limits.max_memory (SECURITY.md, "Isolation").
     isolation: Annotated[Literal["thread", "fork"], BeforeValidator(_literal_text)] = "thread"
-    output: Annotated[
-        Literal["stderr"],
-        _not_yet(unsupported="file", default="stderr"),
-        BeforeValidator(_literal_text),
-    ] = "stderr"
+    # Named probes besides `probe` (which is "default"): `safeprobe trigger --probe NAME`
+    # asks for one by number (sigqueue); the host runs only what this mapping names.
+    probes: Annotated[
+        Mapping[Annotated[_Text, AfterValidator(_check_probe_name)], ProbeSpec],
+        AfterValidator(_frozen_probes),
+        PlainSerializer(_probes_as_dict, return_type=dict[str, ProbeSpec]),
+    ] = Field(default_factory=_no_probes)
+    # stderr: the host's stderr; file: a result file per attempt in output_dir, mode 0600,
+    # which `safeprobe trigger` prints.
+    output: Annotated[Literal["stderr", "file"], BeforeValidator(_literal_text)] = "stderr"
+    output_dir: _PathText = "./results"
     limits: Limits = Limits()
     audit: AuditConfig = AuditConfig()
+
+    @model_validator(mode="after")
+    def _named_probes_need_the_sender(self) -> Policy:
+        # A handler never sees sigqueue's value, so it would run `probe` for every request.
+        if self.probes and self.trigger.mode == "handler":
+            raise ValueError("probes needs trigger.mode: listener (a handler cannot see which)")
+        return self
+
+    def probe_for(self, name: str) -> ProbeSpec | None:
+        """The probe of that name (DEFAULT_PROBE is `probe`), or None."""
+        return self.probe if name == DEFAULT_PROBE else self.probes.get(name)
+
+    def probe_named_by(self, code: int) -> str | None:
+        """The name of the probe a sender's request code asks for, or None."""
+        if code == 0:
+            return DEFAULT_PROBE
+        return next((name for name in self.probes if request_code(name) == code), None)
 
 
 # -- YAML with line numbers -------------------------------------------------------------------
@@ -787,7 +838,19 @@ def _resolved(policy: Policy, path: str) -> Policy:
         }
     )
     probe = policy.probe.model_copy(update={"path": at(policy.probe.path)})
-    return policy.model_copy(update={"name": name, "probe": probe, "audit": audit})
+    named = policy.probes.items()
+    probes = MappingProxyType(
+        {name: spec.model_copy(update={"path": at(spec.path)}) for name, spec in named}
+    )
+    return policy.model_copy(
+        update={
+            "name": name,
+            "probe": probe,
+            "probes": probes,
+            "audit": audit,
+            "output_dir": at(policy.output_dir),
+        }
+    )
 
 
 # -- the public functions ---------------------------------------------------------------------

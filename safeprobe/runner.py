@@ -36,7 +36,7 @@ from safeprobe.errors import (
     SafeprobeError,
 )
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
-from safeprobe.policy import Policy, SyslogConfig, parse_policy
+from safeprobe.policy import DEFAULT_PROBE, Policy, ProbeSpec, SyslogConfig, parse_policy
 from safeprobe.proxy import (
     Allowlist,
     ProbeDenied,
@@ -46,6 +46,7 @@ from safeprobe.proxy import (
     wrap,
 )
 from safeprobe.render import RenderLimits
+from safeprobe.results import ResultFileError, write_result
 from safeprobe.sandbox import AttemptState, Sandbox
 from safeprobe.source import ProbeSource, read_probe
 from safeprobe.text import to_text
@@ -86,6 +87,9 @@ class TriggerInfo:
     sender_pid: int | None
     sender_uid: int | None
     received: str  # "sigwaitinfo", "handler" or "api"
+    # sigqueue's value: which named probe the sender asks for (policy.request_code); 0 is
+    # the default probe, and what a plain kill(2) carries.
+    request: int = 0
 
 
 API_TRIGGER: Final = TriggerInfo(signal=None, sender_pid=None, sender_uid=None, received="api")
@@ -217,27 +221,17 @@ class Runner:
         source: ProbeSource | None = None
         output = OutputBuffer(policy.limits.max_output_bytes)
         steps = 0
-        try:
-            source = read_probe(
-                policy.probe.path,
-                owners=policy.probe.owners,
-                max_bytes=policy.probe.max_bytes,
-                sha256_pins=policy.probe.sha256,
-            )
-            code = self.code_cache.get_or_compile(
-                source.text, path=source.path, sha256=source.sha256
-            )
-            result, steps = self._run(policy, code, source, output)
-        except ProbeRejected as error:
-            result = _Result(Outcome.REJECTED, str(error))
-        except ProbeCompileError as error:
-            result = _Result(Outcome.COMPILE_ERROR, str(error))
-        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
-            where = source.path if source else policy.probe.path
-            result = _Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
+        name = policy.probe_named_by(trigger.request)
+        spec = policy.probe_for(name) if name is not None else None
+        probe = _ProbeRef(name, spec.path if spec is not None else None)
+        if spec is None:
+            rule = f"probes: request {trigger.request} names no probe in the policy"
+            result = _Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
+        else:
+            result, steps, source = self._read_and_run(policy, spec, output)
         duration_ms = (self._clock() - started) * 1000.0
         fields = self._fields(
-            policy, trigger, source, result, duration_ms, steps, output, key=sink.key
+            policy, trigger, source, result, duration_ms, steps, output, key=sink.key, probe=probe
         )
         try:
             record = self._append(policy, sink, fields)
@@ -246,7 +240,7 @@ class Runner:
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
         if not self._ship(policy, record):
             output = OutputBuffer(policy.limits.max_output_bytes)  # withheld: fail-closed
-        self._report(policy, record, source, result, output, duration_ms)
+        self._report(policy, record, probe, result, output, duration_ms)
         return Attempt(
             outcome=result.outcome,
             reason=result.reason,
@@ -254,7 +248,7 @@ class Runner:
             output_truncated=output.truncated,
             duration_ms=duration_ms,
             steps=steps,
-            probe_path=source.path if source else policy.probe.path,
+            probe_path=source.path if source else probe.path,
             probe_sha256=source.sha256 if source else None,
             seq=_seq(record),
             audited=True,
@@ -380,6 +374,29 @@ class Runner:
 
     # -- running the probe --------------------------------------------------------------------
 
+    def _read_and_run(
+        self, policy: Policy, spec: ProbeSpec, output: OutputBuffer
+    ) -> tuple[_Result, int, ProbeSource | None]:
+        """Read, check, compile (cached by digest) and run one probe file."""
+        source: ProbeSource | None = None
+        steps = 0
+        try:
+            source = read_probe(
+                spec.path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
+            )
+            code = self.code_cache.get_or_compile(
+                source.text, path=source.path, sha256=source.sha256
+            )
+            result, steps = self._run(policy, code, source, output)
+        except ProbeRejected as error:
+            result = _Result(Outcome.REJECTED, str(error))
+        except ProbeCompileError as error:
+            result = _Result(Outcome.COMPILE_ERROR, str(error))
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
+            where = source.path if source else spec.path
+            result = _Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
+        return result, steps, source
+
     def _run(
         self, policy: Policy, code: types.CodeType, source: ProbeSource, output: OutputBuffer
     ) -> tuple[_Result, int]:
@@ -464,8 +481,12 @@ class Runner:
         policy_error: bool = False,
         requests: int = 1,
         key: bytes | None = None,
+        probe: _ProbeRef | None = None,
     ) -> dict[str, object]:
-        """The record's fields; ``key`` (the sink's) keys the output digest."""
+        """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
+        the probe asked for (the default one when not given)."""
+        if probe is None:
+            probe = _ProbeRef(DEFAULT_PROBE, policy.probe.path)
         redactor = Redactor.with_defaults(policy.redact)
         out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
         if output is not None:
@@ -489,6 +510,7 @@ class Runner:
                 "sender_pid": trigger.sender_pid,
                 "sender_uid": trigger.sender_uid,
                 "received": trigger.received,
+                "request": trigger.request,
                 "requests": requests,
             },
             "policy": {
@@ -497,7 +519,8 @@ class Runner:
                 "name": policy.name,
             },
             "probe": {
-                "path": source.path if source else policy.probe.path,
+                "name": probe.name,
+                "path": source.path if source else probe.path,
                 "sha256": source.sha256 if source else None,
                 "bytes": source.size_bytes if source else None,
                 "owner": source.owner_uid if source else None,
@@ -515,17 +538,14 @@ class Runner:
         self,
         policy: Policy,
         record: Mapping[str, object],
-        source: ProbeSource | None,
+        probe: _ProbeRef,
         result: _Result,
         output: OutputBuffer,
         duration_ms: float,
     ) -> None:
-        """Frame the probe's output on the host's stderr so an operator can find it."""
-        probe_name = Path(source.path).name if source else Path(policy.probe.path).name
-        head = (
-            f"--- safeprobe {policy.name} #{record['seq']} {probe_name}: "
-            f"{result.outcome} in {duration_ms:.1f} ms ---\n"
-        )
+        """Show the operator the probe's output: framed on the host's stderr, or with
+        ``output: file`` in the attempt's result file, with one line on stderr."""
+        seq = record["seq"]
         body = output.text()
         if body and not body.endswith("\n"):
             body += "\n"
@@ -534,7 +554,30 @@ class Runner:
             tail = f"safeprobe: {result.reason}\n"
             if result.detail:
                 tail += f"safeprobe: {result.detail}\n"
-        self._write_stderr(head + body + tail + f"--- end safeprobe #{record['seq']} ---\n")
+        shown = probe.name or "?"
+        if probe.path is not None and probe.name == DEFAULT_PROBE:
+            shown = Path(probe.path).name
+        summary = (
+            f"safeprobe {policy.name} #{seq} {shown}: {result.outcome} in {duration_ms:.1f} ms"
+        )
+        if policy.output == "file" and isinstance(seq, int):
+            try:
+                where = write_result(policy.output_dir, os.getpid(), seq, body + tail)
+            except ResultFileError as exc:
+                self._write_stderr(f"safeprobe: #{seq}: {exc}; output not delivered\n")
+                return
+            self._write_stderr(f"{summary}; output in {where}\n")
+            return
+        self._write_stderr(f"--- {summary} ---\n{body}{tail}--- end safeprobe #{seq} ---\n")
+
+
+@dataclass(frozen=True, slots=True)
+class _ProbeRef:
+    """The probe an attempt asked for: its name in the policy (None when the request
+    named none) and its path there."""
+
+    name: str | None
+    path: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ not knowing the sender. Forked children get the signal unblocked and start unins
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -27,9 +28,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from safeprobe.errors import InstallError
+from safeprobe.registry import announce, withdraw
 from safeprobe.runner import Outcome, Runner, TriggerInfo
 
 # Refusals are coalesced: one audit record per (outcome, sender uid) per burst, with a
@@ -69,6 +72,7 @@ class _Installation:
     listener: threading.Thread | None = None
     worker: threading.Thread | None = None
     blocked_here: bool = False
+    announcement: Path | None = None  # for `safeprobe trigger PID` (registry.py)
 
 
 _current: _Installation | None = None
@@ -127,6 +131,7 @@ def install(
         inst.worker.start()
         if inst.listener is not None:
             inst.listener.start()
+        inst.announcement = announce(runner.policy_path)
 
 
 def uninstall() -> None:
@@ -137,6 +142,7 @@ def uninstall() -> None:
         if inst is None:
             return
         _current = None
+        withdraw(inst.announcement)
         with inst.lock:
             inst.stopping = True
             inst.lock.notify_all()
@@ -150,6 +156,9 @@ def uninstall() -> None:
             signal.signal(inst.signum, inst.previous_handler)  # type: ignore[arg-type]
             if inst.blocked_here:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {inst.signum})
+
+
+SI_QUEUE: Final = -1  # si_code of a signal sent with sigqueue(3) (Linux, <asm/siginfo.h>)
 
 
 # ---- the signal paths: record and hand over, nothing else ----------------------------------
@@ -171,7 +180,9 @@ def _listen(inst: _Installation) -> None:
         if inst.stopping:
             return
         name = signal.Signals(info.si_signo).name
-        _request(inst, TriggerInfo(name, info.si_pid, info.si_uid, "sigwaitinfo"))
+        # Linux puts sigqueue's int value where si_status lies; kill(2) leaves it 0.
+        request = info.si_status if info.si_code == SI_QUEUE else 0
+        _request(inst, TriggerInfo(name, info.si_pid, info.si_uid, "sigwaitinfo", request))
 
 
 def _request(inst: _Installation, trigger: TriggerInfo) -> None:
@@ -279,7 +290,14 @@ def _register_fork_hook() -> None:
     global _fork_hook_registered  # noqa: PLW0603
     if not _fork_hook_registered:
         os.register_at_fork(after_in_child=_reset_after_fork)
+        atexit.register(_withdraw_at_exit)
         _fork_hook_registered = True
+
+
+def _withdraw_at_exit() -> None:
+    inst = _current
+    if inst is not None:
+        withdraw(inst.announcement)
 
 
 def _reset_after_fork() -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from safeprobe.errors import PolicyError
 from safeprobe.policy import (
+    DEFAULT_PROBE,
     RESERVED_NAMES,
     SIGNALS_ALLOWED,
     AuditConfig,
@@ -29,6 +30,7 @@ from safeprobe.policy import (
     parse_policy,
     parse_size,
     policy_json_schema,
+    request_code,
 )
 from tests.strategies import policy_dicts
 
@@ -479,17 +481,57 @@ def test_top_level_must_be_a_mapping(text: str, kind: str) -> None:
     assert kind in error.problem
 
 
+def test_output_file_resolves_its_folder_against_the_policy() -> None:
+    policy = parse_policy(MINIMAL + "output: file\noutput_dir: out\n", path="/p/app.yaml")
+    assert (policy.output, policy.output_dir) == ("file", "/p/out")
+    assert parse_policy(MINIMAL, path="/p/app.yaml").output_dir == "/p/results"
+
+
+def test_named_probes_resolve_and_answer_their_request_codes() -> None:
+    text = MINIMAL + "probes:\n  threads: {path: t.py}\n  cache-stats: {path: c.py}\n"
+    policy = parse_policy(text, path="/p/app.yaml")
+    assert {n: s.path for n, s in policy.probes.items()} == {
+        "threads": "/p/t.py",
+        "cache-stats": "/p/c.py",
+    }
+    assert policy.probe_named_by(0) == DEFAULT_PROBE
+    assert policy.probe_for(DEFAULT_PROBE) is policy.probe
+    for name in ("threads", "cache-stats"):
+        code = request_code(name)
+        assert 0 < code < 2**31
+        assert policy.probe_named_by(code) == name
+        assert policy.probe_for(name) == policy.probes[name]
+    assert policy.probe_named_by(12345) is None
+    assert policy.probe_for("../etc/passwd") is None
+
+
+@given(name=st.from_regex(r"[a-z][a-z0-9_-]{0,62}", fullmatch=True))
+def test_every_valid_probe_name_has_a_nonzero_31_bit_code(name: str) -> None:
+    code = request_code(name)
+    assert (code == 0) == (name == DEFAULT_PROBE)
+    assert 0 <= code < 2**31
+
+
 @pytest.mark.parametrize(
-    ("text", "field"),
+    ("text", "field", "problem"),
     [
-        (MINIMAL + "output: file\n", "output"),
+        ("probes:\n  Threads: {path: t.py}\n", "probes.Threads", "not a probe name"),
+        ("probes:\n  default: {path: t.py}\n", "probes.default", "not a probe name"),
+        ("probes:\n  ../x: {path: t.py}\n", "probes.../x", "not a probe name"),
+        ("probes:\n  t: {path: t.py, color: red}\n", "probes.t.color", "unknown key"),
+        ("probes:\n  t: {}\n", "probes.t.path", ""),
+        (
+            "trigger: {mode: handler}\nprobes:\n  t: {path: t.py}\n",
+            "policy",
+            "needs trigger.mode: listener",
+        ),
+        ("output: syslog\n", "output", ""),
     ],
 )
-def test_features_of_later_releases_say_not_supported_yet(text: str, field: str) -> None:
-    """output: file gives a clear "not supported yet", not a type error."""
-    error = policy_error(text)
-    assert (error.line, error.field) == (4, field)
-    assert "not supported yet" in error.problem
+def test_bad_named_probes_and_outputs_are_refused(text: str, field: str, problem: str) -> None:
+    error = policy_error(MINIMAL + text)
+    assert error.field == field
+    assert problem in error.problem
 
 
 def test_audit_syslog_defaults_to_the_local_socket_auth_facility_and_fail_closed() -> None:

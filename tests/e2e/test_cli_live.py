@@ -1,0 +1,227 @@
+"""`safeprobe trigger` and `safeprobe run` as an operator calls them: subprocesses against
+real hosts, with each documented exit code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from safeprobe.policy import request_code
+from safeprobe.sender import send
+from tests.harness import REPO, Host, base_policy, wait_until
+
+NOBODY = 65534
+
+
+def safeprobe(
+    *args: str, timeout: float = 60, cwd: Path | None = None, prefix: tuple[str, ...] = ()
+):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "safeprobe", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def _policy(folder: Path, **extra: object) -> dict[str, object]:
+    (folder / "keys.py").write_text("print(sorted(my_object.data))\n", encoding="utf-8")
+    (folder / "broken.py").write_text("print(1/0)\n", encoding="utf-8")
+    policy = base_policy(folder, output="file")
+    policy["probes"] = {
+        "keys": {"path": str(folder / "keys.py")},
+        "broken": {"path": str(folder / "broken.py")},
+    }
+    policy.update(extra)
+    return policy
+
+
+def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("print('hello from', len(my_object.data))\n", _policy(tmp_path))
+    done = safeprobe("trigger", str(host.pid))
+    assert done.returncode == 0, done.stderr
+    first, *rest = done.stdout.splitlines()
+    assert first.startswith(f"#1 default in process {host.pid}: ok in ")
+    assert rest == ["hello from 3"]
+    [record] = host.records()
+    assert record["trigger"]["sender_pid"] > 0
+    assert record["trigger"]["request"] == 0
+    result = host.folder / "results" / f"{host.pid}-1.txt"
+    assert oct(result.stat().st_mode & 0o777) == "0o600"
+    assert result.read_text() == "hello from 3\n"
+    assert "output in" in host.stderr()
+    assert "hello from" not in host.stderr()  # output: file keeps it off the host's stderr
+
+
+def test_trigger_selects_a_named_probe_by_request_code(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("print('default')\n", _policy(tmp_path))
+    done = safeprobe("trigger", str(host.pid), "--probe", "keys", "--json")
+    assert done.returncode == 0, done.stderr
+    import json  # noqa: PLC0415
+
+    shown = json.loads(done.stdout)
+    assert shown["output"] == "['a', 'b', 'c']\n"
+    assert shown["output_from"] == "file"
+    assert shown["record"]["probe"]["name"] == "keys"
+    assert shown["record"]["trigger"]["request"] == request_code("keys")
+    assert shown["record"]["probe"]["path"].endswith("keys.py")
+
+
+def test_trigger_reports_a_failed_probe_with_exit_1(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("print('default')\n", _policy(tmp_path))
+    done = safeprobe("trigger", str(host.pid), "--probe", "broken")
+    assert done.returncode == 1
+    assert ": error in " in done.stdout
+    assert "ZeroDivisionError" in done.stdout
+
+
+def test_trigger_refuses_an_unknown_probe_name_without_signalling(
+    make_host, tmp_path: Path
+) -> None:
+    host: Host = make_host("print('default')\n", _policy(tmp_path))
+    done = safeprobe("trigger", str(host.pid), "--probe", "../../etc/passwd")
+    assert done.returncode == 2
+    assert "no probe named" in done.stderr
+    assert "known: default, broken, keys" in done.stderr
+    assert host.records() == []
+
+
+def test_a_request_code_the_policy_does_not_know_is_rejected_and_audited(
+    make_host, tmp_path: Path
+) -> None:
+    """Whatever number a sender queues, the host runs only probes its policy names."""
+    host: Host = make_host("print('default')\n", _policy(tmp_path))
+    send(host.pid, signal.SIGQUIT, 12345)
+    wait_until(host.records, "the record")
+    [record] = host.records()
+    assert record["outcome"] == "rejected"
+    assert "request 12345 names no probe" in record["reason"]
+    assert record["probe"]["name"] is None
+
+
+def test_trigger_output_from_the_audit_record_and_from_stderr(make_host, tmp_path: Path) -> None:
+    """output: stderr: with include_output the record carries it; without, say where."""
+    policy = base_policy(tmp_path, audit={"path": "audit.jsonl", "include_output": True})
+    host: Host = make_host("print('in the record')\n", policy)
+    done = safeprobe("trigger", str(host.pid))
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[1:] == ["in the record"]
+
+    other = tmp_path / "plain"
+    other.mkdir()
+    host2: Host = make_host("print('on stderr')\n", base_policy(other))
+    done = safeprobe("trigger", str(host2.pid))
+    assert done.returncode == 0
+    assert "went to the host's stderr" in done.stdout
+
+
+def test_trigger_exit_3_for_no_process_and_for_a_process_without_safeprobe() -> None:
+    done = safeprobe("trigger", "999999999")
+    assert done.returncode == 3
+    assert "no process 999999999" in done.stderr
+    with subprocess.Popen(["sleep", "30"]) as plain:
+        try:
+            done = safeprobe("trigger", str(plain.pid))
+            assert done.returncode == 3
+            assert "does not run safeprobe" in done.stderr
+        finally:
+            plain.kill()
+
+
+def test_trigger_exit_5_when_no_record_comes(make_host, tmp_path: Path) -> None:
+    host: Host = make_host("print('x')\n", _policy(tmp_path))
+    os.kill(host.pid, signal.SIGSTOP)
+    try:
+        done = safeprobe("trigger", str(host.pid), "--wait", "0.5")
+    finally:
+        os.kill(host.pid, signal.SIGCONT)
+    assert done.returncode == 5
+    assert "no record of the attempt" in done.stderr
+    wait_until(host.records, "the attempt once the host runs again")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_trigger_exit_4_for_a_user_who_may_not_read_the_hosts_policy(
+    make_host, tmp_path: Path
+) -> None:
+    host: Host = make_host("print('x')\n", _policy(tmp_path))
+    drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    done = safeprobe("trigger", str(host.pid), prefix=drop, cwd=Path("/"))
+    assert done.returncode == 4, done.stderr
+    assert "Permission denied" in done.stderr
+    assert host.records() == []
+
+
+def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        textwrap.dedent(
+            """
+            import sys, time
+            class Box:
+                def __init__(self):
+                    self.data = {"argv": sys.argv[1:]}
+            my_object = Box()
+            print("ready", flush=True)
+            for _ in range(600):
+                time.sleep(0.05)
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "probe.py").write_text("print(my_object.data)\n", encoding="utf-8")
+    policy = base_policy(tmp_path, output="file")
+    policy["expose"] = {"my_object": {"target": "__main__:my_object", "allow": ["data"]}}
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "safeprobe", "run", "--policy", "policy.yaml", "--"]
+    with subprocess.Popen(
+        [*cmd, "app.py", "--port", "8080"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    ) as app_process:
+        try:
+            assert app_process.stdout is not None
+            assert app_process.stdout.readline().strip() == "ready"
+            done = safeprobe("trigger", str(app_process.pid))
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.splitlines()[1] == "{'argv': ['--port', '8080']}"
+        finally:
+            app_process.kill()
+
+
+def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text("print(1)\n", encoding="utf-8")
+    policy = {"version": 1, "probe": {"path": "probe.py"}}
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    (tmp_path / "quits.py").write_text("import sys\nsys.exit(7)\n", encoding="utf-8")
+    done = safeprobe("run", "--policy", "policy.yaml", "--", "quits.py", cwd=tmp_path)
+    assert done.returncode == 7
+    (tmp_path / "greet.py").write_text(
+        "import sys\nprint('module', __name__, sys.argv[1:])\n", encoding="utf-8"
+    )
+    done = safeprobe("run", "--policy", "policy.yaml", "-m", "greet", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "module __main__ ['x']"
+
+
+def test_run_refuses_a_bad_policy_before_the_program_starts(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text("version: 1\nprobe: {path: p.py, colour: red}\n")
+    (tmp_path / "app.py").write_text("print('started')\n", encoding="utf-8")
+    done = safeprobe("run", "--policy", "policy.yaml", "--", "app.py", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "policy.yaml:2" in done.stderr
+    assert "probe.colour" in done.stderr
+    assert "started" not in done.stdout

@@ -1,0 +1,61 @@
+"""Announcements for `safeprobe trigger PID`: believed only when fresh and trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from safeprobe.registry import ENV_DIR, NotAnnounced, announce, lookup, withdraw
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "run"
+    monkeypatch.setenv(ENV_DIR, str(folder))
+    return folder
+
+
+def test_announce_lookup_withdraw(runtime: Path) -> None:
+    path = announce("/etc/app/policy.yaml")
+    assert path == runtime / f"{os.getpid()}.json"
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert lookup(os.getpid()).policy_path == "/etc/app/policy.yaml"
+    withdraw(path)
+    with pytest.raises(NotAnnounced, match="does not run safeprobe"):
+        lookup(os.getpid())
+
+
+def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) -> None:
+    path = announce("/p.yaml")
+    assert path is not None
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, "start_time": body["start_time"] - 1}))
+    with pytest.raises(NotAnnounced, match="stale"):
+        lookup(os.getpid())
+
+
+def test_an_announcement_others_can_write_is_not_believed(runtime: Path) -> None:
+    path = announce("/p.yaml")
+    assert path is not None
+    path.chmod(0o666)
+    with pytest.raises(NotAnnounced, match="not trusted"):
+        lookup(os.getpid())
+
+
+def test_announcements_of_dead_processes_are_swept(runtime: Path) -> None:
+    runtime.mkdir(mode=0o755)
+    dead = runtime / "999999999.json"
+    dead.write_text("{}")
+    announce("/p.yaml")
+    assert not dead.exists()
+
+
+def test_no_process_and_an_unsafe_runtime_dir(runtime: Path) -> None:
+    with pytest.raises(NotAnnounced, match="no process"):
+        lookup(999_999_999)
+    runtime.mkdir(mode=0o777)
+    runtime.chmod(0o777)
+    assert announce("/p.yaml") is None
