@@ -4,7 +4,7 @@ the head it last saw, never silently continuing or restarting."""
 from __future__ import annotations
 
 from safeprobe.audit import GENESIS, verify_chain
-from tests.harness import Host
+from tests.harness import Host, base_policy
 
 
 def test_renamed_log_starts_a_new_chain_naming_the_old_head(make_host) -> None:
@@ -33,3 +33,20 @@ def test_a_growing_shared_log_is_not_rotation(make_host) -> None:
     host.probe()
     second = host.probe()
     assert "rotated_from" not in second
+
+
+def test_a_restarted_host_continues_the_chain_it_finds(make_host, tmp_path) -> None:
+    """Host restarts are not rotation: the new process chains to the file's last record."""
+    policy = base_policy(tmp_path, audit={"path": str(tmp_path / "shared.jsonl")})
+    first: Host = make_host("print(1)\n", policy)
+    first.audit_path = tmp_path / "shared.jsonl"
+    first.probe()
+    before = first.probe()
+    first.stop()
+    second: Host = make_host("print(2)\n", policy)
+    second.audit_path = tmp_path / "shared.jsonl"
+    after = second.probe()
+    assert (after["seq"], after["prev"]) == (before["seq"] + 1, before["mac"])
+    assert "rotated_from" not in after
+    assert after["host"]["pid"] != before["host"]["pid"]
+    assert verify_chain(str(tmp_path / "shared.jsonl")).records == 3
