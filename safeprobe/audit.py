@@ -28,10 +28,13 @@ order on disk, with seq first and prev, mac last:
     seq          int, 1 for a file's first record, then one more per record (sink)
     ts           str, UTC wall-clock time, RFC 3339 with microseconds ("...22.123456Z")
     host         {pid, hostname, argv}: the process that took the attempt, argv redacted
-    trigger      {signal, sender_pid, sender_uid, received}: who asked and how it arrived;
-                 sender_pid and sender_uid are null when the kernel did not say
+    trigger      {signal, sender_pid, sender_uid, received, request, requests}: who asked,
+                 how it arrived, which named probe (request code, 0 for the default) and
+                 how many coalesced requests; sender_pid and sender_uid are null when the
+                 kernel did not say
     policy       {path, sha256, name}: the policy the attempt ran under
-    probe        {path, sha256, bytes, owner, mode}: the probe file as it was checked
+    probe        {name, path, sha256, bytes, owner, mode}: the probe asked for (name null
+                 when the request named none) and its file as it was checked
     outcome      str: ok, error, denied, compile_error, timeout, limit, rejected, busy,
                  rate_limited or unauthorized
     reason       str: the rule that decided, named, never the value it saw
