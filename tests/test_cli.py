@@ -76,6 +76,11 @@ def test_audit_verify_reports_intact_and_tampered_chains(tmp_path: Path) -> None
     bad = run_cli("audit", "verify", str(log))
     assert bad.returncode == 1
     assert f"{log}:2: edited" in bad.stderr
+    as_json = run_cli("audit", "verify", str(log), "--json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert (report["error"]["line"], report["error"]["kind"]) == (2, "edited")
 
 
 def test_usage_errors_exit_2() -> None:
