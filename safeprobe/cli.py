@@ -1,17 +1,20 @@
 """The ``safeprobe`` command: small subcommands over the library.
 
-Exit codes: 0 ok, 1 the thing checked is bad (policy, audit chain, demo failed), 2 usage.
-Expected failures print one line, ``safeprobe: <file>:<line>: <field>: <problem>``, and no
-traceback.
+Exit codes: 0 ok, 1 the thing checked is bad (policy, probe, audit chain, demo failed),
+2 usage. Expected failures print one line, ``safeprobe: <file>:<line>: <field>: <problem>``,
+and no traceback; with ``--json`` the same failure is also a JSON document on stdout.
+Colour only when the stream is a terminal and ``NO_COLOR`` is unset (https://no-color.org).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from typing import Final
+from pathlib import Path
+from typing import Final, TextIO
 
 from safeprobe.cli_live import add_commands as add_live_commands
 from safeprobe.errors import SafeprobeError
@@ -19,6 +22,16 @@ from safeprobe.errors import SafeprobeError
 EXIT_OK: Final = 0
 EXIT_BAD: Final = 1
 EXIT_USAGE: Final = 2
+
+_STYLES: Final = {"bad": "31", "ok": "32", "place": "1", "quiet": "2", "hint": "36"}
+_ERROR_FIELDS: Final = ("path", "line", "field", "rule", "kind", "problem")
+
+
+def _paint(stream: TextIO, text: str, style: str) -> str:
+    """``text`` in ``style`` when ``stream`` is a terminal and NO_COLOR is unset."""
+    if os.environ.get("NO_COLOR") or not stream.isatty():
+        return text
+    return f"\033[{_STYLES[style]}m{text}\033[0m"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -29,9 +42,54 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from safeprobe.policy import load_policy  # noqa: PLC0415
+    from safeprobe.policy_dump import dump_policy  # noqa: PLC0415
 
     policy = load_policy(args.policy)
-    print(json.dumps(policy.model_dump(mode="json", by_alias=True), indent=2))
+    if args.json:
+        dumped = policy.model_dump(mode="json", by_alias=True)
+        print(json.dumps({"ok": True, "path": args.policy, "policy": dumped}, indent=2))
+        return EXIT_OK
+    ok = _paint(sys.stdout, "ok", "ok")
+    print(f"# {args.policy}: {ok}; the effective policy, defaults marked")
+    print(dump_policy(policy), end="")
+    return EXIT_OK
+
+
+def _cmd_schema(_args: argparse.Namespace) -> int:
+    from safeprobe.policy import policy_json_schema  # noqa: PLC0415
+
+    print(json.dumps(policy_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    from safeprobe.lint import lint_probe  # noqa: PLC0415
+    from safeprobe.policy import load_policy  # noqa: PLC0415
+
+    policy = load_policy(args.policy)
+    probe: str = args.probe or policy.probe.path
+    policy_name = Path(args.policy).name
+    findings = lint_probe(probe, policy, policy_name=policy_name)
+    if args.json:
+        report = {
+            "ok": not findings,
+            "probe": probe,
+            "policy": args.policy,
+            "findings": [f.as_dict() for f in findings],
+        }
+        print(json.dumps(report, indent=2))
+        return EXIT_BAD if findings else EXIT_OK
+    out = sys.stdout
+    for finding in findings:
+        rule = _paint(out, f"(rule: {finding.rule})", "quiet")
+        print(f"{_paint(out, finding.location + ':', 'place')} {finding.message} {rule}")
+        if finding.hint:
+            print(f"  {_paint(out, 'hint:', 'hint')} {finding.hint}")
+    if findings:
+        count = f"{len(findings)} problem{'s' if len(findings) > 1 else ''}"
+        print(f"{probe}: {_paint(out, count, 'bad')} against {policy_name}")
+        return EXIT_BAD
+    print(f"{probe}: {_paint(out, 'ok', 'ok')} against {policy_name}")
     return EXIT_OK
 
 
@@ -53,7 +111,8 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(f"ok: {report.records} records, chain intact\nhead: {report.head}")
+        ok = _paint(sys.stdout, "ok", "ok")
+        print(f"{ok}: {report.records} records, chain intact\nhead: {report.head}")
         if report.torn_lines:
             lines = ", ".join(str(n) for n in report.torn_lines)
             print(f"torn lines (a crash mid-write, not tampering): {lines}")
@@ -100,38 +159,98 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    examples: Sequence[str],
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand whose help ends with examples an operator can copy."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description or summary[:1].upper() + summary[1:] + ".",
+        epilog=f"example:\n{lines}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="safeprobe",
         description="Look inside a running Python process with a guarded, audited probe.",
-        epilog="exit codes: 0 ok, 1 the thing checked is bad, 2 usage",
+        epilog="exit codes: 0 ok, 1 the thing checked is bad, 2 usage\n\n"
+        "example:\n  safeprobe lint probes/bar.py --policy policies/seed.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser(
+    demo = _command(
+        sub,
         "demo",
-        help="run the seed story end to end in a temporary folder",
-        description="Start a host, kill -3 it, edit the probe, try forbidden probes, "
-        "verify the audit.",
-        epilog="example: safeprobe demo",
+        "run the seed story end to end in a temporary folder",
+        ["safeprobe demo", "safeprobe demo --keep    # keep the folder and its audit log"],
+        "Start a host, kill -3 it, edit the probe, try forbidden probes, verify the audit.",
     )
     demo.add_argument("--keep", action="store_true", help="keep the temporary folder")
     demo.set_defaults(func=_cmd_demo)
 
-    check = sub.add_parser(
+    check = _command(
+        sub,
         "check",
-        help="validate a policy and print it with defaults filled in",
-        epilog="example: safeprobe check policies/app.yaml",
+        "validate a policy and print it with defaults filled in",
+        ["safeprobe check policies/app.yaml", "safeprobe check policies/app.yaml --json"],
+        "Validate a policy. Print the effective policy as YAML (defaults filled in and "
+        "marked,\npaths resolved), or name the file, line and field of the first problem.",
     )
-    check.add_argument("policy")
+    check.add_argument("policy", help="the policy file (YAML)")
+    check.add_argument(
+        "--json", action="store_true", help="the policy in seconds and bytes, as JSON"
+    )
     check.set_defaults(func=_cmd_check)
 
-    audit = sub.add_parser("audit", help="work with audit logs")
+    schema = _command(
+        sub,
+        "schema",
+        "print the policy's JSON Schema, for editors to complete and validate",
+        ["safeprobe schema > policy.schema.json"],
+        "Print the JSON Schema of a policy file. Editors that read YAML with a schema\n"
+        "(yaml-language-server) complete keys and flag typos with it: put\n"
+        "'# yaml-language-server: $schema=policy.schema.json' at the top of a policy.",
+    )
+    schema.set_defaults(func=_cmd_schema)
+
+    lint = _command(
+        sub,
+        "lint",
+        "report what the host would refuse in a probe, before it runs",
+        [
+            "safeprobe lint probes/bar.py --policy policies/seed.yaml",
+            "safeprobe lint --policy policies/seed.yaml --json   # the policy's own probe",
+        ],
+        "Check a probe against a policy as the host would: the file checks, the host's\n"
+        "compiler, names the policy does not expose, builtins the sandbox leaves out,\n"
+        "attribute paths outside the allowlist, writes to host objects. Exit 1 if any.",
+    )
+    lint.add_argument("probe", nargs="?", help="the probe file (default: the policy's probe)")
+    lint.add_argument("--policy", required=True, help="the policy the host runs it under")
+    lint.add_argument("--json", action="store_true", help="the findings as one JSON document")
+    lint.set_defaults(func=_cmd_lint)
+
+    audit = _command(
+        sub,
+        "audit",
+        "work with audit logs",
+        ["safeprobe audit verify audit.jsonl", "safeprobe audit show audit.jsonl --since 1h"],
+    )
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser(
+    verify = _command(
+        audit_sub,
         "verify",
-        help="recompute the hash chain of an audit log",
-        epilog="example: safeprobe audit verify audit.jsonl --key-file audit.key",
+        "recompute the hash chain of an audit log",
+        ["safeprobe audit verify audit.jsonl --key-file audit.key"],
     )
     verify.add_argument("log")
     verify.add_argument(
@@ -141,10 +260,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="machine-readable result")
     verify.set_defaults(func=_cmd_audit_verify)
 
-    show = audit_sub.add_parser(
+    show = _command(
+        audit_sub,
         "show",
-        help="show audit records as a table (or JSON), with filters",
-        epilog="example: safeprobe audit show audit.jsonl --since 1h --outcome denied",
+        "show audit records as a table (or JSON), with filters",
+        ["safeprobe audit show audit.jsonl --since 1h --outcome denied"],
     )
     show.add_argument("log")
     show.add_argument("--since", help="RFC 3339 time, or a duration ago such as 10m or 2h")
@@ -160,6 +280,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommands() -> list[str]:
+    """Every subcommand, nested ones as "audit verify", for tests and docs to walk."""
+    names: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        # argparse has no public way to list subparsers; _actions is stable since 3.2.
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    names.append(f"{prefix}{name}")
+                    walk(child, f"{prefix}{name} ")
+
+    walk(_parser(), "")
+    return names
+
+
+def _report(error: SafeprobeError, *, as_json: bool) -> None:
+    print(f"{_paint(sys.stderr, 'safeprobe:', 'bad')} {error}", file=sys.stderr)
+    if as_json:
+        fields = {name: getattr(error, name) for name in _ERROR_FIELDS if hasattr(error, name)}
+        print(json.dumps({"ok": False, "error": {"message": str(error), **fields}}, indent=2))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -168,9 +311,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except SafeprobeError as error:
-        print(f"safeprobe: {error}", file=sys.stderr)
+        _report(error, as_json=getattr(args, "json", False))
         return EXIT_BAD
     except KeyboardInterrupt:
+        return EXIT_BAD
+    except BrokenPipeError:
+        # The reader went away (`safeprobe schema | head`): stop quietly, and point stdout
+        # at /dev/null so the interpreter's last flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BAD
     return code

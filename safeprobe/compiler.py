@@ -204,20 +204,41 @@ def _key_call(name: str, node: ast.expr) -> ast.expr:
 
 def compile_probe(source: str, *, path: str) -> types.CodeType:
     """Compile a probe or raise ProbeCompileError naming the first bad line."""
+    code, errors = _compile(source, path=path)
+    if errors:
+        raise errors[0]
+    assert code is not None
+    return code
+
+
+def probe_compile_errors(source: str, *, path: str) -> tuple[ProbeCompileError, ...]:
+    """Every error the compiler refuses ``source`` for, in order; empty when it compiles.
+
+    The same compilation as compile_probe (whose error is the first of these), so a check
+    before deployment (``safeprobe lint``) and the host can never disagree.
+    """
+    return _compile(source, path=path)[1]
+
+
+def _compile(
+    source: str, *, path: str
+) -> tuple[types.CodeType | None, tuple[ProbeCompileError, ...]]:
     try:
         result = compile_restricted_exec(source, filename=path, policy=ProbeTransformer)
     except SyntaxError as exc:
-        raise ProbeCompileError(path, exc.lineno, f"SyntaxError: {exc.msg}") from None
+        return None, (ProbeCompileError(path, exc.lineno, f"SyntaxError: {exc.msg}"),)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
         # The compiler itself gave up (deep nesting, NUL bytes …): refuse, never fall back.
-        raise ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}") from None
+        return None, (ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}"),)
     if result.errors or result.code is None:
-        first = result.errors[0] if result.errors else "no code produced"
-        match = _LINE_PREFIX.match(first)
-        line = int(match.group(1)) if match else None
-        problem = _LINE_PREFIX.sub("", first)
-        raise ProbeCompileError(path, line, problem)
-    return result.code
+        return None, tuple(_error(path, text) for text in result.errors or ["no code produced"])
+    return result.code, ()
+
+
+def _error(path: str, text: str) -> ProbeCompileError:
+    match = _LINE_PREFIX.match(text)
+    line = int(match.group(1)) if match else None
+    return ProbeCompileError(path, line, _LINE_PREFIX.sub("", text))
 
 
 class CodeCache:

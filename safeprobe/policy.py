@@ -651,6 +651,18 @@ def _field(loc: _Loc) -> str:
     return text or "policy"
 
 
+# Most YAML errors in a hand-written policy are a line indented one step off, a tab, or an
+# unquoted value holding ": " (PyYAML reports them where it noticed, often a line later).
+_YAML_HINT: Final = "; check the indentation (spaces, not tabs) and quoting here and just above"
+# What to write, for the required keys an operator leaves out.
+_MISSING_HINTS: Final = {
+    "version": "add 'version: 1' as the first line",
+    "probe": "add 'probe: {path: probes/NAME.py}' (relative to this file)",
+    "path": "add 'path: probes/NAME.py' (relative to the policy file)",
+    "target": "add 'target: \"__main__:my_object\"' (module:attribute.path)",
+}
+
+
 def _short(problem: str) -> str:
     return problem if len(problem) <= _PROBLEM_CHARS else problem[: _PROBLEM_CHARS - 1] + "…"
 
@@ -660,7 +672,8 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> PolicyError:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         parts = [part for part in (exc.context, exc.problem) if part]
-        return PolicyError(path, line, "yaml", _short(": ".join(parts) or "not valid YAML"))
+        problem = _short(": ".join(parts) or "not valid YAML") + _YAML_HINT
+        return PolicyError(path, line, "yaml", problem)
     if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.position, int):
         line = text.count("\n", 0, exc.position) + 1
         code = (
@@ -801,6 +814,38 @@ def _problem(error: ErrorDetails) -> str:
     return _short(problem)
 
 
+def _hint(error: ErrorDetails) -> str:
+    """What the operator most likely meant, as "; hint", or "" when there is no good guess."""
+    kind, loc, value = error["type"], error["loc"], error["input"]
+    hint: str | None = None
+    if kind == "missing":
+        hint = _MISSING_HINTS.get(str(loc[-1]))
+    elif kind == "literal_error" and isinstance(value, str):
+        allowed = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else None
+    elif kind == "int_type" and isinstance(value, str) and value.strip().isdigit():
+        hint = "write the number without quotes"
+    elif kind == "bool_type" and isinstance(value, str):
+        hint = "write true or false, without quotes"
+    elif (
+        kind == "value_error"
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value > 0
+        and _holds_seconds(loc)
+    ):
+        hint = f"a bare number is seconds; write {value:g}ms for milliseconds"
+    return f"; {hint}" if hint else ""
+
+
+def _holds_seconds(loc: _Loc) -> bool:
+    """Whether the key at loc is a duration (its field name ends in _s, STYLE.md §6)."""
+    model = _model_at(loc[:-1])
+    fields = model.model_fields.items() if model else ()
+    return any((f.alias or n) == loc[-1] and n.endswith("_s") for n, f in fields)
+
+
 def _policy_error(exc: ValidationError, root: yaml.Node, path: str) -> PolicyError:
     """The first problem in file order, at its line, counting the others."""
     located = []
@@ -810,7 +855,7 @@ def _policy_error(exc: ValidationError, root: yaml.Node, path: str) -> PolicyErr
         located.append((key_line if at_key else value_line, error))
     located.sort(key=lambda pair: pair[0])
     line, first = located[0]
-    problem = _problem(first)
+    problem = _problem(first) + _hint(first)
     if len(located) > 1:
         problem += f" (and {len(located) - 1} more problem{'s' if len(located) > 2 else ''})"
     return PolicyError(path, line, _field(first["loc"]), problem)

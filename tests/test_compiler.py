@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeprobe.compiler import CodeCache, compile_probe
+from safeprobe.compiler import CodeCache, compile_probe, probe_compile_errors
 from safeprobe.errors import ProbeCompileError
 
 
@@ -78,3 +78,14 @@ def test_any_text_compiles_or_raises_compile_error(text: str) -> None:
     """Whatever bytes a probe holds, the compiler answers with code or ProbeCompileError."""
     with contextlib.suppress(ProbeCompileError):
         compile_probe(text, path="p.py")
+
+
+def test_all_compile_errors_are_listed_and_the_first_is_compile_probes() -> None:
+    """A pre-deployment check sees every refusal, and the host refuses for the first of them."""
+    source = "import os\nx = 1\nclass A:\n    pass\ny = ().__class__\n"
+    errors = probe_compile_errors(source, path="p.py")
+    assert [e.line for e in errors] == [1, 3, 5]
+    with pytest.raises(ProbeCompileError) as info:
+        compile_probe(source, path="p.py")
+    assert str(info.value) == str(errors[0])
+    assert probe_compile_errors("print(1)\n", path="p.py") == ()

@@ -441,7 +441,8 @@ def test_yaml_types_a_policy_does_not_use_are_refused(text: str) -> None:
 def test_missing_probe_names_the_top_of_the_policy() -> None:
     """A policy without probe is refused: field probe, line of the top-level mapping."""
     error = policy_error("version: 1\nname: x\n")
-    assert (error.line, error.field, error.problem) == (1, "probe", "required key is missing")
+    assert (error.line, error.field) == (1, "probe")
+    assert error.problem.startswith("required key is missing")
 
 
 def test_missing_probe_path_names_the_probe_key_line() -> None:
