@@ -67,9 +67,17 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     from safeprobe.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy(args.policy)
-    probe: str = args.probe or policy.probe.path
+    spec = policy.probe_for(args.named)
+    if spec is None:
+        known = ", ".join(["default", *sorted(policy.probes)])
+        print(
+            f"safeprobe: {args.policy}: probes: no probe named {args.named!r} (known: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    probe: str = args.probe or spec.path
     policy_name = Path(args.policy).name
-    findings = lint_probe(probe, policy, policy_name=policy_name)
+    findings = lint_probe(probe, policy, policy_name=policy_name, spec=spec)
     if args.json:
         report = {
             "ok": not findings,
@@ -229,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
         [
             "safeprobe lint probes/bar.py --policy policies/seed.yaml",
             "safeprobe lint --policy policies/seed.yaml --json   # the policy's own probe",
+            "safeprobe lint --policy policies/app.yaml --named threads",
         ],
         "Check a probe against a policy as the host would: the file checks, the host's\n"
         "compiler, names the policy does not expose, builtins the sandbox leaves out,\n"
@@ -236,6 +245,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("probe", nargs="?", help="the probe file (default: the policy's probe)")
     lint.add_argument("--policy", required=True, help="the policy the host runs it under")
+    lint.add_argument(
+        "--named",
+        default="default",
+        metavar="NAME",
+        help="lint under the rules of the policy's probe NAME (from probes:); default: probe",
+    )
     lint.add_argument("--json", action="store_true", help="the findings as one JSON document")
     lint.set_defaults(func=_cmd_lint)
 

@@ -30,9 +30,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "that attempt's audit record, and print the outcome and the probe's output (from "
         "the result file with 'output: file', or the record with "
         "'audit.include_output: true').",
-        epilog="example: safeprobe trigger 4242 --probe threads --wait 5\n\n"
-        "exit codes: 0 ran ok, 1 another outcome, 2 usage or unknown probe, 3 not a "
-        "safeprobe process, 4 not permitted, 5 no record within --wait",
+        epilog="exit codes: 0 ran ok, 1 another outcome, 2 usage or unknown probe, 3 not a "
+        "safeprobe process, 4 not permitted, 5 no record within --wait\n\n"
+        "example:\n  safeprobe trigger 4242 --probe threads --wait 5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     trigger.add_argument("pid", type=int)
@@ -54,7 +54,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="Run an unmodified Python program as __main__ with safeprobe "
         "installed for POLICY, like 'python -m cProfile'. Its __main__ objects can be "
         "exposed as __main__:name.",
-        epilog="examples:\n  safeprobe run --policy policy.yaml -- app.py --port 8080\n"
+        epilog="example:\n  safeprobe run --policy policy.yaml -- app.py --port 8080\n"
         "  python -m safeprobe run --policy policy.yaml -m http.server 8000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

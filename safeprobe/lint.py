@@ -31,7 +31,7 @@ from typing import Final
 from safeprobe.compiler import probe_compile_errors
 from safeprobe.errors import ProbeRejected
 from safeprobe.limits import Budget, OutputBuffer
-from safeprobe.policy import Policy
+from safeprobe.policy import Policy, ProbeSpec
 from safeprobe.proxy import (
     MAPPING_METHODS,
     SEQUENCE_METHODS,
@@ -101,19 +101,20 @@ class Finding:
         }
 
 
-def lint_probe(path: str, policy: Policy, *, policy_name: str) -> list[Finding]:
-    """Read the probe as the host would, then check it; file refusals come first."""
+def lint_probe(
+    path: str, policy: Policy, *, policy_name: str, spec: ProbeSpec | None = None
+) -> list[Finding]:
+    """Read the probe as the host would under ``spec`` (default: the policy's `probe`),
+    then check it; file refusals come first."""
+    spec = spec or policy.probe
     findings: list[Finding] = []
     try:
         text = read_probe(
-            path,
-            owners=policy.probe.owners,
-            max_bytes=policy.probe.max_bytes,
-            sha256_pins=policy.probe.sha256,
+            path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
         ).text
     except ProbeRejected as refused:
-        data = _read_despite(refused, policy.probe.max_bytes)
-        findings.append(_file_finding(refused, policy, data))
+        data = _read_despite(refused, spec.max_bytes)
+        findings.append(_file_finding(refused, spec, data))
         if data is None:
             return findings
         try:
@@ -196,12 +197,12 @@ def _read_despite(refused: ProbeRejected, max_bytes: int) -> bytes | None:
     return data if len(data) <= max_bytes else None
 
 
-def _file_finding(refused: ProbeRejected, policy: Policy, data: bytes | None) -> Finding:
+def _file_finding(refused: ProbeRejected, spec: ProbeSpec, data: bytes | None) -> Finding:
     hints = {
-        "owner": f"the policy allows owners {', '.join(policy.probe.owners)} "
+        "owner": f"the policy allows owners {', '.join(spec.owners)} "
         "(probe.owners; 'current' is checked here as you, on the host as the host's user)",
         "mode": f"chmod go-w {refused.path}",
-        "size": f"probe.max_size is {policy.probe.max_bytes} bytes",
+        "size": f"probe.max_size is {spec.max_bytes} bytes",
         "symlink": "point the policy at the file itself",
     }
     hint = hints.get(refused.rule)

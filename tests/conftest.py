@@ -6,9 +6,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.harness import Host, base_policy
 from tests.rsyslog import Rsyslog, start_rsyslogd
+
+# No per-example deadline: these tests assert behaviour, not speed (the benchmarks measure
+# speed), and a loaded 2-core CI machine must not turn a slow example into a failure.
+settings.register_profile("safeprobe", deadline=None)
+settings.load_profile("safeprobe")
 
 
 @pytest.fixture

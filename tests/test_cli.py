@@ -91,9 +91,8 @@ def test_usage_errors_exit_2() -> None:
 def test_every_command_has_help_with_an_example() -> None:
     """`safeprobe X --help` exits 0 and ends with an example an operator can copy."""
     commands = subcommands()
-    assert {"demo", "check", "schema", "lint", "audit", "audit verify", "audit show"} <= set(
-        commands
-    )
+    expected = {"demo", "check", "schema", "lint", "audit", "audit verify", "audit show"}
+    assert expected | {"trigger", "run"} <= set(commands)
     for command in ["", *commands]:
         result = run_cli(*command.split(), "--help")
         assert result.returncode == 0, command
@@ -103,7 +102,7 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_json_is_offered_wherever_a_machine_reads_the_result() -> None:
     """check, lint and audit verify/show take --json."""
-    for command in ("check", "lint", "audit verify", "audit show"):
+    for command in ("check", "lint", "audit verify", "audit show", "trigger"):
         assert "--json" in run_cli(*command.split(), "--help").stdout, command
 
 

@@ -160,3 +160,22 @@ def test_usage_errors_exit_2(seed: Path) -> None:
     result = run_cli("lint", "--policy", "policies/seed.yaml", "--nope", cwd=seed)
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+def test_named_probes_are_linted_under_their_own_file_rules(seed: Path) -> None:
+    """--named NAME lints the file a policy's named probe points at, under its pins."""
+    _probe(seed, "print(sorted(my_object.data))\n", "keys.py")
+    policy = seed / "policies" / "seed.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "probes:\n  keys: {path: ../probes/keys.py, sha256: ['"
+        + "0" * 64
+        + "']}\n"
+    )
+    result = run_cli("lint", "--policy", "policies/seed.yaml", "--named", "keys", cwd=seed)
+    assert result.returncode == 1
+    assert "keys.py" in result.stdout
+    assert "(rule: sha256)" in result.stdout
+    unknown = run_cli("lint", "--policy", "policies/seed.yaml", "--named", "nope", cwd=seed)
+    assert unknown.returncode == 2
+    assert "no probe named 'nope' (known: default, keys)" in unknown.stderr
