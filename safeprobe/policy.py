@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from safeprobe.errors import PolicyError
+from safeprobe.facts import FACT_NAMES, FactName
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -269,6 +270,10 @@ def _check_expose_name(value: str) -> str:
     _check_segment(value, "exposure name")
     if value in RESERVED_NAMES:
         raise ValueError(f"{_shown(value)} would shadow a name the probe already has")
+    if value in FACT_NAMES:
+        # Refused whether or not the fact is enabled, so enabling it later cannot change
+        # what a probe's name means.
+        raise ValueError(f"{_shown(value)} is the name of a built-in fact; choose another name")
     return value
 
 
@@ -373,6 +378,13 @@ def _not_yet(*, unsupported: str, default: str) -> BeforeValidator:
 def _syslog_reserved(value: object) -> None:
     if value is not None:
         raise ValueError("is reserved: syslog is not supported yet, so only null is accepted")
+
+
+def _facts_once(values: tuple[str, ...]) -> tuple[str, ...]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise ValueError(f"fact {value!r} is listed twice")
+    return values
 
 
 def _frozen_expose(value: Mapping[str, Exposure]) -> Mapping[str, Exposure]:
@@ -503,6 +515,11 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
         AfterValidator(_frozen_expose),
         PlainSerializer(_expose_as_dict, return_type=dict[str, Exposure]),
     ] = Field(default_factory=_no_exposures)
+    # Built-in read-only snapshots the probe sees as globals of these names (facts.py).
+    facts: Annotated[
+        tuple[Annotated[FactName, BeforeValidator(_literal_text)], ...],
+        AfterValidator(_facts_once),
+    ] = ()
     # Added to the built-in name patterns (*password*, *token*, ...), never replacing them.
     redact: tuple[Annotated[_Text, AfterValidator(_check_pattern)], ...] = ()
     # thread: the probe runs in the host's runner thread; fork: in a forked child that is
