@@ -49,6 +49,7 @@ MAX_TEXT_CHARS: Final = 200
 
 # The package's directory as the import system named it, which is how frames name its files.
 _SAFEPROBE_DIR: Final = str(Path(__file__).absolute().parent) + os.sep
+_MISSING: Final = object()
 _STATE_RANK: Final = {"running": 0, "pending": 1, "done": 2, "cancelled": 3, "unknown": 4}
 
 
@@ -203,12 +204,12 @@ class LoopInfo(_Record):
     index: int
     thread_ident: int | None
     thread_name: str | None
-    running: bool
+    running: bool | None  # None: a loop class that does not record its thread
     closed: bool | None
     tasks: int
 
     def _render(self) -> str:
-        where = "not running"
+        where = "not running" if self.running is False else "its thread is unknown"
         if self.thread_ident is not None:
             name = "?" if self.thread_name is None else _quoted(self.thread_name)
             where = f"running in thread {name} ident={self.thread_ident}"
@@ -821,6 +822,8 @@ def _coroutine_parts(obj: object) -> tuple[types.FrameType | None, types.CodeTyp
 
 
 def _coroutine_name(coro: object) -> str:
+    if coro is None:
+        return "?"
     parts = _coroutine_parts(coro)
     if parts is None:
         return f"({type_label(type(coro))})"
@@ -872,14 +875,19 @@ def _describe_awaited(waiter: object, kinds: _TaskTypes) -> str | None:
 
 
 def _loop_info(index: int, loop: object, tasks: int, names: Mapping[int, str]) -> LoopInfo:
-    """A loop's thread from BaseEventLoop's own _thread_id (set while run_forever runs)."""
-    thread_ident = _int_or_none(_static(loop, "_thread_id"))
+    """A loop's thread from BaseEventLoop's own _thread_id, set while run_forever runs and
+    None otherwise; a loop class without it (uvloop) leaves ``running`` unknown."""
+    try:
+        raw_ident = read_attribute(loop, "_thread_id")
+    except (AttributeError, ProbeDenied):
+        raw_ident = _MISSING
+    thread_ident = _int_or_none(raw_ident)
     closed = _static(loop, "_closed")
     return LoopInfo(
         index=index,
         thread_ident=thread_ident,
         thread_name=names.get(thread_ident) if thread_ident is not None else None,
-        running=thread_ident is not None,
+        running=None if raw_ident is _MISSING else thread_ident is not None,
         closed=closed if type(closed) is bool else None,
         tasks=tasks,
     )

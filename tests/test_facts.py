@@ -28,6 +28,7 @@ from safeprobe.facts import (
     TaskDump,
     ThreadDump,
     ThreadInfo,
+    _loop_info,
     parse_status,
     process_uptime_s,
     snapshot_gc,
@@ -588,6 +589,23 @@ def test_snapshots_race_a_busy_loop_safely(loop_thread: LoopThread) -> None:
     finally:
         stop.set()
         future.result(10)
+
+
+def test_loop_thread_is_known_only_when_the_loop_records_it() -> None:
+    """BaseEventLoop records its thread while it runs; a loop class that does not is shown
+    as unknown, not as stopped."""
+
+    class ForeignLoop:
+        __slots__ = ()
+
+    idle = asyncio.new_event_loop()
+    try:
+        assert render(_loop_info(1, idle, 0, {}), depth=0) == "Loop 1 (0 tasks), not running"
+    finally:
+        idle.close()
+    foreign = _loop_info(2, ForeignLoop(), 1, {})
+    assert foreign.running is None
+    assert render(foreign, depth=0) == "Loop 2 (1 task), its thread is unknown"
 
 
 def test_task_names_are_escaped_in_the_dump(loop_thread: LoopThread) -> None:
