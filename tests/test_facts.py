@@ -619,7 +619,7 @@ def test_task_names_are_escaped_in_the_dump(loop_thread: LoopThread) -> None:
 # -- through the sandbox ------------------------------------------------------------------------
 
 
-def _policy(tmp_path: Path, probe: str, facts: list[str]) -> Path:
+def _policy(tmp_path: Path, probe: str, facts: list[str], isolation: str = "thread") -> Path:
     (tmp_path / "probe.py").write_text(probe)
     (tmp_path / "probe.py").chmod(0o644)
     path = tmp_path / "policy.yaml"
@@ -627,6 +627,7 @@ def _policy(tmp_path: Path, probe: str, facts: list[str]) -> Path:
         "version": 1,
         "probe": {"path": "probe.py"},
         "facts": facts,
+        "isolation": isolation,
         "audit": {"path": "audit.jsonl"},
     }
     path.write_text(yaml.safe_dump(data))
@@ -697,3 +698,16 @@ def test_facts_are_fresh_on_every_attempt(tmp_path: Path) -> None:
     finally:
         release.set()
         thread.join(5)
+
+
+def test_facts_are_taken_in_the_host_under_fork_isolation(
+    tmp_path: Path, parked_thread: threading.Thread
+) -> None:
+    """isolation: fork runs the probe in a child, but the facts describe the host: its pid,
+    and all its threads (a forked child has only one)."""
+    probe = "print(process.pid)\nprint(sorted(t.name for t in threads))\n"
+    attempt = run_probe(_policy(tmp_path, probe, ["process", "threads"], isolation="fork"))
+    assert attempt.outcome is Outcome.OK, attempt.reason
+    pid, names = attempt.output.splitlines()
+    assert int(pid) == os.getpid()
+    assert "'parked'" in names
