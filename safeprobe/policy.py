@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from safeprobe.errors import PolicyError
+from safeprobe.facts import FACT_NAMES, FactName
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -270,6 +271,10 @@ def _check_expose_name(value: str) -> str:
     _check_segment(value, "exposure name")
     if value in RESERVED_NAMES:
         raise ValueError(f"{_shown(value)} would shadow a name the probe already has")
+    if value in FACT_NAMES:
+        # Refused whether or not the fact is enabled, so enabling it later cannot change
+        # what a probe's name means.
+        raise ValueError(f"{_shown(value)} is the name of a built-in fact; choose another name")
     return value
 
 
@@ -416,6 +421,13 @@ def _check_syslog_address(value: str) -> str:
     raise ValueError(
         "expected an absolute socket path such as /dev/log, or udp://host:port or tcp://host:port"
     )
+
+
+def _facts_once(values: tuple[str, ...]) -> tuple[str, ...]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise ValueError(f"fact {value!r} is listed twice")
+    return values
 
 
 def _frozen_expose(value: Mapping[str, Exposure]) -> Mapping[str, Exposure]:
@@ -565,6 +577,11 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
         AfterValidator(_frozen_expose),
         PlainSerializer(_expose_as_dict, return_type=dict[str, Exposure]),
     ] = Field(default_factory=_no_exposures)
+    # Built-in read-only snapshots the probe sees as globals of these names (facts.py).
+    facts: Annotated[
+        tuple[Annotated[FactName, BeforeValidator(_literal_text)], ...],
+        AfterValidator(_facts_once),
+    ] = ()
     # Added to the built-in name patterns (*password*, *token*, ...), never replacing them.
     redact: tuple[Annotated[_Text, AfterValidator(_check_pattern)], ...] = ()
     # thread: the probe runs in the host's runner thread; fork: in a forked child that is

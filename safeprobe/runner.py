@@ -35,6 +35,7 @@ from safeprobe.errors import (
     ProbeRejected,
     SafeprobeError,
 )
+from safeprobe.facts import take_facts
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
 from safeprobe.policy import DEFAULT_PROBE, Policy, ProbeSpec, SyslogConfig, parse_policy
 from safeprobe.proxy import (
@@ -401,6 +402,12 @@ class Runner:
         self, policy: Policy, code: types.CodeType, source: ProbeSource, output: OutputBuffer
     ) -> tuple[_Result, int]:
         limits = policy.limits
+        redactor = Redactor.with_defaults(policy.redact)
+        # Snapshots of the host, taken before the probe's clock starts so that a large
+        # thread dump does not eat into its timeout; plain data, bounded (facts.py).
+        facts = take_facts(
+            policy.facts, argv=tuple(_safe_argv(redactor)), max_items=limits.max_items
+        )
         budget = Budget(
             timeout_s=limits.timeout_s,
             max_steps=limits.max_steps,
@@ -413,7 +420,6 @@ class Runner:
             max_str_chars=limits.max_str_chars,
         )
         state = AttemptState(budget=budget, output=output, render_limits=render_limits)
-        redactor = Redactor.with_defaults(policy.redact)
         try:
             exposures = {
                 name: _expose(name, exposure.target, exposure.allow, redactor, state)
@@ -422,7 +428,7 @@ class Runner:
         except _ExposeError as error:
             return _Result(Outcome.ERROR, str(error)), 0
         sandbox = Sandbox(state)
-        namespace = sandbox.globals(exposures, name=Path(source.path).stem)
+        namespace = sandbox.globals({**exposures, **facts}, name=Path(source.path).stem)
         if policy.isolation == "fork":
             return self._run_forked(policy, code, namespace, state, source.path)
         result = _execute(code, namespace, state, source.path)

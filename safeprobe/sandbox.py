@@ -1,9 +1,10 @@
 """The namespace a probe sees: safe builtins, bounded wrappers and RestrictedPython's guard hooks.
 
 Promise: the only objects a probe can reach are its own values (builtin types it built), the
-exposures as read-only views, the safe builtins below, and the exception classes it may
-catch. Every attribute read goes through ``guarded_getattr``, which allows a short list of
-methods per builtin type and nothing else; every builtin that would iterate in C walks a
+exposures as read-only views, the facts (frozen records of plain data), the safe builtins
+below, and the exception classes it may catch. Every attribute read goes through
+``guarded_getattr``, which allows a short list of methods per builtin type, the fields of
+fact records, and nothing else; every builtin that would iterate in C walks a
 guarded, ticking iterator under the item cap instead; writes are allowed only to the probe's
 own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state" and "Memory".
 """
@@ -20,6 +21,7 @@ from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from safeprobe.facts import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer
 from safeprobe.proxy import ProbeDenied, View
 from safeprobe.render import RenderLimits, is_scalar
@@ -207,7 +209,7 @@ class Sandbox:
         if type(obj) is View:
             return obj._sp_getattr(name)
         kind = type(obj)
-        allowed = SAFE_METHODS.get(kind)
+        allowed = SAFE_METHODS.get(kind) or FACT_FIELDS.get(kind)
         if allowed is None or name not in allowed:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"

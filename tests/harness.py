@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,3 +183,78 @@ class Host:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+
+def copy_example(name: str, target: Path) -> Path:
+    """A copy of examples/<name> in ``target``, with the modes a checkout may not keep
+    (probe files 0644, as safeprobe requires) and no audit file of an earlier run."""
+    folder = target / name
+    shutil.copytree(
+        REPO / "examples" / name,
+        folder,
+        ignore=shutil.ignore_patterns("__pycache__", "audit.jsonl"),
+    )
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder
+
+
+class ExampleApp:
+    """An example started the way its README says, its stderr (where safeprobe reports)
+    collected as it comes."""
+
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, *argv],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # its workers too can be stopped as one group
+        )
+        self._stderr: list[str] = []
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    def wait_for(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
+        """The first ``count`` matches of ``pattern`` in stderr, waiting for them."""
+
+        def found() -> list[re.Match[str]] | None:
+            matches = list(re.finditer(pattern, self.stderr()))
+            return matches[:count] if len(matches) >= count else None
+
+        matches = wait_until(found, f"{pattern!r} on the example's stderr")
+        assert isinstance(matches, list)
+        return matches
+
+    def report(self, seq: object) -> str:
+        """safeprobe's framed report of attempt ``seq``, waiting for its last line."""
+        end = f"--- end safeprobe #{seq} ---\n"
+        wait_until(lambda: end in self.stderr(), f"the report of attempt #{seq}")
+        text = self.stderr()
+        start = text.rfind("--- safeprobe ", 0, text.find(end))
+        return text[start : text.find(end) + len(end)]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._drain.join(timeout=5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()

@@ -155,6 +155,9 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
                 st.from_regex(r"x[a-z0-9_]{0,8}", fullmatch=True), _exposures(), max_size=3
             ),
             "redact": st.lists(st.text(printable, min_size=1, max_size=12), max_size=3),
+            "facts": st.lists(
+                st.sampled_from(["threads", "process", "gc", "asyncio"]), unique=True, max_size=4
+            ),
             "isolation": st.sampled_from(["thread", "fork"]),
             "output": st.sampled_from(["stderr", "file"]),
             "output_dir": _FILES,

@@ -1,0 +1,1 @@
+"""An asyncio service: app.py (host), probes/, policies/. See README.md."""

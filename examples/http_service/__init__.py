@@ -1,0 +1,1 @@
+"""A threaded HTTP service: app.py (host), probes/, policies/. See README.md."""

@@ -1,0 +1,45 @@
+"""Technique: amplify a large value the probe did not pay to build. A fact's text is
+rendered by safeprobe, outside the probe's allocation budget, so str() or an f-string of a
+thread dump in a loop could fill the host's memory ten kilobytes per step.
+Source: CWE-400, "Uncontrolled Resource Consumption"; simpleeval's MAX_STRING_LENGTH and
+the issues that motivated it."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.harness import base_policy
+
+POLICY = base_policy(Path(), facts=["threads"], limits={"timeout": "2s", "max_output": "64KiB"})
+
+PROBES = [
+    "xs = [str(threads) for _ in range(100000)]",
+    "xs = [repr(threads) for _ in range(100000)]",
+    "xs = [f'{threads}' for _ in range(100000)]",
+    "xs = ['%s' % threads for _ in range(100000)]",
+    "xs = ['{}'.format(threads) for _ in range(100000)]",
+    "xs = [str(threads) + '' for _ in range(100000)]",
+    "x = str(threads) * 100000",
+]
+
+
+def _peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    pytest.skip("no VmHWM in /proc")
+    return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("probe", PROBES)
+def test_rendering_a_fact_again_and_again_is_bounded(make_host, probe: str) -> None:
+    host = make_host(probe, POLICY)
+    before = _peak_rss_kib(host.pid)
+    record = host.probe()
+    grew_mib = (_peak_rss_kib(host.pid) - before) / 1024
+    assert record["outcome"] in ("ok", "limit", "timeout"), record["reason"]
+    assert host.alive()
+    # The attempt-wide allocation cap is 64 MiB; text that was never charged would be
+    # 100,000 copies of a dump of a few KiB, hundreds of MiB.
+    assert grew_mib < 96, f"host peak memory grew {grew_mib:.0f} MiB"
