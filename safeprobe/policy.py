@@ -571,6 +571,13 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     name: _Label = ""  # parse_policy fills in the policy file's stem when empty
     trigger: Trigger = Trigger()
     probe: ProbeSpec
+    # Named probes besides `probe` (which is "default"): `safeprobe trigger --probe NAME`
+    # asks for one by number (sigqueue); the host runs only what this mapping names.
+    probes: Annotated[
+        Mapping[Annotated[_Text, AfterValidator(_check_probe_name)], ProbeSpec],
+        AfterValidator(_frozen_probes),
+        PlainSerializer(_probes_as_dict, return_type=dict[str, ProbeSpec]),
+    ] = Field(default_factory=_no_probes)
     # A read-only mapping: validated as a dict, kept as a MappingProxyType, dumped as a dict.
     expose: Annotated[
         Mapping[Annotated[_Text, AfterValidator(_check_expose_name)], Exposure],
@@ -587,13 +594,6 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     # thread: the probe runs in the host's runner thread; fork: in a forked child that is
     # killed at the deadline and runs under limits.max_memory (SECURITY.md, "Isolation").
     isolation: Annotated[Literal["thread", "fork"], BeforeValidator(_literal_text)] = "thread"
-    # Named probes besides `probe` (which is "default"): `safeprobe trigger --probe NAME`
-    # asks for one by number (sigqueue); the host runs only what this mapping names.
-    probes: Annotated[
-        Mapping[Annotated[_Text, AfterValidator(_check_probe_name)], ProbeSpec],
-        AfterValidator(_frozen_probes),
-        PlainSerializer(_probes_as_dict, return_type=dict[str, ProbeSpec]),
-    ] = Field(default_factory=_no_probes)
     # stderr: the host's stderr; file: a result file per attempt in output_dir, mode 0600,
     # which `safeprobe trigger` prints.
     output: Annotated[Literal["stderr", "file"], BeforeValidator(_literal_text)] = "stderr"

@@ -93,10 +93,13 @@ def test_the_seed_policy_reads_as_its_file_does() -> None:
         "name",
         "trigger",
         "probe",
+        "probes",
         "expose",
+        "facts",
         "redact",
         "isolation",
         "output",
+        "output_dir",
         "limits",
         "audit",
     ]
