@@ -606,6 +606,13 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
         # A handler never sees sigqueue's value, so it would run `probe` for every request.
         if self.probes and self.trigger.mode == "handler":
             raise ValueError("probes needs trigger.mode: listener (a handler cannot see which)")
+        # Named probes are asked for with sigqueue, whose caller writes its own sender
+        # fields; allowed_uids trusts only senders the kernel vouches for (kill, tgkill).
+        if self.probes and self.trigger.allowed_uids is not None:
+            raise ValueError(
+                "probes cannot be combined with trigger.allowed_uids: a named probe is asked "
+                "for with sigqueue, whose sender uid the kernel does not vouch for"
+            )
         return self
 
     def probe_for(self, name: str) -> ProbeSpec | None:

@@ -91,6 +91,9 @@ class TriggerInfo:
     # sigqueue's value: which named probe the sender asks for (policy.request_code); 0 is
     # the default probe, and what a plain kill(2) carries.
     request: int = 0
+    # True when the kernel filled in sender_pid and sender_uid (kill, tgkill); a queued
+    # signal's sender wrote them itself.
+    sender_verified: bool = False
 
 
 API_TRIGGER: Final = TriggerInfo(signal=None, sender_pid=None, sender_uid=None, received="api")
@@ -515,6 +518,7 @@ class Runner:
                 "signal": trigger.signal,
                 "sender_pid": trigger.sender_pid,
                 "sender_uid": trigger.sender_uid,
+                "sender_verified": trigger.sender_verified,
                 "received": trigger.received,
                 "request": trigger.request,
                 "requests": requests,

@@ -158,7 +158,11 @@ def uninstall() -> None:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {inst.signum})
 
 
-SI_QUEUE: Final = -1  # si_code of a signal sent with sigqueue(3) (Linux, <asm/siginfo.h>)
+# si_code values (Linux, <asm-generic/siginfo.h>).
+SI_USER: Final = 0  # kill(2): the kernel fills in the sender's pid and uid
+SI_QUEUE: Final = -1  # sigqueue(3): the caller fills them in, and may lie
+SI_TKILL: Final = -6  # tgkill(2): the kernel fills them in
+KERNEL_FILLED_SENDER: Final = frozenset({SI_USER, SI_TKILL})
 
 
 # ---- the signal paths: record and hand over, nothing else ----------------------------------
@@ -182,7 +186,13 @@ def _listen(inst: _Installation) -> None:
         name = signal.Signals(info.si_signo).name
         # Linux puts sigqueue's int value where si_status lies; kill(2) leaves it 0.
         request = info.si_status if info.si_code == SI_QUEUE else 0
-        _request(inst, TriggerInfo(name, info.si_pid, info.si_uid, "sigwaitinfo", request))
+        # Only kill(2) and tgkill(2) have the kernel fill in the sender: sigqueue's caller
+        # writes si_pid and si_uid itself, so a queued signal's sender is only claimed.
+        verified = info.si_code in KERNEL_FILLED_SENDER
+        trigger = TriggerInfo(
+            name, info.si_pid, info.si_uid, "sigwaitinfo", request, sender_verified=verified
+        )
+        _request(inst, trigger)
 
 
 def _request(inst: _Installation, trigger: TriggerInfo) -> None:
@@ -206,7 +216,9 @@ def _request(inst: _Installation, trigger: TriggerInfo) -> None:
 
 
 def _refusal(inst: _Installation, trigger: TriggerInfo) -> Outcome | None:
-    if inst.allowed_uids is not None and trigger.sender_uid not in inst.allowed_uids:
+    if inst.allowed_uids is not None and (
+        not trigger.sender_verified or trigger.sender_uid not in inst.allowed_uids
+    ):
         return Outcome.UNAUTHORIZED
     if inst.running or inst.pending is not None:
         return Outcome.BUSY
@@ -222,7 +234,12 @@ def burst_reason(burst: _Burst, *, cooldown_s: float) -> str:
     many = f" ({burst.count} requests)" if burst.count > 1 else ""
     if burst.outcome is Outcome.UNAUTHORIZED:
         uid = burst.first.sender_uid
-        who = "an unknown sender" if uid is None else f"uid {uid}"
+        if uid is None:
+            who = "an unknown sender is"
+        elif not burst.first.sender_verified:
+            who = f"uid {uid} is only claimed (a queued signal), so it"
+        else:
+            who = f"uid {uid}"
         return f"trigger.allowed_uids: {who} is not allowed{many}"
     if burst.outcome is Outcome.BUSY:
         return f"one attempt at a time: an attempt was running{many}"

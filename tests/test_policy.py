@@ -520,13 +520,18 @@ def test_every_valid_probe_name_has_a_nonzero_31_bit_code(name: str) -> None:
         ("probes:\n  default: {path: t.py}\n", "probes.default", "not a probe name"),
         ("probes:\n  ../x: {path: t.py}\n", "probes.../x", "not a probe name"),
         ("probes:\n  t: {path: t.py, color: red}\n", "probes.t.color", "unknown key"),
-        ("probes:\n  t: {}\n", "probes.t.path", ""),
+        ("probes:\n  t: {}\n", "probes.t.path", "required"),
         (
             "trigger: {mode: handler}\nprobes:\n  t: {path: t.py}\n",
             "policy",
             "needs trigger.mode: listener",
         ),
-        ("output: syslog\n", "output", ""),
+        (
+            "trigger: {allowed_uids: [0]}\nprobes:\n  t: {path: t.py}\n",
+            "policy",
+            "cannot be combined with trigger.allowed_uids",
+        ),
+        ("output: syslog\n", "output", "'stderr' or 'file'"),
     ],
 )
 def test_bad_named_probes_and_outputs_are_refused(text: str, field: str, problem: str) -> None:
