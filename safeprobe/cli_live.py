@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from safeprobe.errors import PolicyError
+
+if TYPE_CHECKING:
+    from safeprobe.sender import Outcome
 
 EXIT_NOT_OK: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_NO_HOST: Final = 3
 EXIT_FORBIDDEN: Final = 4
 EXIT_NO_RECORD: Final = 5
+EXIT_INTERRUPTED: Final = 130  # as a shell reports a program ended by Ctrl-C
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +45,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--probe", default="default", help="a probe the policy names under probes: (default: probe)"
     )
     trigger.add_argument(
-        "--wait", type=float, default=10.0, metavar="SECONDS", help="how long to wait (10)"
+        "--wait", type=_seconds, default=10.0, metavar="SECONDS", help="how long to wait (10)"
     )
     trigger.add_argument(
         "--policy", help="the host's policy file, when it cannot be discovered from the pid"
@@ -85,29 +90,42 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_NO_RECORD)
     except PolicyError as exc:
         return _fail(str(exc), EXIT_NOT_OK)
-    record = outcome.record
+    except OSError as exc:  # e.g. EAGAIN from sigqueue (the queue is full), ELOOP
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_NOT_OK)
     if args.json:
-        shown = {"output": outcome.output, "output_from": outcome.output_from, "record": record}
+        shown = {
+            "output": outcome.output,
+            "output_from": outcome.output_from,
+            "record": outcome.record,
+        }
         print(json.dumps(shown))
     else:
-        probe = record.get("probe")
-        name = probe.get("name") if isinstance(probe, dict) else None
-        print(
-            f"#{record.get('seq')} {name} in process {outcome.pid}: {record.get('outcome')}"
-            f" in {record.get('duration_ms')} ms"
-        )
-        if record.get("outcome") != "ok":
-            print(f"reason: {record.get('reason')}")
-        if outcome.output is not None:
-            sys.stdout.write(outcome.output)
-            if outcome.output and not outcome.output.endswith("\n"):
-                print()
-        else:
-            print(
-                "(the output went to the host's stderr; set 'output: file' or "
-                "'audit.include_output: true' in the policy to see it here)"
-            )
+        _print_outcome(outcome)
     return 0 if outcome.ok else EXIT_NOT_OK
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    record = outcome.record
+    probe = record.get("probe")
+    name = probe.get("name") if isinstance(probe, dict) else None
+    print(
+        f"#{record.get('seq')} {name} in process {outcome.pid}: {record.get('outcome')}"
+        f" in {record.get('duration_ms')} ms"
+    )
+    if record.get("outcome") != "ok":
+        print(f"reason: {record.get('reason')}")
+    if outcome.output is not None:
+        sys.stdout.write(outcome.output)
+        if outcome.output and not outcome.output.endswith("\n"):
+            print()
+    elif outcome.output_from == "missing":
+        print("(no result file appeared; the host's stderr says why)")
+    else:
+        print(
+            "(the output went to the host's stderr; set 'output: file' or "
+            "'audit.include_output: true' in the policy to see it here)"
+        )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -118,8 +136,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         target = target[1:]
     if not target:
         return _fail("run: name a script (or -m module) after the options", EXIT_USAGE)
-    run_program(args.policy, target, module=args.module)
+    try:
+        run_program(args.policy, target, module=args.module)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     return 0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
 
 
 def _fail(message: str, code: int) -> int:

@@ -28,6 +28,7 @@ def run_program(policy: str, target: Sequence[str], *, module: bool = False) -> 
     try:
         if module:
             sys.argv = [name, *args]
+            sys.path[0] = str(Path.cwd())  # as `python -m` does, wherever safeprobe lives
             runpy.run_module(name, run_name="__main__", alter_sys=True)
         else:
             script = Path(name)

@@ -7,13 +7,22 @@ command believes it only when the file's owner is the process's user (or root), 
 else can write it, and the process start time in it matches the process that has that pid
 now, so a pid reused by another program is not mistaken for the host.
 
-Runtime dir: ``$SAFEPROBE_RUNTIME_DIR`` if set, else ``/run/safeprobe`` for root and
-``/tmp/safeprobe-<uid>`` for other users.
+It also carries what the command must not take from the policy file, which may have
+changed since the host read it: the signal the host listens for, and the thread id of its
+listener (a named probe is queued to that thread, so a thread the host started before
+``install()`` cannot swallow the request).
+
+Runtime dir: ``$SAFEPROBE_RUNTIME_DIR`` if set, else ``/run/safeprobe`` for root,
+``/run/user/<uid>/safeprobe`` where the system keeps a runtime dir per user, and
+``/tmp/safeprobe-<uid>`` otherwise. The command believes a dir only when it is owned by
+the process's user (or root) and nobody else can write it, so a dir squatted in /tmp by
+another user is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -37,6 +46,8 @@ class Announcement:
     pid: int
     start_time: int
     policy_path: str
+    signal: str  # the signal the host installed, e.g. "SIGQUIT"
+    listener_tid: int | None  # the listener thread's native id; None in handler mode
 
 
 def runtime_dir(uid: int) -> Path:
@@ -44,7 +55,12 @@ def runtime_dir(uid: int) -> Path:
     configured = os.environ.get(ENV_DIR)
     if configured:
         return Path(configured)
-    return Path("/run/safeprobe") if uid == 0 else Path(f"/tmp/safeprobe-{uid}")  # noqa: S108
+    if uid == 0:
+        return Path("/run/safeprobe")
+    per_user = Path(f"/run/user/{uid}")
+    if per_user.is_dir():
+        return per_user / "safeprobe"
+    return Path(f"/tmp/safeprobe-{uid}")  # noqa: S108 - checked for owner and mode on use
 
 
 def process_start_time(pid: int) -> int:
@@ -56,28 +72,35 @@ def process_start_time(pid: int) -> int:
     return int(fields[19])
 
 
-def announce(policy_path: str) -> Path | None:
-    """Write this process's announcement; None (and nothing written) when the runtime dir
-    cannot be made safely, which only costs `safeprobe trigger` its discovery."""
+def announce(policy_path: str, *, signal: str, listener_tid: int | None) -> Path:
+    """Write this process's announcement; OSError when the runtime dir cannot be made or
+    is not safe (which costs `safeprobe trigger` only its discovery)."""
     pid = os.getpid()
     folder = runtime_dir(os.geteuid())
-    try:
-        folder.mkdir(mode=0o755, parents=True, exist_ok=True)
-        st = folder.lstat()
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-            return None
-        body = {"pid": pid, "start_time": process_start_time(pid), "policy": policy_path}
-        target = folder / f"{pid}.json"
-        partial = folder / f".{pid}.json.partial"
-        partial.unlink(missing_ok=True)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(body, stream)
-        partial.replace(target)
-        _sweep(folder)
-    except OSError:
-        return None
+    folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if not _trusted_dir(folder, os.geteuid()):
+        raise PermissionError(errno.EPERM, "not a directory of ours that only we can write")
+    body = {
+        "pid": pid,
+        "start_time": process_start_time(pid),
+        "policy": policy_path,
+        "signal": signal,
+        "listener_tid": listener_tid,
+    }
+    target = folder / f"{pid}.json"
+    partial = folder / f".{pid}.json.partial"
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump(body, stream)
+    partial.replace(target)
+    _sweep(folder)
     return target
+
+
+def _trusted_dir(folder: Path, owner: int) -> bool:
+    st = folder.lstat()
+    return stat.S_ISDIR(st.st_mode) and st.st_uid in (owner, 0) and not st.st_mode & 0o022
 
 
 def _sweep(folder: Path) -> None:
@@ -109,9 +132,12 @@ def lookup(pid: int) -> Announcement:
         started = process_start_time(pid)
     except FileNotFoundError:
         raise NotAnnounced(f"no process {pid}") from None
-    path = runtime_dir(owner) / f"{pid}.json"
+    folder = runtime_dir(owner)
+    path = folder / f"{pid}.json"
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        if not _trusted_dir(folder, owner):
+            raise NotAnnounced(f"{folder}: not trusted (owner or mode); pass --policy")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         raise NotAnnounced(
             f"process {pid} does not run safeprobe (no {path}); if it does, pass --policy"
@@ -123,7 +149,14 @@ def lookup(pid: int) -> Announcement:
         data = stream.read(_MAX_BYTES)
     try:
         body = json.loads(data)
-        found = Announcement(int(body["pid"]), int(body["start_time"]), str(body["policy"]))
+        tid = body["listener_tid"]
+        found = Announcement(
+            int(body["pid"]),
+            int(body["start_time"]),
+            str(body["policy"]),
+            str(body["signal"]),
+            None if tid is None else int(tid),
+        )
     except (ValueError, KeyError, TypeError):
         raise NotAnnounced(f"{path}: not a safeprobe announcement") from None
     if found.pid != pid or found.start_time != started:

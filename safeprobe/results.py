@@ -3,13 +3,17 @@
 
 Promise: a result file is written only after its attempt's audit record, is created new
 (never over an existing file, never through a symlink) with mode 0600 in a folder that is
-not a symlink, and holds exactly what the operator would otherwise see on stderr. Each
-host keeps its newest ``KEEP_PER_HOST`` files and removes older ones of its own.
+not a symlink, is owned by the host's user (or root) and that nobody else can write, and
+holds exactly what the operator would otherwise see on stderr. Its name carries the host
+pid, the record's seq and the first 16 hex digits of the record's mac, so a file left by
+an earlier chain (a rotated log, a reused pid) or planted in advance never passes for
+this attempt's. Each host keeps its newest ``KEEP_PER_HOST`` files, removing its older ones.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -19,35 +23,39 @@ from safeprobe.errors import SafeprobeError
 
 KEEP_PER_HOST: Final = 100
 _SUFFIX: Final = ".txt"
+_MAC_CHARS: Final = 16
 
 
 class ResultFileError(SafeprobeError):
     """A result file could not be written; the message names the folder and why."""
 
 
-def result_path(folder: str, host_pid: int, seq: int) -> str:
-    """Where attempt ``seq`` of host ``host_pid`` writes its output. Pure."""
-    return str(Path(folder) / _name(host_pid, seq))
+def result_path(folder: str, host_pid: int, seq: int, mac: str) -> str:
+    """Where attempt ``seq`` (record ``mac``) of host ``host_pid`` writes its output. Pure."""
+    return str(Path(folder) / _name(host_pid, seq, mac))
 
 
-def _name(host_pid: int, seq: int) -> str:
-    return f"{host_pid}-{seq}{_SUFFIX}"
+def _name(host_pid: int, seq: int, mac: str) -> str:
+    return f"{host_pid}-{seq}-{mac[:_MAC_CHARS]}{_SUFFIX}"
 
 
-def write_result(folder: str, host_pid: int, seq: int, text: str) -> str:
+def write_result(folder: str, host_pid: int, seq: int, mac: str, text: str) -> str:
     """Create the result file and return its path; ResultFileError otherwise."""
-    path = result_path(folder, host_pid, seq)
+    path = result_path(folder, host_pid, seq, mac)
     try:
         Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise ResultFileError(f"{folder}: result folder: {exc.strerror}") from None
     try:
-        if stat.S_IMODE(os.fstat(dir_fd).st_mode) & 0o022:
-            raise ResultFileError(f"{folder}: result folder is writable by group or others")
+        st = os.fstat(dir_fd)
+        if st.st_mode & 0o022 or st.st_uid not in (os.geteuid(), 0):
+            raise ResultFileError(
+                f"{folder}: result folder is not ours alone (owner or mode); not written"
+            )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(_name(host_pid, seq), flags, 0o600, dir_fd=dir_fd)
+            fd = os.open(_name(host_pid, seq, mac), flags, 0o600, dir_fd=dir_fd)
         except OSError as exc:
             raise ResultFileError(f"{path}: {exc.strerror}") from None
         try:
@@ -68,18 +76,25 @@ def write_result(folder: str, host_pid: int, seq: int, text: str) -> str:
 def _prune(dir_fd: int, host_pid: int) -> None:
     """Remove this host's result files beyond the newest KEEP_PER_HOST (by seq)."""
     prefix = f"{host_pid}-"
-    seqs: list[int] = []
+    mine: list[tuple[int, str]] = []
     for name in os.listdir(dir_fd):
-        middle = name[len(prefix) : -len(_SUFFIX)]
-        if name.startswith(prefix) and name.endswith(_SUFFIX) and middle.isdigit():
-            seqs.append(int(middle))
-    for old in sorted(seqs)[:-KEEP_PER_HOST]:
+        seq, _, rest = name[len(prefix) :].partition("-")
+        if name.startswith(prefix) and name.endswith(_SUFFIX) and seq.isdigit() and rest:
+            mine.append((int(seq), name))
+    for _seq, old in sorted(mine)[:-KEEP_PER_HOST]:
         with contextlib.suppress(OSError):
-            os.unlink(_name(host_pid, old), dir_fd=dir_fd)
+            os.unlink(old, dir_fd=dir_fd)
 
 
-def read_result(path: str) -> str:
-    """A result file's text, refusing symlinks; OSError as raised."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+def read_result(path: str, *, owner: int, max_bytes: int) -> str:
+    """A result file's text. Refuses (PermissionError) a symlink, anything but a regular
+    file with one link owned by ``owner`` or root, and more than ``max_bytes``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as stream:
-        return stream.read().decode("utf-8", "replace")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid not in (owner, 0):
+            raise PermissionError(errno.EACCES, "not a result file the host wrote", path)
+        data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PermissionError(errno.EFBIG, "larger than any result file the host writes", path)
+    return data.decode("utf-8", "replace")

@@ -225,9 +225,7 @@ class Runner:
         source: ProbeSource | None = None
         output = OutputBuffer(policy.limits.max_output_bytes)
         steps = 0
-        name = policy.probe_named_by(trigger.request)
-        spec = policy.probe_for(name) if name is not None else None
-        probe = _ProbeRef(name, spec.path if spec is not None else None)
+        probe, spec = _requested(policy, trigger)
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
             result = _Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
@@ -243,7 +241,12 @@ class Runner:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
         if not self._ship(policy, record):
-            output = OutputBuffer(policy.limits.max_output_bytes)  # withheld: fail-closed
+            # Withheld, fail-closed: nothing of the probe, not even its error text, and
+            # no result file; _ship has said why on stderr.
+            return Attempt(
+                result.outcome, "output withheld: syslog", "", False, duration_ms, steps,
+                probe.path, source.sha256 if source else None, _seq(record), True,
+            )  # fmt: skip
         self._report(policy, record, probe, result, output, duration_ms)
         return Attempt(
             outcome=result.outcome,
@@ -494,8 +497,8 @@ class Runner:
     ) -> dict[str, object]:
         """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
         the probe asked for (the default one when not given)."""
-        if probe is None:
-            probe = _ProbeRef(DEFAULT_PROBE, policy.probe.path)
+        if probe is None:  # a refusal: name what the request asked for
+            probe, _spec = _requested(policy, trigger)
         redactor = Redactor.with_defaults(policy.redact)
         out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
         if output is not None:
@@ -555,7 +558,7 @@ class Runner:
     ) -> None:
         """Show the operator the probe's output: framed on the host's stderr, or with
         ``output: file`` in the attempt's result file, with one line on stderr."""
-        seq = record["seq"]
+        seq, mac = record["seq"], record["mac"]
         body = output.text()
         if body and not body.endswith("\n"):
             body += "\n"
@@ -570,9 +573,9 @@ class Runner:
         summary = (
             f"safeprobe {policy.name} #{seq} {shown}: {result.outcome} in {duration_ms:.1f} ms"
         )
-        if policy.output == "file" and isinstance(seq, int):
+        if policy.output == "file" and isinstance(seq, int) and isinstance(mac, str):
             try:
-                where = write_result(policy.output_dir, os.getpid(), seq, body + tail)
+                where = write_result(policy.output_dir, os.getpid(), seq, mac, body + tail)
             except ResultFileError as exc:
                 self._write_stderr(f"safeprobe: #{seq}: {exc}; output not delivered\n")
                 return
@@ -718,6 +721,13 @@ def _where(path: str, exc: BaseException) -> str:
             line = tb.tb_lineno
         tb = tb.tb_next
     return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:
+    """The probe a request's code names in the policy, or (name None) none."""
+    name = policy.probe_named_by(trigger.request)
+    spec = policy.probe_for(name) if name is not None else None
+    return _ProbeRef(name, spec.path if spec is not None else None), spec
 
 
 def _sink_for(policy: Policy) -> AuditSink:

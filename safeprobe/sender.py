@@ -1,11 +1,20 @@
-"""The sender's side of ``safeprobe trigger PID``: find the host's policy, send its signal
-(asking for a named probe with sigqueue's value), wait for that attempt's audit record, and
-fetch the probe's output from the result file or the record.
+"""The sender's side of ``safeprobe trigger PID``: find the host's policy, send its signal,
+wait for that attempt's audit record, and fetch the probe's output from the result file
+or the record.
 
 The request carries only a number, the probe name's ``request_code``; the host looks the
 number up in its own policy, so a sender can choose among the probes the policy names
-and never supply a path. The attempt is matched by host pid, a sequence number past the
-audit file's end when the signal was sent, and this process's pid as the sender.
+and never supply a path. The default probe is asked for with kill(2), whose sender the
+kernel vouches for; a named one is queued (rt_tgsigqueueinfo) straight to the host's
+listener thread, so no thread the host started before ``install()`` can take it. The
+signal is the one the host announced, never the policy file's current one, and is sent
+only if the process blocks or catches it (/proc/PID/status): a signal's default action
+must never end a process that does not run safeprobe.
+
+The attempt is the first record past the audit file's end when the signal was sent that
+names this host, this request code, and this process as the sender (or no sender, for a
+default request that reached a plain handler). Its output comes from the result file whose
+name carries the record's mac, owned by the host's user, a regular file, size-capped.
 """
 
 from __future__ import annotations
@@ -14,7 +23,9 @@ import ctypes
 import errno
 import json
 import os
+import platform
 import signal
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,11 +34,14 @@ from typing import Final
 
 from safeprobe.errors import SafeprobeError
 from safeprobe.policy import DEFAULT_PROBE, Policy, load_policy, request_code
-from safeprobe.registry import lookup
+from safeprobe.registry import NotAnnounced, lookup
 from safeprobe.results import read_result, result_path
 
-RESULT_FILE_WAIT_S: Final = 2.0
+RESULT_FILE_WAIT_S: Final = 5.0
+RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output
 _POLL_S: Final = 0.01
+_SI_QUEUE: Final = -1
+_RT_TGSIGQUEUEINFO: Final = {"x86_64": 297, "aarch64": 240}  # syscall numbers
 
 
 class UnknownProbe(SafeprobeError):
@@ -45,8 +59,8 @@ class Outcome:
     pid: int
     policy_path: str
     record: Mapping[str, object]
-    output: str | None  # None: the output went to the host's stderr only
-    output_from: str  # "file", "audit" or "stderr"
+    output: str | None  # None: not here (see output_from)
+    output_from: str  # "file", "audit", "stderr" (the policy sends it there) or "missing"
 
     @property
     def ok(self) -> bool:
@@ -58,34 +72,55 @@ def trigger(
 ) -> Outcome:
     """Run one attempt in process pid and return its outcome.
 
-    Raises NotAnnounced (not a safeprobe host), PolicyError, UnknownProbe, PermissionError
-    (may not signal it or read its audit file), NoRecord (nothing within wait_s)."""
-    if policy_path is None:
-        policy_path = lookup(pid).policy_path
-    if not os.access(policy_path, os.R_OK) and Path(policy_path).exists():
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), policy_path)
-    policy = load_policy(policy_path)
+    Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
+    UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
+    (nothing within wait_s)."""
+    announced = lookup(pid) if policy_path is None else None
+    path = announced.policy_path if announced is not None else policy_path
+    if path is None:
+        raise NotAnnounced(f"no policy for process {pid}")
+    _check_regular(path)
+    policy = load_policy(path)
     if policy.probe_for(probe) is None:
         known = ", ".join([DEFAULT_PROBE, *sorted(policy.probes)])
-        raise UnknownProbe(f"{policy_path}: probes: no probe named {probe!r} (known: {known})")
+        raise UnknownProbe(f"{path}: probes: no probe named {probe!r} (known: {known})")
+    signame = announced.signal if announced is not None else policy.trigger.signal
+    signum = int(getattr(signal, signame))
+    _check_listening(pid, signum, signame)
     audit = Path(policy.audit.path)
     start = _end_of(audit)  # PermissionError here, before any signal is sent
-    send(pid, int(getattr(signal, policy.trigger.signal)), request_code(probe))
-    record = _wait_for_record(audit, start, pid, wait_s)
+    code = request_code(probe)
+    send(pid, signum, code, thread=announced.listener_tid if announced is not None else None)
+    record = _wait_for_record(audit, start, pid, code, wait_s)
     output, source = _output_of(policy, pid, record)
-    return Outcome(pid, policy_path, record, output, source)
+    return Outcome(pid, path, record, output, source)
 
 
-def send(pid: int, signum: int, code: int) -> None:
-    """kill(2) for the default probe; sigqueue(3) with code otherwise. OSError as raised."""
+def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:
+    """kill(2) for the default probe (code 0). Otherwise queue code as the signal's value:
+    to that thread of the process when given (rt_tgsigqueueinfo), else to the process
+    (sigqueue). OSError as raised."""
     if code == 0:
         os.kill(pid, signum)
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    queue = libc.sigqueue
-    queue.argtypes = [ctypes.c_int, ctypes.c_int, _Sigval]
-    queue.restype = ctypes.c_int
-    if queue(pid, signum, _Sigval(sival_int=code)) != 0:
+    number = _RT_TGSIGQUEUEINFO.get(platform.machine())
+    if thread is not None and number is not None:
+        info = _SigInfo(si_signo=signum, si_code=_SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
+        info.si_value = code
+        result = libc.syscall(
+            ctypes.c_long(number),
+            ctypes.c_int(pid),
+            ctypes.c_int(thread),
+            ctypes.c_int(signum),
+            ctypes.byref(info),
+        )
+    else:
+        queue = libc.sigqueue
+        queue.argtypes = [ctypes.c_int, ctypes.c_int, _Sigval]
+        queue.restype = ctypes.c_int
+        result = queue(pid, signum, _Sigval(sival_int=code))
+    if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
@@ -94,18 +129,67 @@ class _Sigval(ctypes.Union):
     _fields_ = (("sival_int", ctypes.c_int), ("sival_ptr", ctypes.c_void_p))
 
 
-def _end_of(audit: Path) -> int:
+class _SigInfo(ctypes.Structure):
+    """struct siginfo of a queued signal on 64-bit Linux: 128 bytes, _rt fields from 16."""
+
+    _fields_ = (
+        ("si_signo", ctypes.c_int),
+        ("si_errno", ctypes.c_int),
+        ("si_code", ctypes.c_int),
+        ("_pad", ctypes.c_int),
+        ("si_pid", ctypes.c_int),
+        ("si_uid", ctypes.c_uint),
+        ("si_value", ctypes.c_long),
+        ("_rest", ctypes.c_byte * 96),
+    )
+
+
+def _check_listening(pid: int, signum: int, name: str) -> None:
+    """NotAnnounced unless the process blocks or catches the signal: its default action
+    would end the process."""
+    masks = 0
     try:
-        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW)
+        status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
-        return 0
+        raise NotAnnounced(f"no process {pid}") from None
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigBlk", "SigCgt"):
+            masks |= int(value.strip(), 16)
+    if not masks & (1 << (signum - 1)):
+        raise NotAnnounced(
+            f"process {pid} neither blocks nor handles {name}: it does not run safeprobe "
+            "with this policy, and the signal would end it"
+        )
+
+
+def _check_regular(path: str) -> None:
+    """A file to read must be a regular file: a FIFO planted by its owner would hang us."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        return os.fstat(fd).st_size
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PermissionError(errno.EACCES, "not a regular file", path)
     finally:
         os.close(fd)
 
 
-def _wait_for_record(audit: Path, start: int, pid: int, wait_s: float) -> Mapping[str, object]:
+def _end_of(audit: Path) -> int:
+    try:
+        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return 0
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PermissionError(errno.EACCES, "not a regular file", str(audit))
+        return st.st_size
+    finally:
+        os.close(fd)
+
+
+def _wait_for_record(
+    audit: Path, start: int, pid: int, code: int, wait_s: float
+) -> Mapping[str, object]:
     deadline = time.monotonic() + wait_s
     offset, pending = start, b""
     while True:
@@ -115,7 +199,7 @@ def _wait_for_record(audit: Path, start: int, pid: int, wait_s: float) -> Mappin
         pending = lines.pop()  # an unfinished line waits for its end
         for line in lines:
             record = _parse(line)
-            if record is not None and _is_ours(record, pid):
+            if record is not None and _is_ours(record, pid, code):
                 return record
         if time.monotonic() > deadline:
             raise NoRecord(
@@ -127,11 +211,12 @@ def _wait_for_record(audit: Path, start: int, pid: int, wait_s: float) -> Mappin
 
 def _read_from(audit: Path, offset: int) -> bytes:
     try:
-        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return b""
     try:
-        if os.fstat(fd).st_size < offset:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < offset:
             return b""  # rotated or truncated: the record goes to a new file we do not follow
         return os.pread(fd, 1 << 20, offset)
     finally:
@@ -146,25 +231,31 @@ def _parse(line: bytes) -> dict[str, object] | None:
     return record if isinstance(record, dict) else None
 
 
-def _is_ours(record: Mapping[str, object], pid: int) -> bool:
+def _is_ours(record: Mapping[str, object], pid: int, code: int) -> bool:
     host, sent = record.get("host"), record.get("trigger")
     if not isinstance(host, Mapping) or host.get("pid") != pid or not isinstance(sent, Mapping):
         return False
-    # A handler-mode host does not learn the sender; then the next record is ours.
-    return sent.get("sender_pid") in (os.getpid(), None)
+    if sent.get("request") != code:
+        return False
+    # A signal that reached a plain handler carries no sender; only a default request
+    # (a plain kill) can arrive that way.
+    sender = sent.get("sender_pid")
+    return sender == os.getpid() or (sender is None and code == 0)
 
 
 def _output_of(policy: Policy, pid: int, record: Mapping[str, object]) -> tuple[str | None, str]:
-    seq = record.get("seq")
-    if policy.output == "file" and isinstance(seq, int):
-        path = result_path(policy.output_dir, pid, seq)
+    seq, mac = record.get("seq"), record.get("mac")
+    if policy.output == "file" and isinstance(seq, int) and isinstance(mac, str):
+        path = result_path(policy.output_dir, pid, seq, mac)
+        owner = Path(f"/proc/{pid}").stat().st_uid
+        cap = policy.limits.max_output_bytes + RESULT_SLACK_BYTES
         deadline = time.monotonic() + RESULT_FILE_WAIT_S
         while True:  # the host writes the file just after the record
             try:
-                return read_result(path), "file"
+                return read_result(path, owner=owner, max_bytes=cap), "file"
             except FileNotFoundError:
                 if time.monotonic() > deadline:
-                    return None, "stderr"
+                    return None, "missing"
                 time.sleep(_POLL_S)
     output = record.get("output")
     if isinstance(output, Mapping) and isinstance(output.get("text"), str):

@@ -131,7 +131,16 @@ def install(
         inst.worker.start()
         if inst.listener is not None:
             inst.listener.start()
-        inst.announcement = announce(runner.policy_path)
+        listener_tid = inst.listener.native_id if inst.listener is not None else None
+        try:
+            inst.announcement = announce(
+                runner.policy_path, signal=policy.trigger.signal, listener_tid=listener_tid
+            )
+        except OSError as exc:
+            sys.stderr.write(
+                f"safeprobe: not announced for 'safeprobe trigger' ({exc.strerror}); "
+                "pass it --policy for this process\n"
+            )
 
 
 def uninstall() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from safeprobe.registry import ENV_DIR
 from tests.harness import Host, base_policy
 from tests.rsyslog import Rsyslog, start_rsyslogd
 
@@ -15,6 +17,21 @@ from tests.rsyslog import Rsyslog, start_rsyslogd
 # speed), and a loaded 2-core CI machine must not turn a slow example into a failure.
 settings.register_profile("safeprobe", deadline=None)
 settings.load_profile("safeprobe")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hosts announce themselves (registry.py) in a folder of this test run, not in
+    /run/safeprobe; hosts and `safeprobe trigger` inherit it through the environment."""
+    folder = tmp_path_factory.mktemp("runtime")
+    folder.chmod(0o755)
+    previous = os.environ.get(ENV_DIR)
+    os.environ[ENV_DIR] = str(folder / "safeprobe")
+    yield
+    if previous is None:
+        os.environ.pop(ENV_DIR, None)
+    else:
+        os.environ[ENV_DIR] = previous
 
 
 @pytest.fixture

@@ -19,17 +19,22 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_announce_lookup_withdraw(runtime: Path) -> None:
-    path = announce("/etc/app/policy.yaml")
+    path = announce("/etc/app/policy.yaml", signal="SIGQUIT", listener_tid=7)
     assert path == runtime / f"{os.getpid()}.json"
     assert path.stat().st_mode & 0o777 == 0o644
-    assert lookup(os.getpid()).policy_path == "/etc/app/policy.yaml"
+    found = lookup(os.getpid())
+    assert (found.policy_path, found.signal, found.listener_tid) == (
+        "/etc/app/policy.yaml",
+        "SIGQUIT",
+        7,
+    )
     withdraw(path)
     with pytest.raises(NotAnnounced, match="does not run safeprobe"):
         lookup(os.getpid())
 
 
 def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) -> None:
-    path = announce("/p.yaml")
+    path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert path is not None
     body = json.loads(path.read_text())
     path.write_text(json.dumps({**body, "start_time": body["start_time"] - 1}))
@@ -38,7 +43,7 @@ def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) ->
 
 
 def test_an_announcement_others_can_write_is_not_believed(runtime: Path) -> None:
-    path = announce("/p.yaml")
+    path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert path is not None
     path.chmod(0o666)
     with pytest.raises(NotAnnounced, match="not trusted"):
@@ -49,7 +54,7 @@ def test_announcements_of_dead_processes_are_swept(runtime: Path) -> None:
     runtime.mkdir(mode=0o755)
     dead = runtime / "999999999.json"
     dead.write_text("{}")
-    announce("/p.yaml")
+    announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert not dead.exists()
 
 
@@ -58,4 +63,13 @@ def test_no_process_and_an_unsafe_runtime_dir(runtime: Path) -> None:
         lookup(999_999_999)
     runtime.mkdir(mode=0o777)
     runtime.chmod(0o777)
-    assert announce("/p.yaml") is None
+    with pytest.raises(PermissionError):
+        announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
+
+
+def test_a_squatted_runtime_dir_is_not_believed(runtime: Path) -> None:
+    """Another user's dir in /tmp, or one anybody can write: lookups refuse it."""
+    announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
+    runtime.chmod(0o777)
+    with pytest.raises(NotAnnounced, match="not trusted"):
+        lookup(os.getpid())

@@ -58,7 +58,7 @@ def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_pat
     [record] = host.records()
     assert record["trigger"]["sender_pid"] > 0
     assert record["trigger"]["request"] == 0
-    result = host.folder / "results" / f"{host.pid}-1.txt"
+    result = host.folder / "results" / f"{host.pid}-1-{record['mac'][:16]}.txt"
     assert oct(result.stat().st_mode & 0o777) == "0o600"
     assert result.read_text() == "hello from 3\n"
     assert "output in" in host.stderr()
@@ -225,3 +225,76 @@ def test_run_refuses_a_bad_policy_before_the_program_starts(tmp_path: Path) -> N
     assert "policy.yaml:2" in done.stderr
     assert "probe.colour" in done.stderr
     assert "started" not in done.stdout
+
+
+def test_trigger_sends_the_announced_signal_not_the_policy_files_current_one(
+    make_host, tmp_path: Path
+) -> None:
+    """The policy file changed to SIGUSR1 after the host installed SIGQUIT: trigger sends
+    SIGQUIT (whose default action the host has replaced), never a signal that kills it."""
+    host: Host = make_host("print('still here')\n", _policy(tmp_path))
+    edited = yaml.safe_load(host.policy_path.read_text())
+    edited["trigger"]["signal"] = "SIGUSR1"
+    host.policy_path.write_text(yaml.safe_dump(edited))
+    done = safeprobe("trigger", str(host.pid))
+    assert host.alive()
+    assert done.returncode in (0, 1), done.stderr
+    [record] = host.records()
+    assert record["trigger"]["signal"] == "SIGQUIT"
+
+
+def test_trigger_with_policy_refuses_a_process_that_does_not_listen(tmp_path: Path) -> None:
+    """--policy skips discovery, not the check: a process that neither blocks nor catches
+    the signal would be killed by it, so nothing is sent."""
+    (tmp_path / "probe.py").write_text("print(1)\n", encoding="utf-8")
+    policy = {"version": 1, "probe": {"path": "probe.py"}}
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as victim:
+        try:
+            done = safeprobe("trigger", str(victim.pid), "--policy", str(tmp_path / "policy.yaml"))
+            assert done.returncode == 3
+            assert "neither blocks nor handles SIGQUIT" in done.stderr
+            assert victim.poll() is None
+        finally:
+            victim.kill()
+
+
+def test_a_named_request_reaches_the_listener_despite_threads_started_before_install(
+    make_host, tmp_path: Path
+) -> None:
+    """Threads the host started before install() have the signal unblocked; a named probe
+    is queued to the listener thread itself, so it always runs what was asked for."""
+    host: Host = make_host("print('DEFAULT')\n", _policy(tmp_path), script="early_threads_host.py")
+    for _ in range(6):
+        done = safeprobe("trigger", str(host.pid), "--probe", "keys")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.splitlines()[1:] == ["['a', 'b', 'c']"]
+    assert {r["probe"]["name"] for r in host.records()} == {"keys"}
+
+
+def test_an_earlier_chains_result_file_is_never_shown(make_host, tmp_path: Path) -> None:
+    """After the log is rotated away, seq starts at 1 again: the result file of the old #1
+    has another mac in its name, so trigger shows only this attempt's output."""
+    host: Host = make_host("print('old answer')\n", _policy(tmp_path))
+    assert safeprobe("trigger", str(host.pid)).stdout.splitlines()[1:] == ["old answer"]
+    host.audit_path.rename(host.folder / "audit.jsonl.1")
+    host.write_probe("print('new answer')\n")
+    done = safeprobe("trigger", str(host.pid))
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0].startswith("#1 ")
+    assert done.stdout.splitlines()[1:] == ["new answer"]
+
+
+def test_a_result_folder_another_user_owns_is_refused(make_host, tmp_path: Path) -> None:
+    folder = tmp_path / "planted"
+    folder.mkdir(mode=0o755)
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
+    else:
+        folder.chmod(0o777)
+    host: Host = make_host("print('secret-ish')\n", _policy(tmp_path, output_dir=str(folder)))
+    done = safeprobe("trigger", str(host.pid))
+    assert done.returncode == 0
+    assert "no result file appeared" in done.stdout
+    assert "not ours alone" in host.stderr()
+    assert list(folder.iterdir()) == []
