@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import select
 import socket
 import sys
 from collections.abc import Mapping
@@ -66,17 +67,16 @@ class _Handler(logging.handlers.SysLogHandler):
 
     def still_connected(self) -> bool:
         sock = self.socket
-        if sock is None or isinstance(self.address, str):
+        if sock is None or self.unixsocket:
             return False  # a socket path is cheap to connect again, and only that tells
         if self.socktype != socket.SOCK_STREAM:
-            return True
-        try:
-            # Nothing is ever sent to us: readable means the peer closed or reset.
-            return not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
+            return True  # UDP cannot tell
+        # Nothing is ever sent to us, so a TCP socket with anything to report (end of
+        # stream, a reset, an error) has lost its peer. A poll with timeout 0 never waits;
+        # a recv would first wait out the socket's timeout.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
 
 
 class SyslogShipper:
@@ -91,8 +91,8 @@ class SyslogShipper:
         """Prove the endpoint is there now; SyslogError when it cannot be reached.
 
         A socket path is connected afresh (a datagram socket learns that its peer went
-        away only by connecting); a TCP connection the peer has closed is replaced; UDP
-        cannot tell, and passes."""
+        away only by connecting); a TCP connection is kept while it is healthy and
+        replaced when the peer has closed it; UDP cannot tell, and passes."""
         if self._handler is not None and not self._handler.still_connected():
             self.close()
         self._connected()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.audit import AuditSink, verify_chain
+from safeprobe.audit import AuditSink, record_line, verify_chain
 from safeprobe.audit_syslog import SyslogError, SyslogShipper
 from safeprobe.policy import SyslogConfig
+from tests.harness import wait_until
 from tests.rsyslog import Rsyslog, free_port
+from tests.syslog_listener import StreamListener, message_of
 
 TRANSPORTS = ("unix", "udp", "tcp")
 
@@ -162,3 +165,43 @@ def test_a_shipper_reconnects_when_rsyslog_comes_back(tmp_path: Path) -> None:
     finally:
         shipper.close()
         daemon.stop()
+
+
+def test_a_healthy_tcp_connection_is_kept_across_preflights(tmp_path: Path) -> None:
+    """Five preflights and sends use one connection, and checking it does not wait out
+    the timeout: five preflights together take less than one timeout."""
+    sink = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False)
+    with StreamListener.tcp() as listener:
+        shipper = SyslogShipper(_config(listener.address, timeout="5s"))
+        checking = 0.0
+        for _ in range(5):
+            started = time.monotonic()
+            shipper.preflight()
+            checking += time.monotonic() - started
+            shipper.send(sink.append(_fields("kept")))
+        wait_until(lambda: len(listener.frames()) == 5, "five frames")
+        shipper.close()
+        assert listener.accepted() == 1
+    assert checking < 5.0
+
+
+def test_a_tcp_connection_the_peer_closed_is_replaced(tmp_path: Path) -> None:
+    """The receiver drops the connection: the next preflight connects anew, and the next
+    record arrives whole on the new connection."""
+    sink = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False)
+    with StreamListener.tcp() as listener:
+        shipper = SyslogShipper(_config(listener.address))
+        shipper.preflight()
+        wait_until(lambda: listener.accepted() == 1, "the first connection")
+        listener.close_connections()
+        # The peer's close reaches us asynchronously; each preflight keeps the old
+        # connection until it has.
+        wait_until(lambda: shipper.preflight() or listener.accepted() == 2, "a new connection")
+        record = sink.append(_fields("replaced"))
+        shipper.send(record)
+        wait_until(listener.frames, "the record on the new connection")
+        shipper.close()
+        first, second = listener.received()
+        assert first == b""
+        assert message_of(second.rstrip(b"\n")) == record_line(record).rstrip(b"\n")
+        assert listener.accepted() == 2
