@@ -39,8 +39,14 @@ class SyslogError(AuditError):
 
 
 class _Handler(logging.handlers.SysLogHandler):
-    """SysLogHandler that connects TCP with a timeout and reports failures to its caller
-    instead of printing them (logging's default)."""
+    """SysLogHandler that connects with the policy's timeout and raises the real reason
+    when it cannot, and reports send failures to its caller instead of printing them
+    (logging's default).
+
+    The stdlib connects a socket path and TCP without a timeout, and a listener whose
+    backlog is full (or a black-holed host) would hold the runner thread indefinitely. It
+    also swallows a socket path's connect error (as syslog(3) does) and leaves a closed
+    socket behind, so the cause reached us as "Bad file descriptor"."""
 
     append_nul = False  # RFC 5424 has no NUL terminator
     priority_map = {"INFO": "info", "NOTICE": "notice"}  # noqa: RUF012 - the stdlib's shape
@@ -52,15 +58,35 @@ class _Handler(logging.handlers.SysLogHandler):
         super().__init__(address, facility=config.facility, socktype=socktype)
 
     def createSocket(self) -> None:
-        if isinstance(self.address, str) or self.socktype != socket.SOCK_STREAM:
-            super().createSocket()
-        else:
-            # The stdlib connects without a timeout: a black-holed host would hold the
-            # runner thread for minutes.
+        """Connect now, within the timeout; OSError with the reason when we cannot."""
+        if isinstance(self.address, str):
+            self.unixsocket = True
+            self.socket = self._connect_path(self.address)
+        elif self.socktype == socket.SOCK_STREAM:
             self.unixsocket = False
             self.socket = socket.create_connection(self.address, timeout=self.timeout_s)
-        if self.socket is not None:
-            self.socket.settimeout(self.timeout_s)
+        else:
+            super().createSocket()  # UDP: getaddrinfo and an unconnected socket
+        self.socket.settimeout(self.timeout_s)
+
+    def _connect_path(self, path: str) -> socket.socket:
+        """Datagram first, then stream, as syslog(3) and the stdlib do; the stream
+        attempt's error when neither connects."""
+        try:
+            return self._connect_path_as(path, socket.SOCK_DGRAM)
+        except OSError:
+            return self._connect_path_as(path, socket.SOCK_STREAM)
+
+    def _connect_path_as(self, path: str, kind: socket.SocketKind) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, kind)
+        sock.settimeout(self.timeout_s)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        self.socktype = kind
+        return sock
 
     def handleError(self, record: logging.LogRecord) -> None:
         self.failure = sys.exc_info()[1]

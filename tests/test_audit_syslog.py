@@ -167,6 +167,19 @@ def test_a_shipper_reconnects_when_rsyslog_comes_back(tmp_path: Path) -> None:
         daemon.stop()
 
 
+def test_an_unreachable_socket_path_names_the_real_reason(tmp_path: Path) -> None:
+    """Nothing at the path, or a socket nobody owns any more: the error says which, not
+    "Bad file descriptor" from a socket the stdlib had already closed."""
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as gone:
+        gone.bind(str(stale))
+    for path, reason in ((tmp_path / "none.sock", "No such file or directory"),
+                         (stale, "Connection refused")):  # fmt: skip
+        with pytest.raises(SyslogError, match=reason) as caught:
+            SyslogShipper(_config(str(path))).preflight()
+        assert "Bad file descriptor" not in str(caught.value)
+
+
 def test_a_healthy_tcp_connection_is_kept_across_preflights(tmp_path: Path) -> None:
     """Five preflights and sends use one connection, and checking it does not wait out
     the timeout: five preflights together take less than one timeout."""
