@@ -12,16 +12,22 @@ one), as on a stream socket at a path. Severity: info for ``ok``, notice for the
 
 Failures. ``preflight`` connects now and raises ``SyslogError``: with ``required: true``
 the runner then refuses the attempt before the probe is read. ``send`` raises
-``SyslogError`` when the message could not be handed to the socket. A UDP send succeeds
-whether or not anything listens; that is the protocol's limit, named in SECURITY.md.
+``SyslogError`` when the whole message could not be handed to the socket within the
+timeout; it never reconnects and sends again (the next preflight connects), so a receiver
+that stopped reading costs one timeout, not the runner thread. Handed over is not
+delivered: a UDP send succeeds whether or not anything listens, and a TCP peer that goes
+away after the last check loses what was sent since without an error here. Those are
+the protocols' limits, named in SECURITY.md.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
+import os
+import select
 import socket
-import sys
 from collections.abc import Mapping
 from typing import Final
 
@@ -38,45 +44,87 @@ class SyslogError(AuditError):
 
 
 class _Handler(logging.handlers.SysLogHandler):
-    """SysLogHandler that connects TCP with a timeout and reports failures to its caller
-    instead of printing them (logging's default)."""
+    """The standard library's SysLogHandler for what it does well: the UDP socket (through
+    getaddrinfo), the facility and severity names behind ``<PRI>`` (``encodePriority``),
+    and closing under its lock. We override the rest:
 
-    append_nul = False  # RFC 5424 has no NUL terminator
-    priority_map = {"INFO": "info", "NOTICE": "notice"}  # noqa: RUF012 - the stdlib's shape
+    - ``createSocket``: every connect has the policy's timeout. The stdlib connects a
+      socket path and TCP without one, and a listener whose backlog is full (or a
+      black-holed host) would hold the runner thread indefinitely. It also swallows a
+      socket path's connect error (as syslog(3) does) and leaves a closed socket behind,
+      so the cause reached us as "Bad file descriptor"; ours raises the real reason.
+    - ``emit`` is not used: ``send_frame`` replaces it. The stdlib sends on a socket path
+      with ``send``, not ``sendall``, so a large record on a stream socket could go out in
+      part and count as sent; and when a send fails it reconnects without a timeout and
+      sends again, which blocks indefinitely if the receiver's queue is full.
+      ``send_frame`` hands over the whole message within the timeout or raises, and never
+      reconnects: the runner's next preflight does.
+    - ``still_connected`` is ours: the stdlib never asks.
+    """
 
     def __init__(self, config: SyslogConfig) -> None:
         self.timeout_s = config.timeout_s
-        self.failure: BaseException | None = None
         address, socktype = _parse_address(config.address)
         super().__init__(address, facility=config.facility, socktype=socktype)
 
     def createSocket(self) -> None:
-        if isinstance(self.address, str) or self.socktype != socket.SOCK_STREAM:
-            super().createSocket()
-        else:
-            # The stdlib connects without a timeout: a black-holed host would hold the
-            # runner thread for minutes.
+        """Connect now, within the timeout; OSError with the reason when we cannot."""
+        if isinstance(self.address, str):
+            self.unixsocket = True
+            self.socket = self._connect_path(self.address)
+        elif self.socktype == socket.SOCK_STREAM:
             self.unixsocket = False
             self.socket = socket.create_connection(self.address, timeout=self.timeout_s)
-        if self.socket is not None:
-            self.socket.settimeout(self.timeout_s)
+        else:
+            super().createSocket()  # UDP: getaddrinfo and an unconnected socket
+        self.socket.settimeout(self.timeout_s)
 
-    def handleError(self, record: logging.LogRecord) -> None:
-        self.failure = sys.exc_info()[1]
+    def _connect_path(self, path: str) -> socket.socket:
+        """Datagram first, then stream, as syslog(3) and the stdlib do; the stream
+        attempt's error when neither connects."""
+        try:
+            return self._connect_path_as(path, socket.SOCK_DGRAM)
+        except OSError:
+            return self._connect_path_as(path, socket.SOCK_STREAM)
+
+    def _connect_path_as(self, path: str, kind: socket.SocketKind) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, kind)
+        sock.settimeout(self.timeout_s)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        self.socktype = kind
+        return sock
+
+    def emit(self, record: logging.LogRecord) -> None:
+        raise NotImplementedError("SysLogHandler.emit is not used: see send_frame")
+
+    def send_frame(self, frame: bytes) -> None:
+        """Hand over the whole frame within the timeout, or raise OSError."""
+        sock = self.socket
+        if sock is None:
+            raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
+        if self.socktype == socket.SOCK_STREAM:
+            sock.sendall(frame)  # the timeout bounds the whole call, not each chunk
+            return
+        sent = sock.send(frame) if self.unixsocket else sock.sendto(frame, self.address)
+        if sent != len(frame):  # a datagram goes whole or not at all; checked all the same
+            raise OSError(errno.EMSGSIZE, os.strerror(errno.EMSGSIZE))
 
     def still_connected(self) -> bool:
         sock = self.socket
-        if sock is None or isinstance(self.address, str):
+        if sock is None or self.unixsocket:
             return False  # a socket path is cheap to connect again, and only that tells
         if self.socktype != socket.SOCK_STREAM:
-            return True
-        try:
-            # Nothing is ever sent to us: readable means the peer closed or reset.
-            return not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
+            return True  # UDP cannot tell
+        # Nothing is ever sent to us, so a TCP socket with anything to report (end of
+        # stream, a reset, an error) has lost its peer. A poll with timeout 0 never waits;
+        # a recv would first wait out the socket's timeout.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
 
 
 class SyslogShipper:
@@ -91,28 +139,28 @@ class SyslogShipper:
         """Prove the endpoint is there now; SyslogError when it cannot be reached.
 
         A socket path is connected afresh (a datagram socket learns that its peer went
-        away only by connecting); a TCP connection the peer has closed is replaced; UDP
-        cannot tell, and passes."""
+        away only by connecting); a TCP connection is kept while it is healthy and
+        replaced when the peer has closed it; UDP cannot tell, and passes."""
         if self._handler is not None and not self._handler.still_connected():
             self.close()
         self._connected()
 
     def send(self, record: Mapping[str, object]) -> None:
-        """Send one record; SyslogError when it could not be handed over."""
+        """Send one record; SyslogError when it could not be handed over whole. The
+        socket is then closed and not retried here: the next preflight connects again."""
         handler = self._connected()
-        handler.failure = None
-        message = self.message(record)
+        severity = "info" if record.get("outcome") == "ok" else "notice"
+        priority = handler.encodePriority(handler.facility, severity)
+        frame = f"<{priority}>{self.message(record)}".encode()  # RFC 5424: no NUL after it
         if handler.socktype == socket.SOCK_STREAM:
-            message += "\n"  # RFC 6587 non-transparent framing; a record line has no newline
-        log_record = logging.makeLogRecord(
-            {"msg": message, "levelname": "INFO" if record.get("outcome") == "ok" else "NOTICE"}
-        )
-        handler.emit(log_record)
-        if handler.failure is not None:
-            problem = _describe(handler.failure)
-            # A failed socket is rebuilt on the next preflight, as rsyslog may be back.
+            frame += b"\n"  # RFC 6587 non-transparent framing; a record line has no newline
+        try:
+            handler.send_frame(frame)
+        except OSError as exc:
             self.close()
-            raise SyslogError(self.config.address, f"syslog: sending a record: {problem}")
+            raise SyslogError(
+                self.config.address, f"syslog: sending a record: {_describe(exc)}"
+            ) from None
 
     def message(self, record: Mapping[str, object]) -> str:
         """The message after <PRI>: RFC 5424 header, then the record's line."""
@@ -145,13 +193,7 @@ class SyslogShipper:
                 self._handler = _Handler(self.config)
             except OSError as exc:
                 raise SyslogError(self.config.address, f"syslog: {_describe(exc)}") from None
-        handler = self._handler
-        if handler.socket is None:
-            try:
-                handler.createSocket()
-            except OSError as exc:
-                raise SyslogError(self.config.address, f"syslog: {_describe(exc)}") from None
-        return handler
+        return self._handler
 
 
 def _parse_address(address: str) -> tuple[str | tuple[str, int], socket.SocketKind | None]:
@@ -187,4 +229,6 @@ def _hostname() -> str:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, TimeoutError):
+        return "timed out"  # a socket timeout carries no strerror
     return type(exc).__name__

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,10 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.audit import AuditSink, verify_chain
+from safeprobe.audit import AuditSink, record_line, verify_chain
 from safeprobe.audit_syslog import SyslogError, SyslogShipper
 from safeprobe.policy import SyslogConfig
+from tests.harness import wait_until
 from tests.rsyslog import Rsyslog, free_port
+from tests.syslog_listener import StreamListener, message_of
 
 TRANSPORTS = ("unix", "udp", "tcp")
 
@@ -162,3 +167,149 @@ def test_a_shipper_reconnects_when_rsyslog_comes_back(tmp_path: Path) -> None:
     finally:
         shipper.close()
         daemon.stop()
+
+
+def _bounded(action: Callable[[], object], limit_s: float, what: str) -> None:
+    """Run action in a thread, re-raising its SyslogError; fail, naming what, if it has
+    not finished within limit_s (a hang, not a timeout)."""
+    failures: list[SyslogError] = []
+
+    def run() -> None:
+        try:
+            action()
+        except SyslogError as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(limit_s)
+    if worker.is_alive():
+        pytest.fail(f"{what} still blocked after {limit_s} s")
+    if failures:
+        raise failures[0]
+
+
+def _large_record(tmp_path: Path, marker: str, size: int = 1_000_000) -> dict[str, object]:
+    fields = _fields(marker)
+    fields["output"] = {"text": "x" * size}
+    return AuditSink(str(tmp_path / "big.jsonl"), key=None, fsync=False).append(fields)
+
+
+def test_an_unreachable_socket_path_names_the_real_reason(tmp_path: Path) -> None:
+    """Nothing at the path, or a socket nobody owns any more: the error says which, not
+    "Bad file descriptor" from a socket the stdlib had already closed."""
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as gone:
+        gone.bind(str(stale))
+    for path, reason in ((tmp_path / "none.sock", "No such file or directory"),
+                         (stale, "Connection refused")):  # fmt: skip
+        with pytest.raises(SyslogError, match=reason) as caught:
+            SyslogShipper(_config(str(path))).preflight()
+        assert "Bad file descriptor" not in str(caught.value)
+
+
+def test_a_healthy_tcp_connection_is_kept_across_preflights(tmp_path: Path) -> None:
+    """Five preflights and sends use one connection, and checking it does not wait out
+    the timeout: five preflights together take less than one timeout."""
+    sink = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False)
+    with StreamListener.tcp() as listener:
+        shipper = SyslogShipper(_config(listener.address, timeout="5s"))
+        checking = 0.0
+        for _ in range(5):
+            started = time.monotonic()
+            shipper.preflight()
+            checking += time.monotonic() - started
+            shipper.send(sink.append(_fields("kept")))
+        wait_until(lambda: len(listener.frames()) == 5, "five frames")
+        shipper.close()
+        assert listener.accepted() == 1
+    assert checking < 5.0
+
+
+def test_a_tcp_connection_the_peer_closed_is_replaced(tmp_path: Path) -> None:
+    """The receiver drops the connection: the next preflight connects anew, and the next
+    record arrives whole on the new connection."""
+    sink = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False)
+    with StreamListener.tcp() as listener:
+        shipper = SyslogShipper(_config(listener.address))
+        shipper.preflight()
+        wait_until(lambda: listener.accepted() == 1, "the first connection")
+        listener.close_connections()
+        # The peer's close reaches us asynchronously; each preflight keeps the old
+        # connection until it has.
+        wait_until(lambda: shipper.preflight() or listener.accepted() == 2, "a new connection")
+        record = sink.append(_fields("replaced"))
+        shipper.send(record)
+        wait_until(listener.frames, "the record on the new connection")
+        shipper.close()
+        first, second = listener.received()
+        assert first == b""
+        assert message_of(second.rstrip(b"\n")) == record_line(record).rstrip(b"\n")
+        assert listener.accepted() == 2
+
+
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_a_large_record_reaches_a_stream_socket_whole(tmp_path: Path, via: str) -> None:
+    """A 1 MB record is far more than one send takes: all of it arrives, as one frame."""
+    record = _large_record(tmp_path, "large")
+    if via == "unix":
+        listener = StreamListener.unix(tmp_path / "stream.sock")
+    else:
+        listener = StreamListener.tcp()
+    with listener:
+        shipper = SyslogShipper(_config(listener.address, timeout="10s"))
+        shipper.preflight()
+        shipper.send(record)
+        wait_until(listener.frames, "the large frame")
+        shipper.close()
+        [frame] = listener.frames()
+    assert message_of(frame) == record_line(record).rstrip(b"\n")
+    assert len(frame) > 1_000_000
+
+
+def test_a_large_record_to_a_stream_receiver_that_stops_reading_fails_loudly(
+    tmp_path: Path,
+) -> None:
+    """The receiver takes part of it and then nothing: the send fails within about the
+    timeout, instead of counting a truncated record as sent."""
+    record = _large_record(tmp_path, "stuck")
+    with StreamListener.unix(tmp_path / "stream.sock", read=False) as listener:
+        shipper = SyslogShipper(_config(listener.address, timeout="200ms"))
+        shipper.preflight()
+        with pytest.raises(SyslogError, match="timed out"):
+            _bounded(lambda: shipper.send(record), 2.0, "the send")
+        shipper.close()
+
+
+def test_a_record_too_large_for_a_datagram_fails_loudly(tmp_path: Path) -> None:
+    """A datagram goes whole or not at all: 1 MB on a local datagram socket is refused."""
+    path = tmp_path / "dgram.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(str(path))
+        shipper = SyslogShipper(_config(str(path)))
+        shipper.preflight()
+        with pytest.raises(SyslogError, match="Message too long"):
+            shipper.send(_large_record(tmp_path, "dgram"))
+        shipper.close()
+
+
+def test_a_datagram_receiver_that_never_reads_fails_the_send_within_the_timeout(
+    tmp_path: Path,
+) -> None:
+    """Its queue fills and a send blocks: the send gives up at the timeout and does not
+    reconnect and block again (the stdlib's emit would, with no timeout at all)."""
+    path = tmp_path / "full.sock"
+    sink = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(str(path))
+        shipper = SyslogShipper(_config(str(path), timeout="200ms"))
+        shipper.preflight()
+
+        def fill() -> None:
+            for sent in range(10_000):
+                shipper.send(sink.append(_fields(f"fill-{sent}")))
+
+        # The first sends fill the queue at once; the one that blocks has 200 ms.
+        with pytest.raises(SyslogError, match="timed out"):
+            _bounded(fill, 2.0, "a send into the full queue")
+        shipper.close()

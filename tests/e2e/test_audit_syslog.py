@@ -6,14 +6,18 @@ missing. The host keeps running either way."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.harness import HOSTS, REPO, Host, base_policy, wait_until
 from tests.rsyslog import Rsyslog, start_rsyslogd
+from tests.syslog_listener import StreamListener, message_of
 
 PROBE = "print('probe ran:', sorted(my_object.data))\n"
 
@@ -116,3 +120,86 @@ def test_install_refuses_a_required_syslog_it_cannot_reach(tmp_path: Path) -> No
     assert "ready" not in done.stdout
     assert "nobody-listens.sock" in done.stderr
     assert "syslog" in done.stderr
+
+
+# About two seconds of work under a generous timeout: the window in which the test's
+# receiver drops the connection that the attempt's preflight has just made.
+SLOW_PROBE = "n = 0\nfor i in range(4_000_000):\n    n += 1\nprint('slow probe done:', n)\n"
+
+
+def test_a_send_that_fails_after_the_preflight_withholds_the_output(
+    make_host, tmp_path: Path
+) -> None:
+    """The receiver accepts the attempt's connection and closes it while the probe runs:
+    the record cannot be sent, so stderr says the output is withheld and shows none of it;
+    the file has the attempt, and the host keeps running."""
+    with StreamListener.unix(tmp_path / "drops.sock", drop=True) as listener:
+        limits = {"timeout": "30s", "max_steps": 100_000_000, "max_output": "64KiB"}
+        policy = _syslog_policy(tmp_path, listener.address) | {"limits": limits}
+        host: Host = make_host(SLOW_PROBE, policy)
+        record = host.probe()
+        assert listener.accepted() == 2  # install's check, then the attempt's
+    assert record["outcome"] == "ok"
+    withheld = f"attempt #{record['seq']}: "
+    assert "probe output withheld (fail-closed)" in host.stderr().split(withheld, 1)[1]
+    assert "slow probe done" not in host.stderr()
+    assert host.alive()
+
+
+def test_attempts_share_one_tcp_connection(make_host, tmp_path: Path) -> None:
+    """A healthy TCP connection is kept: install's check and three attempts use one
+    connection, and its frames are the file's lines."""
+    with StreamListener.tcp() as listener:
+        host: Host = make_host(PROBE, _syslog_policy(tmp_path, listener.address))
+        for _ in range(3):
+            assert host.probe()["outcome"] == "ok"
+        wait_until(lambda: len(listener.frames()) == 3, "three frames")
+        assert listener.accepted() == 1
+        lines = host.audit_path.read_bytes().rstrip(b"\n").split(b"\n")
+        assert [message_of(frame) for frame in listener.frames()] == lines
+
+
+def test_a_large_record_reaches_a_stream_socket_whole(make_host, tmp_path: Path) -> None:
+    """With include_output, a 1 MB output makes a 1 MB record: the stream socket gets it
+    whole, as one frame, and the operator sees the output."""
+    with StreamListener.unix(tmp_path / "stream.sock") as listener:
+        policy = base_policy(
+            tmp_path,
+            audit={
+                "path": "audit.jsonl",
+                "include_output": True,
+                "syslog": {"address": listener.address, "timeout": "10s"},
+            },
+            limits={"timeout": "10s", "max_output": "2MiB"},
+        )
+        host: Host = make_host("print('y' * 1_000_000)\n", policy)
+        record = host.probe()
+        wait_until(listener.frames, "the large frame")
+        [frame] = listener.frames()
+    assert record["outcome"] == "ok"
+    assert message_of(frame) == host.audit_path.read_bytes().rstrip(b"\n")
+    assert len(frame) > 1_000_000
+    assert "y" * 1_000_000 in host.report(record["seq"])
+
+
+def test_a_receiver_that_stops_reading_costs_a_timeout_not_the_runner(
+    make_host, tmp_path: Path
+) -> None:
+    """A local datagram receiver that never reads: once its queue is full, each attempt's
+    send gives up within about the timeout and withholds the output; the next attempt
+    still runs (the runner thread is not stuck, nothing is refused as busy)."""
+    path = tmp_path / "full.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(str(path))
+        host: Host = make_host(PROBE, _syslog_policy(tmp_path, str(path), timeout="500ms"))
+        for _ in range(40):
+            started = time.monotonic()
+            record = host.probe()
+            assert time.monotonic() - started < 5.0  # ten timeouts: generous, but no hang
+            assert record["outcome"] == "ok"
+            if host.stderr().count("output withheld") == 2:
+                break
+        else:
+            pytest.fail(f"no send failed in 40 attempts: {host.stderr()[-2000:]}")
+        assert "busy" not in host.stderr()
+        assert host.alive()
