@@ -310,9 +310,16 @@ class Runner:
         return shipper
 
     def _preflight_syslog(self, policy: Policy) -> None:
+        """Reconnect if syslog went away since the last attempt (a daemon restart). Only a
+        required syslog refuses the attempt; an optional one warns when the send fails."""
         shipper = self._shipper(policy)
-        if shipper is not None and shipper.config.required:
+        if shipper is None:
+            return
+        try:
             shipper.preflight()
+        except SyslogError:
+            if shipper.config.required:
+                raise
 
     def _refuse_for_syslog(
         self,
@@ -350,8 +357,8 @@ class Runner:
         except SyslogError as exc:
             if shipper.config.required:
                 self._write_stderr(
-                    f"safeprobe: attempt #{record.get('seq')}: {exc}; "
-                    "probe output withheld (fail-closed)\n"
+                    f"safeprobe: attempt #{record.get('seq')} output withheld (fail-closed): "
+                    f"{exc}\n"
                 )
                 return False
             self._write_stderr(
