@@ -28,7 +28,7 @@ import logging.handlers
 import os
 import select
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from safeprobe.audit import record_line
@@ -232,3 +232,53 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"  # a socket timeout carries no strerror
     return type(exc).__name__
+
+
+class SyslogCopy:
+    """The runner's syslog connection, following the policy's ``audit.syslog`` as it
+    changes; one connection at a time. Not thread-safe (the runner serialises)."""
+
+    def __init__(self, write_stderr: Callable[[str], None]) -> None:
+        self._write_stderr = write_stderr
+        self._shipper: SyslogShipper | None = None
+
+    def preflight(self, config: SyslogConfig | None) -> None:
+        """Reconnect if syslog went away since the last attempt (a daemon restart).
+        SyslogError only when a required syslog cannot be reached: refuse the attempt."""
+        shipper = self._for(config)
+        if shipper is None:
+            return
+        try:
+            shipper.preflight()
+        except SyslogError:
+            if shipper.config.required:
+                raise
+
+    def ship(self, config: SyslogConfig | None, record: Mapping[str, object]) -> bool:
+        """Send a written record. False when it could not be sent and the policy requires
+        it: the caller withholds the probe's output. An optional copy only warns."""
+        shipper = self._for(config)
+        if shipper is None:
+            return True
+        try:
+            shipper.send(record)
+        except SyslogError as exc:
+            seq = record.get("seq")
+            if shipper.config.required:
+                self._write_stderr(
+                    f"safeprobe: attempt #{seq} output withheld (fail-closed): {exc}\n"
+                )
+                return False
+            self._write_stderr(f"safeprobe: attempt #{seq}: {exc}; kept in the audit file only\n")
+        return True
+
+    def _for(self, config: SyslogConfig | None) -> SyslogShipper | None:
+        current = self._shipper
+        if current is not None and current.config != config:
+            current.close()  # the policy changed
+            current = self._shipper = None
+        if config is None:
+            return None
+        if current is None:
+            current = self._shipper = SyslogShipper(config)
+        return current

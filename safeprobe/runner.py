@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit import AuditSink, load_hmac_key, output_digest, utc_timestamp
-from safeprobe.audit_syslog import SyslogError, SyslogShipper
+from safeprobe.audit_syslog import SyslogCopy, SyslogError
 from safeprobe.compiler import CodeCache
 from safeprobe.errors import (
     AuditError,
@@ -37,7 +37,7 @@ from safeprobe.errors import (
 )
 from safeprobe.facts import take_facts
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
-from safeprobe.policy import DEFAULT_PROBE, Policy, ProbeSpec, SyslogConfig, parse_policy
+from safeprobe.policy import DEFAULT_PROBE, Policy, ProbeSpec, parse_policy
 from safeprobe.proxy import (
     Allowlist,
     ProbeDenied,
@@ -147,7 +147,7 @@ class Runner:
         self._policy_digest: str | None = None
         self.last_good: Policy | None = None
         self._audit_seen: dict[str, _SeenLog] = {}
-        self._shippers: dict[SyslogConfig, SyslogShipper] = {}
+        self._syslog = SyslogCopy(self._write_stderr)
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -201,7 +201,7 @@ class Runner:
             except (AuditError, OSError, SafeprobeError) as exc:
                 self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
                 return _unaudited(outcome, reason)
-            self._ship(policy, record)
+            self._syslog.ship(policy.audit.syslog, record)
             self._write_stderr(f"safeprobe: attempt #{record['seq']} {outcome}: {reason}\n")
             return Attempt(outcome, reason, "", False, 0.0, 0, None, None, _seq(record), True)
 
@@ -218,7 +218,7 @@ class Runner:
             self._write_stderr(f"safeprobe: {exc}; probe not run (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
         try:
-            self._preflight_syslog(policy)
+            self._syslog.preflight(policy.audit.syslog)
         except SyslogError as exc:
             return self._refuse_for_syslog(policy, sink, trigger, exc, started)
 
@@ -240,7 +240,7 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
-        if not self._ship(policy, record):
+        if not self._syslog.ship(policy.audit.syslog, record):
             # Withheld, fail-closed: nothing of the probe, not even its error text, and
             # no result file; _ship has said why on stderr.
             return Attempt(
@@ -284,7 +284,7 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {error}; and {exc}\n")
             return _unaudited(result.outcome, result.reason)
-        self._ship(policy, record)
+        self._syslog.ship(policy.audit.syslog, record)
         self._write_stderr(f"safeprobe: attempt #{record['seq']} rejected: {error}\n")
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
@@ -294,32 +294,9 @@ class Runner:
         """Prove the policy's audit log can be written now (AuditError otherwise), and that
         syslog can be reached when the policy requires it (SyslogError)."""
         _sink_for(policy).preflight()
-        self._preflight_syslog(policy)
+        self._syslog.preflight(policy.audit.syslog)
 
     # -- syslog -----------------------------------------------------------------------------
-
-    def _shipper(self, policy: Policy) -> SyslogShipper | None:
-        config = policy.audit.syslog
-        if config is None:
-            return None
-        shipper = self._shippers.get(config)
-        if shipper is None:
-            for old in self._shippers.values():  # the policy changed: one connection at a time
-                old.close()
-            self._shippers = {config: (shipper := SyslogShipper(config))}
-        return shipper
-
-    def _preflight_syslog(self, policy: Policy) -> None:
-        """Reconnect if syslog went away since the last attempt (a daemon restart). Only a
-        required syslog refuses the attempt; an optional one warns when the send fails."""
-        shipper = self._shipper(policy)
-        if shipper is None:
-            return
-        try:
-            shipper.preflight()
-        except SyslogError:
-            if shipper.config.required:
-                raise
 
     def _refuse_for_syslog(
         self,
@@ -345,26 +322,6 @@ class Runner:
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
         )
-
-    def _ship(self, policy: Policy, record: Mapping[str, object]) -> bool:
-        """Send a written record to syslog too. False when it could not be sent and the
-        policy requires it: the caller withholds the probe's output."""
-        shipper = self._shipper(policy)
-        if shipper is None:
-            return True
-        try:
-            shipper.send(record)
-        except SyslogError as exc:
-            if shipper.config.required:
-                self._write_stderr(
-                    f"safeprobe: attempt #{record.get('seq')} output withheld (fail-closed): "
-                    f"{exc}\n"
-                )
-                return False
-            self._write_stderr(
-                f"safeprobe: attempt #{record.get('seq')}: {exc}; kept in the audit file only\n"
-            )
-        return True
 
     def _append(
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]
