@@ -18,8 +18,9 @@ from safeprobe.errors import (
     ProbeRejected,
     SafeprobeError,
 )
+from safeprobe.execution import Outcome
 from safeprobe.policy import Policy, load_policy
-from safeprobe.runner import Attempt, Outcome, Runner
+from safeprobe.runner import Attempt, Runner
 from safeprobe.trigger import install, uninstall
 
 __version__ = "0.1.0"

@@ -11,17 +11,13 @@ Threat model: SECURITY.md, "Audit integrity" and "Fail-closed".
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import signal
 import socket
 import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
@@ -35,49 +31,21 @@ from safeprobe.errors import (
     ProbeRejected,
     SafeprobeError,
 )
-from safeprobe.facts import take_facts
-from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
+from safeprobe.execution import Outcome, Result, run_code
+from safeprobe.limits import OutputBuffer
 from safeprobe.policy import DEFAULT_PROBE, Policy, ProbeSpec, parse_policy
 from safeprobe.proxy import (
-    Allowlist,
-    ProbeDenied,
     Redactor,
-    ViewContext,
-    read_attribute,
-    wrap,
 )
-from safeprobe.render import RenderLimits
 from safeprobe.results import ResultFileError, write_result
-from safeprobe.sandbox import AttemptState, Sandbox
 from safeprobe.source import ProbeSource, read_probe
-from safeprobe.text import to_text
 
 # argv is recorded so security can tell hosts apart; more than this many arguments, or
 # longer ones, add nothing to that and could carry data.
 _MAX_ARGV: Final = 16
 _MAX_ARG_CHARS: Final = 200
-# Bounds on what a probe can make the runner write: an audit reason, the exception text
-# shown to the operator, a name quoted in a refusal.
+# Bounds an audit reason, whatever the probe named.
 _MAX_REASON_CHARS: Final = 1000
-_MAX_DETAIL_CHARS: Final = 1000
-_MAX_NAME_CHARS: Final = 100
-# Room on the child's pipe for the JSON header beside the probe's (capped) output.
-_HEADER_ROOM_BYTES: Final = 64 * 1024
-
-
-class Outcome(StrEnum):
-    """How an attempt ended; the audit log's ``outcome`` field."""
-
-    OK = "ok"
-    ERROR = "error"
-    DENIED = "denied"
-    COMPILE_ERROR = "compile_error"
-    TIMEOUT = "timeout"
-    LIMIT = "limit"
-    REJECTED = "rejected"
-    BUSY = "busy"
-    RATE_LIMITED = "rate_limited"
-    UNAUTHORIZED = "unauthorized"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +85,6 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    outcome: Outcome
-    reason: str
-    detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
-    child: dict[str, object] | None = None  # isolation: fork: the child's pid and end
 
 
 class Runner:
@@ -195,7 +155,7 @@ class Runner:
                 return _unaudited(outcome, reason)
             try:
                 fields = self._fields(
-                    policy, trigger, None, _Result(outcome, reason), 0.0, 0, None, requests=count
+                    policy, trigger, None, Result(outcome, reason), 0.0, 0, None, requests=count
                 )
                 record = self._append(policy, _sink_for(policy), fields)
             except (AuditError, OSError, SafeprobeError) as exc:
@@ -228,7 +188,7 @@ class Runner:
         probe, spec = _requested(policy, trigger)
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
-            result = _Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
+            result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
         else:
             result, steps, source = self._read_and_run(policy, spec, output)
         duration_ms = (self._clock() - started) * 1000.0
@@ -265,7 +225,7 @@ class Runner:
         self, trigger: TriggerInfo, error: PolicyError, started: float
     ) -> Attempt:
         """The policy file is broken: audit with the last good policy's sink, if any."""
-        result = _Result(Outcome.REJECTED, str(error))
+        result = Result(Outcome.REJECTED, str(error))
         policy = self.last_good
         if policy is None:
             self._write_stderr(
@@ -308,7 +268,7 @@ class Runner:
     ) -> Attempt:
         """Required syslog is unreachable: the probe is not read or run; the file (which
         works) gets the attempt's one record."""
-        result = _Result(Outcome.REJECTED, f"audit: {error.problem} (audit.syslog.required)")
+        result = Result(Outcome.REJECTED, f"audit: {error.problem} (audit.syslog.required)")
         duration_ms = (self._clock() - started) * 1000.0
         fields = self._fields(policy, trigger, None, result, duration_ms, 0, None)
         try:
@@ -347,7 +307,7 @@ class Runner:
 
     def _read_and_run(
         self, policy: Policy, spec: ProbeSpec, output: OutputBuffer
-    ) -> tuple[_Result, int, ProbeSource | None]:
+    ) -> tuple[Result, int, ProbeSource | None]:
         """Read, check, compile (cached by digest) and run one probe file."""
         source: ProbeSource | None = None
         steps = 0
@@ -358,89 +318,16 @@ class Runner:
             code = self.code_cache.get_or_compile(
                 source.text, path=source.path, sha256=source.sha256
             )
-            result, steps = self._run(policy, code, source, output)
+            argv = tuple(_safe_argv(Redactor.with_defaults(policy.redact)))
+            result, steps = run_code(policy, code, source, output, clock=self._clock, argv=argv)
         except ProbeRejected as error:
-            result = _Result(Outcome.REJECTED, str(error))
+            result = Result(Outcome.REJECTED, str(error))
         except ProbeCompileError as error:
-            result = _Result(Outcome.COMPILE_ERROR, str(error))
+            result = Result(Outcome.COMPILE_ERROR, str(error))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
             where = source.path if source else spec.path
-            result = _Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
+            result = Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
         return result, steps, source
-
-    def _run(
-        self, policy: Policy, code: types.CodeType, source: ProbeSource, output: OutputBuffer
-    ) -> tuple[_Result, int]:
-        limits = policy.limits
-        redactor = Redactor.with_defaults(policy.redact)
-        # Snapshots of the host, taken before the probe's clock starts so that a large
-        # thread dump does not eat into its timeout; plain data, bounded (facts.py).
-        facts = take_facts(
-            policy.facts, argv=tuple(_safe_argv(redactor)), max_items=limits.max_items
-        )
-        budget = Budget(
-            timeout_s=limits.timeout_s,
-            max_steps=limits.max_steps,
-            max_items=limits.max_items,
-            clock=self._clock,
-        )
-        render_limits = RenderLimits(
-            max_depth=limits.max_depth,
-            max_items=limits.max_repr_items,
-            max_str_chars=limits.max_str_chars,
-        )
-        state = AttemptState(budget=budget, output=output, render_limits=render_limits)
-        try:
-            exposures = {
-                name: _expose(name, exposure.target, exposure.allow, redactor, state)
-                for name, exposure in policy.expose.items()
-            }
-        except _ExposeError as error:
-            return _Result(Outcome.ERROR, str(error)), 0
-        sandbox = Sandbox(state)
-        namespace = sandbox.globals({**exposures, **facts}, name=Path(source.path).stem)
-        if policy.isolation == "fork":
-            return self._run_forked(policy, code, namespace, state, source.path)
-        result = _execute(code, namespace, state, source.path)
-        return result, budget.steps
-
-    def _run_forked(
-        self,
-        policy: Policy,
-        code: types.CodeType,
-        namespace: dict[str, object],
-        state: AttemptState,
-        path: str,
-    ) -> tuple[_Result, int]:
-        """Run the probe in a forked child; its result and output come back on a pipe."""
-
-        def work() -> bytes:
-            result = _execute(code, namespace, state, path)
-            header = {
-                "outcome": str(result.outcome),
-                "reason": result.reason,
-                "detail": result.detail,
-                "steps": state.budget.steps,
-                "truncated": state.output.truncated,
-            }
-            return json.dumps(header).encode() + b"\n" + state.output.getvalue()
-
-        limits = policy.limits
-        report = run_forked(
-            work,
-            deadline_s=max(state.budget.deadline - self._clock(), 0.0),
-            max_payload_bytes=limits.max_output_bytes + _HEADER_ROOM_BYTES,
-            memory_bytes=limits.max_memory_bytes,
-            clock=self._clock,
-        )
-        child = {"pid": report.pid, "status": report.status()}
-        header_line, newline, body = report.payload.partition(b"\n")
-        if report.exit_code == 0 and newline:
-            header = json.loads(header_line)
-            state.output.restore(body, truncated=bool(header["truncated"]))
-            outcome = Outcome(header["outcome"])
-            return _Result(outcome, header["reason"], header["detail"], child), header["steps"]
-        return _child_failure(report, path, child), 0
 
     # -- audit and output ---------------------------------------------------------------------
 
@@ -449,7 +336,7 @@ class Runner:
         policy: Policy,
         trigger: TriggerInfo,
         source: ProbeSource | None,
-        result: _Result,
+        result: Result,
         duration_ms: float,
         steps: int,
         output: OutputBuffer | None,
@@ -516,7 +403,7 @@ class Runner:
         policy: Policy,
         record: Mapping[str, object],
         probe: _ProbeRef,
-        result: _Result,
+        result: Result,
         output: OutputBuffer,
         duration_ms: float,
     ) -> None:
@@ -576,115 +463,6 @@ def _rotated(path: str, seen: _SeenLog) -> bool:
     except OSError:
         return True
     return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
-
-
-class _ExposeError(SafeprobeError):
-    """An exposure's target cannot be found in the host."""
-
-
-def _expose(
-    name: str, target: str, allow: tuple[str, ...], redactor: Redactor, state: AttemptState
-) -> object:
-    module_name, _, attr_path = target.partition(":")
-    module = sys.modules.get(module_name)
-    if module is None:
-        raise _ExposeError(
-            f"expose.{name}.target: module {module_name!r} is not loaded (safeprobe never imports)"
-        )
-    value: object = module
-    for attr in attr_path.split("."):
-        try:
-            value = read_attribute(value, attr)
-        except (AttributeError, ProbeDenied):
-            raise _ExposeError(f"expose.{name}.target: {target} not found in the host") from None
-    context = ViewContext(
-        exposure=name,
-        allowlist=Allowlist.parse(allow),
-        redactor=redactor,
-        max_items=state.budget.max_items,
-        render_limits=state.render_limits,
-        on_denied=state.record_denial,
-    )
-    return wrap(value, (), context)
-
-
-def _execute(
-    code: types.CodeType, namespace: dict[str, object], state: AttemptState, path: str
-) -> _Result:
-    """Run top-level code, then ``execute()`` if defined; classify how it ended."""
-    try:
-        exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
-        entry = namespace.get("execute")
-        if entry is not None:
-            # The probe's own def, compiled from its file; not a builtin wrapper or a view.
-            if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
-                state.deny("execute", "'execute' must be a function the probe defines")
-            entry()
-        state.budget.check_expired()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
-        try:
-            return _classify(exc, state, path)
-        except Exception as failure:  # noqa: BLE001 - a hostile exception must not skip the audit
-            problem = f"raised an exception that could not be shown ({type(failure).__name__})"
-            return _Result(Outcome.ERROR, f"{path}: {problem}")
-    if state.denial is not None:
-        return _Result(Outcome.DENIED, f"{path}: {state.denial.rule}: {state.denial.problem}")
-    return _Result(Outcome.OK, "ok")
-
-
-def _classify(exc: BaseException, state: AttemptState, path: str) -> _Result:
-    """How a probe that raised ended. A stop or a refusal decides the outcome even when the
-    probe caught it and raised something else (``except BaseException`` is a NameError)."""
-    where = _where(path, exc)
-    stop = state.budget.stopped
-    if stop is not None:
-        return _Result(Outcome(stop.outcome), where + f"{stop.rule}: {stop.problem}")
-    denial = state.denial or (exc if type(exc) is ProbeDenied else None)
-    if denial is not None:
-        return _Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
-    if type(exc) is MemoryError:
-        return _Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
-    if type(exc) is NameError:
-        # A probe can raise NameError(name=<anything>): only a short identifier is shown.
-        name = exc.name if type(exc.name) is str else ""
-        shown = repr(name) if name.isidentifier() and len(name) <= _MAX_NAME_CHARS else "a name"
-        problem = f"{shown} is not exposed by the policy nor defined by the probe"
-        return _Result(Outcome.DENIED, where + f"name: {problem}")
-    text = to_text(exc, state.render_limits)
-    if len(text) > _MAX_DETAIL_CHARS:
-        text = text[:_MAX_DETAIL_CHARS] + f"…(+{len(text) - _MAX_DETAIL_CHARS} chars)"
-    detail = f"{type(exc).__name__}: {text}"
-    return _Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
-
-
-def _child_failure(report: ChildReport, path: str, child: dict[str, object]) -> _Result:
-    """A forked child that did not report back: why, by how it ended."""
-    if report.killed_at_deadline:
-        reason = f"{path}: limits.timeout: child killed with SIGKILL at the deadline"
-        return _Result(Outcome.TIMEOUT, reason, child=child)
-    if report.payload_cut:
-        return _Result(
-            Outcome.LIMIT, f"{path}: limits.max_output: child sent too much", child=child
-        )
-    if report.signal in (signal.SIGXCPU, signal.SIGKILL):
-        reason = f"{path}: limits.timeout: child stopped by the CPU limit ({report.status()})"
-        return _Result(Outcome.TIMEOUT, reason, child=child)
-    return _Result(
-        Outcome.ERROR, f"{path}: child ended without a result ({report.status()})", child=child
-    )
-
-
-def _where(path: str, exc: BaseException) -> str:
-    """``path:line: `` of the innermost probe frame in the traceback."""
-    line: int | None = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == path:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f"{path}:{line}: " if line is not None else f"{path}: "
 
 
 def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:

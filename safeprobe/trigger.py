@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.errors import InstallError
+from safeprobe.execution import Outcome
 from safeprobe.registry import announce, withdraw
-from safeprobe.runner import Outcome, Runner, TriggerInfo
+from safeprobe.runner import Runner, TriggerInfo
 
 # Refusals are coalesced: one audit record per (outcome, sender uid) per burst, with a
 # count. Distinct senders beyond this share one bucket, so a storm costs bounded memory.

@@ -1,0 +1,246 @@
+"""Running a compiled probe: its namespace (exposures, facts, the sandbox), in the runner's
+thread or a forked child, and how it ended: an ``Outcome`` and a reason naming file, line
+and rule. The runner around it reads, audits and reports; this module only runs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from safeprobe.errors import SafeprobeError
+from safeprobe.facts import take_facts
+from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
+from safeprobe.policy import Policy
+from safeprobe.proxy import Allowlist, ProbeDenied, Redactor, ViewContext, read_attribute, wrap
+from safeprobe.render import RenderLimits
+from safeprobe.sandbox import AttemptState, Sandbox
+from safeprobe.source import ProbeSource
+from safeprobe.text import to_text
+
+# Bounds on what a probe can make the runner write: the exception text shown to the
+# operator, a name quoted in a refusal.
+_MAX_DETAIL_CHARS: Final = 1000
+_MAX_NAME_CHARS: Final = 100
+# Room on the child's pipe for the JSON header beside the probe's (capped) output.
+_HEADER_ROOM_BYTES: Final = 64 * 1024
+
+
+class Outcome(StrEnum):
+    """How an attempt ended; the audit log's ``outcome`` field."""
+
+    OK = "ok"
+    ERROR = "error"
+    DENIED = "denied"
+    COMPILE_ERROR = "compile_error"
+    TIMEOUT = "timeout"
+    LIMIT = "limit"
+    REJECTED = "rejected"
+    BUSY = "busy"
+    RATE_LIMITED = "rate_limited"
+    UNAUTHORIZED = "unauthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    reason: str
+    detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
+    child: dict[str, object] | None = None  # isolation: fork: the child's pid and end
+
+
+def run_code(
+    policy: Policy,
+    code: types.CodeType,
+    source: ProbeSource,
+    output: OutputBuffer,
+    *,
+    clock: Callable[[], float],
+    argv: tuple[str, ...],
+) -> tuple[Result, int]:
+    """Run compiled probe code under the policy's limits, exposures and facts, in this
+    thread or a forked child; its output goes to ``output``. Returns how it ended and
+    the steps it used. ``argv`` is the host's, already redacted, for the process fact."""
+    limits = policy.limits
+    redactor = Redactor.with_defaults(policy.redact)
+    # Snapshots of the host, taken before the probe's clock starts so that a large
+    # thread dump does not eat into its timeout; plain data, bounded (facts.py).
+    facts = take_facts(policy.facts, argv=argv, max_items=limits.max_items)
+    budget = Budget(
+        timeout_s=limits.timeout_s,
+        max_steps=limits.max_steps,
+        max_items=limits.max_items,
+        clock=clock,
+    )
+    render_limits = RenderLimits(
+        max_depth=limits.max_depth,
+        max_items=limits.max_repr_items,
+        max_str_chars=limits.max_str_chars,
+    )
+    state = AttemptState(budget=budget, output=output, render_limits=render_limits)
+    try:
+        exposures = {
+            name: _expose(name, exposure.target, exposure.allow, redactor, state)
+            for name, exposure in policy.expose.items()
+        }
+    except _ExposeError as error:
+        return Result(Outcome.ERROR, str(error)), 0
+    sandbox = Sandbox(state)
+    namespace = sandbox.globals({**exposures, **facts}, name=Path(source.path).stem)
+    if policy.isolation == "fork":
+        return _run_forked(policy, code, namespace, state, source.path, clock)
+    result = _execute(code, namespace, state, source.path)
+    return result, budget.steps
+
+
+def _run_forked(
+    policy: Policy,
+    code: types.CodeType,
+    namespace: dict[str, object],
+    state: AttemptState,
+    path: str,
+    clock: Callable[[], float],
+) -> tuple[Result, int]:
+    """Run the probe in a forked child; its result and output come back on a pipe."""
+
+    def work() -> bytes:
+        result = _execute(code, namespace, state, path)
+        header = {
+            "outcome": str(result.outcome),
+            "reason": result.reason,
+            "detail": result.detail,
+            "steps": state.budget.steps,
+            "truncated": state.output.truncated,
+        }
+        return json.dumps(header).encode() + b"\n" + state.output.getvalue()
+
+    limits = policy.limits
+    report = run_forked(
+        work,
+        deadline_s=max(state.budget.deadline - clock(), 0.0),
+        max_payload_bytes=limits.max_output_bytes + _HEADER_ROOM_BYTES,
+        memory_bytes=limits.max_memory_bytes,
+        clock=clock,
+    )
+    child = {"pid": report.pid, "status": report.status()}
+    header_line, newline, body = report.payload.partition(b"\n")
+    if report.exit_code == 0 and newline:
+        header = json.loads(header_line)
+        state.output.restore(body, truncated=bool(header["truncated"]))
+        outcome = Outcome(header["outcome"])
+        return Result(outcome, header["reason"], header["detail"], child), header["steps"]
+    return _child_failure(report, path, child), 0
+
+
+class _ExposeError(SafeprobeError):
+    """An exposure's target cannot be found in the host."""
+
+
+def _expose(
+    name: str, target: str, allow: tuple[str, ...], redactor: Redactor, state: AttemptState
+) -> object:
+    module_name, _, attr_path = target.partition(":")
+    module = sys.modules.get(module_name)
+    if module is None:
+        raise _ExposeError(
+            f"expose.{name}.target: module {module_name!r} is not loaded (safeprobe never imports)"
+        )
+    value: object = module
+    for attr in attr_path.split("."):
+        try:
+            value = read_attribute(value, attr)
+        except (AttributeError, ProbeDenied):
+            raise _ExposeError(f"expose.{name}.target: {target} not found in the host") from None
+    context = ViewContext(
+        exposure=name,
+        allowlist=Allowlist.parse(allow),
+        redactor=redactor,
+        max_items=state.budget.max_items,
+        render_limits=state.render_limits,
+        on_denied=state.record_denial,
+    )
+    return wrap(value, (), context)
+
+
+def _execute(
+    code: types.CodeType, namespace: dict[str, object], state: AttemptState, path: str
+) -> Result:
+    """Run top-level code, then ``execute()`` if defined; classify how it ended."""
+    try:
+        exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
+        entry = namespace.get("execute")
+        if entry is not None:
+            # The probe's own def, compiled from its file; not a builtin wrapper or a view.
+            if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
+                state.deny("execute", "'execute' must be a function the probe defines")
+            entry()
+        state.budget.check_expired()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
+        try:
+            return _classify(exc, state, path)
+        except Exception as failure:  # noqa: BLE001 - a hostile exception must not skip the audit
+            problem = f"raised an exception that could not be shown ({type(failure).__name__})"
+            return Result(Outcome.ERROR, f"{path}: {problem}")
+    if state.denial is not None:
+        return Result(Outcome.DENIED, f"{path}: {state.denial.rule}: {state.denial.problem}")
+    return Result(Outcome.OK, "ok")
+
+
+def _classify(exc: BaseException, state: AttemptState, path: str) -> Result:
+    """How a probe that raised ended. A stop or a refusal decides the outcome even when the
+    probe caught it and raised something else (``except BaseException`` is a NameError)."""
+    where = _where(path, exc)
+    stop = state.budget.stopped
+    if stop is not None:
+        return Result(Outcome(stop.outcome), where + f"{stop.rule}: {stop.problem}")
+    denial = state.denial or (exc if type(exc) is ProbeDenied else None)
+    if denial is not None:
+        return Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
+    if type(exc) is MemoryError:
+        return Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
+    if type(exc) is NameError:
+        # A probe can raise NameError(name=<anything>): only a short identifier is shown.
+        name = exc.name if type(exc.name) is str else ""
+        shown = repr(name) if name.isidentifier() and len(name) <= _MAX_NAME_CHARS else "a name"
+        problem = f"{shown} is not exposed by the policy nor defined by the probe"
+        return Result(Outcome.DENIED, where + f"name: {problem}")
+    text = to_text(exc, state.render_limits)
+    if len(text) > _MAX_DETAIL_CHARS:
+        text = text[:_MAX_DETAIL_CHARS] + f"…(+{len(text) - _MAX_DETAIL_CHARS} chars)"
+    detail = f"{type(exc).__name__}: {text}"
+    return Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
+
+
+def _child_failure(report: ChildReport, path: str, child: dict[str, object]) -> Result:
+    """A forked child that did not report back: why, by how it ended."""
+    if report.killed_at_deadline:
+        reason = f"{path}: limits.timeout: child killed with SIGKILL at the deadline"
+        return Result(Outcome.TIMEOUT, reason, child=child)
+    if report.payload_cut:
+        return Result(Outcome.LIMIT, f"{path}: limits.max_output: child sent too much", child=child)
+    if report.signal in (signal.SIGXCPU, signal.SIGKILL):
+        reason = f"{path}: limits.timeout: child stopped by the CPU limit ({report.status()})"
+        return Result(Outcome.TIMEOUT, reason, child=child)
+    return Result(
+        Outcome.ERROR, f"{path}: child ended without a result ({report.status()})", child=child
+    )
+
+
+def _where(path: str, exc: BaseException) -> str:
+    """``path:line: `` of the innermost probe frame in the traceback."""
+    line: int | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"{path}:{line}: " if line is not None else f"{path}: "
