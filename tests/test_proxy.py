@@ -5,11 +5,13 @@ from __future__ import annotations
 import collections
 import copy
 import dataclasses
+import fnmatch
 import pickle
 from typing import NamedTuple
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from safeprobe.proxy import (
     REDACTED,
@@ -181,6 +183,18 @@ def test_redaction_applies_on_every_way_out() -> None:
     assert "tok" not in text
     assert "pw'" not in text
     assert "'db_password': <redacted>" in repr(view)
+
+
+# Glob patterns with the characters fnmatch gives meaning to, and names made of them.
+_GLOBS = st.lists(st.text(alphabet="ab*?[]!-_", max_size=6), max_size=4).map(tuple)
+
+
+@given(_GLOBS, st.text(alphabet="abAB*?[]!-_\n", max_size=10))
+def test_redaction_matches_exactly_as_fnmatch_would(patterns: tuple[str, ...], name: str) -> None:
+    """The fast matcher hides a name exactly when fnmatchcase matches it to some pattern."""
+    normalized = name.lower().replace("_", "").replace("-", "")
+    expected = any(fnmatch.fnmatchcase(normalized, p) for p in patterns)
+    assert Redactor(patterns).hides(name) is expected
 
 
 def test_redacted_attribute_reads_as_marker() -> None:
