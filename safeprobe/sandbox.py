@@ -20,7 +20,7 @@ from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
 from safeprobe.render import RenderLimits, is_scalar
 from safeprobe.text import (
@@ -139,23 +139,6 @@ class AttemptState:
         raise error
 
 
-class _TickingIterator:
-    """An iterator that costs one step per item, so C loops over it obey the budget."""
-
-    __slots__ = ("_it", "_tick")
-
-    def __init__(self, it: Iterator[object], tick: Callable[[], None]) -> None:
-        self._it = it
-        self._tick = tick
-
-    def __iter__(self) -> _TickingIterator:
-        return self
-
-    def __next__(self) -> object:
-        self._tick()
-        return next(self._it)
-
-
 class Sandbox:
     """Builds the globals of one attempt and owns the guard hooks they point to."""
 
@@ -180,8 +163,8 @@ class Sandbox:
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
         if type(obj) is View:
-            return _TickingIterator(obj._sp_iter_values(), self.budget.tick)
-        return _TickingIterator(iter(obj), self.budget.tick)  # type: ignore[call-overload]
+            return TickingIterator(obj._sp_iter_values(), self.budget)
+        return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
 
     def materialize(self, obj: object, what: str) -> list[object]:
         """A list of the items, walked under the step budget and the item cap."""
