@@ -32,6 +32,10 @@ from safeprobe.text import (
     to_text,
 )
 
+# RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
+_unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
+_iter_unpack_guarded: Final[Callable[..., Iterator[object]]] = guarded_iter_unpack_sequence
+
 
 def _names(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -166,6 +170,42 @@ class Sandbox:
             return TickingIterator(obj._sp_iter_values(), self.budget)
         return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
 
+    def iter_unpack_sequence(
+        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[object]:
+        """``for a, b in iterable``: RestrictedPython's guard, whose per-item walk (a list
+        of a guarded iterator, for every pair) is skipped for the common case that needs
+        none: a tuple or list of the probe's own with exactly as many items as the target
+        names unpacks in C without running any code. Anything else, a view included,
+        takes RestrictedPython's path."""
+        if spec["childs"]:
+            return _iter_unpack_guarded(iterable, spec, getiter)
+        return self._unpack_each(iterable, spec, getiter)
+
+    def _unpack_each(
+        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[object]:
+        size = spec["min_len"]
+        for item in self.guarded_iter(iterable):
+            kind = type(item)
+            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
+                yield item
+            else:
+                yield _unpack_guarded(item, spec, getiter)
+
+    def unpack_sequence(
+        self, value: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> object:
+        """``a, b = value``, with the same fast path as ``iter_unpack_sequence``."""
+        kind = type(value)
+        if (
+            not spec["childs"]
+            and (kind is tuple or kind is list)
+            and len(cast("tuple[object]", value)) == spec["min_len"]
+        ):
+            return value
+        return _unpack_guarded(value, spec, getiter)
+
     def materialize(self, obj: object, what: str) -> list[object]:
         """A list of the items, walked under the step budget and the item cap."""
         if type(obj) in (list, tuple, dict, set, frozenset, str, bytes, range):
@@ -256,6 +296,11 @@ class Sandbox:
         return None
 
     def inplace(self, op: str, target: object, value: object) -> object:
+        kind = type(target)
+        if op == "+=" and (kind is int or kind is float) and type(value) is kind:
+            # A counter or a total in a loop: two numbers of one builtin type, whose sum
+            # is at most one bit longer, so there is nothing to check.
+            return target + value  # type: ignore[operator]
         if type(target) is View:
             target._sp_refuse_write()
         symbol = op.removesuffix("=")
@@ -703,8 +748,8 @@ class Sandbox:
             "_getattr_": self.guarded_getattr,
             "_getitem_": self.guarded_getitem,
             "_getiter_": self.guarded_iter,
-            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_unpack_sequence_": guarded_unpack_sequence,
+            "_iter_unpack_sequence_": self.iter_unpack_sequence,
+            "_unpack_sequence_": self.unpack_sequence,
             "_write_": self.guarded_write,
             "_inplacevar_": self.inplace,
             "_apply_": self.apply,

@@ -109,6 +109,20 @@ BENIGN = [
     ("print({**stats['requests']}['GET'], [*stats['queue']])", "120 ['a', 'b']\n"),
     ("print('%d%%' % 50, '%s' % stats['queue'])", "50% deque(['a', 'b'])\n"),
     ("print(b'abc'.decode(), 'é'.encode('utf-8'))", "abc b'\\xc3\\xa9'\n"),
+    # Unpacking: tuples and lists of the exact length take the fast path, the rest
+    # (strings, starred targets, nested targets, views) RestrictedPython's guard.
+    ("for a, b in [(1, 2), [3, 4], 'xy']:\n    print(a, b)", "1 2\n3 4\nx y\n"),
+    ("for a, (b, c) in [(1, (2, 3)), (4, 'ab')]:\n    print(a, b, c)", "1 2 3\n4 a b\n"),
+    ("for a, *b in [(1, 2, 3), (4,)]:\n    print(a, b)", "1 [2, 3]\n4 []\n"),
+    (
+        "a, b = (1, 2)\nc, d = [3, 4]\ne, *f = 'xyz'\nprint(a, b, c, d, e, f)",
+        "1 2 3 4 x ['y', 'z']\n",
+    ),
+    ("first, second = stats['workers']\nprint(first.name, second.jobs)", "w1 5\n"),
+    (
+        "t = 0\nfor i in range(5):\n    t += i\nf = 0.5\nf += 1\nf += 1.0\nb = True\nb += True\nprint(t, f, b)",
+        "10 2.5 2\n",
+    ),
 ]
 
 
@@ -133,6 +147,14 @@ REFUSED = [
     ("print(1, file=stats)", "print"),
     ("print(stats['workers'][0].__class__)", "compile"),
 ]
+
+
+@pytest.mark.parametrize("probe", ["for a, b in [(1, 2, 3)]:\n    pass", "a, b = [1]"])
+def test_unpacking_the_wrong_number_of_items_raises(tmp_path: Path, host, probe: str) -> None:
+    """The fast path for unpacking keeps Python's own error for a length mismatch."""
+    outcome, _output, reason = _run(tmp_path, probe + "\n")
+    assert outcome is Outcome.ERROR, reason
+    assert "ValueError" in reason
 
 
 @pytest.mark.parametrize(("probe", "rule"), REFUSED)
