@@ -235,6 +235,8 @@ class Sandbox:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
             )
+        if name not in SIZED_METHOD_NAMES:
+            return getattr(obj, name)  # append, sort, lower …: nothing to bound
         sized = self._sized_method(obj, name)
         if sized is not None:
             if type(sized) is types.FunctionType:
@@ -782,6 +784,16 @@ _BULK_METHODS: Final = _names(
     "isdisjoint"
 )
 _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard", "remove"})
+# Every name _sized_method may wrap, for some type; other safe methods are returned as they
+# are without asking it (a test checks it returns None for all of them).
+SIZED_METHOD_NAMES: Final = (
+    _names(
+        "join center ljust rjust zfill expandtabs replace encode decode hex split rsplit "
+        "splitlines format keys values items"
+    )
+    | _BULK_METHODS
+    | _KEYED_METHODS
+)
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 

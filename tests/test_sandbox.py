@@ -12,6 +12,9 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
+from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.render import RenderLimits
+from safeprobe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
 
 MODULE = "safeprobe_sandbox_test_host"
 
@@ -162,3 +165,30 @@ def test_refused_probe_names_its_rule(tmp_path: Path, host, probe: str, rule: st
     outcome, _output, reason = _run(tmp_path, probe + "\n")
     assert outcome in (Outcome.DENIED, Outcome.COMPILE_ERROR), reason
     assert rule in reason
+
+
+def test_methods_outside_the_sized_names_need_no_bound() -> None:
+    """guarded_getattr hands out a safe method outside SIZED_METHOD_NAMES as it is, without
+    asking _sized_method; so _sized_method must have no wrapper for any of them."""
+    state = AttemptState(
+        budget=Budget(timeout_s=1.0, max_steps=1000, max_items=1000),
+        output=OutputBuffer(1000),
+        render_limits=RenderLimits(),
+    )
+    sandbox = Sandbox(state)
+    samples: dict[type, object] = {
+        str: "ab",
+        bytes: b"ab",
+        list: [1],
+        dict: {1: 2},
+        set: {1},
+        frozenset: frozenset({1}),
+        tuple: (1,),
+        int: 1,
+        float: 1.0,
+        complex: 1j,
+    }
+    assert set(samples) == set(SAFE_METHODS)
+    for kind, names in SAFE_METHODS.items():
+        for name in names - SIZED_METHOD_NAMES:
+            assert sandbox._sized_method(samples[kind], name) is None, (kind, name)
