@@ -247,6 +247,8 @@ def _profile(policy: Path, top: int = 12) -> list[dict[str, object]]:
     for (filename, line, function), entry in stats.stats.items():  # type: ignore[attr-defined]
         _cc, calls, tottime, cumtime, _callers = entry
         where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}" if line else ""
+        if filename == str(policy.parent / f"{policy.stem}.py"):
+            where = "the probe's own code "  # its folder is a temporary one
         rows.append(
             {
                 "function": f"{where}({function})" if where else function,

@@ -20,6 +20,7 @@ EXPECTED_ROWS = {
     "trigger_cached_p99",
     "trigger_changed_p50",
     "trigger_changed_p99",
+    "trigger_cached_inside_p50",
     "guard_dict",
     "guard_tree",
     "hot_attribute_read",
