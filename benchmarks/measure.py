@@ -132,7 +132,9 @@ def io_loop(seconds: float) -> float:
 
 def idle(quick: bool) -> Result:
     """Host loop throughput with safeprobe installed vs not, alternating in one process."""
-    rounds, chunk_s = (3, 0.05) if quick else (15, 0.4)
+    # Many short turns rather than a few long ones: each round's pair is measured within
+    # a fraction of a second, so drift in the machine's load cancels out of its ratio.
+    rounds, chunk_s = (3, 0.05) if quick else (30, 0.2)
     folder = Path(tempfile.mkdtemp(prefix="sp-idle-"))
     policy = _policy(folder, "idle", "print(1)\n")
     result: Result = {"rounds": rounds, "chunk_s": chunk_s}
