@@ -466,16 +466,16 @@ def fork(settings: Settings) -> tuple[list[Row], Raw]:
     for size, part in raw.items():
         if not isinstance(part, dict):
             continue
-        rss = part["rss_mb"]
         for isolation in ("fork", "thread"):
             for q in (50, 99):
                 rows.append(
                     paired(
                         f"fork_{size}mb_{isolation}_p{q}",
-                        f"Attempt latency, {isolation} isolation, host RSS {rss} MB, p{q}",
+                        f"Attempt latency, {isolation} isolation, host RSS ~{size} MB, p{q}",
                         "ms",
                         part[isolation][f"p{q}"],
                         part["baseline"][f"p{q}"],
+                        detail={"rss_mb": part["rss_mb"]},
                     )
                 )
     return rows, raw
