@@ -24,7 +24,7 @@ import itertools
 import re
 import types
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
@@ -105,6 +105,13 @@ class Redactor:
     """Decides by name whether a key or attribute is secret. Pure."""
 
     patterns: tuple[str, ...]
+    _matcher: _Matcher = field(init=False, repr=False, compare=False)
+    # Answers for names already seen (attribute names repeat for every object of a class):
+    # a memo of a pure function, so the frozen object still answers the same.
+    _seen: dict[str, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_matcher", _pattern_matcher(self.patterns))
 
     @classmethod
     def with_defaults(cls, extra: Iterable[str] = ()) -> Redactor:
@@ -117,18 +124,85 @@ class Redactor:
         kind = type(name)
         if kind is str:
             text = cast(str, name)
-        elif kind is bytes:
+            known = self._seen.get(text)
+            if known is not None:
+                return known
+            hidden = self._matcher.matches(text.lower().replace("_", "").replace("-", ""))
+            if len(self._seen) < _MAX_SEEN_NAMES:
+                self._seen[text] = hidden
+            return hidden
+        if kind is bytes:
             text = cast(bytes, name).decode("latin-1")
         elif issubclass(kind, str):
             text = str.__str__(cast(str, name))  # the C slot: a plain copy, no host __str__
         else:
             return False
-        return _matches_any(_normalize_name(text), self.patterns)
+        return self._matcher.matches(_normalize_name(text))
+
+    def none_hidden(self, names: list[object]) -> bool:
+        """Whether certainly no name in ``names`` is secret, found in a few C calls over all
+        of them; False means "ask ``hides`` name by name". Plain str names only."""
+        texts = [n for n in names if type(n) is str]
+        return len(texts) == len(names) and self._matcher.none_in(texts)
 
 
-@functools.lru_cache(maxsize=4096)
-def _matches_any(normalized: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(normalized, p) for p in patterns)
+_GLOB_CHARS: Final = frozenset("*?[")
+_MAX_SEEN_NAMES: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """``any(fnmatchcase(name, p) for p in patterns)`` for normalized names, in C calls.
+
+    Redaction runs on every key a probe reads, so it is a hot path: ten ``fnmatchcase``
+    calls cost microseconds per key. Patterns of the form ``*text*`` (all the defaults)
+    mean "contains text" and become one alternation of literals, searched; any other
+    pattern is translated by fnmatch and matched whole, as fnmatchcase would.
+    """
+
+    search: Callable[[str], object] | None  # the "contains" literals, or None if none
+    match: Callable[[str], object] | None  # the other patterns, whole name, or None
+
+    def matches(self, normalized: str) -> bool:
+        if self.search is not None and self.search(normalized) is not None:
+            return True
+        return self.match is not None and self.match(normalized) is not None
+
+    def none_in(self, names: list[str]) -> bool:
+        """True only if no name (plain, not yet normalized) matches; False when unsure.
+
+        All names are normalized and searched as one text, joined by newlines. Lowering
+        each name and then removing "_" and "-" from the whole is exactly the join of
+        each name's normalized form; and a literal without a newline cannot match across
+        two names, so no match in the whole means no match in any name.
+        """
+        if self.match is not None:
+            return False
+        if self.search is None:
+            return True
+        text = "\n".join(map(str.lower, names)).replace("_", "").replace("-", "")
+        return self.search(text) is None
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern_matcher(patterns: tuple[str, ...]) -> _Matcher:
+    contains = [p[1:-1] for p in patterns if _is_contains_pattern(p)]
+    # A literal holding a newline could match across two names searched together, so it
+    # is matched like any other pattern (see _Matcher.none_in).
+    others = [p for p in patterns if not _is_contains_pattern(p) or "\n" in p]
+    contains = [c for c in contains if "\n" not in c]
+    search = re.compile("|".join(re.escape(c) for c in contains)).search if contains else None
+    match = re.compile("|".join(fnmatch.translate(p) for p in others)).match if others else None
+    return _Matcher(search, match)
+
+
+def _is_contains_pattern(pattern: str) -> bool:
+    return (
+        len(pattern) >= 2
+        and pattern[0] == "*"
+        and pattern[-1] == "*"
+        and _GLOB_CHARS.isdisjoint(pattern[1:-1])
+    )
 
 
 # ---- allowlist ---------------------------------------------------------------------------
@@ -218,8 +292,9 @@ def _class_namespace(cls: type) -> types.MappingProxyType[str, object]:
 
 def _static_lookup(cls: type, name: str) -> object:
     """The class attribute ``name`` as stored, found along the MRO without descriptors."""
-    for klass in _mro(cls):
-        value = _class_namespace(klass).get(name, _MISSING)
+    # _mro() and _class_namespace() inlined: this runs twice for every attribute read.
+    for klass in _TYPE_MRO.__get__(cls):
+        value = _TYPE_DICT.__get__(klass).get(name, _MISSING)
         if value is not _MISSING:
             return value
     return _MISSING
@@ -246,7 +321,7 @@ def _instance_dict(obj: object) -> dict[str, object] | None:
 def read_attribute(obj: object, name: str) -> object:
     """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
     run host code (properties, custom descriptors, ``__getattr__``, methods)."""
-    if _is(obj, type):
+    if issubclass(type(obj), type):
         found = _static_lookup(cast(type, obj), name)
         if found is _MISSING:
             raise AttributeError(name)
@@ -294,11 +369,12 @@ KIND_OBJECT: Final = "object"
 
 
 def kind_of(obj: object) -> str:
-    if _is(obj, dict):
+    kind = type(obj)  # issubclass of the type, as _is does: no host __class__ runs
+    if issubclass(kind, dict):
         return KIND_MAPPING
-    if _is(obj, (list, tuple, collections.deque)):
+    if issubclass(kind, (list, tuple, collections.deque)):
         return KIND_SEQUENCE
-    if _is(obj, (set, frozenset)):
+    if issubclass(kind, (set, frozenset)):
         return KIND_SET
     return KIND_OBJECT
 
@@ -435,7 +511,7 @@ class View:
             raise
         if ctx.redactor.hides(name):
             return REDACTED
-        return self._sp_wrap(value, child)
+        return wrap(value, child, ctx)
 
     def _sp_getitem(self, key: object) -> object:
         self._sp_require_full("item access")
@@ -485,7 +561,7 @@ class View:
 
     def _sp_iter_values(self) -> Iterator[object]:
         """What ``for x in view`` yields: keys for mappings, wrapped elements otherwise."""
-        return iter([self._sp_wrap(v, self._sp_path) for v in self._sp_snapshot()])
+        return iter(_wrap_each(self._sp_snapshot(), self._sp_path, self._sp_ctx))
 
     def _sp_value_of(self, key: object, value: object) -> object:
         if self._sp_ctx.redactor.hides(key):
@@ -495,14 +571,28 @@ class View:
     # -- container methods (read-only) ---------------------------------------------------
 
     def _sp_m_keys(self) -> list[object]:
-        return [self._sp_wrap(k, self._sp_path) for k, _ in self._sp_pairs()]
+        return _wrap_each([k for k, _ in self._sp_pairs()], self._sp_path, self._sp_ctx)
 
     def _sp_m_values(self) -> list[object]:
-        return [self._sp_value_of(k, v) for k, v in self._sp_pairs()]
+        pairs = self._sp_pairs()
+        return self._sp_values_of(pairs, [k for k, _ in pairs])
 
     def _sp_m_items(self) -> list[tuple[object, object]]:
+        pairs = self._sp_pairs()
+        keys = [k for k, _ in pairs]
+        wrapped = _wrap_each(keys, self._sp_path, self._sp_ctx)
+        return list(zip(wrapped, self._sp_values_of(pairs, keys), strict=True))
+
+    def _sp_values_of(self, pairs: list[tuple[object, object]], keys: list[object]) -> list[object]:
+        """Each pair's value as the probe sees it: the marker if its key is secret."""
+        path, ctx = self._sp_path, self._sp_ctx
+        if ctx.redactor.none_hidden(keys):
+            return _wrap_each([v for _, v in pairs], path, ctx)
+        hides = ctx.redactor.hides
+        # _sp_value_of() and wrap() inlined: this runs for every pair of every walk.
         return [
-            (self._sp_wrap(k, self._sp_path), self._sp_value_of(k, v)) for k, v in self._sp_pairs()
+            REDACTED if hides(k) else (v if is_scalar(v) or v is REDACTED else View(v, path, ctx))
+            for k, v in pairs
         ]
 
     def _sp_m_get(self, key: object, default: object = None) -> object:
@@ -610,6 +700,11 @@ def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
     if is_scalar(value) or value is REDACTED:
         return value
     return View(value, path, ctx)
+
+
+def _wrap_each(values: Iterable[object], path: tuple[str, ...], ctx: ViewContext) -> list[object]:
+    """``wrap`` of every value, inlined: this runs for every item of every walk."""
+    return [v if is_scalar(v) or v is REDACTED else View(v, path, ctx) for v in values]
 
 
 def _plain_equal(host_value: object, probe_value: object) -> bool:

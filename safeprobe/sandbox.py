@@ -22,7 +22,7 @@ from typing import Final, NoReturn, cast
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from safeprobe.facts import FACT_FIELDS
-from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
 from safeprobe.render import RenderLimits, is_scalar
 from safeprobe.text import (
@@ -33,6 +33,10 @@ from safeprobe.text import (
     to_repr,
     to_text,
 )
+
+# RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
+_unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
+_iter_unpack_guarded: Final[Callable[..., Iterator[object]]] = guarded_iter_unpack_sequence
 
 
 def _names(text: str) -> frozenset[str]:
@@ -141,23 +145,6 @@ class AttemptState:
         raise error
 
 
-class _TickingIterator:
-    """An iterator that costs one step per item, so C loops over it obey the budget."""
-
-    __slots__ = ("_it", "_tick")
-
-    def __init__(self, it: Iterator[object], tick: Callable[[], None]) -> None:
-        self._it = it
-        self._tick = tick
-
-    def __iter__(self) -> _TickingIterator:
-        return self
-
-    def __next__(self) -> object:
-        self._tick()
-        return next(self._it)
-
-
 class Sandbox:
     """Builds the globals of one attempt and owns the guard hooks they point to."""
 
@@ -182,8 +169,44 @@ class Sandbox:
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
         if type(obj) is View:
-            return _TickingIterator(obj._sp_iter_values(), self.budget.tick)
-        return _TickingIterator(iter(obj), self.budget.tick)  # type: ignore[call-overload]
+            return TickingIterator(obj._sp_iter_values(), self.budget)
+        return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
+
+    def iter_unpack_sequence(
+        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[object]:
+        """``for a, b in iterable``: RestrictedPython's guard, whose per-item walk (a list
+        of a guarded iterator, for every pair) is skipped for the common case that needs
+        none: a tuple or list of the probe's own with exactly as many items as the target
+        names unpacks in C without running any code. Anything else, a view included,
+        takes RestrictedPython's path."""
+        if spec["childs"]:
+            return _iter_unpack_guarded(iterable, spec, getiter)
+        return self._unpack_each(iterable, spec, getiter)
+
+    def _unpack_each(
+        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[object]:
+        size = spec["min_len"]
+        for item in self.guarded_iter(iterable):
+            kind = type(item)
+            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
+                yield item
+            else:
+                yield _unpack_guarded(item, spec, getiter)
+
+    def unpack_sequence(
+        self, value: object, spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> object:
+        """``a, b = value``, with the same fast path as ``iter_unpack_sequence``."""
+        kind = type(value)
+        if (
+            not spec["childs"]
+            and (kind is tuple or kind is list)
+            and len(cast("tuple[object]", value)) == spec["min_len"]
+        ):
+            return value
+        return _unpack_guarded(value, spec, getiter)
 
     def materialize(self, obj: object, what: str) -> list[object]:
         """A list of the items, walked under the step budget and the item cap."""
@@ -214,6 +237,8 @@ class Sandbox:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
             )
+        if name not in SIZED_METHOD_NAMES:
+            return getattr(obj, name)  # append, sort, lower …: nothing to bound
         sized = self._sized_method(obj, name)
         if sized is not None:
             if type(sized) is types.FunctionType:
@@ -275,6 +300,11 @@ class Sandbox:
         return None
 
     def inplace(self, op: str, target: object, value: object) -> object:
+        kind = type(target)
+        if op == "+=" and (kind is int or kind is float) and type(value) is kind:
+            # A counter or a total in a loop: two numbers of one builtin type, whose sum
+            # is at most one bit longer, so there is nothing to check.
+            return target + value  # type: ignore[operator]
         if type(target) is View:
             target._sp_refuse_write()
         symbol = op.removesuffix("=")
@@ -722,8 +752,8 @@ class Sandbox:
             "_getattr_": self.guarded_getattr,
             "_getitem_": self.guarded_getitem,
             "_getiter_": self.guarded_iter,
-            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_unpack_sequence_": guarded_unpack_sequence,
+            "_iter_unpack_sequence_": self.iter_unpack_sequence,
+            "_unpack_sequence_": self.unpack_sequence,
             "_write_": self.guarded_write,
             "_inplacevar_": self.inplace,
             "_apply_": self.apply,
@@ -756,6 +786,16 @@ _BULK_METHODS: Final = _names(
     "isdisjoint"
 )
 _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard", "remove"})
+# Every name _sized_method may wrap, for some type; other safe methods are returned as they
+# are without asking it (a test checks it returns None for all of them).
+SIZED_METHOD_NAMES: Final = (
+    _names(
+        "join center ljust rjust zfill expandtabs replace encode decode hex split rsplit "
+        "splitlines format keys values items"
+    )
+    | _BULK_METHODS
+    | _KEYED_METHODS
+)
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 

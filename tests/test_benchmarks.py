@@ -1,36 +1,71 @@
-"""The limits benchmark runs in quick mode and produces every figure (no timing asserted)."""
+"""The benchmark suite runs in quick mode and produces every figure (no timing asserted)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.driver import child_env
 from tests.harness import REPO
 
+# One id per row of BENCHMARKS.md; the fork rows are per host size, checked by count.
+EXPECTED_ROWS = {
+    "idle_cpu",
+    "idle_io",
+    "idle_cpu_threaded",
+    "idle_io_threaded",
+    "trigger_cached_p50",
+    "trigger_cached_p99",
+    "trigger_changed_p50",
+    "trigger_changed_p99",
+    "trigger_cached_inside_p50",
+    "guard_dict",
+    "guard_tree",
+    "hot_attribute_read",
+    "hot_iteration",
+    "hot_audit_append",
+    "overshoot_thread_p50",
+    "overshoot_thread_p99",
+    "overshoot_fork_p50",
+    "overshoot_fork_p99",
+    "disturbance_thread",
+    "disturbance_fork",
+    "disturbance_gap_thread",
+    "storm_survived",
+    "storm_rss_growth",
+    "storm_probe_runs",
+    "storm_audit_records",
+    "storm_audit_bytes",
+}
 
-def test_limits_benchmark_quick_mode_produces_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "figures.json"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
+    """`python -m benchmarks --quick` writes BENCHMARKS.md and benchmarks.json with a row for
+    every figure, each with its median, min and max, and a goal verdict where one is set."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "limits_bench.py"),
-            "--quick",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, "-m", "benchmarks", "--quick", "--out-dir", str(tmp_path)],
+        cwd=REPO,
         capture_output=True,
         text=True,
-        env=env,
+        env=child_env(),
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text())
-    assert {"overshoot_ms_thread", "overshoot_ms_fork"} <= set(figures)
-    assert sum(name.startswith("attempt_ms_fork_rss") for name in figures) == 2
-    for value in figures.values():
-        assert {"p50", "p99", "min", "max", "n"} <= set(value)
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads((tmp_path / "benchmarks.json").read_text())
+    rows = {row["id"]: row for row in document["rows"]}
+    assert set(rows) >= EXPECTED_ROWS
+    fork_rows = [name for name in rows if name.startswith("fork_")]
+    assert len(fork_rows) == 8, fork_rows  # 2 host sizes x fork/thread x p50/p99
+    for row in rows.values():
+        assert {"median", "min", "max", "n"} <= set(row["safeprobe"]), row["id"]
+        assert row["met"] in (True, False, None)
+        if row["goal"] is not None:
+            assert row["met"] is not None, row["id"]
+    assert {"cpu", "cores", "python"} <= set(document["machine"])
+    text = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "| figure | safeprobe | baseline | ratio | goal | machine |" in text
+    assert text.count("\n| ") >= len(rows) + 1
+    assert "## Closing note" in text

@@ -5,11 +5,13 @@ from __future__ import annotations
 import collections
 import copy
 import dataclasses
+import fnmatch
 import pickle
 from typing import NamedTuple
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from safeprobe.proxy import (
     REDACTED,
@@ -181,6 +183,68 @@ def test_redaction_applies_on_every_way_out() -> None:
     assert "tok" not in text
     assert "pw'" not in text
     assert "'db_password': <redacted>" in repr(view)
+
+
+# Glob patterns with the characters fnmatch gives meaning to, and names made of them.
+_GLOBS = st.lists(st.text(alphabet="ab*?[]!-_", max_size=6), max_size=4).map(tuple)
+
+
+@given(_GLOBS, st.text(alphabet="abAB*?[]!-_\n", max_size=10))
+def test_redaction_matches_exactly_as_fnmatch_would(patterns: tuple[str, ...], name: str) -> None:
+    """The fast matcher hides a name exactly when fnmatchcase matches it to some pattern."""
+    normalized = name.lower().replace("_", "").replace("-", "")
+    expected = any(fnmatch.fnmatchcase(normalized, p) for p in patterns)
+    assert Redactor(patterns).hides(name) is expected
+
+
+# Capital sigma lowers to one of two small sigmas by context (final or not): names joined
+# for the batch check must lower as they do alone.
+_SIGMAS = "\u03a3\u03c3\u03c2"
+
+
+# Names in pieces joined by what normalization drops (or by a newline), in either case.
+_NAME = st.builds(
+    lambda parts, sep, upper: sep.join(parts).upper() if upper else sep.join(parts),
+    st.lists(st.text(alphabet="ab" + _SIGMAS, min_size=1, max_size=3), min_size=1, max_size=3),
+    st.sampled_from(["_", "-", "", "\n", "-_"]),
+    st.booleans(),
+)
+_NAMES = st.lists(_NAME, min_size=1, max_size=4)
+# "Contains" patterns: with any other kind, the batch check always answers "unsure".
+_PATTERNS = st.lists(
+    st.text(alphabet="ab\n" + _SIGMAS[1:], min_size=1, max_size=3).map(lambda t: f"*{t}*"),
+    max_size=3,
+)
+
+
+@given(_NAMES, _PATTERNS, st.data())
+def test_none_hidden_is_never_wrong(names: list[str], patterns: list[str], data) -> None:
+    """The batch check over many names says "none is secret" only when hides agrees for each;
+    half the time one pattern is a piece of some name as normalized, which it must find."""
+    if data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(names))
+        normalized = name.lower().replace("_", "").replace("-", "")
+        start = data.draw(st.integers(0, len(normalized)))
+        end = data.draw(st.integers(start, len(normalized)))
+        patterns = [*patterns, f"*{normalized[start:end]}*"]
+    redactor = Redactor(tuple(patterns))
+    if redactor.none_hidden(list(names)):
+        assert not any(redactor.hides(name) for name in names)
+
+
+def test_one_secret_key_among_many_is_redacted_in_every_walk() -> None:
+    """A large mapping with one secret key: values() and items() hide exactly that value."""
+    data: dict[object, object] = {f"k{i}": i for i in range(5000)}
+    data["api_token"] = "tok"
+    data[7] = "seven"
+    view = wrap(data, (), _ctx(max_items=10_000))
+    values = view._sp_m_values()
+    assert values.count(REDACTED) == 1
+    assert "tok" not in values
+    assert dict(view._sp_m_items())["api_token"] is REDACTED
+    assert dict(view._sp_m_items())[7] == "seven"
+    del data[7]
+    assert dict(view._sp_m_items())["api_token"] is REDACTED  # str keys only: the batch path
 
 
 def test_redacted_attribute_reads_as_marker() -> None:

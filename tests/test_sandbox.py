@@ -12,6 +12,9 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
+from safeprobe.limits import Budget, OutputBuffer
+from safeprobe.render import RenderLimits
+from safeprobe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
 
 MODULE = "safeprobe_sandbox_test_host"
 
@@ -109,6 +112,20 @@ BENIGN = [
     ("print({**stats['requests']}['GET'], [*stats['queue']])", "120 ['a', 'b']\n"),
     ("print('%d%%' % 50, '%s' % stats['queue'])", "50% deque(['a', 'b'])\n"),
     ("print(b'abc'.decode(), 'é'.encode('utf-8'))", "abc b'\\xc3\\xa9'\n"),
+    # Unpacking: tuples and lists of the exact length take the fast path, the rest
+    # (strings, starred targets, nested targets, views) RestrictedPython's guard.
+    ("for a, b in [(1, 2), [3, 4], 'xy']:\n    print(a, b)", "1 2\n3 4\nx y\n"),
+    ("for a, (b, c) in [(1, (2, 3)), (4, 'ab')]:\n    print(a, b, c)", "1 2 3\n4 a b\n"),
+    ("for a, *b in [(1, 2, 3), (4,)]:\n    print(a, b)", "1 [2, 3]\n4 []\n"),
+    (
+        "a, b = (1, 2)\nc, d = [3, 4]\ne, *f = 'xyz'\nprint(a, b, c, d, e, f)",
+        "1 2 3 4 x ['y', 'z']\n",
+    ),
+    ("first, second = stats['workers']\nprint(first.name, second.jobs)", "w1 5\n"),
+    (
+        "t = 0\nfor i in range(5):\n    t += i\nf = 0.5\nf += 1\nf += 1.0\nb = True\nb += True\nprint(t, f, b)",
+        "10 2.5 2\n",
+    ),
 ]
 
 
@@ -135,8 +152,43 @@ REFUSED = [
 ]
 
 
+@pytest.mark.parametrize("probe", ["for a, b in [(1, 2, 3)]:\n    pass", "a, b = [1]"])
+def test_unpacking_the_wrong_number_of_items_raises(tmp_path: Path, host, probe: str) -> None:
+    """The fast path for unpacking keeps Python's own error for a length mismatch."""
+    outcome, _output, reason = _run(tmp_path, probe + "\n")
+    assert outcome is Outcome.ERROR, reason
+    assert "ValueError" in reason
+
+
 @pytest.mark.parametrize(("probe", "rule"), REFUSED)
 def test_refused_probe_names_its_rule(tmp_path: Path, host, probe: str, rule: str) -> None:
     outcome, _output, reason = _run(tmp_path, probe + "\n")
     assert outcome in (Outcome.DENIED, Outcome.COMPILE_ERROR), reason
     assert rule in reason
+
+
+def test_methods_outside_the_sized_names_need_no_bound() -> None:
+    """guarded_getattr hands out a safe method outside SIZED_METHOD_NAMES as it is, without
+    asking _sized_method; so _sized_method must have no wrapper for any of them."""
+    state = AttemptState(
+        budget=Budget(timeout_s=1.0, max_steps=1000, max_items=1000),
+        output=OutputBuffer(1000),
+        render_limits=RenderLimits(),
+    )
+    sandbox = Sandbox(state)
+    samples: dict[type, object] = {
+        str: "ab",
+        bytes: b"ab",
+        list: [1],
+        dict: {1: 2},
+        set: {1},
+        frozenset: frozenset({1}),
+        tuple: (1,),
+        int: 1,
+        float: 1.0,
+        complex: 1j,
+    }
+    assert set(samples) == set(SAFE_METHODS)
+    for kind, names in SAFE_METHODS.items():
+        for name in names - SIZED_METHOD_NAMES:
+            assert sandbox._sized_method(samples[kind], name) is None, (kind, name)

