@@ -116,7 +116,10 @@ class StreamListener:
                 reader.start()
 
     def _read_all(self, conn: socket.socket, data: bytearray) -> None:
-        conn.settimeout(_POLL_S)
+        try:
+            conn.settimeout(_POLL_S)
+        except OSError:
+            return  # close_connections() closed it before this thread started
         while not self._done.is_set():
             try:
                 chunk = conn.recv(1 << 16)
