@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from safeprobe.errors import PolicyError
 
 if TYPE_CHECKING:
-    from safeprobe.sender import Outcome
+    from safeprobe.sender import TriggerResult
 
 EXIT_NOT_OK: Final = 1
 EXIT_USAGE: Final = 2
@@ -105,7 +105,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else EXIT_NOT_OK
 
 
-def _print_outcome(outcome: Outcome) -> None:
+def _print_outcome(outcome: TriggerResult) -> None:
     record = outcome.record
     probe = record.get("probe")
     name = probe.get("name") if isinstance(probe, dict) else None

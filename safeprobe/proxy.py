@@ -127,7 +127,7 @@ class Redactor:
             known = self._seen.get(text)
             if known is not None:
                 return known
-            hidden = self._matcher.matches(text.lower().replace("_", "").replace("-", ""))
+            hidden = self._matcher.matches(_normalize_name(text))
             if len(self._seen) < _MAX_SEEN_NAMES:
                 self._seen[text] = hidden
             return hidden

@@ -67,23 +67,27 @@ def write_result(folder: str, host_pid: int, seq: int, mac: str, text: str) -> s
             raise ResultFileError(f"{path}: {exc.strerror}") from None
         finally:
             os.close(fd)
-        _prune(dir_fd, host_pid)
+        _prune(dir_fd, host_pid, keep=_name(host_pid, seq, mac))
     finally:
         os.close(dir_fd)
     return path
 
 
-def _prune(dir_fd: int, host_pid: int) -> None:
-    """Remove this host's result files beyond the newest KEEP_PER_HOST (by seq)."""
+def _prune(dir_fd: int, host_pid: int, keep: str) -> None:
+    """Remove this host's result files beyond the newest KEEP_PER_HOST, newest by time
+    written (seq starts again at 1 after a rotated log), never ``keep``."""
     prefix = f"{host_pid}-"
     mine: list[tuple[int, str]] = []
     for name in os.listdir(dir_fd):
         seq, _, rest = name[len(prefix) :].partition("-")
         if name.startswith(prefix) and name.endswith(_SUFFIX) and seq.isdigit() and rest:
-            mine.append((int(seq), name))
-    for _seq, old in sorted(mine)[:-KEEP_PER_HOST]:
-        with contextlib.suppress(OSError):
-            os.unlink(old, dir_fd=dir_fd)
+            with contextlib.suppress(OSError):
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                mine.append((st.st_mtime_ns, name))
+    for _written, old in sorted(mine)[:-KEEP_PER_HOST]:
+        if old != keep:
+            with contextlib.suppress(OSError):
+                os.unlink(old, dir_fd=dir_fd)
 
 
 def read_result(path: str, *, owner: int, max_bytes: int) -> str:
@@ -96,5 +100,5 @@ def read_result(path: str, *, owner: int, max_bytes: int) -> str:
             raise PermissionError(errno.EACCES, "not a result file the host wrote", path)
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise PermissionError(errno.EFBIG, "larger than any result file the host writes", path)
+        raise ResultFileError(f"{path}: larger than any result file the host writes")
     return data.decode("utf-8", "replace")

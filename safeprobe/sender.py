@@ -53,7 +53,7 @@ class NoRecord(SafeprobeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class TriggerResult:
     """What came of one triggered attempt."""
 
     pid: int
@@ -69,7 +69,7 @@ class Outcome:
 
 def trigger(
     pid: int, *, probe: str = DEFAULT_PROBE, wait_s: float = 10.0, policy_path: str | None = None
-) -> Outcome:
+) -> TriggerResult:
     """Run one attempt in process pid and return its outcome.
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
@@ -93,7 +93,7 @@ def trigger(
     send(pid, signum, code, thread=announced.listener_tid if announced is not None else None)
     record = _wait_for_record(audit, start, pid, code, wait_s)
     output, source = _output_of(policy, pid, record)
-    return Outcome(pid, path, record, output, source)
+    return TriggerResult(pid, path, record, output, source)
 
 
 def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:

@@ -127,7 +127,7 @@ def install(
         inst.worker = threading.Thread(
             target=_work, args=(inst,), name="safeprobe-runner", daemon=True
         )
-        _register_fork_hook()
+        _register_process_hooks()
         _current = inst
         inst.worker.start()
         if inst.listener is not None:
@@ -245,7 +245,7 @@ def burst_reason(burst: _Burst, *, cooldown_s: float) -> str:
     if burst.outcome is Outcome.UNAUTHORIZED:
         uid = burst.first.sender_uid
         if uid is None:
-            who = "an unknown sender is"
+            who = "an unknown sender"
         elif not burst.first.sender_verified:
             who = f"uid {uid} is only claimed (a queued signal), so it"
         else:
@@ -312,7 +312,7 @@ def _take_bursts(inst: _Installation) -> list[_Burst]:
     return bursts
 
 
-def _register_fork_hook() -> None:
+def _register_process_hooks() -> None:
     # Registered on first install, not at import: importing safeprobe changes nothing.
     global _fork_hook_registered  # noqa: PLW0603
     if not _fork_hook_registered:

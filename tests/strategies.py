@@ -163,5 +163,20 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
             "output_dir": _FILES,
             "limits": limits,
             "audit": audit,
+            "probes": st.dictionaries(
+                st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True).filter(
+                    lambda n: n != "default"
+                ),
+                probe,
+                max_size=3,
+            ),
         },
-    )
+    ).filter(_named_probes_allowed)
+
+
+def _named_probes_allowed(policy: dict[str, object]) -> bool:
+    """Named probes need the listener and cannot be combined with allowed_uids."""
+    trigger = policy.get("trigger")
+    if not policy.get("probes") or not isinstance(trigger, dict):
+        return True
+    return trigger.get("mode") != "handler" and trigger.get("allowed_uids") is None

@@ -63,7 +63,7 @@ def test_each_host_keeps_its_newest_files_and_leaves_others_alone(tmp_path: Path
 def test_reading_refuses_what_the_host_did_not_write(tmp_path: Path) -> None:
     """Another owner, a FIFO (which would hang a reader), a hard link, an oversized file."""
     path = write_result(str(tmp_path / "r"), 1, 1, MAC, "x" * 100)
-    with pytest.raises(PermissionError, match="larger"):
+    with pytest.raises(ResultFileError, match="larger"):
         read_result(path, owner=os.getuid(), max_bytes=10)
     os.link(path, tmp_path / "second-link")
     with pytest.raises(PermissionError, match="not a result file"):
@@ -81,3 +81,16 @@ def test_a_file_owned_by_a_third_user_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PermissionError, match="not a result file"):
         read_result(path, owner=1234, max_bytes=1024)
     assert read_result(path, owner=65534, max_bytes=1024) == "planted"
+
+
+def test_after_a_rotation_the_file_just_written_is_never_pruned(tmp_path: Path) -> None:
+    """seq starts again at 1 after the audit log is rotated: pruning goes by time written,
+    so the new #1 stays and the oldest files of the earlier chain go."""
+    folder = tmp_path / "results"
+    old_mac = "f" * 64
+    for seq in range(1, KEEP_PER_HOST + 51):
+        write_result(str(folder), 5, seq, old_mac, "old")
+    path = write_result(str(folder), 5, 1, MAC, "after rotation")
+    assert _read(path) == "after rotation"
+    assert len(list(folder.glob("5-*.txt"))) == KEEP_PER_HOST
+    assert not (folder / f"5-1-{old_mac[:16]}.txt").exists()
