@@ -24,7 +24,6 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -165,18 +164,6 @@ def _sandbox_types() -> dict[str, type]:
     return {name: type(value) for name, value in merged.items() if not name.startswith("_")}
 
 
-def _fact_names(policy: Policy) -> frozenset[str]:
-    """Names of the built-in facts the policy enables (``facts: [threads, process]``).
-
-    Read by attribute so this module does not depend on how a policy spells its facts: a
-    list of names and a mapping keyed by name both give their names; no facts, none.
-    """
-    facts: object = getattr(policy, "facts", None) or ()
-    if not isinstance(facts, Iterable) or isinstance(facts, str):
-        return frozenset()
-    return frozenset(str(fact) for fact in facts)
-
-
 # -- the probe file ---------------------------------------------------------------------------
 
 
@@ -240,7 +227,7 @@ class _Checker(ast.NodeVisitor):
         self.policy = policy
         self.policy_name = policy_name
         self.exposed = dict(policy.expose)
-        self.available = sandbox_names() | frozenset(self.exposed) | _fact_names(policy)
+        self.available = sandbox_names() | frozenset(self.exposed) | frozenset(policy.facts)
         self.allowlists = {name: Allowlist.parse(e.allow) for name, e in self.exposed.items()}
         self.findings: list[Finding] = []
         self.scopes: dict[ast.AST, Scope] = {}

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from safeprobe.errors import PolicyError
-from safeprobe.facts import FACT_NAMES, FactName
+from safeprobe.fact_records import FACT_NAMES, FactName
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails

@@ -21,7 +21,7 @@ from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from safeprobe.facts import FACT_FIELDS
+from safeprobe.fact_records import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
 from safeprobe.render import RenderLimits, is_scalar

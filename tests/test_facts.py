@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
 from safeprobe.errors import PolicyError
-from safeprobe.facts import (
+from safeprobe.fact_records import (
     FACT_FIELDS,
     FACT_NAMES,
     MAX_FRAMES,
@@ -28,15 +28,16 @@ from safeprobe.facts import (
     TaskDump,
     ThreadDump,
     ThreadInfo,
-    _loop_info,
+)
+from safeprobe.facts import (
     parse_status,
     process_uptime_s,
     snapshot_gc,
     snapshot_process,
-    snapshot_tasks,
     snapshot_threads,
     take_facts,
 )
+from safeprobe.facts_asyncio import _loop_info, snapshot_tasks
 from safeprobe.policy import parse_policy
 from safeprobe.render import render
 
