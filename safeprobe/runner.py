@@ -153,17 +153,15 @@ class Runner:
             policy = self.last_good
             if policy is None:
                 return _unaudited(outcome, reason)
-            try:
-                fields = self._fields(
-                    policy, trigger, None, Result(outcome, reason), 0.0, 0, None, requests=count
-                )
-                record = self._append(policy, _sink_for(policy), fields)
-            except (AuditError, OSError, SafeprobeError) as exc:
-                self._write_stderr(f"safeprobe: {exc}; refusal not audited\n")
-                return _unaudited(outcome, reason)
-            self._syslog.ship(policy.audit.syslog, record)
-            self._write_stderr(f"safeprobe: attempt #{record['seq']} {outcome}: {reason}\n")
-            return Attempt(outcome, reason, "", False, 0.0, 0, None, None, _seq(record), True)
+            return self._audit_refusal(
+                policy,
+                _sink_for(policy),
+                trigger,
+                Result(outcome, reason),
+                0.0,
+                said=f"{outcome}: {reason}",
+                requests=count,
+            )
 
     def _attempt(self, trigger: TriggerInfo) -> Attempt:
         started = self._clock()
@@ -233,21 +231,14 @@ class Runner:
             )
             return _unaudited(result.outcome, result.reason)
         duration_ms = (self._clock() - started) * 1000.0
-        try:
-            record = self._append(
-                policy,
-                _sink_for(policy),
-                self._fields(
-                    policy, trigger, None, result, duration_ms, 0, None, policy_error=True
-                ),
-            )
-        except (AuditError, SafeprobeError) as exc:
-            self._write_stderr(f"safeprobe: {error}; and {exc}\n")
-            return _unaudited(result.outcome, result.reason)
-        self._syslog.ship(policy.audit.syslog, record)
-        self._write_stderr(f"safeprobe: attempt #{record['seq']} rejected: {error}\n")
-        return Attempt(
-            result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
+        return self._audit_refusal(
+            policy,
+            _sink_for(policy),
+            trigger,
+            result,
+            duration_ms,
+            said=f"rejected: {error}",
+            policy_error=True,
         )
 
     def preflight_audit(self, policy: Policy) -> None:
@@ -267,18 +258,48 @@ class Runner:
         started: float,
     ) -> Attempt:
         """Required syslog is unreachable: the probe is not read or run; the file (which
-        works) gets the attempt's one record."""
+        works) gets the attempt's one record, and syslog no copy."""
         result = Result(Outcome.REJECTED, f"audit: {error.problem} (audit.syslog.required)")
         duration_ms = (self._clock() - started) * 1000.0
-        fields = self._fields(policy, trigger, None, result, duration_ms, 0, None)
+        said = f"rejected: {error}; probe not run (fail-closed)"
+        return self._audit_refusal(
+            policy, sink, trigger, result, duration_ms, said=said, ship=False
+        )
+
+    def _audit_refusal(
+        self,
+        policy: Policy,
+        sink: AuditSink,
+        trigger: TriggerInfo,
+        result: Result,
+        duration_ms: float,
+        *,
+        said: str,
+        policy_error: bool = False,
+        requests: int = 1,
+        ship: bool = True,
+    ) -> Attempt:
+        """The one record of an attempt refused before its probe ran; ``said`` goes to the
+        host's stderr after the attempt's number."""
+        fields = self._fields(
+            policy,
+            trigger,
+            None,
+            result,
+            duration_ms,
+            0,
+            None,
+            policy_error=policy_error,
+            requests=requests,
+        )
         try:
             record = self._append(policy, sink, fields)
-        except (AuditError, SafeprobeError) as exc:
-            self._write_stderr(f"safeprobe: {error}; and {exc}; probe not run (fail-closed)\n")
+        except (AuditError, OSError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {said}; and {exc}; not audited\n")
             return _unaudited(result.outcome, result.reason)
-        self._write_stderr(
-            f"safeprobe: attempt #{record['seq']} rejected: {error}; probe not run (fail-closed)\n"
-        )
+        if ship:
+            self._syslog.ship(policy.audit.syslog, record)
+        self._write_stderr(f"safeprobe: attempt #{record['seq']} {said}\n")
         return Attempt(
             result.outcome, result.reason, "", False, duration_ms, 0, None, None, _seq(record), True
         )
