@@ -54,11 +54,20 @@ class _Record:
 
     __slots__ = ("_text",)
 
+    # Records compare and hash by identity (eq=False), in C: a dataclass __eq__/__hash__
+    # would walk every thread and frame in Python, unticked, whenever a probe used one as a
+    # key. repr() is the cached text (repr=False): CPython quotes a value's repr in its own
+    # messages ("... is not in list"), and a dataclass __repr__ would rebuild the dump.
+    def __repr__(self) -> str:
+        return _render_text(self)
+
+    __str__ = __repr__
+
     def _render(self) -> str:
         raise NotImplementedError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FrameInfo(_Record):
     """One frame of a stack: where, not what (no locals, no globals, no frame object)."""
 
@@ -71,7 +80,7 @@ class FrameInfo(_Record):
         return f"File {quoted(self.file)}, line {line} in {_escaped(self.function)}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ThreadInfo(_Record):
     """One thread: its identity and its stack, most recent call first."""
 
@@ -93,7 +102,7 @@ class ThreadInfo(_Record):
         return "\n".join([head, *_stack_lines(self.stack, self.frames_omitted)])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ThreadDump(_Record):
     """Every thread of the host at the moment the attempt started."""
 
@@ -122,7 +131,7 @@ class ThreadDump(_Record):
         return "\n\n".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ProcessInfo(_Record):
     """The host process: identity, age and resources. None where the platform cannot tell."""
 
@@ -150,7 +159,7 @@ class ProcessInfo(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class GcGeneration(_Record):
     """One generation of the cyclic garbage collector."""
 
@@ -168,7 +177,7 @@ class GcGeneration(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class GcInfo(_Record):
     """The garbage collector's counters, as gc.get_count/get_threshold/get_stats report them."""
 
@@ -189,7 +198,7 @@ class GcInfo(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LoopInfo(_Record):
     """An event loop that owns some of the tasks, and the thread running it (if any)."""
 
@@ -209,7 +218,7 @@ class LoopInfo(_Record):
         return f"Loop {self.index} ({_plural(self.tasks, 'task')}), {where}{closed}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TaskInfo(_Record):
     """One asyncio task: its name, state, and the await chain it is suspended in."""
 
@@ -232,7 +241,7 @@ class TaskInfo(_Record):
         return "\n".join([head, *_stack_lines(self.stack, self.frames_omitted)])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TaskDump(_Record):
     """The asyncio tasks of every event loop in the host, grouped by loop."""
 

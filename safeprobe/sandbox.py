@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
@@ -251,7 +252,20 @@ class Sandbox:
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
             return obj._sp_getitem(self.key(key))
+        if type(key) is slice and type(obj) in _SIZED_TYPES:
+            # A slice copies up to its source's size in one step: charged, or a loop of
+            # s[i:] over a 16 MB string fills the host's memory uncounted.
+            part = obj[key]  # type: ignore[index]
+            self._charge_copy(part, "a slice")
+            return part
         return obj[self.key(key)]  # type: ignore[index]
+
+    def _charge_copy(self, value: object, what: str) -> None:
+        """Charge a copy the probe made to the attempt's memory budget, at what it takes
+        (a dict's table, not 8 bytes an entry). Only builtin types reach here, so
+        sys.getsizeof runs no host code."""
+        if type(value) in (str, bytes, list, tuple, dict, set, frozenset):
+            self.budget.check_bytes(sys.getsizeof(value), what)
 
     # -- keys: CPython's tuple hash recurses in C without a guard (gh-154318) ---------------
 
@@ -276,6 +290,9 @@ class Sandbox:
         # Iterative, so the check itself cannot overflow. It walks the tuple as the hash
         # will, shared parts once per use: x = (x, x) twenty times is a million nodes to
         # hash, so the walk is capped by count as well as by depth.
+        # One step per key: hashing a key of 100,000 parts is a millisecond in C, and a
+        # set of thousands of them must still stop at the deadline between keys.
+        self.budget.tick()
         stack: list[tuple[tuple[object, ...], int]] = [(value, 1)]
         nodes = 0
         while stack:
@@ -449,8 +466,36 @@ class Sandbox:
 
     # -- methods of the probe's own values that can build something large ----------------
 
+    def _copying_method(self, obj: object, name: str) -> object | None:
+        """Methods whose result is a copy of their source, charged to the budget."""
+        if name in _COPYING_METHODS and type(obj) in _COPYING_METHODS[name]:
+            method = getattr(obj, name)
+
+            def copying(*args: object) -> object:
+                result: object = method(*args)
+                self._charge_copy(result, f"{type(obj).__name__}.{name}()")
+                return result
+
+            return copying
+        if name == "index" and type(obj) is list:
+            # CPython 3.11 words this error with the value's whole repr, a copy as large as
+            # the value, made in C and kept by the probe with the exception.
+            find = obj.index
+
+            def index(value: object, start: int = 0, stop: int = sys.maxsize) -> int:
+                try:
+                    return find(value, start, stop)
+                except ValueError:
+                    raise ValueError("list.index(x): x not in list") from None
+
+            return index
+        return None
+
     def _sized_method(self, obj: object, name: str) -> object | None:
         budget = self.budget
+        copying = self._copying_method(obj, name)
+        if copying is not None:
+            return copying
         if name == "join" and type(obj) in (str, bytes):
             sep = obj
 
@@ -788,13 +833,21 @@ _BULK_METHODS: Final = _names(
 _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard", "remove"})
 # Every name _sized_method may wrap, for some type; other safe methods are returned as they
 # are without asking it (a test checks it returns None for all of them).
+# Methods that return a copy up to a few times their source's size: charged to the budget.
+_COPYING_METHODS: Final[dict[str, tuple[type, ...]]] = {
+    "copy": (list, dict, set, frozenset),
+    **dict.fromkeys(
+        ("upper", "lower", "casefold", "swapcase", "title", "capitalize"), (str, bytes)
+    ),
+}
 SIZED_METHOD_NAMES: Final = (
     _names(
         "join center ljust rjust zfill expandtabs replace encode decode hex split rsplit "
-        "splitlines format keys values items"
+        "splitlines format keys values items index"
     )
     | _BULK_METHODS
     | _KEYED_METHODS
+    | frozenset(_COPYING_METHODS)
 )
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})

@@ -44,6 +44,14 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def peak_rss_kib(pid: int) -> int:
+    """A process's peak resident set size so far (VmHWM), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
 def read_records(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import CANARY
-from tests.harness import base_policy
+from tests.harness import base_policy, peak_rss_kib
 
 POLICY = base_policy(Path(), limits={"timeout": "2s", "max_output": "64KiB"})
 
@@ -22,22 +22,14 @@ PROBES = [
 ]
 
 
-def _peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    pytest.skip("no VmHWM in /proc")
-    return 0
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", PROBES)
 def test_print_does_not_build_past_the_output_cap(make_host, probe: str) -> None:
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
-    before = _peak_rss_kib(host.pid)
+    before = peak_rss_kib(host.pid)
     record = host.probe()
-    grew_mib = (_peak_rss_kib(host.pid) - before) / 1024
+    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
     assert record["outcome"] in ("limit", "denied"), record["reason"]
     assert host.alive()
     assert host.ask("digest") == digest

@@ -1,0 +1,45 @@
+"""Technique: grow host memory with copies the memory budget never sees. Slices
+(``s[i:]``), ``list/dict/set.copy()`` and the case methods of str (``upper`` can triple a
+text's length) each allocate up to the size of their source in one step, and a loop keeps
+them; in thread isolation only the 64 MiB attempt budget stands between the probe and the
+host's memory, so each such copy must be charged to it.
+Source: found by this project's escape hunt; the family of "one small step at a time"
+memory growth in SECURITY.md, and of the size checks RestrictedPython leaves to the host
+(RestrictedPython docs, "Guards")."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.adversarial.conftest import CANARY
+from tests.harness import base_policy, peak_rss_kib
+
+POLICY = base_policy(Path(), limits={"timeout": "2s", "max_output": "64KiB"})
+
+PROBES = [
+    "s = 'a' * (16 * 1024 * 1024 - 1)\nkeep = []\nfor i in range(1, 100000):\n"
+    "    keep.append(s[i:])",
+    "L = [0] * 99999\nkeep = []\nfor i in range(100000):\n    keep.append(L[:])",
+    "L = [0] * 99999\nkeep = []\nfor i in range(100000):\n    keep.append(L.copy())",
+    "s = 'a' * 8000000\nkeep = []\nfor i in range(100000):\n    keep.append(s.upper())",
+    "d = {i: i for i in range(99999)}\nkeep = []\nfor i in range(100000):\n"
+    "    keep.append(d.copy())",
+]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("probe", PROBES)
+def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str) -> None:
+    host = make_host(probe, POLICY)
+    digest = host.ask("digest")
+    before = peak_rss_kib(host.pid)
+    record = host.probe()
+    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    assert record["outcome"] == "limit", record["reason"]
+    assert "64" in record["reason"] or "size" in record["reason"], record["reason"]
+    assert host.alive()
+    assert host.ask("digest") == digest
+    assert CANARY not in host.report(record["seq"])
+    assert len(host.records()) == 1
+    # The 64 MiB budget plus the source and one step's copy; never a gigabyte.
+    assert grew_mib < 128, f"host peak memory grew {grew_mib:.0f} MiB"
