@@ -24,6 +24,27 @@ HOSTS = REPO / "tests" / "hosts"
 DEADLINE_S = 20.0
 
 
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    prefix: Sequence[str] = (),
+    timeout: float = 120,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m safeprobe ARGS`` as an operator runs it, stdout and stderr captured (so
+    not a terminal, and NO_COLOR unset); ``prefix`` runs it under another command (setpriv)."""
+    base = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "safeprobe", *args],
+        capture_output=True,
+        text=True,
+        env=dict(base, PYTHONPATH=str(REPO), **env),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> object:
     """Poll until ``predicate`` returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout

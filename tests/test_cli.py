@@ -14,7 +14,7 @@ import pytest
 
 from safeprobe.audit import AuditSink
 from safeprobe.cli import subcommands
-from tests.harness import REPO
+from tests.harness import REPO, run_cli
 
 SEED_POLICY = REPO / "examples" / "seed" / "policies" / "seed.yaml"
 
@@ -22,18 +22,6 @@ SEED_POLICY = REPO / "examples" / "seed" / "policies" / "seed.yaml"
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     return dict(env, PYTHONPATH=str(REPO), **extra)
-
-
-def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m safeprobe ARGS`` with stdout and stderr captured (so not a terminal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "safeprobe", *args],
-        capture_output=True,
-        text=True,
-        env=_env(**env),
-        cwd=cwd,
-        check=False,
-    )
 
 
 def run_on_terminal(*args: str, **env: str) -> tuple[int, str]:

@@ -11,9 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from safeprobe.policy import parse_policy
-from tests.harness import REPO
+from tests.harness import REPO, run_cli
 from tests.strategies import policy_dicts
-from tests.test_cli import run_cli
 
 SEED_POLICY = REPO / "examples" / "seed" / "policies" / "seed.yaml"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import REPO
-from tests.test_cli import run_cli
+from tests.harness import REPO, run_cli
 
 SEED = REPO / "examples" / "seed"
 

@@ -16,24 +16,9 @@ import yaml
 
 from safeprobe.policy import request_code
 from safeprobe.sender import send
-from tests.harness import REPO, Host, base_policy, wait_until
+from tests.harness import REPO, Host, base_policy, run_cli, wait_until
 
 NOBODY = 65534
-
-
-def safeprobe(
-    *args: str, timeout: float = 60, cwd: Path | None = None, prefix: tuple[str, ...] = ()
-):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "safeprobe", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def _policy(folder: Path, **extra: object) -> dict[str, object]:
@@ -50,7 +35,7 @@ def _policy(folder: Path, **extra: object) -> dict[str, object]:
 
 def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_path: Path) -> None:
     host: Host = make_host("print('hello from', len(my_object.data))\n", _policy(tmp_path))
-    done = safeprobe("trigger", str(host.pid))
+    done = run_cli("trigger", str(host.pid))
     assert done.returncode == 0, done.stderr
     first, *rest = done.stdout.splitlines()
     assert first.startswith(f"#1 default in process {host.pid}: ok in ")
@@ -67,7 +52,7 @@ def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_pat
 
 def test_trigger_selects_a_named_probe_by_request_code(make_host, tmp_path: Path) -> None:
     host: Host = make_host("print('default')\n", _policy(tmp_path))
-    done = safeprobe("trigger", str(host.pid), "--probe", "keys", "--json")
+    done = run_cli("trigger", str(host.pid), "--probe", "keys", "--json")
     assert done.returncode == 0, done.stderr
     import json  # noqa: PLC0415
 
@@ -81,7 +66,7 @@ def test_trigger_selects_a_named_probe_by_request_code(make_host, tmp_path: Path
 
 def test_trigger_reports_a_failed_probe_with_exit_1(make_host, tmp_path: Path) -> None:
     host: Host = make_host("print('default')\n", _policy(tmp_path))
-    done = safeprobe("trigger", str(host.pid), "--probe", "broken")
+    done = run_cli("trigger", str(host.pid), "--probe", "broken")
     assert done.returncode == 1
     assert ": error in " in done.stdout
     assert "ZeroDivisionError" in done.stdout
@@ -91,7 +76,7 @@ def test_trigger_refuses_an_unknown_probe_name_without_signalling(
     make_host, tmp_path: Path
 ) -> None:
     host: Host = make_host("print('default')\n", _policy(tmp_path))
-    done = safeprobe("trigger", str(host.pid), "--probe", "../../etc/passwd")
+    done = run_cli("trigger", str(host.pid), "--probe", "../../etc/passwd")
     assert done.returncode == 2
     assert "no probe named" in done.stderr
     assert "known: default, broken, keys" in done.stderr
@@ -115,25 +100,25 @@ def test_trigger_output_from_the_audit_record_and_from_stderr(make_host, tmp_pat
     """output: stderr: with include_output the record carries it; without, say where."""
     policy = base_policy(tmp_path, audit={"path": "audit.jsonl", "include_output": True})
     host: Host = make_host("print('in the record')\n", policy)
-    done = safeprobe("trigger", str(host.pid))
+    done = run_cli("trigger", str(host.pid))
     assert done.returncode == 0
     assert done.stdout.splitlines()[1:] == ["in the record"]
 
     other = tmp_path / "plain"
     other.mkdir()
     host2: Host = make_host("print('on stderr')\n", base_policy(other))
-    done = safeprobe("trigger", str(host2.pid))
+    done = run_cli("trigger", str(host2.pid))
     assert done.returncode == 0
     assert "went to the host's stderr" in done.stdout
 
 
 def test_trigger_exit_3_for_no_process_and_for_a_process_without_safeprobe() -> None:
-    done = safeprobe("trigger", "999999999")
+    done = run_cli("trigger", "999999999")
     assert done.returncode == 3
     assert "no process 999999999" in done.stderr
     with subprocess.Popen(["sleep", "30"]) as plain:
         try:
-            done = safeprobe("trigger", str(plain.pid))
+            done = run_cli("trigger", str(plain.pid))
             assert done.returncode == 3
             assert "does not run safeprobe" in done.stderr
         finally:
@@ -144,7 +129,7 @@ def test_trigger_exit_5_when_no_record_comes(make_host, tmp_path: Path) -> None:
     host: Host = make_host("print('x')\n", _policy(tmp_path))
     os.kill(host.pid, signal.SIGSTOP)
     try:
-        done = safeprobe("trigger", str(host.pid), "--wait", "0.5")
+        done = run_cli("trigger", str(host.pid), "--wait", "0.5")
     finally:
         os.kill(host.pid, signal.SIGCONT)
     assert done.returncode == 5
@@ -160,7 +145,7 @@ def test_trigger_exit_4_for_a_user_who_may_not_read_the_hosts_policy(
 ) -> None:
     host: Host = make_host("print('x')\n", _policy(tmp_path))
     drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-    done = safeprobe("trigger", str(host.pid), prefix=drop, cwd=Path("/"))
+    done = run_cli("trigger", str(host.pid), prefix=drop, cwd=Path("/"))
     assert done.returncode == 4, done.stderr
     assert "Permission denied" in done.stderr
     assert host.records() == []
@@ -195,7 +180,7 @@ def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Pat
         try:
             assert app_process.stdout is not None
             assert app_process.stdout.readline().strip() == "ready"
-            done = safeprobe("trigger", str(app_process.pid))
+            done = run_cli("trigger", str(app_process.pid))
             assert done.returncode == 0, done.stderr
             assert done.stdout.splitlines()[1] == "{'argv': ['--port', '8080']}"
         finally:
@@ -207,12 +192,12 @@ def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> N
     policy = {"version": 1, "probe": {"path": "probe.py"}}
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
     (tmp_path / "quits.py").write_text("import sys\nsys.exit(7)\n", encoding="utf-8")
-    done = safeprobe("run", "--policy", "policy.yaml", "--", "quits.py", cwd=tmp_path)
+    done = run_cli("run", "--policy", "policy.yaml", "--", "quits.py", cwd=tmp_path)
     assert done.returncode == 7
     (tmp_path / "greet.py").write_text(
         "import sys\nprint('module', __name__, sys.argv[1:])\n", encoding="utf-8"
     )
-    done = safeprobe("run", "--policy", "policy.yaml", "-m", "greet", "x", cwd=tmp_path)
+    done = run_cli("run", "--policy", "policy.yaml", "-m", "greet", "x", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "module __main__ ['x']"
 
@@ -220,7 +205,7 @@ def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> N
 def test_run_refuses_a_bad_policy_before_the_program_starts(tmp_path: Path) -> None:
     (tmp_path / "policy.yaml").write_text("version: 1\nprobe: {path: p.py, colour: red}\n")
     (tmp_path / "app.py").write_text("print('started')\n", encoding="utf-8")
-    done = safeprobe("run", "--policy", "policy.yaml", "--", "app.py", cwd=tmp_path)
+    done = run_cli("run", "--policy", "policy.yaml", "--", "app.py", cwd=tmp_path)
     assert done.returncode == 1
     assert "policy.yaml:2" in done.stderr
     assert "probe.colour" in done.stderr
@@ -236,7 +221,7 @@ def test_trigger_sends_the_announced_signal_not_the_policy_files_current_one(
     edited = yaml.safe_load(host.policy_path.read_text())
     edited["trigger"]["signal"] = "SIGUSR1"
     host.policy_path.write_text(yaml.safe_dump(edited))
-    done = safeprobe("trigger", str(host.pid))
+    done = run_cli("trigger", str(host.pid))
     assert host.alive()
     assert done.returncode in (0, 1), done.stderr
     [record] = host.records()
@@ -251,7 +236,7 @@ def test_trigger_with_policy_refuses_a_process_that_does_not_listen(tmp_path: Pa
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as victim:
         try:
-            done = safeprobe("trigger", str(victim.pid), "--policy", str(tmp_path / "policy.yaml"))
+            done = run_cli("trigger", str(victim.pid), "--policy", str(tmp_path / "policy.yaml"))
             assert done.returncode == 3
             assert "neither blocks nor handles SIGQUIT" in done.stderr
             assert victim.poll() is None
@@ -266,7 +251,7 @@ def test_a_named_request_reaches_the_listener_despite_threads_started_before_ins
     is queued to the listener thread itself, so it always runs what was asked for."""
     host: Host = make_host("print('DEFAULT')\n", _policy(tmp_path), script="early_threads_host.py")
     for _ in range(6):
-        done = safeprobe("trigger", str(host.pid), "--probe", "keys")
+        done = run_cli("trigger", str(host.pid), "--probe", "keys")
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.splitlines()[1:] == ["['a', 'b', 'c']"]
     assert {r["probe"]["name"] for r in host.records()} == {"keys"}
@@ -276,10 +261,10 @@ def test_an_earlier_chains_result_file_is_never_shown(make_host, tmp_path: Path)
     """After the log is rotated away, seq starts at 1 again: the result file of the old #1
     has another mac in its name, so trigger shows only this attempt's output."""
     host: Host = make_host("print('old answer')\n", _policy(tmp_path))
-    assert safeprobe("trigger", str(host.pid)).stdout.splitlines()[1:] == ["old answer"]
+    assert run_cli("trigger", str(host.pid)).stdout.splitlines()[1:] == ["old answer"]
     host.audit_path.rename(host.folder / "audit.jsonl.1")
     host.write_probe("print('new answer')\n")
-    done = safeprobe("trigger", str(host.pid))
+    done = run_cli("trigger", str(host.pid))
     assert done.returncode == 0
     assert done.stdout.splitlines()[0].startswith("#1 ")
     assert done.stdout.splitlines()[1:] == ["new answer"]
@@ -293,7 +278,7 @@ def test_a_result_folder_another_user_owns_is_refused(make_host, tmp_path: Path)
     else:
         folder.chmod(0o777)
     host: Host = make_host("print('secret-ish')\n", _policy(tmp_path, output_dir=str(folder)))
-    done = safeprobe("trigger", str(host.pid))
+    done = run_cli("trigger", str(host.pid))
     assert done.returncode == 0
     assert "no result file appeared" in done.stdout
     assert "not ours alone" in host.stderr()

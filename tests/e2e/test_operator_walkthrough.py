@@ -5,33 +5,17 @@ and verify the audit trail."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from tests.harness import REPO, ExampleApp, copy_example
-
-
-def safeprobe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "safeprobe", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
+from tests.harness import ExampleApp, copy_example, run_cli
 
 
 def test_lint_trigger_read_the_result_and_the_audit_trail(tmp_path: Path) -> None:
     folder = copy_example("http_service", tmp_path)
     policy = "http_service/policies/ops.yaml"
     for named in ("default", "threads"):
-        linted = safeprobe("lint", "--policy", policy, "--named", named, cwd=tmp_path)
+        linted = run_cli("lint", "--policy", policy, "--named", named, cwd=tmp_path)
         assert linted.returncode == 0, linted.stdout
         assert linted.stdout.endswith(": ok against ops.yaml\n")
 
@@ -43,7 +27,7 @@ def test_lint_trigger_read_the_result_and_the_audit_trail(tmp_path: Path) -> Non
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/users/{user}", timeout=30):
                 pass
 
-        done = safeprobe("trigger", pid, cwd=tmp_path)
+        done = run_cli("trigger", pid, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0].startswith(f"#1 default in process {pid}: ok in ")
@@ -54,7 +38,7 @@ def test_lint_trigger_read_the_result_and_the_audit_trail(tmp_path: Path) -> Non
         ]
         assert "api_token=<redacted>, signing_key=<redacted>)" in done.stdout
 
-        dump = safeprobe("trigger", pid, "--probe", "threads", cwd=tmp_path)
+        dump = run_cli("trigger", pid, "--probe", "threads", cwd=tmp_path)
         assert dump.returncode == 0, dump.stderr
         assert dump.stdout.splitlines()[1].startswith("Thread dump (")
         assert 'Thread "MainThread"' in dump.stdout
@@ -66,10 +50,10 @@ def test_lint_trigger_read_the_result_and_the_audit_trail(tmp_path: Path) -> Non
     finally:
         app.stop()
 
-    shown = safeprobe("audit", "show", "http_service/audit.jsonl", cwd=tmp_path)
+    shown = run_cli("audit", "show", "http_service/audit.jsonl", cwd=tmp_path)
     assert shown.returncode == 0
     rows = shown.stdout.splitlines()[1:]
     assert [row.split()[3] for row in rows] == ["requests.py", "threads.py"]
-    verified = safeprobe("audit", "verify", "http_service/audit.jsonl", "--json", cwd=tmp_path)
+    verified = run_cli("audit", "verify", "http_service/audit.jsonl", "--json", cwd=tmp_path)
     assert verified.returncode == 0
     assert json.loads(verified.stdout)["records"] == 2
