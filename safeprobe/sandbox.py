@@ -18,7 +18,7 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
-from typing import Final, NoReturn, cast
+from typing import Final, NoReturn, TypeVar, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
@@ -105,19 +105,34 @@ SAFE_EXCEPTIONS: Final = (
 # __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
 # (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
 # anext, callable, hash, format (not needed; format would run __format__ unguarded).
-# int, round and pow are wrapped instead: each has a one-call cost cliff (below).
+# int, round and pow are wrapped instead: each has a one-call cost cliff (below); float
+# because its error message copies the argument (_without_repr).
 _PASS_THROUGH: Final = (
     "abs",
     "bool",
     "chr",
     "divmod",
-    "float",
     "hex",
     "len",
     "oct",
     "ord",
     "bin",
 )
+
+_T = TypeVar("_T")
+
+
+def _without_repr(call: Callable[..., _T], message: str, *args: object) -> _T:
+    """``call(*args)``, but a ValueError worded anew: CPython 3.11 quotes the argument's
+    whole repr in some (``float(s)``, ``list.index(s)``), a copy as large as the value,
+    made in C where no budget sees it, and kept by a probe that keeps the exception. It is
+    raised outside the handler so the original is not kept as its __context__ either."""
+    try:
+        return call(*args)
+    except ValueError:
+        pass
+    raise ValueError(message)
+
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
 _SAFE_TYPES: Final = frozenset(
@@ -163,6 +178,7 @@ class Sandbox:
                 ("set", set),
                 ("frozenset", frozenset),
                 ("dict", dict),
+                ("float", float),
             )
         }
 
@@ -478,15 +494,10 @@ class Sandbox:
 
             return copying
         if name == "index" and type(obj) is list:
-            # CPython 3.11 words this error with the value's whole repr, a copy as large as
-            # the value, made in C and kept by the probe with the exception.
             find = obj.index
 
             def index(value: object, start: int = 0, stop: int = sys.maxsize) -> int:
-                try:
-                    return find(value, start, stop)
-                except ValueError:
-                    raise ValueError("list.index(x): x not in list") from None
+                return _without_repr(find, "list.index(x): x not in list", value, start, stop)
 
             return index
         return None
@@ -708,6 +719,9 @@ class Sandbox:
                 "filter": lambda function, iterable: filter(function, self.guarded_iter(iterable)),
                 "isinstance": self._isinstance,
                 "pow": self._pow,
+                "float": lambda value=0.0: _without_repr(
+                    float, "could not convert to float", value
+                ),
                 "round": self._round,
                 "int": self._int,
             }

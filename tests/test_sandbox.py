@@ -74,6 +74,12 @@ BENIGN = [
     ("print(stats['workers'][0])", "Worker(name='w1', jobs=3)\n"),
     ("print(stats['db_password'])", "<redacted>\n"),
     (
+        "print(float('1.5'), float(2), float(), isinstance(1.5, float))\n"
+        "try:\n    float('x' * 1000)\nexcept ValueError as e:\n    print(e)\n"
+        "try:\n    [1].index('x' * 1000)\nexcept ValueError as e:\n    print(e)",
+        "1.5 2.0 0.0 True\ncould not convert to float\nlist.index(x): x not in list\n",
+    ),
+    (
         "print(list(stats['queue']), len(stats['tags']), 'prod' in stats['tags'])",
         "['a', 'b'] 1 True\n",
     ),

@@ -2,7 +2,9 @@
 (``s[i:]``), ``list/dict/set.copy()`` and the case methods of str (``upper`` can triple a
 text's length) each allocate up to the size of their source in one step, and a loop keeps
 them; in thread isolation only the 64 MiB attempt budget stands between the probe and the
-host's memory, so each such copy must be charged to it.
+host's memory, so each such copy must be charged to it. CPython's own error messages are
+copies too: ``float(s)`` and ``list.index(s)`` quote the whole repr of ``s``, and the probe
+can keep the exception.
 Source: found by this project's escape hunt; the family of "one small step at a time"
 memory growth in SECURITY.md, and of the size checks RestrictedPython leaves to the host
 (RestrictedPython docs, "Guards")."""
@@ -27,6 +29,16 @@ PROBES = [
 ]
 
 
+# Messages that would quote the value: the sandbox words them without it, so nothing is
+# copied, and the loop runs until the deadline.
+MESSAGE_PROBES = [
+    "s = 'x' * 16000000\nkeep = []\nfor i in range(100000):\n    try:\n        float(s)\n"
+    "    except ValueError as e:\n        keep.append(e)",
+    "s = 'x' * 16000000\nkeep = []\nfor i in range(100000):\n    try:\n        [].index(s)\n"
+    "    except ValueError as e:\n        keep.append(e)",
+]
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", PROBES)
 def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str) -> None:
@@ -42,4 +54,17 @@ def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str)
     assert CANARY not in host.report(record["seq"])
     assert len(host.records()) == 1
     # The 64 MiB budget plus the source and one step's copy; never a gigabyte.
+    assert grew_mib < 128, f"host peak memory grew {grew_mib:.0f} MiB"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("probe", MESSAGE_PROBES)
+def test_error_messages_do_not_copy_the_value(make_host, probe: str) -> None:
+    host = make_host(probe, POLICY)
+    before = peak_rss_kib(host.pid)
+    record = host.probe()
+    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    assert record["outcome"] in ("timeout", "limit"), record["reason"]
+    assert host.alive()
+    assert len(host.records()) == 1
     assert grew_mib < 128, f"host peak memory grew {grew_mib:.0f} MiB"
