@@ -55,13 +55,16 @@ class TriggerInfo:
     signal: str | None
     sender_pid: int | None
     sender_uid: int | None
-    received: str  # "sigwaitinfo", "handler" or "api"
+    received: str  # "sigwaitinfo", "wakeup", "handler" or "api"
     # sigqueue's value: which named probe the sender asks for (policy.request_code); 0 is
     # the default probe, and what a plain kill(2) carries.
     request: int = 0
     # True when the kernel filled in sender_pid and sender_uid (kill, tgkill); a queued
     # signal's sender wrote them itself.
     sender_verified: bool = False
+    # The runner's clock when the signal reached safeprobe: the attempt's queue delay (the
+    # host held the GIL, or the runner was starting) is measured from here.
+    received_at: float | None = None
 
 
 API_TRIGGER: Final = TriggerInfo(signal=None, sender_pid=None, sender_uid=None, received="api")
@@ -135,11 +138,15 @@ class Runner:
 
     # -- attempts ---------------------------------------------------------------------------
 
-    def attempt(self, trigger: TriggerInfo = API_TRIGGER) -> Attempt:
-        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing)."""
+    def attempt(
+        self, trigger: TriggerInfo = API_TRIGGER, *, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
+        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing).
+        ``on_recorded`` is called once its record is written, before its output is
+        delivered: the trigger takes the next request from then on."""
         with self._lock:
             try:
-                return self._attempt(trigger)
+                return self._attempt(trigger, on_recorded)
             except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
                 self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
                 return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
@@ -163,7 +170,9 @@ class Runner:
                 requests=count,
             )
 
-    def _attempt(self, trigger: TriggerInfo) -> Attempt:
+    def _attempt(
+        self, trigger: TriggerInfo, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
         started = self._clock()
         try:
             policy = self.load()
@@ -198,6 +207,8 @@ class Runner:
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        if on_recorded is not None:
+            on_recorded()
         if not self._syslog.ship(policy.audit.syslog, record):
             # Withheld, fail-closed: nothing of the probe, not even its error text, and
             # no result file; _ship has said why on stderr.
