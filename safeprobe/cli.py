@@ -185,28 +185,36 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
         pid=args.pid,
         probe=args.probe,
     )
-    try:
-        records, skipped = review.read_records(args.log)
-    except OSError as exc:
-        print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
-        return EXIT_BAD
 
     def emit(record: dict[str, object]) -> None:
         if wanted.matches(record):
             print(json.dumps(record) if args.json else review.format_row(record), flush=True)
 
+    def say_skipped(skipped: int) -> None:
+        if skipped:
+            print(
+                f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
+                file=sys.stderr,
+            )
+
+    try:
+        if args.follow:
+            # One open file, read and then followed: nothing written in between is missed.
+            records = review.follow(args.log, from_start=True, on_caught_up=say_skipped)
+            if not args.json:
+                print(review.HEADER)
+            for record in records:
+                emit(record)
+            return EXIT_OK
+        found, skipped = review.read_records(args.log)
+    except OSError as exc:
+        print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD
     if not args.json:
         print(review.HEADER)
-    for record in records:
+    for record in found:
         emit(record)
-    if skipped:
-        print(
-            f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
-            file=sys.stderr,
-        )
-    if args.follow:
-        for record in review.follow(args.log):
-            emit(record)
+    say_skipped(skipped)
     return EXIT_OK
 
 
