@@ -40,7 +40,9 @@ order on disk, with seq first and prev, mac last:
     outcome      str: ok, error, denied, compile_error, timeout, limit, rejected, busy,
                  rate_limited or unauthorized
     reason       str: the rule that decided, named, never the value it saw
-    duration_ms  float
+    duration_ms  float: the attempt, from its start to its record
+    queue_ms     float or null: from the signal reaching safeprobe to the attempt's start
+                 (null when not signalled); over limits.timeout, the probe is not run
     steps        int: budget ticks the probe used
     output       {bytes, digest, truncated[, text]}: digest is output_digest(); text only
                  when the policy asks for output in the log
@@ -99,6 +101,7 @@ RECORD_FIELDS: Final = (
     "outcome",
     "reason",
     "duration_ms",
+    "queue_ms",
     "steps",
     "output",
     "prev",

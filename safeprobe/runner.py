@@ -193,14 +193,33 @@ class Runner:
         output = OutputBuffer(policy.limits.max_output_bytes)
         steps = 0
         probe, spec = _requested(policy, trigger)
+        queue_ms = _queue_ms(trigger, started)
+        timeout_ms = policy.limits.timeout_s * 1000.0
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
             result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
+        elif queue_ms is not None and queue_ms > timeout_ms:
+            # The host held the runner off (a long C call holding the GIL) for longer than
+            # the whole attempt may take: what the operator asked about is long past.
+            result = Result(
+                Outcome.TIMEOUT,
+                f"limits.timeout: the attempt could not start within {timeout_ms:.0f} ms of "
+                f"the signal (it waited {queue_ms:.0f} ms; the host held the GIL), not run",
+            )
         else:
             result, steps, source = self._read_and_run(policy, spec, output)
         duration_ms = (self._clock() - started) * 1000.0
         fields = self._fields(
-            policy, trigger, source, result, duration_ms, steps, output, key=sink.key, probe=probe
+            policy,
+            trigger,
+            source,
+            result,
+            duration_ms,
+            steps,
+            output,
+            key=sink.key,
+            probe=probe,
+            queue_ms=queue_ms,
         )
         try:
             record = self._append(policy, sink, fields)
@@ -377,6 +396,7 @@ class Runner:
         requests: int = 1,
         key: bytes | None = None,
         probe: _ProbeRef | None = None,
+        queue_ms: float | None = None,
     ) -> dict[str, object]:
         """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
         the probe asked for (the default one when not given)."""
@@ -425,6 +445,8 @@ class Runner:
             "outcome": str(result.outcome),
             "reason": _bounded(result.reason),
             "duration_ms": round(duration_ms, 3),
+            # Signal received to attempt started; duration_ms is the attempt itself.
+            "queue_ms": None if queue_ms is None else round(queue_ms, 3),
             "steps": steps,
             "output": out,
             "isolation": {"mode": policy.isolation, "child": result.child},
@@ -495,6 +517,13 @@ def _rotated(path: str, seen: _SeenLog) -> bool:
     except OSError:
         return True
     return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
+
+
+def _queue_ms(trigger: TriggerInfo, started: float) -> float | None:
+    """How long the request waited between the signal path and the attempt's start."""
+    if trigger.received_at is None:
+        return None
+    return max(0.0, (started - trigger.received_at) * 1000.0)
 
 
 def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:

@@ -134,7 +134,7 @@ def install(
             raise InstallError(
                 "install() must be called from the main thread (signal handlers live there)"
             )
-        runner = Runner(policy_path)
+        runner = Runner(policy_path, clock=clock)
         policy = runner.load()
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
