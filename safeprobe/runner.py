@@ -209,6 +209,16 @@ class Runner:
         else:
             result, steps, source = self._read_and_run(policy, spec, output)
         duration_ms = (self._clock() - started) * 1000.0
+        if result.outcome is Outcome.OK and duration_ms > timeout_ms:
+            # The probe finished within its limits, but the attempt around it (fork, wait,
+            # read back) could not get the GIL: an ok that took this long must say why.
+            result = Result(
+                Outcome.OK,
+                f"ok; the attempt took {duration_ms:.0f} ms, over limits.timeout "
+                f"({timeout_ms:.0f} ms): the host held the GIL",
+                result.detail,
+                result.child,
+            )
         fields = self._fields(
             policy,
             trigger,
