@@ -325,7 +325,10 @@ def uninstall() -> None:
 def _give_back_wakeup_fd(wakeup: _Wakeup) -> None:
     """Restore the host's wakeup descriptor (or the one it set after us), then end the
     reader by closing the pipe: no handler writes to it any more."""
-    current = signal.set_wakeup_fd(wakeup.previous_fd, warn_on_full_buffer=False)
+    try:
+        current = signal.set_wakeup_fd(wakeup.previous_fd)
+    except ValueError:  # the host closed its descriptor meanwhile: leave none
+        current = signal.set_wakeup_fd(-1)
     if current != wakeup.write_fd:
         signal.set_wakeup_fd(current)  # the host replaced ours after install(): keep its
     os.close(wakeup.write_fd)

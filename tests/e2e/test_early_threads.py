@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import yaml
+
 from safeprobe.sender import trigger
-from tests.harness import Host, base_policy, wait_until
+from tests.harness import REPO, Host, base_policy, read_records, wait_until
 
 HOST = "many_early_threads_host.py"
 
@@ -60,3 +64,67 @@ def test_install_names_the_threads_that_could_take_the_signal(make_host, tmp_pat
 def _requests(host: Host) -> int:
     """How many requests the records account for (coalesced refusals count each one)."""
     return sum(int(r["trigger"]["requests"]) for r in host.records())
+
+
+ASYNCIO_HOST = """
+import asyncio, os, signal, sys, threading
+import safeprobe
+
+class MyObject:
+    data = {"a": 1}
+
+my_object = service = MyObject()
+for number in range(3):
+    threading.Thread(target=threading.Event().wait, name=f"early-{number}", daemon=True).start()
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    # asyncio's signal handling owns the wakeup descriptor before install() runs.
+    loop.add_signal_handler(signal.SIGUSR1, lambda: print("usr1", flush=True))
+    safeprobe.install(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+        if line == "uninstall":
+            safeprobe.uninstall()
+            print("uninstalled", flush=True)
+        elif line in ("", "quit"):
+            return
+
+asyncio.run(main())
+"""
+
+
+def test_the_hosts_asyncio_signal_handling_keeps_working(tmp_path: Path) -> None:
+    """With early threads, install() takes the wakeup descriptor from asyncio: every byte
+    is passed on, so asyncio's own handlers still run, and uninstall() gives it back."""
+    policy = base_policy(tmp_path, trigger={"signal": "SIGQUIT", "cooldown": "0s"})
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    (tmp_path / "probe.py").write_text("print('ran')\n", encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, "-c", ASYNCIO_HOST, str(tmp_path / "policy.yaml")],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    ) as host:
+        assert host.stdout is not None
+        assert host.stdin is not None
+        try:
+            assert host.stdout.readline() == "ready\n"
+            host.send_signal(signal.SIGUSR1)
+            assert host.stdout.readline() == "usr1\n"
+            host.send_signal(signal.SIGQUIT)
+            wait_until(lambda: read_records(tmp_path / "audit.jsonl"), "the probe's record")
+            host.stdin.write("uninstall\n")
+            host.stdin.flush()
+            assert host.stdout.readline() == "uninstalled\n"
+            host.send_signal(signal.SIGUSR1)
+            assert host.stdout.readline() == "usr1\n"
+        finally:
+            host.kill()
+            host.communicate()
+    [record] = read_records(tmp_path / "audit.jsonl")
+    assert record["outcome"] == "ok"
