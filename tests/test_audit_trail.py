@@ -4,9 +4,15 @@ rotated_from is followed into the older log, and the report says what it saw the
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
-from safeprobe.audit import AuditSink
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safeprobe.audit import AuditSink, verify_trail
+from safeprobe.errors import AuditChainError
 from tests.harness import run_cli
 
 
@@ -95,3 +101,17 @@ def test_a_rotated_from_naming_another_log_is_a_broken_link(tmp_path: Path) -> N
     done = run_cli("audit", "verify", str(newer), str(older))
     assert done.returncode == 1
     assert f"{newer}:1: broken-link:" in done.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(cut=st.integers(min_value=2, max_value=10_000))
+def test_any_cut_into_the_older_logs_records_is_found(cut: int) -> None:
+    """Cutting the older log anywhere inside its records (more than the final newline) makes
+    verify_trail name that log as truncated: the newer log's rotated_from remembers its end."""
+    with tempfile.TemporaryDirectory() as folder:
+        newer, older, _ = _rotated(Path(folder), older_count=5)
+        data = older.read_bytes()
+        older.write_bytes(data[: max(0, len(data) - cut)])
+        with pytest.raises(AuditChainError) as raised:
+            verify_trail([str(newer), str(older)])
+        assert (raised.value.path, raised.value.kind) == (str(older), "truncated")
