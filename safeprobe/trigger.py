@@ -1,12 +1,15 @@
 """install()/uninstall(): the signal listener, one attempt at a time, cooldown, sender checks.
 
 Promise: until a signal arrives, an installed safeprobe only waits (one listener thread
-blocked in ``sigwaitinfo`` and one runner thread blocked on a condition). The signal path
-does no work of its own: it records who sent the signal and hands the request to the
-runner thread, so the host's main thread is never held for a probe. At most one attempt
-runs; a request that arrives while one runs, inside the cooldown, or from a uid the policy
-does not allow, is refused and audited, and refusals waiting to be audited are bounded.
-Threat model: SECURITY.md, "Availability" and "Sender".
+blocked in ``sigwaitinfo``, one runner thread blocked on a condition, and, when threads
+started before ``install()`` could take the signal, one wakeup reader blocked in ``read``).
+The signal path does no work of its own: it records who sent the signal and hands the
+request to the runner thread, so the host's main thread is never held for a probe. Every
+signal that reaches the process is audited, whichever thread the kernel hands it to. At
+most one attempt runs; a request that arrives while one runs, inside the cooldown, or from
+a uid the policy does not allow, is refused and audited, and refusals waiting to be
+audited are bounded. Threat model: SECURITY.md, "Availability", "Every signal heard",
+"Foreign handlers" and "Sender".
 
 Signal reception. In ``listener`` mode (the default, Linux) the signal is blocked in the
 installing thread (and so in every thread it starts later) and a listener thread takes it
