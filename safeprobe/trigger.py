@@ -160,8 +160,9 @@ def install(
         )
         signal.signal(signum, _fallback_handler)
         if mode == "listener":
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
-            inst.blocked_here = True
+            already = signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
+            # uninstall() unblocks only what install() blocked: the host's mask comes back.
+            inst.blocked_here = signum not in already
             inst.listener = threading.Thread(
                 target=_listen, args=(inst,), name="safeprobe-listener", daemon=True
             )
