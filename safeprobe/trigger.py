@@ -601,10 +601,13 @@ def _reset_after_fork() -> None:
     inst = _current
     _current = None
     if inst is not None and inst.wakeup is not None:
+        # The child has no reader: give the host its descriptor back where we may (only
+        # a child forked from the main thread may set it; elsewhere the pipe stays set, and
+        # a full pipe only drops wakeup bytes).
         with contextlib.suppress(OSError, ValueError):
-            # The child has no reader: give the host its descriptor back where we may.
             signal.set_wakeup_fd(inst.wakeup.previous_fd)
             os.close(inst.wakeup.write_fd)
+        with contextlib.suppress(OSError):
             os.close(inst.wakeup.read_fd)
     if inst is not None and inst.blocked_here:
         try:
