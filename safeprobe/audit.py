@@ -18,7 +18,9 @@ What the chain does not promise: without a key, whoever can write the file can r
 every record and recompute every link, so the plain chain catches accidents and careless
 edits, not a careful forger. With a key (HMAC-SHA256), nobody without the key can edit,
 insert or reorder records undetected. In both cases dropping the newest records leaves a
-valid, shorter chain; only a head kept elsewhere (``expect_head``) catches that. Threat
+valid, shorter chain; only a head kept elsewhere (``expect_head``), or a newer log's
+``rotated_from`` naming a record the older log no longer holds (``verify_trail``), catches
+that. Threat
 model: SECURITY.md, "Audit integrity" and "Fail-closed".
 
 Record fields. The runner fills every field but seq, prev and mac, which the sink adds;
@@ -38,10 +40,15 @@ order on disk, with seq first and prev, mac last:
     outcome      str: ok, error, denied, compile_error, timeout, limit, rejected, busy,
                  rate_limited or unauthorized
     reason       str: the rule that decided, named, never the value it saw
-    duration_ms  float
+    duration_ms  float: the attempt, from its start to its record
+    queue_ms     float or null: from the signal reaching safeprobe to the attempt's start
+                 (null when not signalled); over limits.timeout, the probe is not run
     steps        int: budget ticks the probe used
     output       {bytes, digest, truncated[, text]}: digest is output_digest(); text only
                  when the policy asks for output in the log
+    rotated_from {seq, head}: only on the first record a process writes after the log was
+                 rotated away under it (renamed, replaced, cut): the seq and mac of the
+                 last record it wrote there; verify_trail finds that record in the older log
     prev         str: the previous record's mac, GENESIS for a file's first record (sink)
     mac          str: chain_link(canonical_bytes(record), key), over every field but mac
                  itself, prev included, which is what chains the records (sink)
@@ -74,8 +81,8 @@ import json
 import math
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final
@@ -94,6 +101,7 @@ RECORD_FIELDS: Final = (
     "outcome",
     "reason",
     "duration_ms",
+    "queue_ms",
     "steps",
     "output",
     "prev",
@@ -122,6 +130,7 @@ CHAIN_ERROR_KINDS: Final = frozenset(
         "gap",
         "reordered",
         "truncated",
+        "missing-predecessor",
         "unreadable",
     }
 )
@@ -332,6 +341,26 @@ class ChainReport:
     head: str  # mac of the last verified record, or GENESIS for a file without records
     torn_tail: bool  # the file ends in a torn write (a crash mid-write), which is not tampering
     torn_lines: tuple[int, ...] = ()  # every line accepted as a torn write, tail included
+    # Where the chain starts and ends, for verify_trail; not compared, so two reports of
+    # the same verdict stay equal whatever extra detail one of them carries.
+    first_seq: int | None = field(default=None, compare=False)  # 1 unless the log was cut
+    last_seq: int = field(default=0, compare=False)  # of the last verified record, 0: none
+    last_line: int = field(default=0, compare=False)  # line of the last verified record
+    # Records that say the log was rotated away under their writer: they continue a chain
+    # kept in an older file (``rotated_from``); verify_trail looks for it.
+    rotations: tuple[RotationRef, ...] = field(default=(), compare=False)
+    # The mac of each record whose seq verify_lines was asked for (``want``).
+    macs: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationRef:
+    """A record's ``rotated_from``: the head (seq, mac) its writer last saw in the log that
+    was rotated away."""
+
+    line: int
+    seq: int
+    head: str
 
 
 def verify_lines(
@@ -340,14 +369,19 @@ def verify_lines(
     path: str,
     key: bytes | None = None,
     expect_head: str | None = None,
+    want: frozenset[int] = frozenset(),
 ) -> ChainReport:
     """Recompute the chain over lines (each with its newline, the last maybe without).
 
     Raises AuditChainError at the first bad line; see the module docstring for torn
-    writes. Pure: path only names the file in the report and in errors.
+    writes. ``want``: seqs whose macs the report keeps (``macs``). Pure: path only names
+    the file in the report and in errors.
     """
     _check_key(key)
     head, last_seq, records, last_record_line = GENESIS, 0, 0, 0
+    first_seq: int | None = None
+    rotations: list[RotationRef] = []
+    macs: dict[int, str] = {}
     torn: list[int] = []
     pending: list[int] = []  # lines that do not parse, until a record vouches for them
     expected_at: int | None = None
@@ -376,6 +410,12 @@ def verify_lines(
         torn += pending
         pending.clear()
         records, last_record_line = records + 1, line_no
+        if first_seq is None:
+            first_seq = last_seq
+        if last_seq in want:
+            macs[last_seq] = head
+        if "rotated_from" in record:
+            rotations.append(_rotation_ref(record["rotated_from"], path=path, line=line_no))
         if expect_head is not None and head == expect_head:
             expected_at = line_no
     torn += pending
@@ -390,7 +430,28 @@ def verify_lines(
             "goes on past it"
         )
         raise AuditChainError(path, last_record_line + 1, "truncated", problem)
-    return ChainReport(path, records, head, torn_tail=bool(pending), torn_lines=tuple(torn))
+    return ChainReport(
+        path,
+        records,
+        head,
+        torn_tail=bool(pending),
+        torn_lines=tuple(torn),
+        first_seq=first_seq,
+        last_seq=last_seq,
+        last_line=last_record_line,
+        rotations=tuple(rotations),
+        macs=MappingProxyType(macs),
+    )
+
+
+def _rotation_ref(value: object, *, path: str, line: int) -> RotationRef:
+    seq = value.get("seq") if isinstance(value, dict) else None
+    head = value.get("head") if isinstance(value, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise AuditChainError(path, line, "edited", "field 'rotated_from' has no valid 'seq'")
+    if not isinstance(head, str) or not _is_hex_digest(head):
+        raise AuditChainError(path, line, "edited", "field 'rotated_from' has no valid 'head'")
+    return RotationRef(line, seq, head)
 
 
 # -- the file edges -----------------------------------------------------------------------
@@ -517,7 +578,11 @@ class AuditSink:
 
 
 def verify_chain(
-    path: str, *, key: bytes | None = None, expect_head: str | None = None
+    path: str,
+    *,
+    key: bytes | None = None,
+    expect_head: str | None = None,
+    want: frozenset[int] = frozenset(),
 ) -> ChainReport:
     """Recompute a file's chain, streaming; raise AuditChainError at the first bad line.
 
@@ -537,9 +602,137 @@ def verify_chain(
                 raise AuditChainError(path, 0, "unreadable", f"is {kind}, not a regular file")
             # One byte over the cap, so that verify_lines sees an over-long line as one.
             lines = iter(functools.partial(file.readline, MAX_RECORD_BYTES + 1), b"")
-            return verify_lines(lines, path=path, key=key, expect_head=expect_head)
+            return verify_lines(lines, path=path, key=key, expect_head=expect_head, want=want)
     except OSError as exc:
         raise AuditChainError(path, 0, "unreadable", _describe(exc, "reading")) from None
+
+
+@dataclass(frozen=True, slots=True)
+class RotationLink:
+    """A ``rotated_from`` resolved: the record at ``path``:``line`` continues the chain
+    whose record ``seq`` is in ``found_in`` (None: the oldest log's predecessor, accepted
+    as gone with ``start_here``)."""
+
+    path: str
+    line: int
+    seq: int
+    head: str
+    found_in: str | None
+    at_end: bool  # the record named is the older log's last one
+
+
+@dataclass(frozen=True, slots=True)
+class TrailReport:
+    """What verify_trail found in logs that all verify and link up: one report per file,
+    newest first, and how each rotation was resolved."""
+
+    files: tuple[ChainReport, ...]
+    links: tuple[RotationLink, ...]
+
+    @property
+    def unnamed(self) -> tuple[str, ...]:
+        """Older logs that no rotated_from in a newer log names (a writer that started
+        after the rotation records none): linked by nothing but the order given."""
+        named = {link.found_in for link in self.links}
+        return tuple(report.path for report in self.files[1:] if report.path not in named)
+
+
+def verify_trail(
+    paths: Sequence[str],
+    *,
+    key: bytes | None = None,
+    expect_head: str | None = None,
+    start_here: bool = False,
+) -> TrailReport:
+    """Verify a log and the logs rotated away before it (``paths`` newest first), and that
+    every ``rotated_from`` names a record an older log holds.
+
+    Raises AuditChainError: for a bad line in any file (as verify_chain); "truncated" on
+    the older log when it ends before the record a newer one names (records were cut
+    from its end; a torn line there is a released record cut short, not a crash
+    mid-write); "broken-link" when the older log holds another record at that seq; and
+    "missing-predecessor" when no older log was given, unless ``start_here`` says the
+    oldest log's predecessor is gone on purpose (retention). ``expect_head`` applies to
+    the newest log.
+    """
+    if not paths:
+        raise ValueError("verify_trail needs at least one log")
+    files = [
+        verify_chain(path, key=key, expect_head=expect_head if n == 0 else None)
+        for n, path in enumerate(paths)
+    ]
+    # A record named in the middle of an older log (other writers went on appending to it
+    # before they saw the rotation) needs that log's mac at that seq: one more pass there.
+    wanted: dict[int, set[int]] = {}
+    for n, report in enumerate(files):
+        for ref in report.rotations:
+            for m in range(n + 1, len(files)):
+                older = files[m]
+                if older.first_seq is not None and older.first_seq <= ref.seq < older.last_seq:
+                    wanted.setdefault(m, set()).add(ref.seq)
+    for m, seqs in wanted.items():
+        files[m] = verify_chain(files[m].path, key=key, want=frozenset(seqs))
+    links = [
+        _resolve(files, n, ref, start_here=start_here)
+        for n, report in enumerate(files)
+        for ref in report.rotations
+    ]
+    return TrailReport(tuple(files), tuple(links))
+
+
+def _resolve(
+    files: Sequence[ChainReport], n: int, ref: RotationRef, *, start_here: bool
+) -> RotationLink:
+    path = files[n].path
+    for older in files[n + 1 :]:
+        if older.last_seq == ref.seq and hmac.compare_digest(older.head, ref.head):
+            return RotationLink(path, ref.line, ref.seq, ref.head, older.path, at_end=True)
+        held = older.macs.get(ref.seq)
+        if held is not None and hmac.compare_digest(held, ref.head):
+            return RotationLink(path, ref.line, ref.seq, ref.head, older.path, at_end=False)
+    where = f"{path}:{ref.line}"
+    if n + 1 == len(files):
+        if start_here:
+            return RotationLink(path, ref.line, ref.seq, ref.head, None, at_end=False)
+        raise AuditChainError(
+            path,
+            ref.line,
+            "missing-predecessor",
+            f"field 'rotated_from' says this log continues one whose head was seq {ref.seq}, "
+            "and no older log was given or found: pass it after this one, or --start-here "
+            "if retention removed it",
+        )
+    older = files[n + 1]
+    if older.last_seq < ref.seq:
+        if older.torn_tail and older.last_seq + 1 == ref.seq:
+            problem = (
+                f"{where} names seq {ref.seq} as this log's head, and that record is cut "
+                "short here: a released record was cut, not a crash mid-write"
+            )
+        else:
+            problem = (
+                f"the log ends at seq {older.last_seq}, and {where} says it reached seq "
+                f"{ref.seq}: records at its end were removed"
+            )
+        raise AuditChainError(older.path, older.last_line + 1, "truncated", problem)
+    raise AuditChainError(
+        path,
+        ref.line,
+        "broken-link",
+        f"field 'rotated_from' names seq {ref.seq} with a head that {older.path} does not "
+        "hold: a different or rewritten log",
+    )
+
+
+def rotated_siblings(path: str) -> list[str]:
+    """The logs logrotate's default scheme keeps beside ``path``: path.1, path.2, …, newest
+    first, up to the first number missing. Compressed ones cannot be read and end the list."""
+    found: list[str] = []
+    number = 1
+    while os.path.isfile(f"{path}.{number}"):  # noqa: PTH113 - a str API for str paths
+        found.append(f"{path}.{number}")
+        number += 1
+    return found
 
 
 def load_hmac_key(path: str) -> bytes:

@@ -102,10 +102,14 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from safeprobe.audit import load_hmac_key, verify_chain  # noqa: PLC0415
+    from safeprobe.audit import load_hmac_key, rotated_siblings, verify_trail  # noqa: PLC0415
 
     key = load_hmac_key(args.key_file) if args.key_file else None
-    report = verify_chain(args.log, key=key, expect_head=args.expect_head)
+    older = list(args.older) if args.older else rotated_siblings(args.log)
+    trail = verify_trail(
+        [args.log, *older], key=key, expect_head=args.expect_head, start_here=args.start_here
+    )
+    report = trail.files[0]
     if args.json:
         print(
             json.dumps(
@@ -115,17 +119,56 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
                     "head": report.head,
                     "torn_tail": report.torn_tail,
                     "torn_lines": list(report.torn_lines),
+                    "files": [
+                        {
+                            "path": f.path,
+                            "records": f.records,
+                            "first_seq": f.first_seq,
+                            "last_seq": f.last_seq,
+                            "head": f.head,
+                            "torn_tail": f.torn_tail,
+                            "torn_lines": list(f.torn_lines),
+                        }
+                        for f in trail.files
+                    ],
+                    "links": [
+                        {
+                            "path": link.path,
+                            "line": link.line,
+                            "seq": link.seq,
+                            "head": link.head,
+                            "found_in": link.found_in,
+                            "at_end": link.at_end,
+                        }
+                        for link in trail.links
+                    ],
+                    "unnamed": list(trail.unnamed),
                 }
             )
         )
-    else:
-        ok = _paint(sys.stdout, "ok", "ok")
-        print(f"{ok}: {report.records} records, chain intact\nhead: {report.head}")
-        if report.torn_lines:
-            lines = ", ".join(str(n) for n in report.torn_lines)
+        return EXIT_OK
+    ok = _paint(sys.stdout, "ok", "ok")
+    for n, f in enumerate(trail.files):
+        where = "" if len(trail.files) == 1 else f"{f.path}: "
+        print(f"{where}{ok}: {f.records} records, chain intact")
+        if n == 0:
+            print(f"head: {f.head}")
+        if f.torn_lines:
+            lines = ", ".join(str(number) for number in f.torn_lines)
             print(f"torn lines (a crash mid-write, not tampering): {lines}")
-        elif report.torn_tail:
+        elif f.torn_tail:
             print("the last line is torn (a crash mid-write, not tampering)")
+    for link in trail.links:
+        if link.found_in is None:
+            print(
+                f"{link.path}:{link.line} continues a log that is gone (seq {link.seq}); "
+                "accepted with --start-here"
+            )
+        else:
+            where = "its last record" if link.at_end else "a record other writers went past"
+            print(f"{link.path}:{link.line} continues {link.found_in} at seq {link.seq} ({where})")
+    for path in trail.unnamed:
+        print(f"{path}: no rotated_from in a newer log names it; linked by the order given")
     return EXIT_OK
 
 
@@ -142,28 +185,36 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
         pid=args.pid,
         probe=args.probe,
     )
-    try:
-        records, skipped = review.read_records(args.log)
-    except OSError as exc:
-        print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
-        return EXIT_BAD
 
     def emit(record: dict[str, object]) -> None:
         if wanted.matches(record):
             print(json.dumps(record) if args.json else review.format_row(record), flush=True)
 
+    def say_skipped(skipped: int) -> None:
+        if skipped:
+            print(
+                f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
+                file=sys.stderr,
+            )
+
+    try:
+        if args.follow:
+            # One open file, read and then followed: nothing written in between is missed.
+            records = review.follow(args.log, from_start=True, on_caught_up=say_skipped)
+            if not args.json:
+                print(review.HEADER)
+            for record in records:
+                emit(record)
+            return EXIT_OK
+        found, skipped = review.read_records(args.log)
+    except OSError as exc:
+        print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD
     if not args.json:
         print(review.HEADER)
-    for record in records:
+    for record in found:
         emit(record)
-    if skipped:
-        print(
-            f"safeprobe: {skipped} lines did not parse; run 'safeprobe audit verify'",
-            file=sys.stderr,
-        )
-    if args.follow:
-        for record in review.follow(args.log):
-            emit(record)
+    say_skipped(skipped)
     return EXIT_OK
 
 
@@ -264,10 +315,23 @@ def _parser() -> argparse.ArgumentParser:
     verify = _command(
         audit_sub,
         "verify",
-        "recompute the hash chain of an audit log",
-        ["safeprobe audit verify audit.jsonl --key-file audit.key"],
+        "recompute the hash chain of an audit log and of the logs rotated before it",
+        [
+            "safeprobe audit verify audit.jsonl --key-file audit.key",
+            "safeprobe audit verify audit.jsonl archive/audit-2.jsonl archive/audit-1.jsonl",
+        ],
     )
     verify.add_argument("log")
+    verify.add_argument(
+        "older",
+        nargs="*",
+        help="the logs rotated away before LOG, newest first (default: LOG.1, LOG.2, … if any)",
+    )
+    verify.add_argument(
+        "--start-here",
+        action="store_true",
+        help="the oldest log's predecessor was removed on purpose (retention)",
+    )
     verify.add_argument(
         "--key-file", help="HMAC key file, when the policy sets audit.hmac_key_file"
     )

@@ -481,6 +481,12 @@ class Trigger(BaseModel, frozen=True, extra="forbid"):
     # listener: a sigwaitinfo thread, which knows the sender; handler: a plain signal
     # handler, which does not.
     mode: Annotated[Literal["listener", "handler"], BeforeValidator(_literal_text)] = "listener"
+    # A handler for the signal that safeprobe did not install: refuse (install fails and
+    # says so), or chain (a Python handler still runs after safeprobe's request; one set
+    # outside the signal module, e.g. faulthandler.register, is always refused).
+    foreign_handler: Annotated[Literal["refuse", "chain"], BeforeValidator(_literal_text)] = (
+        "refuse"
+    )
 
     @model_validator(mode="after")
     def _sender_known_when_checked(self) -> Trigger:

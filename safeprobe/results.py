@@ -54,8 +54,12 @@ def write_result(folder: str, host_pid: int, seq: int, mac: str, text: str) -> s
                 f"{folder}: result folder is not ours alone (owner or mode); not written"
             )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        # Written under a hidden name and linked into place: `safeprobe trigger` polls for
+        # the final name, and must never read a file that is still empty or half written.
+        final = _name(host_pid, seq, mac)
+        partial = f".{final}.partial"
         try:
-            fd = os.open(_name(host_pid, seq, mac), flags, 0o600, dir_fd=dir_fd)
+            fd = os.open(partial, flags, 0o600, dir_fd=dir_fd)
         except OSError as exc:
             raise ResultFileError(f"{path}: {exc.strerror}") from None
         try:
@@ -63,10 +67,20 @@ def write_result(folder: str, host_pid: int, seq: int, mac: str, text: str) -> s
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            os.close(fd)
+            fd = -1
+            # link, not rename: link never replaces what is at the final name (EEXIST), so a
+            # name planted in advance is still refused. For a moment the file has two
+            # links, which read_result refuses; `safeprobe trigger` polls past that.
+            os.link(partial, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(partial, dir_fd=dir_fd)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(partial, dir_fd=dir_fd)
             raise ResultFileError(f"{path}: {exc.strerror}") from None
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         _prune(dir_fd, host_pid, keep=_name(host_pid, seq, mac))
     finally:
         os.close(dir_fd)

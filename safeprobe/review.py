@@ -8,11 +8,12 @@ skipped here and counted; whether the chain is intact is ``audit.verify_chain``'
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from safeprobe.audit import utc_timestamp
 from safeprobe.policy import parse_duration
@@ -72,26 +73,69 @@ def read_records(path: str) -> tuple[list[dict[str, object]], int]:
 def follow(
     path: str,
     *,
+    from_start: bool = False,
     poll_s: float = 0.2,
     keep_going: Callable[[], bool] = lambda: True,
     sleep: Callable[[float], None] = time.sleep,
+    on_caught_up: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, object]]:
-    """Records appended to ``path`` from now on, as they arrive (like ``tail -f``)."""
-    with Path(path).open("rb") as log:
-        log.seek(0, 2)
-        pending = b""
+    """Records appended to ``path`` from now on (``from_start``: every record, then those),
+    as they arrive, like ``tail -F``.
+
+    One open file is read from start to end and then followed, so no record written
+    between reading and following is missed. When the path names another file (the log
+    was rotated) the rest of the old file is read and the new one followed from its start;
+    when the file was cut shorter, it is read again from its start. ``on_caught_up`` is
+    called once, at the first end of file, with how many lines did not parse so far.
+    """
+    log = Path(path).open("rb")  # noqa: SIM115 - replaced on rotation, closed below
+    try:
+        if not from_start:
+            log.seek(0, 2)
+        pending, skipped, caught_up = b"", 0, False
         while keep_going():
             chunk = log.readline()
-            if not chunk:
-                sleep(poll_s)
+            if chunk:
+                pending += chunk
+                if not pending.endswith(b"\n"):
+                    continue  # a record still being written
+                line, pending = pending, b""
+                record = _parse(line)
+                if record is not None:
+                    yield record
+                elif line.strip():
+                    skipped += 1
                 continue
-            pending += chunk
-            if not pending.endswith(b"\n"):
-                continue  # a record still being written
-            record = _parse(pending)
-            pending = b""
-            if record is not None:
-                yield record
+            if not caught_up:
+                caught_up = True
+                if on_caught_up is not None:
+                    on_caught_up(skipped)
+            if _replaced(path, log):
+                log.close()
+                log = Path(path).open("rb")  # noqa: SIM115
+                pending = b""
+                continue
+            if _cut(log):
+                log.seek(0)
+                pending = b""
+                continue
+            sleep(poll_s)
+    finally:
+        log.close()
+
+
+def _replaced(path: str, log: BinaryIO) -> bool:
+    """Whether ``path`` now names another file than the one open (checked at its end)."""
+    try:
+        now = os.stat(path)  # noqa: PTH116 - compared with fstat's fields
+    except OSError:
+        return False  # removed and not yet replaced: keep the one we have
+    held = os.fstat(log.fileno())
+    return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+
+def _cut(log: BinaryIO) -> bool:
+    return os.fstat(log.fileno()).st_size < log.tell()
 
 
 def format_row(record: dict[str, object]) -> str:

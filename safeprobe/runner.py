@@ -55,13 +55,16 @@ class TriggerInfo:
     signal: str | None
     sender_pid: int | None
     sender_uid: int | None
-    received: str  # "sigwaitinfo", "handler" or "api"
+    received: str  # "sigwaitinfo", "wakeup", "handler" or "api"
     # sigqueue's value: which named probe the sender asks for (policy.request_code); 0 is
     # the default probe, and what a plain kill(2) carries.
     request: int = 0
     # True when the kernel filled in sender_pid and sender_uid (kill, tgkill); a queued
     # signal's sender wrote them itself.
     sender_verified: bool = False
+    # The runner's clock when the signal reached safeprobe: the attempt's queue delay (the
+    # host held the GIL, or the runner was starting) is measured from here.
+    received_at: float | None = None
 
 
 API_TRIGGER: Final = TriggerInfo(signal=None, sender_pid=None, sender_uid=None, received="api")
@@ -135,11 +138,15 @@ class Runner:
 
     # -- attempts ---------------------------------------------------------------------------
 
-    def attempt(self, trigger: TriggerInfo = API_TRIGGER) -> Attempt:
-        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing)."""
+    def attempt(
+        self, trigger: TriggerInfo = API_TRIGGER, *, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
+        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing).
+        ``on_recorded`` is called once its record is written, before its output is
+        delivered: the trigger takes the next request from then on."""
         with self._lock:
             try:
-                return self._attempt(trigger)
+                return self._attempt(trigger, on_recorded)
             except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
                 self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
                 return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
@@ -163,7 +170,9 @@ class Runner:
                 requests=count,
             )
 
-    def _attempt(self, trigger: TriggerInfo) -> Attempt:
+    def _attempt(
+        self, trigger: TriggerInfo, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
         started = self._clock()
         try:
             policy = self.load()
@@ -184,20 +193,51 @@ class Runner:
         output = OutputBuffer(policy.limits.max_output_bytes)
         steps = 0
         probe, spec = _requested(policy, trigger)
+        queue_ms = _queue_ms(trigger, started)
+        timeout_ms = policy.limits.timeout_s * 1000.0
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
             result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
+        elif queue_ms is not None and queue_ms > timeout_ms:
+            # The host held the runner off (a long C call holding the GIL) for longer than
+            # the whole attempt may take: what the operator asked about is long past.
+            result = Result(
+                Outcome.TIMEOUT,
+                f"limits.timeout: the attempt could not start within {timeout_ms:.0f} ms of "
+                f"the signal (it waited {queue_ms:.0f} ms; the host held the GIL), not run",
+            )
         else:
             result, steps, source = self._read_and_run(policy, spec, output)
         duration_ms = (self._clock() - started) * 1000.0
+        if result.outcome is Outcome.OK and duration_ms > timeout_ms:
+            # The probe finished within its limits, but the attempt around it (fork, wait,
+            # read back) could not get the GIL: an ok that took this long must say why.
+            result = Result(
+                Outcome.OK,
+                f"ok; the attempt took {duration_ms:.0f} ms, over limits.timeout "
+                f"({timeout_ms:.0f} ms): the host held the GIL",
+                result.detail,
+                result.child,
+            )
         fields = self._fields(
-            policy, trigger, source, result, duration_ms, steps, output, key=sink.key, probe=probe
+            policy,
+            trigger,
+            source,
+            result,
+            duration_ms,
+            steps,
+            output,
+            key=sink.key,
+            probe=probe,
+            queue_ms=queue_ms,
         )
         try:
             record = self._append(policy, sink, fields)
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
             return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        if on_recorded is not None:
+            on_recorded()
         if not self._syslog.ship(policy.audit.syslog, record):
             # Withheld, fail-closed: nothing of the probe, not even its error text, and
             # no result file; _ship has said why on stderr.
@@ -366,6 +406,7 @@ class Runner:
         requests: int = 1,
         key: bytes | None = None,
         probe: _ProbeRef | None = None,
+        queue_ms: float | None = None,
     ) -> dict[str, object]:
         """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
         the probe asked for (the default one when not given)."""
@@ -414,6 +455,8 @@ class Runner:
             "outcome": str(result.outcome),
             "reason": _bounded(result.reason),
             "duration_ms": round(duration_ms, 3),
+            # Signal received to attempt started; duration_ms is the attempt itself.
+            "queue_ms": None if queue_ms is None else round(queue_ms, 3),
             "steps": steps,
             "output": out,
             "isolation": {"mode": policy.isolation, "child": result.child},
@@ -484,6 +527,13 @@ def _rotated(path: str, seen: _SeenLog) -> bool:
     except OSError:
         return True
     return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
+
+
+def _queue_ms(trigger: TriggerInfo, started: float) -> float | None:
+    """How long the request waited between the signal path and the attempt's start."""
+    if trigger.received_at is None:
+        return None
+    return max(0.0, (started - trigger.received_at) * 1000.0)
 
 
 def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:

@@ -4,9 +4,11 @@ or the record.
 
 The request carries only a number, the probe name's ``request_code``; the host looks the
 number up in its own policy, so a sender can choose among the probes the policy names
-and never supply a path. The default probe is asked for with kill(2), whose sender the
-kernel vouches for; a named one is queued (rt_tgsigqueueinfo) straight to the host's
-listener thread, so no thread the host started before ``install()`` can take it. The
+and never supply a path. The default probe is asked for with tgkill(2) to the host's
+listener thread (kill(2) to the process when none is announced), whose sender the kernel
+vouches for; a named one is queued (rt_tgsigqueueinfo) to the same thread. Either way no
+thread the host started before ``install()`` can take it: a signal sent to a thread waits
+for that thread. The
 signal is the one the host announced, never the policy file's current one, and is sent
 only if the process blocks or catches it (/proc/PID/status): a signal's default action
 must never end a process that does not run safeprobe.
@@ -42,6 +44,7 @@ RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the o
 _POLL_S: Final = 0.01
 _SI_QUEUE: Final = -1
 _RT_TGSIGQUEUEINFO: Final = {"x86_64": 297, "aarch64": 240}  # syscall numbers
+_TGKILL: Final = {"x86_64": 234, "aarch64": 131}
 
 
 class UnknownProbe(SafeprobeError):
@@ -97,13 +100,24 @@ def trigger(
 
 
 def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:
-    """kill(2) for the default probe (code 0). Otherwise queue code as the signal's value:
-    to that thread of the process when given (rt_tgsigqueueinfo), else to the process
-    (sigqueue). OSError as raised."""
-    if code == 0:
-        os.kill(pid, signum)
-        return
+    """The default probe (code 0): tgkill(2) to that thread of the process when given,
+    else kill(2). Otherwise queue code as the signal's value: to that thread when given
+    (rt_tgsigqueueinfo), else to the process (sigqueue). OSError as raised."""
     libc = ctypes.CDLL(None, use_errno=True)
+    if code == 0:
+        tgkill = _TGKILL.get(platform.machine())
+        if thread is None or tgkill is None:
+            os.kill(pid, signum)
+            return
+        # The kernel checks that the thread belongs to pid, so a stale id fails (ESRCH)
+        # instead of reaching another process.
+        result = libc.syscall(
+            ctypes.c_long(tgkill), ctypes.c_int(pid), ctypes.c_int(thread), ctypes.c_int(signum)
+        )
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return
     number = _RT_TGSIGQUEUEINFO.get(platform.machine())
     if thread is not None and number is not None:
         info = _SigInfo(si_signo=signum, si_code=_SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
@@ -256,7 +270,12 @@ def _output_of(policy: Policy, pid: int, record: Mapping[str, object]) -> tuple[
             except FileNotFoundError:
                 if time.monotonic() > deadline:
                     return None, "missing"
-                time.sleep(_POLL_S)
+            except PermissionError:
+                # The host links the finished file into place, then drops its temporary
+                # name: two links for a moment. Anything else stays refused.
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(_POLL_S)
     output = record.get("output")
     if isinstance(output, Mapping) and isinstance(output.get("text"), str):
         return str(output["text"]), "audit"

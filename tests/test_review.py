@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from safeprobe.audit import AuditSink
-from safeprobe.review import RecordFilter, format_row, parse_when, read_records
+from safeprobe.review import RecordFilter, follow, format_row, parse_when, read_records
 from tests.harness import REPO
 
 
@@ -91,3 +93,72 @@ def test_show_follow_prints_new_records(tmp_path: Path) -> None:
         seen.append(json.loads(proc.stdout.readline())["seq"])
         proc.terminate()
     assert seen == [1, 2, 3, 4]
+
+
+# Appends a record about every millisecond, so that records land while `audit show
+# --follow` starts, prints what it found and turns to following.
+_WRITER = """
+import sys, time
+from safeprobe.audit import AuditSink
+sink = AuditSink(sys.argv[1], fsync=False)
+for n in range(int(sys.argv[2])):
+    sink.append({"outcome": "ok", "reason": f"r{n}"})
+    time.sleep(0.001)
+"""
+
+
+def test_show_follow_misses_no_record_written_while_it_starts(tmp_path: Path) -> None:
+    """Records appended between the first read and following all appear, once each, in
+    order (13 were lost over 5 starts when follow reopened the file and sought its end)."""
+    log = tmp_path / "audit.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-c", _WRITER, str(log), "1500"], env=env, check=True)
+    with (
+        subprocess.Popen(
+            [sys.executable, "-m", "safeprobe", "audit", "show", str(log), "--json", "--follow"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as show,
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(log), "1500"], env=env) as writer,
+    ):
+        assert show.stdout is not None
+        stream = show.stdout
+        seen: list[int] = []
+        reader = threading.Thread(
+            target=lambda: seen.extend(json.loads(line)["seq"] for line in stream), daemon=True
+        )
+        reader.start()
+        assert writer.wait(timeout=120) == 0
+        deadline = time.monotonic() + 30
+        while len(seen) < 3000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        show.terminate()
+        reader.join(timeout=10)
+    missing = sorted(set(range(1, 3001)) - set(seen))
+    assert not missing, f"{len(missing)} records never shown, first {missing[:5]}"
+    assert seen == list(range(1, 3001))
+
+
+def test_follow_reads_on_into_the_log_that_replaced_a_rotated_one(tmp_path: Path) -> None:
+    """After the log is renamed away and a new one started, follow reads what was left in
+    the old file and then the new file from its start."""
+    log = tmp_path / "audit.jsonl"
+    sink = AuditSink(str(log), fsync=False)
+    sink.append({"outcome": "ok", "reason": "old 1"})
+    polls: list[int] = []
+
+    def rotate_on_first_poll(_seconds: float) -> None:
+        polls.append(1)
+        if len(polls) == 1:
+            sink.append({"outcome": "ok", "reason": "old 2"})
+            log.rename(tmp_path / "audit.jsonl.1")
+            sink.append({"outcome": "ok", "reason": "new 1"})
+
+    reasons = [
+        record["reason"]
+        for record in follow(
+            str(log), from_start=True, sleep=rotate_on_first_poll, keep_going=lambda: len(polls) < 3
+        )
+    ]
+    assert reasons == ["old 1", "old 2", "new 1"]

@@ -11,6 +11,7 @@ import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.audit import verify_chain
+from safeprobe.runner import Runner, TriggerInfo
 from tests.harness import read_records
 
 MODULE = "safeprobe_test_host_module"
@@ -114,3 +115,37 @@ def test_keyed_audit_keys_the_chain_and_the_output_digest(tmp_path: Path, host_m
     record = read_records(tmp_path / "audit.jsonl")[0]
     assert str(record["output"]["digest"]).startswith("hmac-sha256:")
     assert verify_chain(str(tmp_path / "audit.jsonl"), key=b"k" * 32).records == 1
+
+
+def test_queue_delay_is_recorded_apart_from_the_attempts_duration(
+    tmp_path: Path, host_module
+) -> None:
+    """The record says how long the request waited before its attempt started (queue_ms)
+    and, apart from that, how long the attempt took (duration_ms)."""
+    policy = _setup(tmp_path, "print('ran')\n", limits={"timeout": "2s"}, isolation="thread")
+    now = [100.0]
+    runner = Runner(policy, clock=lambda: now[0], write_stderr=lambda _text: None)
+    waited = TriggerInfo("SIGQUIT", 1, 0, "sigwaitinfo", received_at=99.75)
+    attempt = runner.attempt(waited)
+    assert attempt.outcome is Outcome.OK
+    [record] = read_records(tmp_path / "audit.jsonl")
+    assert record["queue_ms"] == 250.0
+    assert record["duration_ms"] == 0.0
+
+
+def test_an_attempt_that_could_not_start_within_its_timeout_is_recorded_so(
+    tmp_path: Path, host_module
+) -> None:
+    """A request held off longer than limits.timeout (the host held the GIL) is a timeout
+    that says it never started, not an ok with a long duration; the probe does not run."""
+    policy = _setup(tmp_path, "print('ran')\n", limits={"timeout": "500ms"}, isolation="thread")
+    now = [100.0]
+    runner = Runner(policy, clock=lambda: now[0], write_stderr=lambda _text: None)
+    late = TriggerInfo("SIGQUIT", 1, 0, "sigwaitinfo", received_at=64.0)
+    attempt = runner.attempt(late)
+    assert attempt.outcome is Outcome.TIMEOUT
+    assert attempt.output == ""
+    [record] = read_records(tmp_path / "audit.jsonl")
+    assert record["queue_ms"] == 36000.0
+    assert "could not start within 500 ms" in record["reason"]
+    assert record["steps"] == 0

@@ -90,3 +90,14 @@ def test_install_with_a_bad_policy_raises_and_installs_nothing(tmp_path: Path) -
     with pytest.raises(safeprobe.PolicyError, match="expsoe"):
         safeprobe.install(bad)
     assert signal.getsignal(signal.SIGQUIT) == handler
+
+
+def test_uninstall_leaves_a_signal_the_host_had_blocked_blocked(policy: Path) -> None:
+    """uninstall() restores the mask it found: a signal the host blocked stays blocked."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+    try:
+        safeprobe.install(policy)
+        safeprobe.uninstall()
+        assert signal.SIGUSR2 in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2})
