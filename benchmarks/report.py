@@ -163,6 +163,9 @@ with bytecode caching on (an unchanged `bar.py` reloads from its `.pyc`).
 7. **Fork mode.** One process grows to the stated RSS (touched pages) and times, in
    turns: an attempt in fork isolation, the same in thread isolation, and a direct call of
    the original handler (reload and call).
+8. **Fork cost** (its own section below): per host size, a fresh process grows to the
+   stated RSS and measures a fork attempt against a bare `fork()` + `_exit` + `waitpid`,
+   and the host's stall in a heartbeat thread.
 
 The hot-path rows time single operations inside probes: an attribute read through a view
 (a loop that reads minus the same loop that does not), one item of guarded iteration
@@ -351,9 +354,114 @@ def _profiles(raw: dict[str, Raw]) -> list[str]:
     return lines
 
 
+# ---- fork cost: its own section ----------------------------------------------------------
+
+FORKCOST_PREFIX = "forkcost_"
+
+_FORKCOST_METHOD = """\
+Issue 11: what does `isolation: fork` cost the host? For each host size a fresh process
+(`benchmarks/forkcost.py`, one size at a time) maps and touches anonymous memory up to the
+stated RSS in 4 KiB pages (transparent huge pages off for it, as for most of a Python
+heap), installs safeprobe (so its threads and at-fork hook exist, as in a real host) and
+starts a heartbeat thread that stamps the clock every 1 ms. It then takes turns, five runs
+per round: a fork attempt (`safeprobe.run_probe`, `isolation: fork`, the story's probe: from
+the call to its return, after the audit record is fsynced), the physical floor (`os.fork()`,
+`os._exit(0)` in the child, `os.waitpid`), and an idle window as long as the attempt. For
+each it takes the longest gap between two heartbeats that overlaps it; a round reports the
+median of its runs. `os.fork()` holds the GIL while the kernel copies the page tables (and
+the kernel holds the address space's lock for writing), so no other thread of the host runs
+Python, or takes a page fault, until the copy is done: that is the host's stall. The stall
+per GB is the attempt's longest gap minus the idle one, over the host's RSS in GB."""
+
+
+def _forkcost_parts(raw: Raw) -> list[str]:
+    """The table of where a fork attempt's time goes, one column per host size."""
+    from benchmarks.forkcost import PARTS  # noqa: PLC0415 - report imports no figure at load
+
+    sizes = [part for part in raw.values() if isinstance(part, dict) and "parts" in part]
+    if not sizes:
+        return []
+
+    def median(values: object) -> float | None:
+        if not isinstance(values, list) or not values:
+            return None
+        return float(sorted(values)[len(values) // 2])
+
+    def cell(value: float | None, total: float | None) -> str:
+        if value is None:
+            return "—"
+        share = f" ({value / total:.0%})" if total and value >= 0 else ""
+        return f"{_number(value, 'ms')}{share}"
+
+    heads = [f"~{_size_text(part['rss_mb'])}" for part in sizes]
+    lines = [
+        "| part of a fork attempt (median ms, share of the attempt) | " + " | ".join(heads) + " |",
+        "|---" * (len(sizes) + 1) + "|",
+    ]
+    totals = [median(part["parts"].get("total")) for part in sizes]
+    for name, label in PARTS:
+        values = [median(part["parts"].get(name)) for part in sizes]
+        if all(value is None for value in values):
+            continue
+        cells = [cell(value, total) for value, total in zip(values, totals, strict=True)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    extra = (
+        ("total (instrumented attempts)", "total", True),
+        ("bare `fork()` + `_exit` + `waitpid`, the floor (p50)", "floor", False),
+        ("a fork whose child closes its pipe before `_exit`: fork → EOF", "eof", False),
+        ("the same fork: fork → reaped", "eof_reaped", False),
+    )
+    for label, key, in_parts in extra:
+        values = [median(part["parts"].get(key) if in_parts else part.get(key)) for part in sizes]
+        lines.append(f"| **{label}** | " + " | ".join(cell(v, None) for v in values) + " |")
+    return lines
+
+
+def _size_text(rss_mb: object) -> str:
+    assert isinstance(rss_mb, (int, float))
+    return f"{rss_mb / 1024:.1f} GB" if rss_mb >= 1000 else f"{rss_mb:.0f} MB"
+
+
+def _forkcost_section(rows: Sequence[Row], raw: Raw, machine: dict[str, object]) -> list[str]:
+    if not rows:
+        return []
+    loads = [
+        f"~{_size_text(part['rss_mb'])}: {part.get('loadavg_start')} → {part.get('loadavg_end')}"
+        for part in raw.values()
+        if isinstance(part, dict)
+    ]
+    met = sum(row.met is True for row in rows)
+    missed = sum(row.met is False for row in rows)
+    return [
+        "## Fork isolation: what the host pays",
+        "",
+        _FORKCOST_METHOD,
+        "",
+        f"Load average (1, 5, 15 min) while each size ran: {'; '.join(loads)}.",
+        "",
+        f"Goals met: {met} of {met + missed}.",
+        "",
+        table(rows, machine),
+        "",
+        "### Where a fork attempt's time goes",
+        "",
+        "Instrumented attempts at each size: wrappers around safeprobe's functions (in the",
+        "benchmark process only) mark each step, the child's marks on a shared page. A part",
+        "is the time from the mark before it; the parent waits in `select()` while the child",
+        "runs, so the child's parts are on the attempt's path. A part of a few tenths of a",
+        "millisecond below zero means the child ran before the parent came back from",
+        "`os.fork()`.",
+        "",
+        *_forkcost_parts(raw),
+        "",
+    ]
+
+
 def markdown(
     rows: Sequence[Row], raw: dict[str, Raw], machine: dict[str, object], *, quick: bool
 ) -> str:
+    forkcost_rows = [row for row in rows if row.id.startswith(FORKCOST_PREFIX)]
+    rows = [row for row in rows if not row.id.startswith(FORKCOST_PREFIX)]
     met = sum(row.met is True for row in rows)
     missed = [row for row in rows if row.met is False]
     mode = "quick mode (a check that every figure is produced, not a measurement)"
@@ -384,6 +492,7 @@ def markdown(
         _METHOD,
     ]
     lines += _profiles(raw)
+    lines += _forkcost_section(forkcost_rows, raw.get("forkcost", {}), machine)
     lines += ["## Closing note", ""]
     gaps = _gaps(rows)
     lines += gaps or ["Every goal is met on this machine."]

@@ -59,6 +59,13 @@ def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     assert set(rows) >= EXPECTED_ROWS
     fork_rows = [name for name in rows if name.startswith("fork_")]
     assert len(fork_rows) == 8, fork_rows  # 2 host sizes x fork/thread x p50/p99
+    # Fork cost: per host size, the attempt beside its floor, the stall, the idle gap and
+    # the stall per GB; and the table of where an attempt's time goes, one column a size.
+    kinds = ("latency", "stall", "idle_gap", "stall_per_gb")
+    sizes = {name.split("_")[1] for name in rows if name.startswith("forkcost_")}
+    assert len(sizes) == 2, sizes
+    assert {f"forkcost_{size}_{kind}" for size in sizes for kind in kinds} <= set(rows)
+    assert rows[f"forkcost_{min(sizes)}_stall"]["baseline"] is not None  # the bare fork
     for row in rows.values():
         assert {"median", "min", "max", "n"} <= set(row["safeprobe"]), row["id"]
         assert row["met"] in (True, False, None)
@@ -69,3 +76,6 @@ def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     assert "| figure | safeprobe | baseline | ratio | goal | machine |" in text
     assert text.count("\n| ") >= len(rows) + 1
     assert "## Closing note" in text
+    section = text[text.index("## Fork isolation: what the host pays") :]
+    assert "| `os.fork()` in the parent: page-table copy" in section
+    assert "| audit append (lock, chain, write, fsync) |" in section
