@@ -1,8 +1,9 @@
 """What fork isolation costs the host: the stall, the physical floor, where the time goes.
 
-Run by ``python -m benchmarks.measure forkcost --size-mb N``, one fresh process per host
-size, so only one big host is alive at a time and its memory goes back when it exits. The
-process grows to N MB of touched RSS in 4 KiB pages, starts a heartbeat thread that stamps
+Run by ``python -m benchmarks.measure forkcost --size-mb N [--huge-pages]``, one fresh
+process per host size, so only one big host is alive at a time and its memory goes back
+when it exits. The process grows to N MB of touched RSS in 4 KiB pages (or in transparent
+huge pages, with ``--huge-pages``), starts a heartbeat thread that stamps
 the clock every millisecond, and takes turns at three things:
 
 - a fork attempt (``safeprobe.run_probe`` with ``isolation: fork``: policy, probe file,
@@ -73,22 +74,34 @@ def rss_mb() -> float:
     return 0.0
 
 
-def grow_to(size_mb: int) -> mmap.mmap | None:
-    """Touched anonymous memory that brings the process to ``size_mb`` of RSS, in 4 KiB
-    pages (transparent huge pages are turned off for it: a Python heap is mostly small
-    pages, and a huge page would copy 512 entries' worth at once)."""
+def grow_to(size_mb: int, *, huge_pages: bool = False) -> mmap.mmap | None:
+    """Touched anonymous memory that brings the process to ``size_mb`` of RSS: in 4 KiB
+    pages (transparent huge pages turned off for it: a Python heap of small objects is
+    mostly small pages), or in 2 MiB pages where the kernel gives them (``huge_pages``,
+    as large buffers get with THP enabled): a fork then copies one entry per 2 MiB."""
     missing = int(size_mb - rss_mb()) * 1024 * 1024
     if missing <= 0:
         return None
     block = mmap.mmap(-1, missing, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     with contextlib.suppress(OSError, AttributeError):
-        block.madvise(mmap.MADV_NOHUGEPAGE)
+        block.madvise(mmap.MADV_HUGEPAGE if huge_pages else mmap.MADV_NOHUGEPAGE)
     try:
         block.madvise(_MADV_POPULATE_WRITE)
     except OSError:
         for offset in range(0, missing, _PAGE):
             block[offset] = 1
     return block
+
+
+def anon_huge_mb() -> float:
+    """How much of the process's memory is in transparent huge pages."""
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 class Heartbeat:
@@ -349,7 +362,7 @@ def _policy(folder: Path, name: str, **settings: object) -> Path:
     return write_policy(folder / f"{name}.yaml", policy)
 
 
-def measure(size_mb: int, *, quick: bool) -> Result:
+def measure(size_mb: int, *, quick: bool, huge_pages: bool = False) -> Result:
     """The stall, the floor and the attempt at one host size, then the parts of an attempt."""
     rounds, runs, traced = (2, 1, 2) if quick else (5, 5, 7)
     folder = Path(tempfile.mkdtemp(prefix="sp-forkcost-"))
@@ -362,11 +375,13 @@ def measure(size_mb: int, *, quick: bool) -> Result:
     # at-fork hook runs in every child. The attempts themselves go through run_probe.
     installed = _policy(folder, "installed", trigger={"signal": "SIGUSR2"})
     register_child_hooks(marks, lambda: safeprobe.install(installed))
-    ballast = grow_to(size_mb)
+    ballast = grow_to(size_mb, huge_pages=huge_pages)
     heartbeat = Heartbeat()
     result: Result = {
         "size_mb": size_mb,
         "rss_mb": round(rss_mb()),
+        "huge_pages": huge_pages,
+        "anon_huge_mb": round(anon_huge_mb()),
         "rounds": rounds,
         "runs": runs,
         "heartbeat_ms": HEARTBEAT_S * 1000,

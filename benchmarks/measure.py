@@ -1,7 +1,7 @@
 """Figures measured inside one fresh process, safeprobe and its baseline interleaved.
 
 Usage: python -m benchmarks.measure {idle,guard,hotpaths,overshoot,fork} [--quick]
-       python -m benchmarks.measure forkcost --size-mb N [--quick]
+       python -m benchmarks.measure forkcost --size-mb N [--huge-pages] [--quick]
 
 Prints one JSON object with the per-round values on stdout. The suite (benchmarks.suite)
 runs each figure in a process of its own, so one figure's threads, caches and memory
@@ -500,11 +500,12 @@ def main() -> int:
     parser.add_argument("figure", choices=sorted([*FIGURES, "forkcost"]))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--size-mb", type=int, default=100, help="forkcost: the host's RSS")
+    parser.add_argument("--huge-pages", action="store_true", help="forkcost: in THP")
     args = parser.parse_args()
     _silence_stderr()
     if args.figure == "forkcost":
         # One host size per process: only one big host is alive at a time.
-        result = forkcost.measure(args.size_mb, quick=args.quick)
+        result = forkcost.measure(args.size_mb, quick=args.quick, huge_pages=args.huge_pages)
     else:
         result = FIGURES[args.figure](args.quick)
     json.dump(result, sys.stdout)

@@ -393,7 +393,7 @@ def _forkcost_parts(raw: Raw) -> list[str]:
         share = f" ({value / total:.0%})" if total and value >= 0 else ""
         return f"{_number(value, 'ms')}{share}"
 
-    heads = [f"~{_size_text(part['rss_mb'])}" for part in sizes]
+    heads = [_host_text(part) for part in sizes]
     lines = [
         "| part of a fork attempt (median ms, share of the attempt) | " + " | ".join(heads) + " |",
         "|---" * (len(sizes) + 1) + "|",
@@ -422,11 +422,16 @@ def _size_text(rss_mb: object) -> str:
     return f"{rss_mb / 1024:.1f} GB" if rss_mb >= 1000 else f"{rss_mb:.0f} MB"
 
 
+def _host_text(part: dict[str, object]) -> str:
+    huge = " in huge pages" if part.get("huge_pages") else ""
+    return f"~{_size_text(part['rss_mb'])}{huge}"
+
+
 def _forkcost_section(rows: Sequence[Row], raw: Raw, machine: dict[str, object]) -> list[str]:
     if not rows:
         return []
     loads = [
-        f"~{_size_text(part['rss_mb'])}: {part.get('loadavg_start')} → {part.get('loadavg_end')}"
+        f"{_host_text(part)}: {part.get('loadavg_start')} → {part.get('loadavg_end')}"
         for part in raw.values()
         if isinstance(part, dict)
     ]
