@@ -386,6 +386,7 @@ def measure(size_mb: int, *, quick: bool, huge_pages: bool = False) -> Result:
         "runs": runs,
         "heartbeat_ms": HEARTBEAT_S * 1000,
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
     }
     try:
         attempt(policy)  # compile and cache the probe, open the audit log
