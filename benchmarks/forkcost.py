@@ -3,8 +3,8 @@
 Run by ``python -m benchmarks.measure forkcost --size-mb N [--huge-pages]``, one fresh
 process per host size, so only one big host is alive at a time and its memory goes back
 when it exits. The process grows to N MB of touched RSS in 4 KiB pages (or in transparent
-huge pages, with ``--huge-pages``), starts a heartbeat thread that stamps
-the clock every millisecond, and takes turns at three things:
+huge pages, with ``--huge-pages``), starts a heartbeat thread that stamps the clock every
+millisecond, and takes turns at three things:
 
 - a fork attempt (``safeprobe.run_probe`` with ``isolation: fork``: policy, probe file,
   fork, run, audit record with fsync);
@@ -203,6 +203,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("child_exit", "child: write the pipe, call `os._exit`"),
     ("eof", "child exits: address space torn down, then EOF on the pipe"),
     ("reaped", "`os.waitpid`"),
+    ("returned", "`run_forked` returns the child's report"),
     ("appending", "parse the child's result, build the audit record"),
     ("appended", "audit append (lock, chain, write, fsync)"),
     ("done", "report and return"),
@@ -282,7 +283,7 @@ def instrumented(marks: Marks) -> Iterator[None]:
                 return data
 
             report = real(timed_work, **kwargs)
-            marks.mark("appending")
+            marks.mark("returned")
             return report
 
         return wrapper
@@ -315,7 +316,11 @@ def instrumented(marks: Marks) -> Iterator[None]:
         lambda real: _wrap(marks, "child_limiting", "child_limited", real),
     )
     patch(safeprobe.limits, "_collect", lambda real: _wrap(marks, None, "eof", real))
-    patch(safeprobe.audit.AuditSink, "append", lambda real: _wrap(marks, None, "appended", real))
+    patch(
+        safeprobe.audit.AuditSink,
+        "append",
+        lambda real: _wrap(marks, "appending", "appended", real),
+    )
     marks.armed = True
     try:
         yield
