@@ -123,17 +123,21 @@ class Heartbeat:
         self._thread.join()
 
     def longest_gap_ms(self, windows: list[tuple[float, float]]) -> list[float]:
-        """For each window, the longest time between two beats that overlaps it."""
-        stamps = list(self.beats)
-        gaps = []
-        for start, end in windows:
-            index = max(bisect.bisect_left(stamps, start) - 1, 0)
-            longest = 0.0
-            while index + 1 < len(stamps) and stamps[index] <= end:
-                longest = max(longest, stamps[index + 1] - stamps[index])
-                index += 1
-            gaps.append(longest * 1000)
-        return gaps
+        return longest_gaps_ms(list(self.beats), windows)
+
+
+def longest_gaps_ms(stamps: list[float], windows: list[tuple[float, float]]) -> list[float]:
+    """For each window, the longest time between two consecutive stamps that overlaps it:
+    a stall that began just before the window, or ends after it, counts whole. Pure."""
+    gaps = []
+    for start, end in windows:
+        index = max(bisect.bisect_left(stamps, start) - 1, 0)
+        longest = 0.0
+        while index + 1 < len(stamps) and stamps[index] <= end:
+            longest = max(longest, stamps[index + 1] - stamps[index])
+            index += 1
+        gaps.append(longest * 1000)
+    return gaps
 
 
 # ---- what is timed ---------------------------------------------------------------------------
