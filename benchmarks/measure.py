@@ -1,6 +1,7 @@
 """Figures measured inside one fresh process, safeprobe and its baseline interleaved.
 
 Usage: python -m benchmarks.measure {idle,guard,hotpaths,overshoot,fork} [--quick]
+       python -m benchmarks.measure forkcost --size-mb N [--huge-pages] [--quick]
 
 Prints one JSON object with the per-round values on stdout. The suite (benchmarks.suite)
 runs each figure in a process of its own, so one figure's threads, caches and memory
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import safeprobe
+from benchmarks import forkcost
 from benchmarks.driver import write_policy, write_probe
 from benchmarks.stats import percentile
 from safeprobe.audit import AuditSink, record_line
@@ -495,11 +497,17 @@ FIGURES: dict[str, Callable[[bool], Result]] = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("figure", choices=sorted(FIGURES))
+    parser.add_argument("figure", choices=sorted([*FIGURES, "forkcost"]))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--size-mb", type=int, default=100, help="forkcost: the host's RSS")
+    parser.add_argument("--huge-pages", action="store_true", help="forkcost: in THP")
     args = parser.parse_args()
     _silence_stderr()
-    result = FIGURES[args.figure](args.quick)
+    if args.figure == "forkcost":
+        # One host size per process: only one big host is alive at a time.
+        result = forkcost.measure(args.size_mb, quick=args.quick, huge_pages=args.huge_pages)
+    else:
+        result = FIGURES[args.figure](args.quick)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

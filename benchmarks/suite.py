@@ -1,9 +1,10 @@
-"""The seven figures of the benchmark suite, each measured against its baseline in one run.
+"""The eight figures of the benchmark suite, each measured against its baseline in one run.
 
-In-process figures (idle, guard, hot paths, overshoot, fork) run in a fresh process each
-(benchmarks.measure). Signal figures (trigger latency, disturbance, storm) start real host
-processes (benchmarks.host), one with safeprobe and one with the unguarded original trick,
-and signal them in turn from here, so both meet the same machine at the same moments.
+In-process figures (idle, guard, hot paths, overshoot, fork, and fork cost once per host
+size) run in a fresh process each (benchmarks.measure). Signal figures (trigger latency,
+disturbance, storm) start real host processes (benchmarks.host), one with safeprobe and one
+with the unguarded original trick, and signal them in turn from here, so both meet the same
+machine at the same moments.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from benchmarks.driver import HostProcess, run_measure, wait_for, write_policy, write_probe
 from benchmarks.measure import BASELINE_BAR, STORY_PROBE
@@ -30,6 +32,9 @@ class Settings:
 
     def pick(self, quick: int | float, full: int | float) -> int | float:
         return quick if self.quick else full
+
+    def flags(self) -> list[str]:
+        return ["--quick"] if self.quick else []
 
 
 def _policy(folder: Path, **overrides: object) -> Path:
@@ -481,6 +486,97 @@ def fork(settings: Settings) -> tuple[list[Row], Raw]:
     return rows, raw
 
 
+# ---- 8. what fork isolation costs the host -----------------------------------------------------
+
+# Issue 11's sizes: the attempt beside its floor at ~100 MB and ~1 GB, the host's stall at
+# ~1 GB and ~8 GB, all in 4 KiB pages; then ~1 GB again in transparent huge pages, what an
+# operator of a big host can choose. Quick mode uses small hosts, to check the rows are made.
+FORKCOST_HOSTS: Final = ((100, False), (1024, False), (8192, False), (1024, True))
+FORKCOST_QUICK_HOSTS: Final = ((60, False), (80, True))
+
+
+def size_label(size_mb: int, huge_pages: bool) -> str:
+    size = f"{size_mb // 1024}gb" if size_mb % 1024 == 0 else f"{size_mb}mb"
+    return f"{size}-thp" if huge_pages else size
+
+
+def forkcost(settings: Settings) -> tuple[list[Row], Raw]:
+    """Per host size, in a process of its own: a fork attempt beside the bare fork floor,
+    the host's heartbeat stall during each and while idle, and the parts of an attempt."""
+    hosts = FORKCOST_QUICK_HOSTS if settings.quick else FORKCOST_HOSTS
+    raw: Raw = {}
+    for size_mb, huge_pages in hosts:
+        flags = ["--huge-pages"] if huge_pages else []
+        part = run_measure("forkcost", "--size-mb", str(size_mb), *flags, *settings.flags())
+        raw[size_label(size_mb, huge_pages)] = part
+    return forkcost_rows(raw), raw
+
+
+# Issue 11's target for the attempt against its floor. Not set for a host in huge pages:
+# its floor is a few milliseconds, so the attempt's fixed costs (policy, probe, record,
+# fsync), not the fork, decide that ratio.
+FORKCOST_FLOOR_GOAL: Final = Goal("ratio ≤ 1.5 (issue 11)", "ratio", "<=", 1.5)
+
+
+def forkcost_rows(raw: Raw) -> list[Row]:
+    """The fork cost rows from the per-host results, keyed by host label. Pure."""
+    rows: list[Row] = []
+    for label, part in raw.items():
+        assert isinstance(part, dict)
+        huge_pages = bool(part.get("huge_pages"))
+        shown = _shown_size(part["rss_mb"])
+        if huge_pages:
+            shown += f" ({_shown_size(part['anon_huge_mb'])} in huge pages)"
+        gb = float(part["rss_mb"]) / 1024
+        keys = ("attempt", "floor", "attempt_gap", "floor_gap", "idle_gap")
+        series: dict[str, list[float]] = {key: list(part[key]) for key in keys}
+        rows += [
+            paired(
+                f"forkcost_{label}_latency",
+                f"Fork attempt latency, host RSS {shown}, p50: run_probe → record "
+                "(baseline: bare fork() + _exit + waitpid, the floor)",
+                "ms",
+                series["attempt"],
+                series["floor"],
+                goal=None if huge_pages else FORKCOST_FLOOR_GOAL,
+                detail={"rss_mb": part["rss_mb"]},
+            ),
+            paired(
+                f"forkcost_{label}_stall",
+                f"Host stall, host RSS {shown}: longest 1 ms-heartbeat gap during a fork "
+                "attempt (baseline: during the bare fork)",
+                "ms",
+                series["attempt_gap"],
+                series["floor_gap"],
+            ),
+            paired(
+                f"forkcost_{label}_idle_gap",
+                f"Host stall, host RSS {shown}: longest heartbeat gap while idle, same length",
+                "ms",
+                series["idle_gap"],
+                None,
+            ),
+            paired(
+                f"forkcost_{label}_stall_per_gb",
+                f"Host stall beyond idle per GB of RSS, host {shown} (attempt; baseline: bare "
+                "fork)",
+                "ms/GB",
+                _per_gb(series["attempt_gap"], series["idle_gap"], gb),
+                _per_gb(series["floor_gap"], series["idle_gap"], gb),
+            ),
+        ]
+    return rows
+
+
+def _shown_size(rss_mb: object) -> str:
+    assert isinstance(rss_mb, (int, float))
+    return f"~{rss_mb / 1024:.1f} GB" if rss_mb >= 1000 else f"~{rss_mb:.0f} MB"
+
+
+def _per_gb(gaps: list[float], idle: list[float], gb: float) -> list[float]:
+    return [max(gap - quiet, 0.0) / gb for gap, quiet in zip(gaps, idle, strict=True)]
+
+
 FIGURES: dict[str, Callable[[Settings], tuple[list[Row], Raw]]] = {
     "idle": idle,
     "trigger": trigger_latency,
@@ -490,6 +586,7 @@ FIGURES: dict[str, Callable[[Settings], tuple[list[Row], Raw]]] = {
     "disturbance": disturbance,
     "storm": storm,
     "fork": fork,
+    "forkcost": forkcost,
 }
 
 

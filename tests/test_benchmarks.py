@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.driver import child_env
+from benchmarks.forkcost import longest_gaps_ms, parts_ms
 from tests.harness import REPO
 
 # One id per row of BENCHMARKS.md; the fork rows are per host size, checked by count.
@@ -59,6 +62,13 @@ def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     assert set(rows) >= EXPECTED_ROWS
     fork_rows = [name for name in rows if name.startswith("fork_")]
     assert len(fork_rows) == 8, fork_rows  # 2 host sizes x fork/thread x p50/p99
+    # Fork cost: per host size, the attempt beside its floor, the stall, the idle gap and
+    # the stall per GB; and the table of where an attempt's time goes, one column a size.
+    kinds = ("latency", "stall", "idle_gap", "stall_per_gb")
+    sizes = {name.split("_")[1] for name in rows if name.startswith("forkcost_")}
+    assert len(sizes) == 2, sizes
+    assert {f"forkcost_{size}_{kind}" for size in sizes for kind in kinds} <= set(rows)
+    assert rows[f"forkcost_{min(sizes)}_stall"]["baseline"] is not None  # the bare fork
     for row in rows.values():
         assert {"median", "min", "max", "n"} <= set(row["safeprobe"]), row["id"]
         assert row["met"] in (True, False, None)
@@ -69,3 +79,25 @@ def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     assert "| figure | safeprobe | baseline | ratio | goal | machine |" in text
     assert text.count("\n| ") >= len(rows) + 1
     assert "## Closing note" in text
+    section = text[text.index("## Fork isolation: what the host pays") :]
+    assert "| `os.fork()` in the parent: page-table copy" in section
+    assert "| audit append (lock, chain, write, fsync) |" in section
+
+
+def test_a_stall_overlapping_a_window_counts_whole() -> None:
+    """A heartbeat gap that starts before a window or ends after it is the window's stall."""
+    stamps = [0.000, 0.001, 0.002, 0.090, 0.091, 0.092]
+    assert longest_gaps_ms(stamps, [(0.0012, 0.0018)]) == pytest.approx([1.0])  # on time
+    assert longest_gaps_ms(stamps, [(0.0025, 0.0030)]) == pytest.approx([88.0])  # inside
+    assert longest_gaps_ms(stamps, [(0.0895, 0.0915)]) == pytest.approx([88.0])  # ends in it
+    assert longest_gaps_ms(stamps, [(0.0905, 0.0915)]) == pytest.approx([1.0])  # after it
+
+
+def test_a_missing_mark_merges_its_part_into_the_next() -> None:
+    """A safeprobe function renamed since the figure was written does not break the table:
+    the part it marked is counted in the part after it."""
+    marks = {"prepared": 1.001, "forked": 1.011, "done": 1.020}
+    parts = parts_ms(marks, started=1.000)
+    assert list(parts) == ["prepared", "forked", "done"]
+    assert parts["forked"] == pytest.approx(10.0)
+    assert sum(parts.values()) == pytest.approx(20.0)
