@@ -10,7 +10,7 @@ import types
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from safeprobe.fact_records import (
     MAX_AWAIT_DEPTH,
@@ -121,7 +121,8 @@ def _module_namespace(module: object) -> dict[str, object] | None:
 
 
 def _a_type(value: object) -> type | None:
-    return value if isinstance(value, type) else None
+    # issubclass of the type, not isinstance: isinstance falls back to a host __class__.
+    return cast(type, value) if issubclass(type(value), type) else None
 
 
 def _copy_task_registry(namespace: Mapping[str, object]) -> list[object] | None:

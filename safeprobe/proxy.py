@@ -18,11 +18,14 @@ allowed path).
 from __future__ import annotations
 
 import collections
+import enum
 import fnmatch
 import functools
 import itertools
+import operator
 import re
 import types
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
@@ -120,7 +123,9 @@ class Redactor:
 
     def hides(self, name: object) -> bool:
         """Whether a key or attribute called ``name`` is secret. str, bytes and str
-        subclasses (StrEnum keys) are names; reading them runs no host code."""
+        subclasses (StrEnum keys) are names; a tuple or frozenset key is secret when any
+        part is, and an Enum key when its name or value is (see ``_hides_compound``).
+        Reading them runs no host code."""
         kind = type(name)
         if kind is str:
             text = cast(str, name)
@@ -132,12 +137,44 @@ class Redactor:
                 self._seen[text] = hidden
             return hidden
         if kind is bytes:
-            text = cast(bytes, name).decode("latin-1")
-        elif issubclass(kind, str):
-            text = str.__str__(cast(str, name))  # the C slot: a plain copy, no host __str__
-        else:
-            return False
-        return self._matcher.matches(_normalize_name(text))
+            return self._matcher.matches(_normalize_name(cast(bytes, name).decode("latin-1")))
+        return self._hides_compound(name)
+
+    def _hides_compound(self, key: object) -> bool:
+        """Walk a key's parts, iteratively and at most ``MAX_REDACTION_KEY_PARTS`` of them:
+        str/bytes parts are names, tuples and frozensets are opened with the builtins' own
+        iterators, an Enum member's ``_name_`` and ``_value_`` are read from its instance
+        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs).
+        A key too large to judge is secret: redaction fails closed."""
+        stack = [key]
+        parts = 0
+        while stack:
+            current = stack.pop()
+            parts += 1
+            if parts > MAX_REDACTION_KEY_PARTS:
+                return True
+            kind = type(current)
+            if kind is str or kind is bytes:
+                if self.hides(current):
+                    return True
+                continue
+            if issubclass(kind, enum.Enum):
+                stack.extend(enum_name_and_value(current))
+            if issubclass(kind, str):
+                # The C slot: a plain copy, no host __str__ (StrEnum members land here too).
+                if self.hides(str.__str__(cast(str, current))):
+                    return True
+            elif issubclass(kind, tuple):
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                stack.extend(
+                    itertools.islice(tuple.__iter__(cast("tuple[object, ...]", current)), room)
+                )
+            elif issubclass(kind, frozenset):
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                stack.extend(
+                    itertools.islice(frozenset.__iter__(cast("frozenset[object]", current)), room)
+                )
+        return False
 
     def none_hidden(self, names: list[object]) -> bool:
         """Whether certainly no name in ``names`` is secret, found in a few C calls over all
@@ -148,6 +185,9 @@ class Redactor:
 
 _GLOB_CHARS: Final = frozenset("*?[")
 _MAX_SEEN_NAMES: Final = 4096
+# Parts of one compound key that redaction looks at, as MAX_PLAIN_KEY_PARTS bounds the keys
+# a probe may look up: real keys have a handful; past this the key is treated as secret.
+MAX_REDACTION_KEY_PARTS: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,13 +331,138 @@ def _class_namespace(cls: type) -> types.MappingProxyType[str, object]:
 
 
 def _static_lookup(cls: type, name: str) -> object:
-    """The class attribute ``name`` as stored, found along the MRO without descriptors."""
+    """The class attribute ``name`` as stored, found along the MRO without descriptors, and
+    without comparing ``name`` with a host key (see ``_plain_namespace``)."""
     # _mro() and _class_namespace() inlined: this runs twice for every attribute read.
     for klass in _TYPE_MRO.__get__(cls):
-        value = _TYPE_DICT.__get__(klass).get(name, _MISSING)
+        namespace = _TYPE_DICT.__get__(klass)
+        if _plain_namespace(klass, namespace):
+            value = namespace.get(name, _MISSING)
+        else:
+            value = _scan(namespace.items(), name)
         if value is not _MISSING:
             return value
     return _MISSING
+
+
+# ---- lookups that never compare with a host key ------------------------------------------
+# A dict compares the key looked up with each stored key of equal hash, by ``==``: a host
+# str subclass stored as a key, hashing like its text, runs its ``__eq__`` on a lookup of
+# that text. A dict is searched with its own ``get`` only when every key is of an exact
+# builtin type whose equality is the builtin's; otherwise only keys of exactly the probe
+# key's type are compared. Type tests are by id (a frozenset of ints), never by ``==``.
+
+_BUILTIN_KEY_TYPE_IDS: Final = frozenset(
+    map(id, (str, int, float, bool, bytes, type(None), complex))
+)
+_TUPLE_ID: Final = id(tuple)
+
+
+def _builtin_keys_only(keys: Iterable[object]) -> bool:
+    """Whether every key is of an exact builtin scalar type: one pass in C."""
+    return all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, map(id, map(type, keys))))
+
+
+def _plain_keys_only(mapping: dict[object, object]) -> bool:
+    """Whether every key is an exact builtin scalar, or an exact tuple of them (the usual
+    compound key): passes in C, no key's code runs. Nested tuples answer False."""
+    keys = list(dict.keys(mapping))  # one C copy: every pass below sees the same keys
+    kinds = list(map(id, map(type, keys)))
+    if all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)):
+        return True
+    others = list(
+        itertools.compress(keys, map(operator.not_, map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)))
+    )
+    if not all(map(operator.eq, map(id, map(type, others)), itertools.repeat(_TUPLE_ID))):
+        return False
+    return _builtin_keys_only(
+        itertools.chain.from_iterable(cast("list[tuple[object, ...]]", others))
+    )
+
+
+# Class namespaces found plain (every key an exact str), by id of the class: a class's
+# namespace gets no new non-str key after creation (type.__setattr__ stores an exact copy
+# of a str subclass name), so the answer holds while the class lives (checked by weakref).
+_PLAIN_CLASSES: dict[int, weakref.ref[type]] = {}
+_MAX_PLAIN_CLASSES: Final = 8192
+
+
+def _plain_namespace(klass: type, namespace: types.MappingProxyType[str, object]) -> bool:
+    known = _PLAIN_CLASSES.get(id(klass))
+    if known is not None and known() is klass:
+        return True
+    if not _builtin_keys_only(namespace):
+        return False
+    if len(_PLAIN_CLASSES) >= _MAX_PLAIN_CLASSES:
+        _PLAIN_CLASSES.clear()
+    _PLAIN_CLASSES[id(klass)] = weakref.ref(klass)
+    return True
+
+
+def _scan(pairs: Iterable[tuple[object, object]], key: object) -> object:
+    """The value of ``key`` among ``pairs``, comparing it only with keys of exactly its
+    type (a plain key: an exact scalar, or an exact tuple of plain keys), or _MISSING."""
+    items = list(pairs)  # one C copy: a host thread cannot change it under the loop
+    kind = type(key)
+    same = itertools.compress(
+        items,
+        map(operator.is_, map(type, map(operator.itemgetter(0), items)), itertools.repeat(kind)),
+    )
+    if kind is not tuple:
+        # Only keys of the probe key's exact scalar type: hashing and comparing them is the
+        # builtin's, so a dict of them answers in C.
+        found: object = dict(same).get(key, _MISSING)
+        return found
+    for stored, value in same:
+        if is_plain_key(stored) and stored == key:
+            return value
+    return _MISSING
+
+
+def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = None) -> object:
+    """``mapping[key]`` (a plain key) as ``dict.get`` finds it, or _MISSING, without calling
+    any host key's ``__eq__`` or ``__hash__``. ``memo`` remembers, for one attempt, which
+    host dicts hold only plain keys."""
+    plain = memo.plain(mapping) if memo is not None else _builtin_keys_only(dict.keys(mapping))
+    if plain:
+        return dict.get(mapping, key, _MISSING)
+    return _scan(dict.items(mapping), key)
+
+
+def find_name(instance: dict[str, object], name: str) -> object:
+    """``find_key`` for an attribute name in an instance ``__dict__`` (usually a few keys)."""
+    mapping = cast("dict[object, object]", instance)
+    if _builtin_keys_only(dict.keys(mapping)):
+        return dict.get(mapping, name, _MISSING)
+    return _scan(dict.items(mapping), name)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMemo:
+    """Which host dicts hold only plain keys, for one attempt: checked once per dict (and
+    again when its size changes), so repeated lookups in a large dict stay O(1). The dict is
+    held, so its id is not reused while the attempt lasts."""
+
+    _seen: dict[int, tuple[object, int, bool]] = field(default_factory=dict)
+
+    def plain(self, mapping: dict[object, object]) -> bool:
+        size = dict.__len__(mapping)
+        entry = self._seen.get(id(mapping))
+        if entry is not None and entry[0] is mapping and entry[1] == size:
+            return entry[2]
+        verdict = _plain_keys_only(mapping)
+        self._seen[id(mapping)] = (mapping, size, verdict)
+        return verdict
+
+
+def enum_name_and_value(member: object) -> list[object]:
+    """An Enum member's ``_name_`` and ``_value_`` as stored in its instance dict (the
+    ``name``/``value`` descriptors and the host's ``__getattribute__`` do not run)."""
+    instance = _instance_dict(member)
+    if instance is None:
+        return []
+    found = [find_name(instance, "_name_"), find_name(instance, "_value_")]
+    return [v for v in found if v is not _MISSING]
 
 
 def _is_data_descriptor(value: object) -> bool:
@@ -311,7 +476,8 @@ def _is_data_descriptor(value: object) -> bool:
 def _instance_dict(obj: object) -> dict[str, object] | None:
     """The object's ``__dict__`` when it is the ordinary C slot, else None."""
     descriptor = _static_lookup(type(obj), "__dict__")
-    if type(descriptor) in (types.GetSetDescriptorType, types.MemberDescriptorType):
+    kind = type(descriptor)
+    if kind is types.GetSetDescriptorType or kind is types.MemberDescriptorType:
         value = descriptor.__get__(obj, type(obj))  # type: ignore[attr-defined]  # checked C descriptor
         if type(value) is dict:
             return value
@@ -330,14 +496,15 @@ def read_attribute(obj: object, name: str) -> object:
         return found
     class_value = _static_lookup(type(obj), name)
     if class_value is not _MISSING and _is_data_descriptor(class_value):
-        if type(class_value) in (types.MemberDescriptorType, _TUPLEGETTER):
+        kind = type(class_value)
+        if kind is types.MemberDescriptorType or kind is _TUPLEGETTER:
             return class_value.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C slot read
         raise ProbeDenied(
             "host-code", f"attribute {name!r} is a property; host code is not evaluated"
         )
     instance = _instance_dict(obj)
     if instance is not None:
-        value = dict.get(instance, name, _MISSING)
+        value = find_name(instance, name)
         if value is not _MISSING:
             return value
     if class_value is _MISSING:
@@ -355,7 +522,9 @@ def instance_attribute_names(obj: object) -> list[str]:
         names.extend(k for k in list(instance) if type(k) is str)
     for klass in _mro(type(obj)):
         for key, value in list(_class_namespace(klass).items()):
-            if type(value) is types.MemberDescriptorType and key not in names:
+            # An exact str first: "in" compares with ==, and a class namespace can hold a
+            # host str subclass as a key.
+            if type(key) is str and type(value) is types.MemberDescriptorType and key not in names:
                 names.append(key)
     return [n for n in names if not n.startswith("_")]
 
@@ -448,6 +617,7 @@ class ViewContext:
     max_items: int
     render_limits: RenderLimits
     on_denied: Callable[[ProbeDenied], None]
+    keys: KeyMemo = field(default_factory=KeyMemo)
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -519,7 +689,7 @@ class View:
         if kind == KIND_MAPPING:
             if not is_plain_key(key):
                 self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
-            value = dict.get(cast("dict[object, object]", obj), key, _MISSING)
+            value = find_key(cast("dict[object, object]", obj), key, self._sp_ctx.keys)
             if value is _MISSING:
                 raise KeyError(key)
             if self._sp_ctx.redactor.hides(key):
@@ -530,9 +700,9 @@ class View:
             if type(key) is slice:
                 picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
                 return tuple(picked) if _is(obj, tuple) else picked
-            if type(key) not in (int, bool):
+            if type(key) is not int and type(key) is not bool:
                 raise TypeError("sequence indices must be integers or slices")
-            return self._sp_wrap(items[cast("int", key)], self._sp_path)
+            return self._sp_wrap(items[key], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
     def _sp_check_size(self, what: str) -> None:
@@ -640,7 +810,7 @@ class View:
         self._sp_require_full("'in'")
         if self._sp_kind == KIND_MAPPING:
             mapping = cast("dict[object, object]", self._sp_obj)
-            return is_plain_key(item) and dict.__contains__(mapping, item)
+            return is_plain_key(item) and find_key(mapping, item, self._sp_ctx.keys) is not _MISSING
         if self._sp_kind == KIND_OBJECT:
             raise TypeError("argument is not a container")
         return any(_plain_equal(v, item) for v in self._sp_snapshot())

@@ -8,6 +8,7 @@ Source: Python language reference, "Rich comparisons" (the reflected method of a
 is tried first) and ``PySequence_Contains``; issue 11 of this project."""
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,7 @@ def _type_test_violations(tree: ast.AST) -> list[int]:
     for scope in ast.walk(tree):
         if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Module | ast.Lambda):
             continue
-        body = scope.body if isinstance(scope.body, list) else [scope.body]
-        nodes = [n for stmt in body for n in ast.walk(stmt)]
+        nodes = list(_own_nodes(scope))
         bound = {
             target.id
             for node in nodes
@@ -64,17 +64,37 @@ def _type_test_violations(tree: ast.AST) -> list[int]:
                         found.append(node.lineno)
                     if isinstance(op, ast.Eq | ast.NotEq) and (is_type(left) or is_type(right)):
                         found.append(node.lineno)
-            elif isinstance(node, ast.Subscript) and is_type(node.slice):
-                found.append(node.lineno)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "get"
-                and node.args
-                and is_type(node.args[0])
-            ):
+            elif _is_type_key(node, is_type):
                 found.append(node.lineno)
     return sorted(set(found))
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _own_nodes(scope: ast.AST) -> list[ast.AST]:
+    """The nodes of one scope, not those of the functions nested in it (their own scopes)."""
+    found: list[ast.AST] = []
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_type_key(node: ast.AST, is_type: Callable[[ast.AST], bool]) -> bool:
+    """``X[t]`` or ``X.get(t, ...)`` with a type as the key."""
+    if isinstance(node, ast.Subscript):
+        return is_type(node.slice)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and bool(node.args)
+        and is_type(node.args[0])
+    )
 
 
 def _is_type_call(node: ast.AST) -> bool:
