@@ -182,7 +182,9 @@ def _execute(
                 state.deny("execute", "'execute' must be a function the probe defines")
             entry()
         state.budget.check_expired()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # Never the probe's (it cannot name or raise either): the host's signal handlers, in
+        # run_probe's main thread; the runner records the attempt and lets them through.
         raise
     except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
         try:

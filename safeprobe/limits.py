@@ -283,6 +283,12 @@ def run_forked(
         payload, killed, cut = _collect(
             pid, read_end, deadline_s + FORK_KILL_GRACE_S, max_payload_bytes, clock
         )
+    except BaseException:
+        # KeyboardInterrupt (run_probe in the main thread) or anything else: the child must
+        # not outlive the attempt, nor stay a zombie.
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
     finally:
         os.close(read_end)
     _, status = os.waitpid(pid, 0)

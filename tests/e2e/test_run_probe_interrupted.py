@@ -27,6 +27,7 @@ def test_interrupt_during_run_probe_is_recorded(
     """The record says the attempt was interrupted, and the exception still reaches the host."""
     policy = base_policy(tmp_path, isolation=isolation)
     policy["limits"] = {"timeout": "10s", "max_output": "64KiB"}
+    policy["expose"] = {}  # this host has none of the app host's objects
     host = make_host(LONG_PROBE, policy, script="run_probe_host.py")
     assert host.proc.stdin is not None
     assert host.proc.stdout is not None
@@ -37,7 +38,10 @@ def test_interrupt_during_run_probe_is_recorded(
     assert host.proc.stdout.readline().strip() == f"interrupted {name}"
     records = wait_until(host.records, "the interrupted attempt's record")
     assert isinstance(records, list)
-    assert len(records) == 1
+    assert len(records) == 1, [(r["outcome"], r["reason"], r["duration_ms"]) for r in records]
     assert records[0]["outcome"] == "error"
     assert records[0]["reason"] == f"interrupted ({name})"
     assert float(records[0]["duration_ms"]) < 10_000  # type: ignore[arg-type]
+    children = Path(f"/proc/{host.pid}/task/{host.pid}/children")
+    wait_until(lambda: children.read_text().strip() == "", "no probe child left behind")
+    assert host.alive()

@@ -2,7 +2,7 @@
 what an interrupt (SIGINT, or a SIGTERM handler raising SystemExit) does mid-attempt.
 
 Usage: python run_probe_host.py POLICY.yaml
-Commands on stdin: run (prints "interrupted <ExceptionName>" or "done <outcome>"), quit.
+Commands on stdin: alive, run (prints "interrupted <ExceptionName>" or "done <outcome>"), quit.
 A watcher thread prints "inside" once the attempt holds the runner's lock, so the test
 signals only while run_probe is running.
 """
@@ -46,6 +46,8 @@ def main() -> None:
                 print(f"interrupted {type(exc).__name__}", flush=True)
             else:
                 print(f"done {attempt.outcome}", flush=True)
+        elif command == "alive":
+            print("alive", flush=True)
         elif command == "quit":
             break
 
