@@ -67,6 +67,8 @@ SET_METHODS: Final = frozenset({"copy"})
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
 _TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
 _MISSING: Final = object()
+# What find_key and find_name answer for a key that is not there.
+NOT_FOUND: Final = _MISSING
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 
