@@ -421,22 +421,28 @@ def _scan(pairs: Iterable[tuple[object, object]], key: object) -> object:
     return _MISSING
 
 
+# Dicts up to this size are checked on every lookup (a C pass over a few keys costs less
+# than remembering them: a walk over many small objects would hold every instance dict).
+_MEMO_MIN_KEYS: Final = 64
+
+
 def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = None) -> object:
     """``mapping[key]`` (a plain key) as ``dict.get`` finds it, or _MISSING, without calling
     any host key's ``__eq__`` or ``__hash__``. ``memo`` remembers, for one attempt, which
     host dicts hold only plain keys."""
-    plain = memo.plain(mapping) if memo is not None else _builtin_keys_only(dict.keys(mapping))
+    if memo is not None and dict.__len__(mapping) > _MEMO_MIN_KEYS:
+        plain = memo.plain(mapping)
+    else:
+        plain = _builtin_keys_only(dict.keys(mapping))
     if plain:
         return dict.get(mapping, key, _MISSING)
     return _scan(dict.items(mapping), key)
 
 
-def find_name(instance: dict[str, object], name: str) -> object:
-    """``find_key`` for an attribute name in an instance ``__dict__`` (usually a few keys)."""
-    mapping = cast("dict[object, object]", instance)
-    if _builtin_keys_only(dict.keys(mapping)):
-        return dict.get(mapping, name, _MISSING)
-    return _scan(dict.items(mapping), name)
+def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = None) -> object:
+    """``find_key`` for an attribute name in an instance ``__dict__``: usually a few keys,
+    but a module's namespace has thousands, so views pass their attempt's ``memo``."""
+    return find_key(cast("dict[object, object]", instance), name, memo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,9 +492,10 @@ def _instance_dict(obj: object) -> dict[str, object] | None:
     return None
 
 
-def read_attribute(obj: object, name: str) -> object:
+def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> object:
     """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
-    run host code (properties, custom descriptors, ``__getattr__``, methods)."""
+    run host code (properties, custom descriptors, ``__getattr__``, methods, a host key's
+    ``__eq__``); ``memo`` remembers for one attempt which instance dicts are plain."""
     if issubclass(type(obj), type):
         found = _static_lookup(cast(type, obj), name)
         if found is _MISSING:
@@ -506,7 +513,7 @@ def read_attribute(obj: object, name: str) -> object:
         )
     instance = _instance_dict(obj)
     if instance is not None:
-        value = find_name(instance, name)
+        value = find_name(instance, name, memo)
         if value is not _MISSING:
             return value
     if class_value is _MISSING:
@@ -677,7 +684,7 @@ class View:
         if ctx.allowlist.access(child) == Access.NONE:
             ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
         try:
-            value = read_attribute(self._sp_obj, name)
+            value = read_attribute(self._sp_obj, name, ctx.keys)
         except ProbeDenied as error:
             ctx.on_denied(error)
             raise
@@ -956,7 +963,7 @@ def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: 
             shown.append(f"{name}={REDACTED!r}")
             continue
         try:
-            value = read_attribute(obj, name)
+            value = read_attribute(obj, name, ctx.keys)
         except (AttributeError, ProbeDenied):
             continue
         shown.append(f"{name}={render(wrap(value, child, ctx), depth=depth + 1, limits=limits)}")

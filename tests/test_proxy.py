@@ -503,3 +503,16 @@ def test_a_compound_key_too_large_to_judge_is_secret() -> None:
         key = (key, key)
     assert Redactor.with_defaults().hides(key) is True
     assert Redactor.with_defaults().hides(tuple(range(MAX_REDACTION_KEY_PARTS + 1))) is True
+
+
+def test_the_attempt_memo_answers_for_large_dicts_and_notices_a_new_hostile_key() -> None:
+    """A large dict checked once per attempt is searched with dict.get while plain, and by
+    the exact-type scan once a hostile key is added (its size changed)."""
+    mapping: dict[object, object] = {("h", i): i for i in range(200)}
+    memo = KeyMemo()
+    assert find_key(mapping, ("h", 5), memo) == 5
+    mapping[_CountingKey("late")] = -1
+    before = _CountingKey.calls
+    assert find_key(mapping, ("h", 7), memo) == 7
+    assert find_key(mapping, "late", memo) is NOT_FOUND
+    assert _CountingKey.calls == before
