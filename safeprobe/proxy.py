@@ -140,6 +140,8 @@ class Redactor:
             return hidden
         if kind is bytes:
             return self._matcher.matches(_normalize_name(cast(bytes, name).decode("latin-1")))
+        if is_scalar(name):  # numbers and None: no name in them, and the common int key
+            return False
         return self._hides_compound(name)
 
     def _hides_compound(self, key: object) -> bool:
