@@ -113,7 +113,8 @@ class Redactor:
     _matcher: _Matcher = field(init=False, repr=False, compare=False)
     # Answers for names already seen (attribute names repeat for every object of a class):
     # a memo of a pure function, so the frozen object still answers the same.
-    _seen: dict[str, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
+    # Keys are exact str or exact tuples of exact scalars, whose hash and == are builtin.
+    _seen: dict[object, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_matcher", _pattern_matcher(self.patterns))
@@ -142,6 +143,17 @@ class Redactor:
             return self._matcher.matches(_normalize_name(cast(bytes, name).decode("latin-1")))
         if is_scalar(name):  # numbers and None: no name in them, and the common int key
             return False
+        parts = cast("tuple[object, ...]", name)
+        if kind is tuple and len(parts) <= MAX_REDACTION_KEY_PARTS and _builtin_keys_only(parts):
+            # The common compound key, ("db", "host", 3): its str parts, each as a name. Its
+            # parts are exact scalars, so it hashes and compares in C: remembered like a name.
+            known = self._seen.get(parts)
+            if known is not None:
+                return known
+            hidden = any(map(self.hides, parts))
+            if len(self._seen) < _MAX_SEEN_NAMES:
+                self._seen[parts] = hidden
+            return hidden
         return self._hides_compound(name)
 
     def _hides_compound(self, key: object) -> bool:
@@ -334,19 +346,51 @@ def _class_namespace(cls: type) -> types.MappingProxyType[str, object]:
     return ns
 
 
-def _static_lookup(cls: type, name: str) -> object:
+def _static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
     """The class attribute ``name`` as stored, found along the MRO without descriptors, and
-    without comparing ``name`` with a host key (see ``_plain_namespace``)."""
+    without comparing ``name`` with a host key: a class namespace can hold a host str
+    subclass key (``type(name, bases, {key: ...})``), so namespaces are searched with
+    ``get`` only when all keys along the MRO are exact str (see ``_known_plain_mro``)."""
     # _mro() and _class_namespace() inlined: this runs twice for every attribute read.
-    for klass in _TYPE_MRO.__get__(cls):
-        namespace = _TYPE_DICT.__get__(klass)
-        if _plain_namespace(klass, namespace):
-            value = namespace.get(name, _MISSING)
-        else:
-            value = _scan(namespace.items(), name)
+    mro = _TYPE_MRO.__get__(cls)
+    if _known_plain_mro(mro):
+        for klass in mro:
+            value = _TYPE_DICT.__get__(klass).get(name, _MISSING)
+            if value is not _MISSING:
+                return value
+        return _MISSING
+    for klass in mro:
+        value = _scan(_TYPE_DICT.__get__(klass).items(), name)
         if value is not _MISSING:
             return value
     return _MISSING
+
+
+def _plain_mro(mro: tuple[type, ...]) -> bool:
+    """Whether every namespace along ``mro`` has only exact builtin scalar keys."""
+    return all(_builtin_keys_only(_TYPE_DICT.__get__(klass)) for klass in mro)
+
+
+# MRO tuples found plain, by id, with a weakref to their class. A class's namespace gets no
+# new non-str key after creation (type.__setattr__ stores an exact copy of a str subclass
+# name), and assigning __bases__ makes a new MRO tuple; so while the class lives and its
+# MRO is this very tuple (so the id is not reused), the answer holds. Nothing is pinned.
+_PLAIN_MROS: dict[int, weakref.ref[type]] = {}
+_MAX_PLAIN_MROS: Final = 8192
+
+
+def _known_plain_mro(mro: tuple[type, ...]) -> bool:
+    known = _PLAIN_MROS.get(id(mro))
+    if known is not None:
+        owner = known()
+        if owner is not None and _TYPE_MRO.__get__(owner) is mro:
+            return True
+    if not _plain_mro(mro):
+        return False
+    if len(_PLAIN_MROS) >= _MAX_PLAIN_MROS:
+        _PLAIN_MROS.clear()
+    _PLAIN_MROS[id(mro)] = weakref.ref(mro[0])
+    return True
 
 
 # ---- lookups that never compare with a host key ------------------------------------------
@@ -382,25 +426,6 @@ def _plain_keys_only(mapping: dict[object, object]) -> bool:
     return _builtin_keys_only(
         itertools.chain.from_iterable(cast("list[tuple[object, ...]]", others))
     )
-
-
-# Class namespaces found plain (every key an exact str), by id of the class: a class's
-# namespace gets no new non-str key after creation (type.__setattr__ stores an exact copy
-# of a str subclass name), so the answer holds while the class lives (checked by weakref).
-_PLAIN_CLASSES: dict[int, weakref.ref[type]] = {}
-_MAX_PLAIN_CLASSES: Final = 8192
-
-
-def _plain_namespace(klass: type, namespace: types.MappingProxyType[str, object]) -> bool:
-    known = _PLAIN_CLASSES.get(id(klass))
-    if known is not None and known() is klass:
-        return True
-    if not _builtin_keys_only(namespace):
-        return False
-    if len(_PLAIN_CLASSES) >= _MAX_PLAIN_CLASSES:
-        _PLAIN_CLASSES.clear()
-    _PLAIN_CLASSES[id(klass)] = weakref.ref(klass)
-    return True
 
 
 def _scan(pairs: Iterable[tuple[object, object]], key: object) -> object:
@@ -475,17 +500,17 @@ def enum_name_and_value(member: object) -> list[object]:
     return [v for v in found if v is not _MISSING]
 
 
-def _is_data_descriptor(value: object) -> bool:
+def _is_data_descriptor(value: object, memo: KeyMemo | None = None) -> bool:
     kind = type(value)
     return (
-        _static_lookup(kind, "__set__") is not _MISSING
-        or _static_lookup(kind, "__delete__") is not _MISSING
+        _static_lookup(kind, "__set__", memo) is not _MISSING
+        or _static_lookup(kind, "__delete__", memo) is not _MISSING
     )
 
 
-def _instance_dict(obj: object) -> dict[str, object] | None:
+def _instance_dict(obj: object, memo: KeyMemo | None = None) -> dict[str, object] | None:
     """The object's ``__dict__`` when it is the ordinary C slot, else None."""
-    descriptor = _static_lookup(type(obj), "__dict__")
+    descriptor = _static_lookup(type(obj), "__dict__", memo)
     kind = type(descriptor)
     if kind is types.GetSetDescriptorType or kind is types.MemberDescriptorType:
         value = descriptor.__get__(obj, type(obj))  # type: ignore[attr-defined]  # checked C descriptor
@@ -499,28 +524,28 @@ def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> objec
     run host code (properties, custom descriptors, ``__getattr__``, methods, a host key's
     ``__eq__``); ``memo`` remembers for one attempt which instance dicts are plain."""
     if issubclass(type(obj), type):
-        found = _static_lookup(cast(type, obj), name)
+        found = _static_lookup(cast(type, obj), name, memo)
         if found is _MISSING:
             raise AttributeError(name)
-        if _static_lookup(type(found), "__get__") is not _MISSING:
+        if _static_lookup(type(found), "__get__", memo) is not _MISSING:
             raise ProbeDenied("host-code", f"attribute {name!r} is a descriptor or method")
         return found
-    class_value = _static_lookup(type(obj), name)
-    if class_value is not _MISSING and _is_data_descriptor(class_value):
+    class_value = _static_lookup(type(obj), name, memo)
+    if class_value is not _MISSING and _is_data_descriptor(class_value, memo):
         kind = type(class_value)
         if kind is types.MemberDescriptorType or kind is _TUPLEGETTER:
             return class_value.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C slot read
         raise ProbeDenied(
             "host-code", f"attribute {name!r} is a property; host code is not evaluated"
         )
-    instance = _instance_dict(obj)
+    instance = _instance_dict(obj, memo)
     if instance is not None:
         value = find_name(instance, name, memo)
         if value is not _MISSING:
             return value
     if class_value is _MISSING:
         raise AttributeError(name)
-    if _static_lookup(type(class_value), "__get__") is not _MISSING:
+    if _static_lookup(type(class_value), "__get__", memo) is not _MISSING:
         raise ProbeDenied("host-code", f"attribute {name!r} is a method; host code is not called")
     return class_value
 
