@@ -13,6 +13,7 @@ Threat model: SECURITY.md, "Time", "Memory", "Output" and "Isolation".
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import resource
@@ -286,8 +287,9 @@ def run_forked(
     except BaseException:
         # KeyboardInterrupt (run_probe in the main thread) or anything else: the child must
         # not outlive the attempt, nor stay a zombie.
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        with contextlib.suppress(OSError):  # gone already: the original exception matters
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         raise
     finally:
         os.close(read_end)
