@@ -360,7 +360,8 @@ def _static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
                 return value
         return _MISSING
     for klass in mro:
-        value = _scan(_TYPE_DICT.__get__(klass).items(), name)
+        namespace = _TYPE_DICT.__get__(klass)
+        value = _scan(namespace.items(), namespace.keys(), name)
         if value is not _MISSING:
             return value
     return _MISSING
@@ -414,10 +415,10 @@ def _builtin_keys_only(keys: Iterable[object]) -> bool:
 def _plain_keys_only(mapping: dict[object, object]) -> bool:
     """Whether every key is an exact builtin scalar, or an exact tuple of them (the usual
     compound key): passes in C, no key's code runs. Nested tuples answer False."""
-    keys = list(dict.keys(mapping))  # one C copy: every pass below sees the same keys
-    kinds = list(map(id, map(type, keys)))
-    if all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)):
+    keys = dict.keys(mapping)  # a view: each pass below walks the dict in C, copying nothing
+    if _builtin_keys_only(keys):
         return True
+    kinds = map(id, map(type, keys))
     others = list(
         itertools.compress(keys, map(operator.not_, map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)))
     )
@@ -428,21 +429,28 @@ def _plain_keys_only(mapping: dict[object, object]) -> bool:
     )
 
 
-def _scan(pairs: Iterable[tuple[object, object]], key: object) -> object:
-    """The value of ``key`` among ``pairs``, comparing it only with keys of exactly its
-    type (a plain key: an exact scalar, or an exact tuple of plain keys), or _MISSING."""
-    items = list(pairs)  # one C copy: a host thread cannot change it under the loop
+def _scan(pairs: Iterable[tuple[object, object]], keys: Iterable[object], key: object) -> object:
+    """The value of ``key`` among ``pairs`` (``keys`` are the same mapping's keys, in the
+    same order; both are views, re-iterable), comparing it only with keys of exactly its
+    type, or _MISSING. Never copies the pairs: those of a million keys are 64 MB."""
     kind = type(key)
-    same = itertools.compress(
-        items,
-        map(operator.is_, map(type, map(operator.itemgetter(0), items)), itertools.repeat(kind)),
-    )
+
+    def of_kind() -> Iterator[bool]:
+        return map(operator.is_, map(type, keys), itertools.repeat(kind))
+
     if kind is not tuple:
-        # Only keys of the probe key's exact scalar type: hashing and comparing them is the
-        # builtin's, so a dict of them answers in C.
-        found: object = dict(same).get(key, _MISSING)
-        return found
-    for stored, value in same:
+        # Exact scalars of the probe key's type: list.index compares them in C with the
+        # builtin's ==. The pair at that position is then taken, and kept only if its key
+        # is the very object found (a host thread may have changed the dict in between).
+        same = list(itertools.compress(keys, of_kind()))
+        try:
+            position = same.index(key)
+        except ValueError:
+            return _MISSING
+        pair = next(itertools.islice(itertools.compress(pairs, of_kind()), position, None), None)
+        return pair[1] if pair is not None and pair[0] is same[position] else _MISSING
+    for stored, value in itertools.compress(pairs, of_kind()):
+        # A tuple may hold host objects, whose == is host code: plain ones only.
         if is_plain_key(stored) and stored == key:
             return value
     return _MISSING
@@ -463,7 +471,7 @@ def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = 
         plain = _builtin_keys_only(dict.keys(mapping))
     if plain:
         return dict.get(mapping, key, _MISSING)
-    return _scan(dict.items(mapping), key)
+    return _scan(dict.items(mapping), dict.keys(mapping), key)
 
 
 def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = None) -> object:
