@@ -44,8 +44,10 @@ order on disk, with seq first and prev, mac last:
     queue_ms     float or null: from the signal reaching safeprobe to the attempt's start
                  (null when not signalled); over limits.timeout, the probe is not run
     steps        int: budget ticks the probe used
-    output       {bytes, digest, truncated[, text]}: digest is output_digest(); text only
-                 when the policy asks for output in the log
+    output       {bytes, digest, truncated[, text[, text_cut]]}: bytes and digest are of the
+                 whole output (digest is output_digest()); text only when the policy asks
+                 for output in the log, and text_cut: true when the text had to be cut for
+                 the record to fit MAX_RECORD_BYTES (text is then a prefix of the output)
     rotated_from {seq, head}: only on the first record a process writes after the log was
                  rotated away under it (renamed, replaced, cut): the seq and mac of the
                  last record it wrote there; verify_trail finds that record in the older log
@@ -113,7 +115,7 @@ RECORD_SUBFIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "trigger": ("signal", "sender_pid", "sender_uid", "received"),
         "policy": ("path", "sha256", "name"),
         "probe": ("path", "sha256", "bytes", "owner", "mode"),
-        "output": ("bytes", "digest", "truncated", "text"),
+        "output": ("bytes", "digest", "truncated", "text", "text_cut"),
     }
 )
 # The sink owns these: a caller that could set them could fork or rewind the chain.
@@ -239,6 +241,38 @@ def next_record(
     record: dict[str, object] = {"seq": seq, **fields, "prev": prev}
     record["mac"] = chain_link(canonical_bytes(record), key)
     return record
+
+
+# Room for the "text_cut" field the cut adds, and for an escape or character at the cut.
+_CUT_SLACK_BYTES: Final = 64
+# A JSON escape is at most 6 characters ("\u0001") and a character at most 4 UTF-8 bytes.
+_LONGEST_ESCAPE: Final = 6
+
+
+def cut_output_text(fields: Mapping[str, object], excess_bytes: int) -> Mapping[str, object]:
+    """``fields`` with ``output.text`` shortened so the record's line shrinks by at least
+    ``excess_bytes``, and ``output.text_cut: true``; the output's byte count and digest
+    stay those of the whole output. Fields without output text come back as they are. Pure.
+    """
+    output = fields.get("output")
+    if not isinstance(output, Mapping) or not isinstance(output.get("text"), str):
+        return fields
+    text: str = output["text"]
+    # The text's JSON body as record_line writes it (same flags), cut by bytes, then backed
+    # off to the last whole escape or character, so it parses and is a prefix of the text.
+    body = json.dumps(text, ensure_ascii=False, allow_nan=False)[1:-1].encode("utf-8")
+    keep = max(len(body) - excess_bytes - _CUT_SLACK_BYTES, 0)
+    shown = ""
+    for back in range(_LONGEST_ESCAPE + 1):
+        prefix = body[: max(keep - back, 0)].decode("utf-8", "ignore")
+        try:
+            candidate = json.loads(f'"{prefix}"')
+        except ValueError:
+            continue
+        if isinstance(candidate, str) and text.startswith(candidate):
+            shown = candidate
+            break
+    return {**fields, "output": {**output, "text": shown, "text_cut": True}}
 
 
 def record_line(record: Mapping[str, object]) -> bytes:
@@ -533,6 +567,9 @@ class AuditSink:
             last, unterminated = _read_last_record(fd, st.st_size, path=self.path)
             line = self._serialise(fields, last)
             if len(line) > MAX_RECORD_BYTES:
+                # Every attempt leaves a record: output text cut to fit, never the record.
+                line = self._serialise(cut_output_text(fields, len(line) - MAX_RECORD_BYTES), last)
+            if len(line) > MAX_RECORD_BYTES:
                 raise AuditError(self.path, f"record is over the {MAX_RECORD_BYTES}-byte cap")
             # After a torn line, or a record that lost its newline, start a line of our own.
             _write_all(fd, b"\n" + line if unterminated else line)
@@ -548,6 +585,17 @@ class AuditSink:
             _close(fd)
         written: dict[str, object] = json.loads(line)
         return written
+
+    def last_record(self) -> dict[str, object] | None:
+        """The file's last record as written (None for an empty file), unverified: for a
+        writer that must learn whether its own append landed before an interrupt."""
+        fd = self._open()
+        try:
+            return _last_parsed_record(fd, os.fstat(fd).st_size, path=self.path)
+        except OSError as exc:
+            raise AuditError(self.path, _describe(exc, "reading the last record")) from None
+        finally:
+            _close(fd)
 
     def _open(self) -> int:
         try:
@@ -780,6 +828,14 @@ def _read_last_record(fd: int, size: int, *, path: str) -> tuple[tuple[int, str]
     if size == 0:
         return None, False
     unterminated = _pread_exact(fd, 1, size - 1) != b"\n"
+    record = _last_parsed_record(fd, size, path=path)
+    return (None if record is None else _last_links(record, path=path)), unterminated
+
+
+def _last_parsed_record(fd: int, size: int, *, path: str) -> dict[str, object] | None:
+    """The file's last line that parses as a record (see _read_last_record), or None."""
+    if size == 0:
+        return None
     end, carry, chunk = size, b"", _FIRST_TAIL_BYTES
     while True:
         start = max(0, end - chunk)
@@ -789,9 +845,9 @@ def _read_last_record(fd: int, size: int, *, path: str) -> tuple[tuple[int, str]
         for segment in reversed(segments if start == 0 else segments[1:]):
             record = parse_line(segment)
             if record is not None:
-                return _last_links(record, path=path), unterminated
+                return record
         if start == 0:
-            return None, unterminated
+            return None
         end, carry = start, segments[0]
         if size - end > _MAX_TAIL_SCAN_BYTES:
             raise AuditError(

@@ -36,12 +36,14 @@ from safeprobe.errors import ProbeCompileError
 
 # Operators that can allocate or compute a huge value in one C call. "+" is here because
 # ``s = s + s`` in a loop doubles a string per step: 30 steps are a gigabyte.
-_GUARDED_BINOPS: Final[dict[type[ast.operator], str]] = {
-    ast.Add: "+",
-    ast.Mult: "*",
-    ast.Pow: "**",
-    ast.LShift: "<<",
-    ast.Mod: "%",
+# Keyed by the id of the operator's class: type tests are by identity everywhere (SECURITY.md,
+# "Host code"), even where, as here, the types are the ast module's own.
+_GUARDED_BINOPS: Final[dict[int, str]] = {
+    id(ast.Add): "+",
+    id(ast.Mult): "*",
+    id(ast.Pow): "**",
+    id(ast.LShift): "<<",
+    id(ast.Mod): "%",
 }
 
 _LINE_PREFIX: Final = re.compile(r"^Line (\d+): ")
@@ -116,7 +118,7 @@ class ProbeTransformer(RestrictingNodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         result = super().visit_BinOp(node)
         assert isinstance(result, ast.BinOp)
-        symbol = _GUARDED_BINOPS.get(type(result.op))
+        symbol = _GUARDED_BINOPS.get(id(type(result.op)))
         if symbol is None:
             return result
         call = _call("_binop_", ast.Constant(symbol), result.left, result.right)

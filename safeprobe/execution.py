@@ -13,13 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from safeprobe.errors import SafeprobeError
 from safeprobe.facts import take_facts
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
 from safeprobe.policy import Policy
-from safeprobe.proxy import Allowlist, ProbeDenied, Redactor, ViewContext, read_attribute, wrap
+from safeprobe.proxy import (
+    NOT_FOUND,
+    Allowlist,
+    ProbeDenied,
+    Redactor,
+    ViewContext,
+    find_name,
+    read_attribute,
+    wrap,
+)
 from safeprobe.render import RenderLimits
 from safeprobe.sandbox import AttemptState, Sandbox
 from safeprobe.source import ProbeSource
@@ -147,8 +156,8 @@ def _expose(
     name: str, target: str, allow: tuple[str, ...], redactor: Redactor, state: AttemptState
 ) -> object:
     module_name, _, attr_path = target.partition(":")
-    module = sys.modules.get(module_name)
-    if module is None:
+    module = find_name(cast("dict[str, object]", sys.modules), module_name)  # no host key __eq__
+    if module is NOT_FOUND or module is None:
         raise _ExposeError(
             f"expose.{name}.target: module {module_name!r} is not loaded (safeprobe never imports)"
         )
@@ -182,7 +191,9 @@ def _execute(
                 state.deny("execute", "'execute' must be a function the probe defines")
             entry()
         state.budget.check_expired()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # Never the probe's (it cannot name or raise either): the host's signal handlers, in
+        # run_probe's main thread; the runner records the attempt and lets them through.
         raise
     except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
         try:

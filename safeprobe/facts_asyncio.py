@@ -10,7 +10,7 @@ import types
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from safeprobe.fact_records import (
     MAX_AWAIT_DEPTH,
@@ -29,7 +29,7 @@ from safeprobe.fact_records import (
     quoted,
     static_attribute,
 )
-from safeprobe.proxy import ProbeDenied, read_attribute
+from safeprobe.proxy import NOT_FOUND, ProbeDenied, find_name, read_attribute
 from safeprobe.render import type_label
 
 if TYPE_CHECKING:
@@ -81,8 +81,8 @@ def snapshot_tasks(
     for tests.
     """
     modules = sys.modules if modules is None else modules
-    tasks_ns = _module_namespace(modules.get("asyncio.tasks"))
-    futures_ns = _module_namespace(modules.get("asyncio.futures"))
+    tasks_ns = _module_namespace(_get(modules, "asyncio.tasks"))
+    futures_ns = _module_namespace(_get(modules, "asyncio.futures"))
     if tasks_ns is None or futures_ns is None:
         return TaskDump((), (), 0, "asyncio is not loaded in this process")
     if sys.version_info >= (3, 14):
@@ -91,12 +91,12 @@ def snapshot_tasks(
     if found is None:
         return TaskDump((), (), 0, "this Python's asyncio keeps its tasks out of reach")
     kinds = _TaskTypes(
-        c_task=_a_type(tasks_ns.get("_CTask")),
-        c_future=_a_type(futures_ns.get("_CFuture")),
-        py_task=_a_type(tasks_ns.get("_PyTask")),
-        py_future=_a_type(futures_ns.get("_PyFuture")),
+        c_task=_a_type(_get(tasks_ns, "_CTask")),
+        c_future=_a_type(_get(futures_ns, "_CFuture")),
+        py_task=_a_type(_get(tasks_ns, "_PyTask")),
+        py_future=_a_type(_get(futures_ns, "_PyFuture")),
     )
-    running = _running_tasks(tasks_ns.get("_current_tasks"))
+    running = _running_tasks(_get(tasks_ns, "_current_tasks"))
     read = [(task, _task_fields(task, kinds)) for task in found]
     read.sort(key=lambda pair: (_state_of(pair, running), pair[1].name if pair[1] else ""))
     shown = read[:max_tasks]
@@ -113,6 +113,15 @@ def snapshot_tasks(
     return TaskDump(tuple(infos), loop_infos, max(len(read) - max_tasks, 0), None)
 
 
+def _get(namespace: Mapping[str, object], name: str) -> object | None:
+    """``namespace.get(name)`` that never compares ``name`` with a host key (a host dict
+    such as sys.modules may hold a str subclass key with its own ``__eq__``)."""
+    if type(namespace) is dict:
+        found = find_name(namespace, name)
+        return None if found is NOT_FOUND else found
+    return namespace.get(name)  # a test's own mapping
+
+
 def _module_namespace(module: object) -> dict[str, object] | None:
     if type(module) is not types.ModuleType:
         return None
@@ -121,7 +130,8 @@ def _module_namespace(module: object) -> dict[str, object] | None:
 
 
 def _a_type(value: object) -> type | None:
-    return value if isinstance(value, type) else None
+    # issubclass of the type, not isinstance: isinstance falls back to a host __class__.
+    return cast(type, value) if issubclass(type(value), type) else None
 
 
 def _copy_task_registry(namespace: Mapping[str, object]) -> list[object] | None:
@@ -130,7 +140,7 @@ def _copy_task_registry(namespace: Mapping[str, object]) -> list[object] | None:
     found: list[object] = []
     seen = False
     for name in ("_all_tasks", "_scheduled_tasks", "_eager_tasks"):
-        registry = namespace.get(name)
+        registry = _get(namespace, name)
         if type(registry) is weakref.WeakSet:
             data = registry.__dict__.get("data")
             if type(data) is set:

@@ -13,6 +13,7 @@ Threat model: SECURITY.md, "Time", "Memory", "Output" and "Isolation".
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import resource
@@ -283,6 +284,13 @@ def run_forked(
         payload, killed, cut = _collect(
             pid, read_end, deadline_s + FORK_KILL_GRACE_S, max_payload_bytes, clock
         )
+    except BaseException:
+        # KeyboardInterrupt (run_probe in the main thread) or anything else: the child must
+        # not outlive the attempt, nor stay a zombie.
+        with contextlib.suppress(OSError):  # gone already: the original exception matters
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
     finally:
         os.close(read_end)
     _, status = os.waitpid(pid, 0)

@@ -404,14 +404,15 @@ _LITERALS: Final = (
 def _literal_type(node: ast.expr) -> type:
     if isinstance(node, ast.Constant):
         return type(node.value)
-    kinds: dict[type[ast.expr], type] = {
-        ast.JoinedStr: str,
-        ast.List: list,
-        ast.ListComp: list,
-        ast.Tuple: tuple,
-        ast.Dict: dict,
-        ast.DictComp: dict,
-        ast.Set: set,
-        ast.SetComp: set,
+    # By the id of the node's class: type tests are by identity everywhere in the package.
+    kinds: dict[int, type] = {
+        id(ast.JoinedStr): str,
+        id(ast.List): list,
+        id(ast.ListComp): list,
+        id(ast.Tuple): tuple,
+        id(ast.Dict): dict,
+        id(ast.DictComp): dict,
+        id(ast.Set): set,
+        id(ast.SetComp): set,
     }
-    return kinds[type(node)]
+    return kinds[id(type(node))]

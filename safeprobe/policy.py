@@ -64,6 +64,17 @@ DEFAULT_MAX_STEPS: Final = 1_000_000
 DEFAULT_MAX_OUTPUT_BYTES: Final = 64 * 1024
 # Output is buffered in the host's memory; 16 MiB is the most a policy may ask for.
 MAX_OUTPUT_BYTES_CAP: Final = 16 * 1024 * 1024
+# The audit sink refuses a record line over 16 MiB (audit.MAX_RECORD_BYTES; a test keeps the
+# two equal). With audit.include_output the output is in the record as JSON text, where a
+# control byte takes 6 bytes ("\u0001"); the rest of a record (argv, paths and the reason
+# are each capped) fits in far less than 1 MiB. So the largest max_output whose worst case
+# still fits is (16 MiB - 1 MiB) / 6 = 2.5 MiB.
+AUDIT_RECORD_CAP_BYTES: Final = 16 * 1024 * 1024
+_JSON_BYTES_PER_OUTPUT_BYTE: Final = 6
+_RECORD_ROOM_BYTES: Final = 1024 * 1024
+MAX_INCLUDED_OUTPUT_BYTES: Final = (
+    AUDIT_RECORD_CAP_BYTES - _RECORD_ROOM_BYTES
+) // _JSON_BYTES_PER_OUTPUT_BYTE
 # DESIGN.md's example policy: the largest container a builtin may build or walk.
 DEFAULT_MAX_ITEMS: Final = 100_000
 # repr() of a host object: three levels, 100 items each and 256 characters per string
@@ -606,6 +617,18 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     output_dir: _PathText = "./results"
     limits: Limits = Limits()
     audit: AuditConfig = AuditConfig()
+
+    @model_validator(mode="after")
+    def _included_output_fits_a_record(self) -> Policy:
+        # A record over the sink's cap could only be written with its output cut: refuse the
+        # combination now, naming both fields, rather than at the first large output.
+        if self.audit.include_output and self.limits.max_output_bytes > MAX_INCLUDED_OUTPUT_BYTES:
+            raise ValueError(
+                f"audit.include_output: true needs limits.max_output of at most "
+                f"{MAX_INCLUDED_OUTPUT_BYTES} bytes (2.5MiB): output is stored in the record as "
+                f"JSON, up to 6 bytes per output byte, and a record is capped at 16MiB"
+            )
+        return self
 
     @model_validator(mode="after")
     def _named_probes_need_the_sender(self) -> Policy:

@@ -18,11 +18,14 @@ allowed path).
 from __future__ import annotations
 
 import collections
+import enum
 import fnmatch
 import functools
 import itertools
+import operator
 import re
 import types
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
@@ -64,6 +67,8 @@ SET_METHODS: Final = frozenset({"copy"})
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
 _TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
 _MISSING: Final = object()
+# What find_key and find_name answer for a key that is not there.
+NOT_FOUND: Final = _MISSING
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 
@@ -108,7 +113,8 @@ class Redactor:
     _matcher: _Matcher = field(init=False, repr=False, compare=False)
     # Answers for names already seen (attribute names repeat for every object of a class):
     # a memo of a pure function, so the frozen object still answers the same.
-    _seen: dict[str, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
+    # Keys are exact str or exact tuples of exact scalars, whose hash and == are builtin.
+    _seen: dict[object, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_matcher", _pattern_matcher(self.patterns))
@@ -120,7 +126,9 @@ class Redactor:
 
     def hides(self, name: object) -> bool:
         """Whether a key or attribute called ``name`` is secret. str, bytes and str
-        subclasses (StrEnum keys) are names; reading them runs no host code."""
+        subclasses (StrEnum keys) are names; a tuple or frozenset key is secret when any
+        part is, and an Enum key when its name or value is (see ``_hides_compound``).
+        Reading them runs no host code."""
         kind = type(name)
         if kind is str:
             text = cast(str, name)
@@ -132,12 +140,57 @@ class Redactor:
                 self._seen[text] = hidden
             return hidden
         if kind is bytes:
-            text = cast(bytes, name).decode("latin-1")
-        elif issubclass(kind, str):
-            text = str.__str__(cast(str, name))  # the C slot: a plain copy, no host __str__
-        else:
+            return self._matcher.matches(_normalize_name(cast(bytes, name).decode("latin-1")))
+        if is_scalar(name):  # numbers and None: no name in them, and the common int key
             return False
-        return self._matcher.matches(_normalize_name(text))
+        parts = cast("tuple[object, ...]", name)
+        if kind is tuple and len(parts) <= MAX_REDACTION_KEY_PARTS and _builtin_keys_only(parts):
+            # The common compound key, ("db", "host", 3): its str parts, each as a name. Its
+            # parts are exact scalars, so it hashes and compares in C: remembered like a name.
+            known = self._seen.get(parts)
+            if known is not None:
+                return known
+            hidden = any(map(self.hides, parts))
+            if len(self._seen) < _MAX_SEEN_NAMES:
+                self._seen[parts] = hidden
+            return hidden
+        return self._hides_compound(name)
+
+    def _hides_compound(self, key: object) -> bool:
+        """Walk a key's parts, iteratively and at most ``MAX_REDACTION_KEY_PARTS`` of them:
+        str/bytes parts are names, tuples and frozensets are opened with the builtins' own
+        iterators, an Enum member's ``_name_`` and ``_value_`` are read from its instance
+        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs).
+        A key too large to judge is secret: redaction fails closed."""
+        stack = [key]
+        parts = 0
+        while stack:
+            current = stack.pop()
+            parts += 1
+            if parts > MAX_REDACTION_KEY_PARTS:
+                return True
+            kind = type(current)
+            if kind is str or kind is bytes:
+                if self.hides(current):
+                    return True
+                continue
+            if issubclass(kind, enum.Enum):
+                stack.extend(enum_name_and_value(current))
+            if issubclass(kind, str):
+                # The C slot: a plain copy, no host __str__ (StrEnum members land here too).
+                if self.hides(str.__str__(cast(str, current))):
+                    return True
+            elif issubclass(kind, tuple):
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                stack.extend(
+                    itertools.islice(tuple.__iter__(cast("tuple[object, ...]", current)), room)
+                )
+            elif issubclass(kind, frozenset):
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                stack.extend(
+                    itertools.islice(frozenset.__iter__(cast("frozenset[object]", current)), room)
+                )
+        return False
 
     def none_hidden(self, names: list[object]) -> bool:
         """Whether certainly no name in ``names`` is secret, found in a few C calls over all
@@ -148,6 +201,9 @@ class Redactor:
 
 _GLOB_CHARS: Final = frozenset("*?[")
 _MAX_SEEN_NAMES: Final = 4096
+# Parts of one compound key that redaction looks at, as MAX_PLAIN_KEY_PARTS bounds the keys
+# a probe may look up: real keys have a handful; past this the key is treated as secret.
+MAX_REDACTION_KEY_PARTS: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,59 +346,214 @@ def _class_namespace(cls: type) -> types.MappingProxyType[str, object]:
     return ns
 
 
-def _static_lookup(cls: type, name: str) -> object:
-    """The class attribute ``name`` as stored, found along the MRO without descriptors."""
+def _static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
+    """The class attribute ``name`` as stored, found along the MRO without descriptors, and
+    without comparing ``name`` with a host key: a class namespace can hold a host str
+    subclass key (``type(name, bases, {key: ...})``), so namespaces are searched with
+    ``get`` only when all keys along the MRO are exact str (see ``_known_plain_mro``)."""
     # _mro() and _class_namespace() inlined: this runs twice for every attribute read.
-    for klass in _TYPE_MRO.__get__(cls):
-        value = _TYPE_DICT.__get__(klass).get(name, _MISSING)
+    mro = _TYPE_MRO.__get__(cls)
+    if _known_plain_mro(mro):
+        for klass in mro:
+            value = _TYPE_DICT.__get__(klass).get(name, _MISSING)
+            if value is not _MISSING:
+                return value
+        return _MISSING
+    for klass in mro:
+        namespace = _TYPE_DICT.__get__(klass)
+        value = _scan(namespace.items(), namespace.keys(), name)
         if value is not _MISSING:
             return value
     return _MISSING
 
 
-def _is_data_descriptor(value: object) -> bool:
-    kind = type(value)
-    return (
-        _static_lookup(kind, "__set__") is not _MISSING
-        or _static_lookup(kind, "__delete__") is not _MISSING
+def _plain_mro(mro: tuple[type, ...]) -> bool:
+    """Whether every namespace along ``mro`` has only exact builtin scalar keys."""
+    return all(_builtin_keys_only(_TYPE_DICT.__get__(klass)) for klass in mro)
+
+
+# MRO tuples found plain, by id, with a weakref to their class. A class's namespace gets no
+# new non-str key after creation (type.__setattr__ stores an exact copy of a str subclass
+# name), and assigning __bases__ makes a new MRO tuple; so while the class lives and its
+# MRO is this very tuple (so the id is not reused), the answer holds. Nothing is pinned.
+_PLAIN_MROS: dict[int, weakref.ref[type]] = {}
+_MAX_PLAIN_MROS: Final = 8192
+
+
+def _known_plain_mro(mro: tuple[type, ...]) -> bool:
+    known = _PLAIN_MROS.get(id(mro))
+    if known is not None:
+        owner = known()
+        if owner is not None and _TYPE_MRO.__get__(owner) is mro:
+            return True
+    if not _plain_mro(mro):
+        return False
+    if len(_PLAIN_MROS) >= _MAX_PLAIN_MROS:
+        _PLAIN_MROS.clear()
+    _PLAIN_MROS[id(mro)] = weakref.ref(mro[0])
+    return True
+
+
+# ---- lookups that never compare with a host key ------------------------------------------
+# A dict compares the key looked up with each stored key of equal hash, by ``==``: a host
+# str subclass stored as a key, hashing like its text, runs its ``__eq__`` on a lookup of
+# that text. A dict is searched with its own ``get`` only when every key is of an exact
+# builtin type whose equality is the builtin's; otherwise only keys of exactly the probe
+# key's type are compared. Type tests are by id (a frozenset of ints), never by ``==``.
+
+_BUILTIN_KEY_TYPE_IDS: Final = frozenset(
+    map(id, (str, int, float, bool, bytes, type(None), complex))
+)
+_TUPLE_ID: Final = id(tuple)
+
+
+def _builtin_keys_only(keys: Iterable[object]) -> bool:
+    """Whether every key is of an exact builtin scalar type: one pass in C."""
+    return all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, map(id, map(type, keys))))
+
+
+def _plain_keys_only(mapping: dict[object, object]) -> bool:
+    """Whether every key is an exact builtin scalar, or an exact tuple of them (the usual
+    compound key): passes in C, no key's code runs. Nested tuples answer False."""
+    keys = dict.keys(mapping)  # a view: each pass below walks the dict in C, copying nothing
+    if _builtin_keys_only(keys):
+        return True
+    kinds = map(id, map(type, keys))
+    others = list(
+        itertools.compress(keys, map(operator.not_, map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)))
+    )
+    if not all(map(operator.eq, map(id, map(type, others)), itertools.repeat(_TUPLE_ID))):
+        return False
+    return _builtin_keys_only(
+        itertools.chain.from_iterable(cast("list[tuple[object, ...]]", others))
     )
 
 
-def _instance_dict(obj: object) -> dict[str, object] | None:
+def _scan(pairs: Iterable[tuple[object, object]], keys: Iterable[object], key: object) -> object:
+    """The value of ``key`` among ``pairs`` (``keys`` are the same mapping's keys, in the
+    same order; both are views, re-iterable), comparing it only with keys of exactly its
+    type, or _MISSING. Never copies the pairs: those of a million keys are 64 MB."""
+    kind = type(key)
+
+    def of_kind() -> Iterator[bool]:
+        return map(operator.is_, map(type, keys), itertools.repeat(kind))
+
+    if kind is not tuple:
+        # Exact scalars of the probe key's type: list.index compares them in C with the
+        # builtin's ==. The pair at that position is then taken, and kept only if its key
+        # is the very object found (a host thread may have changed the dict in between).
+        same = list(itertools.compress(keys, of_kind()))
+        try:
+            position = same.index(key)
+        except ValueError:
+            return _MISSING
+        pair = next(itertools.islice(itertools.compress(pairs, of_kind()), position, None), None)
+        return pair[1] if pair is not None and pair[0] is same[position] else _MISSING
+    for stored, value in itertools.compress(pairs, of_kind()):
+        # A tuple may hold host objects, whose == is host code: plain ones only.
+        if is_plain_key(stored) and stored == key:
+            return value
+    return _MISSING
+
+
+# Dicts up to this size are checked on every lookup (a C pass over a few keys costs less
+# than remembering them: a walk over many small objects would hold every instance dict).
+_MEMO_MIN_KEYS: Final = 64
+
+
+def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = None) -> object:
+    """``mapping[key]`` (a plain key) as ``dict.get`` finds it, or _MISSING, without calling
+    any host key's ``__eq__`` or ``__hash__``. ``memo`` remembers, for one attempt, which
+    host dicts hold only plain keys."""
+    if memo is not None and dict.__len__(mapping) > _MEMO_MIN_KEYS:
+        plain = memo.plain(mapping)
+    else:
+        plain = _builtin_keys_only(dict.keys(mapping))
+    if plain:
+        return dict.get(mapping, key, _MISSING)
+    return _scan(dict.items(mapping), dict.keys(mapping), key)
+
+
+def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = None) -> object:
+    """``find_key`` for an attribute name in an instance ``__dict__``: usually a few keys,
+    but a module's namespace has thousands, so views pass their attempt's ``memo``."""
+    return find_key(cast("dict[object, object]", instance), name, memo)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMemo:
+    """Which host dicts hold only plain keys, for one attempt: checked once per dict (and
+    again when its size changes), so repeated lookups in a large dict stay O(1). The dict is
+    held, so its id is not reused while the attempt lasts."""
+
+    _seen: dict[int, tuple[object, int, bool]] = field(default_factory=dict)
+
+    def plain(self, mapping: dict[object, object]) -> bool:
+        size = dict.__len__(mapping)
+        entry = self._seen.get(id(mapping))
+        if entry is not None and entry[0] is mapping and entry[1] == size:
+            return entry[2]
+        verdict = _plain_keys_only(mapping)
+        self._seen[id(mapping)] = (mapping, size, verdict)
+        return verdict
+
+
+def enum_name_and_value(member: object) -> list[object]:
+    """An Enum member's ``_name_`` and ``_value_`` as stored in its instance dict (the
+    ``name``/``value`` descriptors and the host's ``__getattribute__`` do not run)."""
+    instance = _instance_dict(member)
+    if instance is None:
+        return []
+    found = [find_name(instance, "_name_"), find_name(instance, "_value_")]
+    return [v for v in found if v is not _MISSING]
+
+
+def _is_data_descriptor(value: object, memo: KeyMemo | None = None) -> bool:
+    kind = type(value)
+    return (
+        _static_lookup(kind, "__set__", memo) is not _MISSING
+        or _static_lookup(kind, "__delete__", memo) is not _MISSING
+    )
+
+
+def _instance_dict(obj: object, memo: KeyMemo | None = None) -> dict[str, object] | None:
     """The object's ``__dict__`` when it is the ordinary C slot, else None."""
-    descriptor = _static_lookup(type(obj), "__dict__")
-    if type(descriptor) in (types.GetSetDescriptorType, types.MemberDescriptorType):
+    descriptor = _static_lookup(type(obj), "__dict__", memo)
+    kind = type(descriptor)
+    if kind is types.GetSetDescriptorType or kind is types.MemberDescriptorType:
         value = descriptor.__get__(obj, type(obj))  # type: ignore[attr-defined]  # checked C descriptor
         if type(value) is dict:
             return value
     return None
 
 
-def read_attribute(obj: object, name: str) -> object:
+def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> object:
     """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
-    run host code (properties, custom descriptors, ``__getattr__``, methods)."""
+    run host code (properties, custom descriptors, ``__getattr__``, methods, a host key's
+    ``__eq__``); ``memo`` remembers for one attempt which instance dicts are plain."""
     if issubclass(type(obj), type):
-        found = _static_lookup(cast(type, obj), name)
+        found = _static_lookup(cast(type, obj), name, memo)
         if found is _MISSING:
             raise AttributeError(name)
-        if _static_lookup(type(found), "__get__") is not _MISSING:
+        if _static_lookup(type(found), "__get__", memo) is not _MISSING:
             raise ProbeDenied("host-code", f"attribute {name!r} is a descriptor or method")
         return found
-    class_value = _static_lookup(type(obj), name)
-    if class_value is not _MISSING and _is_data_descriptor(class_value):
-        if type(class_value) in (types.MemberDescriptorType, _TUPLEGETTER):
+    class_value = _static_lookup(type(obj), name, memo)
+    if class_value is not _MISSING and _is_data_descriptor(class_value, memo):
+        kind = type(class_value)
+        if kind is types.MemberDescriptorType or kind is _TUPLEGETTER:
             return class_value.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C slot read
         raise ProbeDenied(
             "host-code", f"attribute {name!r} is a property; host code is not evaluated"
         )
-    instance = _instance_dict(obj)
+    instance = _instance_dict(obj, memo)
     if instance is not None:
-        value = dict.get(instance, name, _MISSING)
+        value = find_name(instance, name, memo)
         if value is not _MISSING:
             return value
     if class_value is _MISSING:
         raise AttributeError(name)
-    if _static_lookup(type(class_value), "__get__") is not _MISSING:
+    if _static_lookup(type(class_value), "__get__", memo) is not _MISSING:
         raise ProbeDenied("host-code", f"attribute {name!r} is a method; host code is not called")
     return class_value
 
@@ -355,7 +566,9 @@ def instance_attribute_names(obj: object) -> list[str]:
         names.extend(k for k in list(instance) if type(k) is str)
     for klass in _mro(type(obj)):
         for key, value in list(_class_namespace(klass).items()):
-            if type(value) is types.MemberDescriptorType and key not in names:
+            # An exact str first: "in" compares with ==, and a class namespace can hold a
+            # host str subclass as a key.
+            if type(key) is str and type(value) is types.MemberDescriptorType and key not in names:
                 names.append(key)
     return [n for n in names if not n.startswith("_")]
 
@@ -448,6 +661,7 @@ class ViewContext:
     max_items: int
     render_limits: RenderLimits
     on_denied: Callable[[ProbeDenied], None]
+    keys: KeyMemo = field(default_factory=KeyMemo)
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -505,7 +719,7 @@ class View:
         if ctx.allowlist.access(child) == Access.NONE:
             ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
         try:
-            value = read_attribute(self._sp_obj, name)
+            value = read_attribute(self._sp_obj, name, ctx.keys)
         except ProbeDenied as error:
             ctx.on_denied(error)
             raise
@@ -519,7 +733,7 @@ class View:
         if kind == KIND_MAPPING:
             if not is_plain_key(key):
                 self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
-            value = dict.get(cast("dict[object, object]", obj), key, _MISSING)
+            value = find_key(cast("dict[object, object]", obj), key, self._sp_ctx.keys)
             if value is _MISSING:
                 raise KeyError(key)
             if self._sp_ctx.redactor.hides(key):
@@ -530,9 +744,9 @@ class View:
             if type(key) is slice:
                 picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
                 return tuple(picked) if _is(obj, tuple) else picked
-            if type(key) not in (int, bool):
+            if type(key) is not int and type(key) is not bool:
                 raise TypeError("sequence indices must be integers or slices")
-            return self._sp_wrap(items[cast("int", key)], self._sp_path)
+            return self._sp_wrap(items[key], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
     def _sp_check_size(self, what: str) -> None:
@@ -640,7 +854,7 @@ class View:
         self._sp_require_full("'in'")
         if self._sp_kind == KIND_MAPPING:
             mapping = cast("dict[object, object]", self._sp_obj)
-            return is_plain_key(item) and dict.__contains__(mapping, item)
+            return is_plain_key(item) and find_key(mapping, item, self._sp_ctx.keys) is not _MISSING
         if self._sp_kind == KIND_OBJECT:
             raise TypeError("argument is not a container")
         return any(_plain_equal(v, item) for v in self._sp_snapshot())
@@ -784,7 +998,7 @@ def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: 
             shown.append(f"{name}={REDACTED!r}")
             continue
         try:
-            value = read_attribute(obj, name)
+            value = read_attribute(obj, name, ctx.keys)
         except (AttributeError, ProbeDenied):
             continue
         shown.append(f"{name}={render(wrap(value, child, ctx), depth=depth + 1, limits=limits)}")

@@ -111,6 +111,10 @@ class Runner:
         self.last_good: Policy | None = None
         self._audit_seen: dict[str, _SeenLog] = {}
         self._syslog = SyslogCopy(self._write_stderr)
+        # Whether the running attempt has its record yet, and the record being appended: an
+        # interrupt that ends the attempt records it only if neither landed (see attempt()).
+        self._recorded = False
+        self._appending: dict[str, object] | None = None
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -141,15 +145,58 @@ class Runner:
     def attempt(
         self, trigger: TriggerInfo = API_TRIGGER, *, on_recorded: Callable[[], None] | None = None
     ) -> Attempt:
-        """Run one attempt. Never raises (KeyboardInterrupt aside, after auditing).
+        """Run one attempt. Never raises (KeyboardInterrupt and SystemExit aside, after
+        auditing: they reach ``run_probe``'s caller in the main thread, recorded).
         ``on_recorded`` is called once its record is written, before its output is
         delivered: the trigger takes the next request from then on."""
         with self._lock:
+            started = self._clock()
+            self._recorded, self._appending = False, None
             try:
                 return self._attempt(trigger, on_recorded)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # SIGINT (or a SIGTERM handler that exits) while run_probe() runs in the main
+                # thread: the attempt still gets its one record before the host sees it.
+                if not self._recorded and not self._append_landed():
+                    self._record_interrupt(trigger, exc, started)
+                raise
             except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
                 self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
                 return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
+
+    def _append_landed(self) -> bool:
+        """Whether the record being appended when an interrupt came was written anyway (the
+        interrupt landed after the write, before the append returned)."""
+        fields, policy = self._appending, self.last_good
+        if fields is None or policy is None:
+            return False
+        try:
+            last = _sink_for(policy).last_record()
+        except (AuditError, SafeprobeError):
+            return False
+        host = last.get("host") if last is not None else None
+        return (
+            last is not None
+            and last.get("ts") == fields.get("ts")
+            and isinstance(host, dict)
+            and host.get("pid") == os.getpid()
+        )
+
+    def _record_interrupt(self, trigger: TriggerInfo, exc: BaseException, started: float) -> None:
+        """The record of an attempt an interrupt ended, with the last good policy's sink."""
+        policy = self.last_good
+        reason = f"interrupted ({type(exc).__name__})"
+        if policy is None:
+            self._write_stderr(f"safeprobe: {reason}; no valid policy to audit with\n")
+            return
+        self._audit_refusal(
+            policy,
+            _sink_for(policy),
+            trigger,
+            Result(Outcome.ERROR, reason),
+            (self._clock() - started) * 1000.0,
+            said=f"error: {reason}",
+        )
 
     def refuse(
         self, trigger: TriggerInfo, outcome: Outcome, reason: str, *, count: int = 1
@@ -354,7 +401,9 @@ class Runner:
         seen = self._audit_seen.get(path)
         if seen is not None and _rotated(path, seen):
             fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
+        self._appending = fields
         record = sink.append(fields)
+        self._recorded = True
         try:
             st = Path(path).lstat()
         except OSError:

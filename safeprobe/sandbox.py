@@ -135,10 +135,11 @@ def _without_repr(call: Callable[..., _T], message: str, *args: object) -> _T:
 
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
-_SAFE_TYPES: Final = frozenset(
-    {int, float, complex, str, bytes, bool, list, tuple, dict, set, frozenset, range, type(None)}
-    | set(SAFE_EXCEPTIONS)
-)
+# By id: type tests are by identity (a set of types would hash, and a host metaclass's
+# __hash__/__eq__ is host code; SECURITY.md, "Host code").
+_SAFE_TYPE_IDS: Final = frozenset(
+    map(id, [int, float, complex, str, bytes, bool, list, tuple, dict, set, frozenset, range])
+) | frozenset(map(id, [type(None), *SAFE_EXCEPTIONS]))
 
 
 @dataclass(slots=True)
@@ -169,8 +170,9 @@ class Sandbox:
         self.budget = state.budget
         self._builtins = self._make_builtins()
         # isinstance(x, str) in a probe names our wrapper; map it back to the type.
-        self._wrapper_types: dict[object, type] = {
-            self._builtins[name]: kind
+        # Keyed by id: the wrappers live as long as this sandbox's builtins do.
+        self._wrapper_types: dict[int, type] = {
+            id(self._builtins[name]): kind
             for name, kind in (
                 ("str", str),
                 ("list", list),
@@ -227,7 +229,7 @@ class Sandbox:
 
     def materialize(self, obj: object, what: str) -> list[object]:
         """A list of the items, walked under the step budget and the item cap."""
-        if type(obj) in (list, tuple, dict, set, frozenset, str, bytes, range):
+        if id(type(obj)) in _MATERIALIZED_IDS:
             try:
                 size = len(obj)  # type: ignore[arg-type]
             except OverflowError:
@@ -249,7 +251,7 @@ class Sandbox:
         if type(obj) is View:
             return obj._sp_getattr(name)
         kind = type(obj)
-        allowed = SAFE_METHODS.get(kind) or FACT_FIELDS.get(kind)
+        allowed = _SAFE_METHODS_BY_ID.get(id(kind)) or _FACT_FIELDS_BY_ID.get(id(kind))
         if allowed is None or name not in allowed:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
@@ -268,7 +270,7 @@ class Sandbox:
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
             return obj._sp_getitem(self.key(key))
-        if type(key) is slice and type(obj) in _SIZED_TYPES:
+        if type(key) is slice and id(type(obj)) in _SIZED_TYPE_IDS:
             # A slice copies up to its source's size in one step: charged, or a loop of
             # s[i:] over a 16 MB string fills the host's memory uncounted.
             part = obj[key]  # type: ignore[index]
@@ -280,7 +282,7 @@ class Sandbox:
         """Charge a copy the probe made to the attempt's memory budget, at what it takes
         (a dict's table, not 8 bytes an entry). Only builtin types reach here, so
         sys.getsizeof runs no host code."""
-        if type(value) in (str, bytes, list, tuple, dict, set, frozenset):
+        if id(type(value)) in _COPY_CHARGED_IDS:
             self.budget.check_bytes(sys.getsizeof(value), what)
 
     # -- keys: CPython's tuple hash recurses in C without a guard (gh-154318) ---------------
@@ -325,7 +327,7 @@ class Sandbox:
     def guarded_write(self, obj: object) -> object:
         # RestrictedPython's own write guard lets every dict and list through; ours may,
         # because host containers never reach a probe except as views.
-        if type(obj) in (list, dict, set):
+        if id(type(obj)) in _WRITABLE_IDS:
             return obj
         if type(obj) is View:
             obj._sp_refuse_write()
@@ -358,15 +360,15 @@ class Sandbox:
     def binop(self, op: str, left: object, right: object) -> object:
         """``+ * ** << %`` with a size check before the one C call that would allocate."""
         if op == "+":
-            if type(left) in _SIZED_TYPES and type(right) is type(left):
+            if id(type(left)) in _SIZED_TYPE_IDS and type(right) is type(left):
                 self._check_length(type(left), _len(left) + _len(right), "+")
             return operator.add(left, right)
         if op == "*":
             if type(left) is int and type(right) is int:
                 self.budget.check_int_bits(left.bit_length() + right.bit_length(), "*")
-            elif type(left) in _SIZED_TYPES and type(right) in (int, bool):
+            elif id(type(left)) in _SIZED_TYPE_IDS and id(type(right)) in _INT_IDS:
                 self._check_length(type(left), _len(left) * max(_int(right), 0), "*")
-            elif type(right) in _SIZED_TYPES and type(left) in (int, bool):
+            elif id(type(right)) in _SIZED_TYPE_IDS and id(type(left)) in _INT_IDS:
                 self._check_length(type(right), _len(right) * max(_int(left), 0), "*")
             return operator.mul(left, right)
         if op == "**":
@@ -384,7 +386,7 @@ class Sandbox:
         raise AssertionError(op)
 
     def _check_length(self, kind: type, length: int, what: str) -> None:
-        if kind in (str, bytes):
+        if kind is str or kind is bytes:
             self.budget.check_bytes(length, what)
         else:
             self.budget.check_items(length, what)
@@ -484,7 +486,7 @@ class Sandbox:
 
     def _copying_method(self, obj: object, name: str) -> object | None:
         """Methods whose result is a copy of their source, charged to the budget."""
-        if name in _COPYING_METHODS and type(obj) in _COPYING_METHODS[name]:
+        if name in _COPYING_METHODS and id(type(obj)) in _COPYING_METHODS[name]:
             method = getattr(obj, name)
 
             def copying(*args: object) -> object:
@@ -507,12 +509,12 @@ class Sandbox:
         copying = self._copying_method(obj, name)
         if copying is not None:
             return copying
-        if name == "join" and type(obj) in (str, bytes):
+        if name == "join" and id(type(obj)) in _TEXT_IDS:
             sep = obj
 
             def join(iterable: Iterable[object]) -> object:
                 items = self.materialize(iterable, "join()")
-                total = sum(_len(i) for i in items if type(i) in (str, bytes))
+                total = sum(_len(i) for i in items if id(type(i)) in _TEXT_IDS)
                 budget.check_bytes(total + _len(sep) * max(len(items) - 1, 0), "join()")
                 joined: object = getattr(sep, "join")(items)  # noqa: B009 - str or bytes join
                 return joined
@@ -545,16 +547,16 @@ class Sandbox:
                 return text.replace(old, new, count)
 
             return replace
-        if name in ("encode", "decode") and type(obj) in (str, bytes):
+        if name in ("encode", "decode") and id(type(obj)) in _TEXT_IDS:
             return self._codec_method(obj, name)
         if name == "hex" and type(obj) is bytes:
             self.budget.check_bytes(2 * len(obj), "bytes.hex()")
             return obj.hex
-        if name in ("split", "rsplit", "splitlines") and type(obj) in (str, bytes):
+        if name in ("split", "rsplit", "splitlines") and id(type(obj)) in _TEXT_IDS:
             return self._split_method(obj, name)
         if name == "format" and type(obj) is str:
             return self._safe_str_format(obj)
-        if name in _BULK_METHODS and type(obj) in (list, dict, set, frozenset):
+        if name in _BULK_METHODS and id(type(obj)) in _BULK_IDS:
             method = getattr(obj, name)
 
             def bulk(*others: object, **kwargs: object) -> object:
@@ -565,7 +567,7 @@ class Sandbox:
                 return method(*(self.keys(o) for o in others))
 
             return bulk
-        if name in _KEYED_METHODS and type(obj) in (dict, set):
+        if name in _KEYED_METHODS and id(type(obj)) in _KEYED_IDS:
             method = getattr(obj, name)
 
             def keyed(key: object, *rest: object) -> object:
@@ -751,7 +753,7 @@ class Sandbox:
         return result
 
     def _int(self, *args: object, **kwargs: object) -> int:
-        if args and type(args[0]) in (str, bytes):
+        if args and id(type(args[0])) in _TEXT_IDS:
             base = args[1] if len(args) > 1 else kwargs.get("base", 10)
             bits_per_char = math.log2(base) if type(base) is int and base >= 2 else 5.2
             self.budget.check_int_bits(int(_len(args[0]) * bits_per_char), "int()")
@@ -774,10 +776,10 @@ class Sandbox:
         return result
 
     def _sum(self, iterable: object, start: object = 0) -> object:
-        if type(start) not in (int, float, complex, bool):
+        if id(type(start)) not in _NUMBER_IDS:
             self.state.deny("sum", "sum() adds numbers only; use ''.join() or a loop")
         items = self.materialize(iterable, "sum()")
-        if any(type(i) not in (int, float, complex, bool) for i in items):
+        if not all(map(_NUMBER_IDS.__contains__, map(id, map(type, items)))):
             raise TypeError("sum() adds numbers only")
         total: object = sum(cast("list[int]", items), cast("int", start))
         return total
@@ -794,8 +796,8 @@ class Sandbox:
         wanted = kinds if type(kinds) is tuple else (kinds,)
         real: list[type] = []
         for kind in wanted:
-            mapped = self._wrapper_types.get(kind, kind) if type(kind) is not tuple else None
-            if mapped not in _SAFE_TYPES:
+            mapped = self._wrapper_types.get(id(kind), kind) if type(kind) is not tuple else None
+            if mapped is None or id(mapped) not in _SAFE_TYPE_IDS:
                 self.state.deny("isinstance", "isinstance() takes builtin value types only")
             real.append(mapped)
         target = value._sp_obj if type(value) is View else value
@@ -829,7 +831,23 @@ class Sandbox:
         }
 
 
-_SIZED_TYPES: Final = frozenset({str, bytes, list, tuple})
+def _ids(*kinds: type) -> frozenset[int]:
+    """The ids of ``kinds``: a type test is ``id(type(v)) in IDS``, by identity, never by
+    ``==`` or hashing (a host metaclass's ``__eq__``/``__hash__`` is host code)."""
+    return frozenset(map(id, kinds))
+
+
+_SIZED_TYPE_IDS: Final = _ids(str, bytes, list, tuple)
+_TEXT_IDS: Final = _ids(str, bytes)
+_INT_IDS: Final = _ids(int, bool)
+_NUMBER_IDS: Final = _ids(int, float, complex, bool)
+_MATERIALIZED_IDS: Final = _ids(list, tuple, dict, set, frozenset, str, bytes, range)
+_COPY_CHARGED_IDS: Final = _ids(str, bytes, list, tuple, dict, set, frozenset)
+_WRITABLE_IDS: Final = _ids(list, dict, set)
+_BULK_IDS: Final = _ids(list, dict, set, frozenset)
+_KEYED_IDS: Final = _ids(dict, set)
+_SAFE_METHODS_BY_ID: Final = {id(kind): names for kind, names in SAFE_METHODS.items()}
+_FACT_FIELDS_BY_ID: Final = {id(kind): names for kind, names in FACT_FIELDS.items()}
 # pow(b, e, m) costs about bits(e) * bits(m)**1.6; 4,000,000 (2,000-bit numbers) is ~16 ms.
 MAX_MODPOW_COST: Final = 4_000_000
 # round(x, -n) computes 10**n; 10,000 digits is ~1 ms, 10**7 digits is seconds.
@@ -848,10 +866,10 @@ _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard",
 # Every name _sized_method may wrap, for some type; other safe methods are returned as they
 # are without asking it (a test checks it returns None for all of them).
 # Methods that return a copy up to a few times their source's size: charged to the budget.
-_COPYING_METHODS: Final[dict[str, tuple[type, ...]]] = {
-    "copy": (list, dict, set, frozenset),
+_COPYING_METHODS: Final[dict[str, frozenset[int]]] = {
+    "copy": _ids(list, dict, set, frozenset),
     **dict.fromkeys(
-        ("upper", "lower", "casefold", "swapcase", "title", "capitalize"), (str, bytes)
+        ("upper", "lower", "casefold", "swapcase", "title", "capitalize"), _ids(str, bytes)
     ),
 }
 SIZED_METHOD_NAMES: Final = (

@@ -6,6 +6,8 @@ import collections
 
 from hypothesis import strategies as st
 
+from safeprobe.policy import MAX_INCLUDED_OUTPUT_BYTES, parse_size
+
 _KEYS = st.one_of(
     st.text(min_size=0, max_size=8),
     st.integers(-5, 5),
@@ -171,7 +173,20 @@ def policy_dicts() -> st.SearchStrategy[dict[str, object]]:
                 max_size=3,
             ),
         },
-    ).filter(_named_probes_allowed)
+    ).filter(_combination_allowed)
+
+
+def _combination_allowed(policy: dict[str, object]) -> bool:
+    return _named_probes_allowed(policy) and _included_output_fits(policy)
+
+
+def _included_output_fits(policy: dict[str, object]) -> bool:
+    """audit.include_output needs a max_output whose JSON fits one audit record."""
+    audit, limits = policy.get("audit"), policy.get("limits")
+    if not isinstance(audit, dict) or audit.get("include_output") is not True:
+        return True
+    size = limits.get("max_output") if isinstance(limits, dict) else None
+    return size is None or parse_size(size) <= MAX_INCLUDED_OUTPUT_BYTES
 
 
 def _named_probes_allowed(policy: dict[str, object]) -> bool:

@@ -878,3 +878,32 @@ def test_key_path_that_is_not_a_file_is_refused(tmp_path: Path, make: str) -> No
         path.mkdir(mode=0o700)
     with pytest.raises(AuditError, match="no such file" if make == "missing" else "directory"):
         load_hmac_key(str(path))
+
+
+def test_a_record_over_the_cap_is_written_with_its_output_text_cut(tmp_path: Path) -> None:
+    """Output text whose JSON escapes (6 bytes per control byte) pass the record cap is cut
+    to fit, and the record says so beside the full output's byte count and digest."""
+    data = b"\x01" * (3 * 1024 * 1024)
+    fields = {
+        **_fields(1),
+        "output": {
+            "bytes": len(data),
+            "digest": output_digest(data, None),
+            "truncated": False,
+            "text": data.decode(),
+        },
+    }
+    path = tmp_path / "audit.jsonl"
+    record = AuditSink(str(path), fsync=False).append(fields)
+    [line] = _lines(path)
+    assert len(line) <= MAX_RECORD_BYTES
+    output = record["output"]
+    assert isinstance(output, dict)
+    assert output["bytes"] == len(data)
+    assert output["digest"] == output_digest(data, None)
+    assert output["text_cut"] is True
+    text = output["text"]
+    assert isinstance(text, str)
+    assert 0 < len(text) < len(data)
+    assert data.decode().startswith(text)
+    verify_chain(str(path))

@@ -13,9 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from safeprobe.audit import MAX_RECORD_BYTES
 from safeprobe.errors import PolicyError
 from safeprobe.policy import (
+    AUDIT_RECORD_CAP_BYTES,
     DEFAULT_PROBE,
+    MAX_INCLUDED_OUTPUT_BYTES,
     RESERVED_NAMES,
     SIGNALS_ALLOWED,
     AuditConfig,
@@ -954,3 +957,37 @@ def test_allowed_uids_with_handler_mode_is_refused() -> None:
     with pytest.raises(PolicyError, match="allowed_uids needs mode: listener") as info:
         parse_policy(text, path="p.yaml")
     assert info.value.line is not None
+
+
+# -- output in the audit record ------------------------------------------------------------------
+
+
+def test_included_output_that_could_pass_the_record_cap_is_refused() -> None:
+    """include_output with a max_output whose JSON (6 bytes per control byte) could pass the
+    16 MiB record cap is an error naming both fields, not a record refused later."""
+    error = policy_error(MINIMAL + "limits:\n  max_output: 16MiB\naudit:\n  include_output: true\n")
+    assert "audit.include_output" in str(error)
+    assert "limits.max_output" in str(error)
+
+
+def test_included_output_within_the_record_cap_and_large_output_without_it_load() -> None:
+    """The largest max_output that fits the cap loads with include_output, and any loads
+    without it."""
+    fits = parse_policy(
+        MINIMAL + f"limits:\n  max_output: {MAX_INCLUDED_OUTPUT_BYTES}\n"
+        "audit:\n  include_output: true\n",
+        path=POLICY_PATH,
+    )
+    assert fits.limits.max_output_bytes == MAX_INCLUDED_OUTPUT_BYTES
+    policy_error(
+        MINIMAL + f"limits:\n  max_output: {MAX_INCLUDED_OUTPUT_BYTES + 1}\n"
+        "audit:\n  include_output: true\n"
+    )
+    big = parse_policy(MINIMAL + "limits:\n  max_output: 16MiB\n", path=POLICY_PATH)
+    assert big.limits.max_output_bytes == 16 * 1024 * 1024
+
+
+def test_the_policy_cap_is_the_sinks_cap() -> None:
+    """The validator reasons about the same record cap the sink enforces."""
+    assert AUDIT_RECORD_CAP_BYTES == MAX_RECORD_BYTES
+    assert MAX_INCLUDED_OUTPUT_BYTES * 6 < MAX_RECORD_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import copy
 import dataclasses
+import enum
 import fnmatch
 import pickle
 from typing import NamedTuple
@@ -14,13 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safeprobe.proxy import (
+    MAX_REDACTION_KEY_PARTS,
+    NOT_FOUND,
     REDACTED,
     Access,
     Allowlist,
+    KeyMemo,
     ProbeDenied,
     Redactor,
     View,
     ViewContext,
+    find_key,
     read_attribute,
     wrap,
 )
@@ -411,3 +416,103 @@ def test_repr_of_builtin_values_matches_python(value: object) -> None:
     rendered = repr(view)
     if "redacted" not in rendered and "…" not in rendered:
         assert rendered == repr(value)
+
+
+# -- lookups that never compare with a host key ---------------------------------------------
+
+
+class _CountingKey(str):
+    """A host str subclass key that hashes like its text and counts comparisons."""
+
+    calls = 0
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        _CountingKey.calls += 1
+        return str.__eq__(self, other)
+
+
+_PLAIN_SCALARS = st.one_of(st.text(max_size=4), st.integers(-3, 3), st.binary(max_size=2))
+_PLAIN_KEYS = st.one_of(_PLAIN_SCALARS, st.tuples(_PLAIN_SCALARS, _PLAIN_SCALARS))
+
+
+@given(st.dictionaries(_PLAIN_KEYS, st.integers()), _PLAIN_KEYS, st.booleans())
+def test_find_key_agrees_with_dict_get_and_never_calls_a_host_eq(
+    mapping: dict[object, int], key: object, hostile: bool
+) -> None:
+    """Among plain keys find_key answers as dict.get, and beside a hostile key (never equal
+    to a generated one) still does, without calling the hostile key's __eq__."""
+    expected = mapping.get(key, NOT_FOUND)
+    if hostile:
+        mapping = {**mapping, _CountingKey("hostile-key"): -1}
+    before = _CountingKey.calls
+    assert find_key(mapping, key, KeyMemo()) == expected
+    assert find_key(mapping, key) == expected
+    assert _CountingKey.calls == before
+
+
+def test_read_attribute_ignores_a_hostile_instance_or_class_key() -> None:
+    """Instance and class namespaces holding a hostile key answer without calling it."""
+
+    class Host:
+        pass
+
+    Shaded = type("Shaded", (), {_CountingKey("shade"): 1, "plain": 2})
+    obj = Host()
+    obj.__dict__[_CountingKey("label")] = "x"
+    obj.__dict__["value"] = 3
+    before = _CountingKey.calls
+    assert read_attribute(obj, "value") == 3
+    with pytest.raises(AttributeError):
+        read_attribute(obj, "label")
+    assert read_attribute(Shaded(), "plain") == 2
+    with pytest.raises(AttributeError):
+        read_attribute(Shaded(), "shade")
+    assert _CountingKey.calls == before
+
+
+class _Kind(enum.Enum):
+    PASSWORD = 1
+    FIRST = "session_id"
+    PLAIN = 3
+
+
+@pytest.mark.parametrize(
+    ("key", "hidden"),
+    [
+        (("db", "password"), True),
+        (("db", ("nested", b"api_token")), True),
+        (frozenset({"x", "secret_sauce"}), True),
+        (_Kind.PASSWORD, True),
+        (_Kind.FIRST, True),
+        (("db", _Kind.PASSWORD), True),
+        (_Kind.PLAIN, False),
+        (("db", "host", 3), False),
+        (frozenset({1, 2}), False),
+    ],
+)
+def test_compound_keys_are_secret_when_a_part_is(key: object, hidden: bool) -> None:
+    """A tuple, frozenset or Enum key is secret exactly when a str part, name or value is."""
+    assert Redactor.with_defaults().hides(key) is hidden
+
+
+def test_a_compound_key_too_large_to_judge_is_secret() -> None:
+    """Past MAX_REDACTION_KEY_PARTS the redactor fails closed, even for a huge shared tree."""
+    key: tuple[object, ...] = ("a",)
+    for _ in range(40):
+        key = (key, key)
+    assert Redactor.with_defaults().hides(key) is True
+    assert Redactor.with_defaults().hides(tuple(range(MAX_REDACTION_KEY_PARTS + 1))) is True
+
+
+def test_the_attempt_memo_answers_for_large_dicts_and_notices_a_new_hostile_key() -> None:
+    """A large dict checked once per attempt is searched with dict.get while plain, and by
+    the exact-type scan once a hostile key is added (its size changed)."""
+    mapping: dict[object, object] = {("h", i): i for i in range(200)}
+    memo = KeyMemo()
+    assert find_key(mapping, ("h", 5), memo) == 5
+    mapping[_CountingKey("late")] = -1
+    before = _CountingKey.calls
+    assert find_key(mapping, ("h", 7), memo) == 7
+    assert find_key(mapping, "late", memo) is NOT_FOUND
+    assert _CountingKey.calls == before

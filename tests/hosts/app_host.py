@@ -22,7 +22,7 @@ import safeprobe
 
 CANARY = "CANARY-7f3a9c-secret"
 # Counts every call of host code that a probe must never cause.
-HOST_CODE_CALLS = {"meta": 0}
+HOST_CODE_CALLS = {"meta": 0, "key_eq": 0, "enum": 0, "descriptor": 0}
 
 
 class _Meta(type):
@@ -40,6 +40,78 @@ class _Meta(type):
 class Weird(metaclass=_Meta):
     def __init__(self) -> None:
         self.value = 1
+
+
+class HostileDescriptor(metaclass=_Meta):
+    """A data descriptor whose class's metaclass is hostile: reading an attribute it guards
+    must be refused without comparing its type with ``==``."""
+
+    def __get__(self, obj: object, owner: object = None) -> object:
+        HOST_CODE_CALLS["descriptor"] += 1
+        return CANARY
+
+    def __set__(self, obj: object, value: object) -> None:
+        HOST_CODE_CALLS["descriptor"] += 1
+
+
+class EvilKey(str):
+    """A str subclass key that hashes like its text and counts every comparison: a lookup of
+    the same text in a dict holding it compares the two with this ``__eq__``."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        HOST_CODE_CALLS["key_eq"] += 1
+        return str.__eq__(self, other)
+
+
+class Guarded:
+    """Attribute reads here meet a hostile descriptor type, a hostile ``__dict__`` entry in
+    the class, and an instance dict keyed by a hostile str."""
+
+    guarded = HostileDescriptor()
+
+    def __init__(self) -> None:
+        self.value = 1
+        self.__dict__[EvilKey("label")] = "host label"
+
+
+class MaskedDict:
+    """The class stores a hostile object under ``__dict__``: the instance-dict read must
+    test its type by identity."""
+
+    __dict__ = HostileDescriptor()  # type: ignore[assignment]  # the attack
+
+
+# A class whose own namespace holds a hostile key: a static class-attribute lookup of
+# "shade" compares with it.
+Shaded = type("Shaded", (), {EvilKey("shade"): "host shade", "plain": 2})
+
+
+class _HostileEnumType(enum.EnumType):
+    """An Enum metaclass whose ``__eq__``/``__hash__`` are host code."""
+
+    def __hash__(cls) -> int:
+        HOST_CODE_CALLS["meta"] += 1
+        return 1
+
+    def __eq__(cls, other: object) -> bool:
+        HOST_CODE_CALLS["meta"] += 1
+        return False
+
+
+class Mode(enum.Enum, metaclass=_HostileEnumType):
+    """Enum keys whose name or value is secret-looking; ``name``/``value`` reads run host
+    ``__getattribute__`` unless read statically."""
+
+    PRIVATE_KEY = 1
+    FIRST = "session_id"
+    PLAIN = 3
+
+    def __getattribute__(self, name: str) -> object:
+        if not name.startswith("_"):
+            HOST_CODE_CALLS["enum"] += 1
+        return super().__getattribute__(name)
 
 
 class Field(enum.StrEnum):
@@ -75,6 +147,19 @@ class Service:
         self.weird = Weird()
         self.keyed = {b"password": CANARY, Field.TOKEN: CANARY, Field.NAME: "ada", "ok": 1}
         self.method_calls = 0
+        self.guarded_obj = Guarded()
+        self.masked = MaskedDict()
+        self.shaded = Shaded()
+        self.evil_map = {EvilKey("k"): "host value", "ok": 2}
+        self.compound = {
+            ("db", "password"): CANARY,
+            ("db", ("nested", "api_token")): CANARY,
+            frozenset({"session_key"}): CANARY,
+            Mode.PRIVATE_KEY: CANARY,
+            Mode.FIRST: CANARY,
+            Mode.PLAIN: "plain",
+            ("db", "host"): "localhost",
+        }
 
     @property
     def expensive(self) -> int:
