@@ -33,6 +33,7 @@ from typing import Final
 
 from safeprobe.errors import InstallError
 from safeprobe.execution import Outcome
+from safeprobe.policy import Policy
 from safeprobe.registry import announce, withdraw
 from safeprobe.runner import Runner, TriggerInfo
 
@@ -101,6 +102,7 @@ def install(
             )
         runner = Runner(policy_path)
         policy = runner.load()
+        said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
         mode = policy.trigger.mode
@@ -132,6 +134,7 @@ def install(
         inst.worker.start()
         if inst.listener is not None:
             inst.listener.start()
+        sys.stderr.write(said)
         listener_tid = inst.listener.native_id if inst.listener is not None else None
         try:
             inst.announcement = announce(
@@ -142,6 +145,30 @@ def install(
                 f"safeprobe: not announced for 'safeprobe trigger' ({exc.strerror}); "
                 "pass it --policy for this process\n"
             )
+
+
+def isolation_line(policy: Policy, policy_path: str, *, can_fork: bool) -> str:
+    """The line install() writes to the host's stderr: which isolation, and why. Raises
+    InstallError when the policy runs probes in a forked child and this platform cannot
+    fork: falling back to a thread would silently weaken every limit the policy states
+    (C calls would no longer be killed at the deadline), so the policy must say thread."""
+    chosen = "isolation" in policy.model_fields_set
+    if policy.isolation == "thread":
+        why = "policy opt-in: C calls are bounded by cost checks only"
+    elif not can_fork:
+        origin = "the policy's" if chosen else "the default"
+        raise InstallError(
+            f"{policy_path}: isolation: fork ({origin}) is unavailable here (no os.fork); "
+            "set isolation: thread in the policy to run probes in a thread, where C calls "
+            "are bounded by cost checks only"
+        )
+    else:
+        origin = "policy" if chosen else "the default"
+        why = f"{origin}: probes run in a forked child killed at the deadline"
+    return (
+        f"safeprobe: installed {policy_path} on {policy.trigger.signal}; "
+        f"isolation: {policy.isolation} ({why})\n"
+    )
 
 
 def uninstall() -> None:
