@@ -64,7 +64,7 @@ limits:
   max_depth: 4
   max_repr_items: 50
   max_str_chars: 120
-isolation: thread
+isolation: fork                   # default; thread is an opt-in for hosts that cannot fork
 output: stderr
 audit:
   path: ./audit.jsonl
