@@ -56,13 +56,13 @@ _LINE_PREFIX: Final = re.compile(r"^Line (\d+): ")
 _CACHE_SIZE: Final = 64
 
 # Syntax nodes a probe may have. A real probe is a page: the examples have 10-150 nodes,
-# and 800 lines of dense code about 10,000. The cap bounds the C call ``compile`` makes
-# of the transformed tree (which our guards grow 1-4x), which no deadline can interrupt in
-# a thread: measured here (benchmarks/ not involved: see CHANGELOG, 2 shared cores), the
-# worst shapes (attribute chains, subscripts, f-strings, calls) compile at 2.5-4 us per
-# transformed node, so 10,000 nodes stay under ~100 ms of C; the Python transformer before
-# it checks the deadline as it goes.
-MAX_PROBE_NODES: Final = 10_000
+# and 400 lines of dense code about 5,000. The cap bounds the C call ``compile`` makes of
+# the transformed tree (which our guards grow 1-4x), which no deadline can interrupt in a
+# thread. Measured here (2 shared cores, the test suite running on the other): at 10,000
+# nodes the worst shapes (f-strings, ``in`` chains, attribute chains) took 100-120 ms in
+# that one C call; 5,000 nodes keep it near 60 ms, well inside the timeout's 100 ms of
+# slack. The Python transformer before it checks the deadline as it goes.
+MAX_PROBE_NODES: Final = 5_000
 # Functions, lambdas and comprehensions: each is a code object, and CPython's compile is
 # quadratic in the code objects of one scope (measured here: 500 lambdas 17 ms, 1,000
 # lambdas 55 ms, 2,000 lambdas 180-240 ms). A probe that needs 200 functions is not a probe.

@@ -19,6 +19,7 @@ import os
 import resource
 import select
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -252,7 +253,8 @@ _OOM_SCORE_ADJ_CHILD: Final = b"1000"
 # hazard it names is a child that takes a lock another thread held at the fork. This child
 # is safe from it by construction: only the forking thread exists in it; it runs only our
 # compiler, sandbox and the probe over views, and takes no lock another thread may hold
-# (no logging, no imports, no I/O but its pipe and two /proc files through raw fds); its
+# (no logging, no imports, no I/O but its pipe and two /proc files through raw fds, no
+# sys.stdout or sys.stderr); its
 # garbage collector is off; it leaves with os._exit. A child that still blocked would be
 # killed at the deadline. So the warning is silenced for exactly this call: the exact
 # message, the category, and the module of this file; never a blanket filter.
@@ -334,8 +336,15 @@ def _child_main(
     # reference counting triggers cannot run either: every host object the child can
     # reach is still referenced by the host's own structures, copied with it, so the
     # child never drops the last reference; the probe cannot define a class or __del__,
-    # and at os._exit nothing is finalized.
+    # and at os._exit nothing is finalized. (A value that host code named under the
+    # policy's ``evaluate`` creates may be freed here: that host code was vouched for.)
     gc.disable()
+    # The host's streams are not the child's to write: their buffers' locks may have been
+    # held by another thread at the fork, and the operator reads output from the pipe. With
+    # no sys.stderr, a warning the compiler raises (SyntaxWarning for ``x is 1``) is
+    # dropped by the warnings module instead of printed. (None is how Python itself says
+    # "no stream", as under pythonw.)
+    sys.stdout = sys.stderr = None
     code = _EXIT_CRASHED
 
     def send(data: bytes) -> None:

@@ -6,6 +6,7 @@ import gc
 import os
 import resource
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -195,3 +196,16 @@ def test_fork_warning_filter_is_narrow_and_installed_once() -> None:
         assert not module.match("safeprobe.limits_other")
     finally:
         warnings.filters[:] = before
+
+
+def test_forked_child_has_no_host_streams() -> None:
+    """The child cannot write to the host's stdout or stderr (a warning is dropped)."""
+
+    def streams(_send: object) -> bytes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")  # printed, were there a stream to print to
+            warnings.warn("from the child", SyntaxWarning, stacklevel=1)
+        return repr((sys.stdout, sys.stderr)).encode()
+
+    report = run_forked(streams, deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    assert report.payload == b"(None, None)"
