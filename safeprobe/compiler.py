@@ -327,11 +327,11 @@ def _check_size(
         if nodes % _DEADLINE_EVERY_NODES == 0 and check is not None:
             check()
         if nodes > MAX_PROBE_NODES:
-            problem = f"probe.max_nodes: more than {MAX_PROBE_NODES} syntax nodes"
-            return ProbeCompileError(path, None, problem + "; a probe is a short script")
+            problem = f"size: more than {MAX_PROBE_NODES} syntax nodes (a fixed cap: a probe"
+            return ProbeCompileError(path, None, problem + " is a short script)")
     if scopes > MAX_PROBE_SCOPES:
-        problem = f"probe.max_scopes: {scopes} functions, lambdas and comprehensions"
-        return ProbeCompileError(path, None, problem + f", over the {MAX_PROBE_SCOPES} cap")
+        problem = f"size: {scopes} functions, lambdas and comprehensions"
+        return ProbeCompileError(path, None, problem + f", over the fixed {MAX_PROBE_SCOPES} cap")
     return None
 
 
