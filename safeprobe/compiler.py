@@ -297,7 +297,9 @@ def _compile(
         check()
     try:
         result = compile_restricted_exec(
-            tree, filename=path, policy=_with_deadline(check) if check else ProbeTransformer
+            tree,
+            filename=path,
+            policy=ProbeTransformer if check is None else _with_deadline(check),
         )
     except SyntaxError as exc:
         return None, (ProbeCompileError(path, exc.lineno, f"SyntaxError: {exc.msg}"),)
