@@ -16,8 +16,14 @@ another way. Our transformer adds, beyond RestrictedPython:
 * refusals, with the line, for imports, class definitions, generators (``yield``) and the
   ``printed`` name.
 
+Compiling is bounded too, because the attempt's timeout covers it: ``ast.parse`` and
+``compile`` are single C calls no deadline can interrupt, so the size caps bound them
+(``probe.max_size`` the parse, ``MAX_PROBE_NODES`` and ``MAX_PROBE_SCOPES`` the compile);
+the Python parts (counting the tree, RestrictedPython's transformer and ours) check the
+attempt's deadline every few hundred nodes and stop with ``ProbeCompileTimeout``.
+
 Compiled code is cached by (path, sha256), so an unchanged probe costs nothing to reuse.
-Threat model: SECURITY.md, "Code".
+Threat model: SECURITY.md, "Code" and "Time".
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ from __future__ import annotations
 import ast
 import re
 import threading
+import time
 import types
 from collections import OrderedDict
-from typing import Final, cast
+from collections.abc import Callable
+from typing import Any, Final, cast
 
 from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
-from safeprobe.errors import ProbeCompileError
+from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
 
 # Operators that can allocate or compute a huge value in one C call. "+" is here because
 # ``s = s + s`` in a loop doubles a string per step: 30 steps are a gigabyte.
@@ -48,6 +56,34 @@ _GUARDED_BINOPS: Final[dict[int, str]] = {
 
 _LINE_PREFIX: Final = re.compile(r"^Line (\d+): ")
 _CACHE_SIZE: Final = 64
+
+# Syntax nodes a probe may have. A real probe is a page: the examples have 10-150 nodes,
+# and 400 lines of dense code about 5,000. The cap bounds the C call ``compile`` makes of
+# the transformed tree (which our guards grow 1-4x), which no deadline can interrupt in a
+# thread. Measured here (2 shared cores, the test suite running on the other): at 10,000
+# nodes the worst shapes (f-strings, ``in`` chains, attribute chains) took 100-120 ms in
+# that one C call; 5,000 nodes keep it near 60 ms, well inside the timeout's 100 ms of
+# slack. The Python transformer before it checks the deadline as it goes.
+MAX_PROBE_NODES: Final = 5_000
+# Functions, lambdas and comprehensions: each is a code object, and CPython's compile is
+# quadratic in the code objects of one scope (measured here: 500 lambdas 17 ms, 1,000
+# lambdas 55 ms, 2,000 lambdas 180-240 ms). A probe that needs 200 functions is not a probe.
+MAX_PROBE_SCOPES: Final = 200
+# The Python passes over the tree look at the clock once per this many nodes: at the
+# transformer's ~10-30 us per node that is a check every few milliseconds.
+_DEADLINE_EVERY_NODES: Final = 256
+_SCOPE_TYPE_IDS: Final = frozenset(
+    id(kind)
+    for kind in (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.Lambda,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+    )
+)
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:
@@ -204,9 +240,19 @@ def _key_call(name: str, node: ast.expr) -> ast.expr:
     return ast.fix_missing_locations(call)
 
 
-def compile_probe(source: str, *, path: str) -> types.CodeType:
-    """Compile a probe or raise ProbeCompileError naming the first bad line."""
-    code, errors = _compile(source, path=path)
+def compile_probe(
+    source: str,
+    *,
+    path: str,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> types.CodeType:
+    """Compile a probe or raise ProbeCompileError naming the first bad line.
+
+    With a ``deadline`` (a ``clock()`` value), the Python parts of compiling stop with
+    ProbeCompileTimeout once it has passed; the C parts are bounded by the size caps.
+    """
+    code, errors = _compile(source, path=path, check=_deadline_check(deadline, clock, path))
     if errors:
         raise errors[0]
     assert code is not None
@@ -219,14 +265,44 @@ def probe_compile_errors(source: str, *, path: str) -> tuple[ProbeCompileError, 
     The same compilation as compile_probe (whose error is the first of these), so a check
     before deployment (``safeprobe lint``) and the host can never disagree.
     """
-    return _compile(source, path=path)[1]
+    return _compile(source, path=path, check=None)[1]
+
+
+def _deadline_check(
+    deadline: float | None, clock: Callable[[], float], path: str
+) -> Callable[[], None] | None:
+    if deadline is None:
+        return None
+
+    def check() -> None:
+        if clock() > deadline:
+            raise ProbeCompileTimeout(path)
+
+    return check
 
 
 def _compile(
-    source: str, *, path: str
+    source: str, *, path: str, check: Callable[[], None] | None
 ) -> tuple[types.CodeType | None, tuple[ProbeCompileError, ...]]:
     try:
-        result = compile_restricted_exec(source, filename=path, policy=ProbeTransformer)
+        # One C call, bounded only by the file's size (probe.max_size): ~3 ms per KiB of
+        # the densest shapes here, so the default 32 KiB parses in ~100 ms.
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        return None, (_syntax_error(path, exc),)
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        return None, (ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}"),)
+    too_big = _check_size(tree, path, check)
+    if too_big is not None:
+        return None, (too_big,)
+    if check is not None:
+        check()
+    try:
+        result = compile_restricted_exec(
+            tree,
+            filename=path,
+            policy=ProbeTransformer if check is None else _with_deadline(check),
+        )
     except SyntaxError as exc:
         return None, (ProbeCompileError(path, exc.lineno, f"SyntaxError: {exc.msg}"),)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
@@ -235,6 +311,51 @@ def _compile(
     if result.errors or result.code is None:
         return None, tuple(_error(path, text) for text in result.errors or ["no code produced"])
     return result.code, ()
+
+
+def _syntax_error(path: str, exc: SyntaxError) -> ProbeCompileError:
+    """The parse's error, worded as RestrictedPython words it when it parses itself."""
+    statement = exc.text.strip() if exc.text else None
+    problem = f"SyntaxError: {exc.msg} at statement: {statement!r}"
+    return ProbeCompileError(path, exc.lineno, problem)
+
+
+def _check_size(
+    tree: ast.AST, path: str, check: Callable[[], None] | None
+) -> ProbeCompileError | None:
+    """Refuse a tree over the node or scope caps before anything slow runs over it."""
+    scopes = 0
+    for nodes, node in enumerate(ast.walk(tree), start=1):
+        if id(type(node)) in _SCOPE_TYPE_IDS:
+            scopes += 1
+        if nodes % _DEADLINE_EVERY_NODES == 0 and check is not None:
+            check()
+        if nodes > MAX_PROBE_NODES:
+            problem = f"size: more than {MAX_PROBE_NODES} syntax nodes (a fixed cap: a probe"
+            return ProbeCompileError(path, None, problem + " is a short script)")
+    if scopes > MAX_PROBE_SCOPES:
+        problem = f"size: {scopes} functions, lambdas and comprehensions"
+        return ProbeCompileError(path, None, problem + f", over the fixed {MAX_PROBE_SCOPES} cap")
+    return None
+
+
+def _with_deadline(check: Callable[[], None]) -> type[ProbeTransformer]:
+    """Our transformer, looking at the deadline every few hundred nodes it visits.
+
+    RestrictedPython instantiates the class it is given, so the deadline comes in the class.
+    ``visit`` is the dispatcher every node passes through; the visit_* rules are untouched.
+    """
+
+    class DeadlineTransformer(ProbeTransformer):
+        visited = 0
+
+        def visit(self, node: ast.AST) -> Any:  # NodeVisitor.visit's own return type
+            self.visited += 1
+            if self.visited % _DEADLINE_EVERY_NODES == 0:
+                check()
+            return super().visit(node)
+
+    return DeadlineTransformer
 
 
 def _error(path: str, text: str) -> ProbeCompileError:
@@ -253,15 +374,30 @@ class CodeCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_compile(self, source: str, *, path: str, sha256: str) -> types.CodeType:
+    def get(self, *, path: str, sha256: str) -> types.CodeType | None:
+        """The cached code of these bytes, or None."""
         key = (path, sha256)
         with self._lock:
             code = self._entries.get(key)
             if code is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return code
-        code = compile_probe(source, path=path)
+            return code
+
+    def get_or_compile(
+        self,
+        source: str,
+        *,
+        path: str,
+        sha256: str,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> types.CodeType:
+        key = (path, sha256)
+        code = self.get(path=path, sha256=sha256)
+        if code is not None:
+            return code
+        code = compile_probe(source, path=path, deadline=deadline, clock=clock)
         with self._lock:
             self.misses += 1
             self._entries[key] = code

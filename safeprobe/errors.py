@@ -4,6 +4,7 @@
     ├── PolicyError        the policy file is missing or invalid (file, line, field)
     ├── ProbeRejected      the probe file was refused before compiling (file, rule)
     ├── ProbeCompileError  the probe does not compile under our rules (file, line)
+    │   └── ProbeCompileTimeout  compiling ran past the attempt's deadline
     ├── AuditError         the audit record cannot be written (fail-closed)
     ├── AuditChainError    an audit file does not verify (line, kind)
     └── InstallError       install()/uninstall() cannot do what was asked
@@ -43,6 +44,15 @@ class ProbeCompileError(SafeprobeError):
         self.path, self.line, self.problem = path, line, problem
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: compile: {problem}")
+
+
+class ProbeCompileTimeout(ProbeCompileError):
+    """Compiling the probe ran past the attempt's deadline (the timeout covers compiling)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.line = path, None
+        self.problem = "still compiling at the deadline"
+        SafeprobeError.__init__(self, f"{path}: limits.timeout: {self.problem}")
 
 
 class AuditError(SafeprobeError):

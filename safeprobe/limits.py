@@ -14,12 +14,15 @@ Threat model: SECURITY.md, "Time", "Memory", "Output" and "Isolation".
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import resource
 import select
 import signal
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final, NoReturn
@@ -77,10 +80,12 @@ class Budget:
         max_steps: int,
         max_items: int,
         clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> None:
+        """``started``: the ``clock()`` reading the timeout runs from (now by default)."""
         self._clock = clock
         self.timeout_s = timeout_s
-        self.deadline = clock() + timeout_s
+        self.deadline = (clock() if started is None else started) + timeout_s
         self.max_steps = max_steps
         self.max_items = max_items
         self.steps = 0
@@ -238,6 +243,27 @@ FORK_KILL_GRACE_S: Final = 0.05
 # CPU seconds the child may burn beyond its timeout before the kernel stops it (SIGXCPU).
 _CPU_GRACE_S: Final = 1
 _EXIT_CRASHED: Final = 70
+# Linux: the kernel's OOM killer picks the process with the highest score; 1000 makes the
+# child the first choice, so a probe that exhausts the machine's memory dies before the host.
+_OOM_SCORE_ADJ_PATH: Final = "/proc/self/oom_score_adj"
+_OOM_SCORE_ADJ_CHILD: Final = b"1000"
+
+# Python 3.12+ warns in the PARENT, right after fork(), when other threads exist
+# ("This process (pid=N) is multi-threaded, use of fork() may lead to deadlocks in the
+# child."; gh-100228), with stacklevel at the caller of os.fork, which is run_forked. The
+# hazard it names is a child that takes a lock another thread held at the fork. This child
+# is safe from it by construction: only the forking thread exists in it; it runs only our
+# compiler, sandbox and the probe over views, and takes no lock another thread may hold
+# (no logging, no imports, no I/O but its pipe and two /proc files through raw fds, no
+# sys.stdout or sys.stderr); its
+# garbage collector is off; it leaves with os._exit. A child that still blocked would be
+# killed at the deadline. So the warning is silenced for exactly this call: the exact
+# message, the category, and the module of this file; never a blanket filter.
+_FORK_WARNING: Final = (
+    r"This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks "
+    r"in the child\.\Z"
+)
+_FORK_WARNING_MODULE: Final = r"safeprobe\.limits\Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,14 +284,15 @@ class ChildReport:
 
 
 def run_forked(
-    work: Callable[[], bytes],
+    work: Callable[[Callable[[bytes], None]], bytes],
     *,
     deadline_s: float,
     max_payload_bytes: int,
     memory_bytes: int,
     clock: Callable[[], float] = time.monotonic,
 ) -> ChildReport:
-    """Run ``work`` in a forked child and return what it wrote, within a hard deadline.
+    """Run ``work`` in a forked child and return what it sent and returned, in that order,
+    within a hard deadline. ``work`` gets a ``send`` that writes to the pipe at once.
 
     The child cannot change the host's memory (it has its own copy), runs under
     RLIMIT_AS (the host's current mappings plus ``memory_bytes``) and RLIMIT_CPU, set in
@@ -275,6 +302,7 @@ def run_forked(
     child; ``work`` must not touch locks other host threads may have held at the fork.
     """
     read_end, write_end = os.pipe()
+    _ignore_fork_warning()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
         os.close(read_end)
@@ -305,20 +333,74 @@ def run_forked(
 
 
 def _child_main(
-    work: Callable[[], bytes], write_end: int, *, deadline_s: float, memory_bytes: int
+    work: Callable[[Callable[[bytes], None]], bytes],
+    write_end: int,
+    *,
+    deadline_s: float,
+    memory_bytes: int,
 ) -> NoReturn:  # pragma: no cover - runs in the child
+    # First thing: no cycle collection, so no host object's __del__ or weakref callback
+    # runs here (a collection would find host garbage the fork copied). Finalizers that
+    # reference counting triggers cannot run either: every host object the child can
+    # reach is still referenced by the host's own structures, copied with it, so the
+    # child never drops the last reference; the probe cannot define a class or __del__,
+    # and at os._exit nothing is finalized. (A value that host code named under the
+    # policy's ``evaluate`` creates may be freed here: that host code was vouched for.)
+    gc.disable()
+    # The host's streams are not the child's to write: their buffers' locks may have been
+    # held by another thread at the fork, and the operator reads output from the pipe. With
+    # no sys.stderr, a warning the compiler raises (SyntaxWarning for ``x is 1``) is
+    # dropped by the warnings module instead of printed. (None is how Python itself says
+    # "no stream", as under pythonw.)
+    sys.stdout = sys.stderr = None
     code = _EXIT_CRASHED
-    try:
-        _limit_child(deadline_s, memory_bytes)
-        data = work()
+
+    def send(data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(write_end, view) :]
+
+    try:
+        _prefer_for_oom_kill()
+        _limit_child(deadline_s, memory_bytes)
+        send(work(send))
         code = 0
     except BaseException:  # noqa: BLE001 - the child reports by exit code, never raises
         code = _EXIT_CRASHED
     finally:
         os._exit(code)
+
+
+def _ignore_fork_warning() -> None:
+    """Install, once, the narrow filter for CPython's multi-threaded fork warning."""
+    for action, message, category, module, _line in warnings.filters:
+        if (
+            action == "ignore"
+            and category is DeprecationWarning
+            and message is not None
+            and message.pattern == _FORK_WARNING
+            and module is not None
+            and module.pattern == _FORK_WARNING_MODULE
+        ):
+            return
+    warnings.filterwarnings(
+        "ignore", message=_FORK_WARNING, category=DeprecationWarning, module=_FORK_WARNING_MODULE
+    )
+
+
+def _prefer_for_oom_kill() -> None:  # pragma: no cover - runs in the child
+    """Ask the kernel to kill this child before the host when memory runs out. Best effort:
+    not Linux, or a sandbox without /proc, leaves the score as it is."""
+    try:
+        fd = os.open(_OOM_SCORE_ADJ_PATH, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.write(fd, _OOM_SCORE_ADJ_CHILD)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _limit_child(deadline_s: float, memory_bytes: int) -> None:  # pragma: no cover - child
@@ -332,11 +414,17 @@ def _limit_child(deadline_s: float, memory_bytes: int) -> None:  # pragma: no co
 
 def _mapped_bytes() -> int | None:
     """The process's current virtual size (VmSize), which RLIMIT_AS is measured against."""
+    # A raw fd, not open(): the child does no buffered I/O (see _FORK_WARNING).
     try:
-        with open("/proc/self/statm", "rb") as statm:  # noqa: PTH123 - no pathlib in the child
-            pages = int(statm.read().split()[0])
+        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        pages = int(os.read(fd, 4096).split()[0])
     except (OSError, ValueError, IndexError):
         return None
+    finally:
+        os.close(fd)
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 

@@ -90,9 +90,12 @@ DEFAULT_MAX_MEMORY_BYTES: Final = 256 * 1024 * 1024
 MIN_MEMORY_BYTES: Final = 16 * 1024 * 1024
 # Below 16 characters a string cannot show even a short identifier and its quotes.
 MIN_STR_CHARS: Final = 16
-# A probe is a short hand-written script; 256 KiB is far beyond one and still cheap to
-# read, hash and compile on every signal.
-DEFAULT_PROBE_MAX_BYTES: Final = 256 * 1024
+# A probe is a short hand-written script (the examples are 15-400 bytes); 32 KiB is ~800
+# lines, far beyond one. The cap also bounds ``ast.parse``, one C call no deadline can
+# interrupt in isolation: thread: the densest shapes parse at ~3 ms per KiB here, so 32 KiB
+# parses in ~100 ms, inside the default 500 ms timeout (compiler.py bounds the rest).
+# A policy that raises it lifts that bound with it.
+DEFAULT_PROBE_MAX_BYTES: Final = 32 * 1024
 # The probe file is read whole into the host's memory, so a policy may not lift the cap
 # past 16 MiB (the same bound as output).
 MAX_PROBE_BYTES_CAP: Final = 16 * 1024 * 1024
@@ -608,9 +611,11 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
     ] = ()
     # Added to the built-in name patterns (*password*, *token*, ...), never replacing them.
     redact: tuple[Annotated[_Text, AfterValidator(_check_pattern)], ...] = ()
-    # thread: the probe runs in the host's runner thread; fork: in a forked child that is
-    # killed at the deadline and runs under limits.max_memory (SECURITY.md, "Isolation").
-    isolation: Annotated[Literal["thread", "fork"], BeforeValidator(_literal_text)] = "thread"
+    # fork (the default): the probe runs in a forked child that is killed at the deadline
+    # and runs under limits.max_memory, so every limit holds even for one long C call;
+    # thread: in the host's runner thread, an opt-in for hosts that cannot fork, where C
+    # calls are bounded by cost checks only (SECURITY.md, "Isolation").
+    isolation: Annotated[Literal["thread", "fork"], BeforeValidator(_literal_text)] = "fork"
     # stderr: the host's stderr; file: a result file per attempt in output_dir, mode 0600,
     # which `safeprobe trigger` prints.
     output: Annotated[Literal["stderr", "file"], BeforeValidator(_literal_text)] = "stderr"

@@ -27,7 +27,6 @@ from safeprobe.compiler import CodeCache
 from safeprobe.errors import (
     AuditError,
     PolicyError,
-    ProbeCompileError,
     ProbeRejected,
     SafeprobeError,
 )
@@ -418,22 +417,28 @@ class Runner:
     def _read_and_run(
         self, policy: Policy, spec: ProbeSpec, output: OutputBuffer
     ) -> tuple[Result, int, ProbeSource | None]:
-        """Read, check, compile (cached by digest) and run one probe file."""
+        """Read, check, compile (cached by digest, in isolation: thread) and run one probe
+        file, all within the attempt's timeout."""
         source: ProbeSource | None = None
         steps = 0
+        # The attempt's timeout runs from here: reading, compiling and running.
+        started = self._clock()
         try:
             source = read_probe(
                 spec.path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
             )
-            code = self.code_cache.get_or_compile(
-                source.text, path=source.path, sha256=source.sha256
-            )
             argv = tuple(_safe_argv(Redactor.with_defaults(policy.redact)))
-            result, steps = run_code(policy, code, source, output, clock=self._clock, argv=argv)
+            result, steps = run_code(
+                policy,
+                source,
+                output,
+                clock=self._clock,
+                argv=argv,
+                started=started,
+                code_cache=self.code_cache,
+            )
         except ProbeRejected as error:
             result = Result(Outcome.REJECTED, str(error))
-        except ProbeCompileError as error:
-            result = Result(Outcome.COMPILE_ERROR, str(error))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
             where = source.path if source else spec.path
             result = Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")

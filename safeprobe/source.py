@@ -21,9 +21,9 @@ from typing import Final
 
 from safeprobe.errors import ProbeRejected
 
-# A probe is a short script an operator writes; 256 KiB is far beyond any real one and keeps
-# a hostile file from making the host read and hash gigabytes.
-DEFAULT_MAX_PROBE_BYTES: Final = 256 * 1024
+# The policy's default (policy.DEFAULT_PROBE_MAX_BYTES says why 32 KiB): a probe is a
+# short script, and the cap also bounds the parse, one C call.
+DEFAULT_MAX_PROBE_BYTES: Final = 32 * 1024
 
 _WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
 

@@ -55,6 +55,7 @@ from typing import Final
 
 from safeprobe.errors import InstallError
 from safeprobe.execution import Outcome
+from safeprobe.policy import Policy
 from safeprobe.registry import announce, withdraw
 from safeprobe.runner import Runner, TriggerInfo
 
@@ -139,6 +140,7 @@ def install(
             )
         runner = Runner(policy_path, clock=clock)
         policy = runner.load()
+        said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
         mode = policy.trigger.mode
@@ -178,6 +180,7 @@ def install(
             if takers:
                 inst.wakeup = _take_wakeup_fd(inst)
                 _warn_takers(signum, takers, inst.wakeup)
+        sys.stderr.write(said)
         listener_tid = inst.listener.native_id if inst.listener is not None else None
         try:
             inst.announcement = announce(
@@ -294,6 +297,30 @@ def _os_catches(signum: int) -> bool:
         if line.startswith("SigCgt:"):
             return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
     return False
+
+
+def isolation_line(policy: Policy, policy_path: str, *, can_fork: bool) -> str:
+    """The line install() writes to the host's stderr: which isolation, and why. Raises
+    InstallError when the policy runs probes in a forked child and this platform cannot
+    fork: falling back to a thread would silently weaken every limit the policy states
+    (C calls would no longer be killed at the deadline), so the policy must say thread."""
+    chosen = "isolation" in policy.model_fields_set
+    if policy.isolation == "thread":
+        why = "policy opt-in: C calls are bounded by cost checks only"
+    elif not can_fork:
+        origin = "the policy's" if chosen else "the default"
+        raise InstallError(
+            f"{policy_path}: isolation: fork ({origin}) is unavailable here (no os.fork); "
+            "set isolation: thread in the policy to run probes in a thread, where C calls "
+            "are bounded by cost checks only"
+        )
+    else:
+        origin = "policy" if chosen else "the default"
+        why = f"{origin}: probes run in a forked child killed at the deadline"
+    return (
+        f"safeprobe: installed {policy_path} on {policy.trigger.signal}; "
+        f"isolation: {policy.isolation} ({why})\n"
+    )
 
 
 def uninstall() -> None:

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeprobe.compiler import CodeCache, compile_probe, probe_compile_errors
-from safeprobe.errors import ProbeCompileError
+from safeprobe.compiler import (
+    MAX_PROBE_NODES,
+    MAX_PROBE_SCOPES,
+    CodeCache,
+    compile_probe,
+    probe_compile_errors,
+)
+from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
 
 
 @pytest.mark.parametrize(
@@ -89,3 +95,70 @@ def test_all_compile_errors_are_listed_and_the_first_is_compile_probes() -> None
         compile_probe(source, path="p.py")
     assert str(info.value) == str(errors[0])
     assert probe_compile_errors("print(1)\n", path="p.py") == ()
+
+
+# ---- compiling within the attempt's deadline, and the size caps that bound the C parts ----
+
+
+class _StepClock:
+    """A clock that advances by ``step`` on every reading: compiling "takes time"."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+        self.readings = 0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        self.readings += 1
+        return self.now
+
+
+def test_probe_over_the_node_cap_is_refused_naming_file_and_rule() -> None:
+    """A tree larger than MAX_PROBE_NODES is refused before the transformer walks it."""
+    source = "a = 1\n" * (MAX_PROBE_NODES // 3)
+    with pytest.raises(
+        ProbeCompileError, match=r"^big\.py: compile: size: more than 5000 syntax nodes"
+    ):
+        compile_probe(source, path="big.py")
+
+
+def test_probe_with_too_many_functions_is_refused() -> None:
+    """Code objects per scope are capped: CPython's compile is quadratic in them."""
+    source = "f = lambda: 1\n" * (MAX_PROBE_SCOPES + 1)
+    with pytest.raises(
+        ProbeCompileError,
+        match=r"size: 201 functions, lambdas and comprehensions, over the fixed 200",
+    ):
+        compile_probe(source, path="p.py")
+
+
+def test_probe_at_the_caps_compiles() -> None:
+    """The caps leave room: a probe just under both still compiles."""
+    source = "def f():\n    return 1\n" * MAX_PROBE_SCOPES
+    assert compile_probe(source, path="p.py").co_filename == "p.py"
+
+
+def test_compiling_past_the_deadline_stops_with_a_timeout() -> None:
+    """The Python passes over the tree look at the deadline and stop with limits.timeout."""
+    clock = _StepClock(0.001)
+    source = "x = a.b.c\n" * 400  # 3,600 nodes: many deadline checks at 1 ms per reading
+    with pytest.raises(ProbeCompileTimeout) as info:
+        compile_probe(source, path="p.py", deadline=clock.now + 0.005, clock=clock)
+    assert str(info.value) == "p.py: limits.timeout: still compiling at the deadline"
+    assert isinstance(info.value, ProbeCompileError)  # lint and callers treat it as one
+
+
+def test_compiling_inside_the_deadline_reads_the_clock_sparingly() -> None:
+    """The check costs one clock reading per few hundred nodes, not one per node."""
+    clock = _StepClock(0.0)
+    compile_probe("x = a.b.c\n" * 400, path="p.py", deadline=1.0, clock=clock)
+    assert 0 < clock.readings < 100
+
+
+def test_cache_get_does_not_compile() -> None:
+    """get() answers from the cache only; a miss is None."""
+    cache = CodeCache()
+    assert cache.get(path="p.py", sha256="aa") is None
+    code = cache.get_or_compile("x = 1\n", path="p.py", sha256="aa")
+    assert cache.get(path="p.py", sha256="aa") is code

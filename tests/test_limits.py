@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import signal
+import sys
 import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +76,9 @@ def test_output_is_capped_on_a_character_boundary() -> None:
 
 def test_forked_work_returns_its_bytes_and_exit_code() -> None:
 
-    report = run_forked(lambda: b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    report = run_forked(
+        lambda _send: b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28
+    )
     assert (report.payload, report.exit_code, report.signal) == (b"hello", 0, None)
     assert not report.killed_at_deadline
 
@@ -81,7 +88,10 @@ def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
 
     started = time.monotonic()
     report = run_forked(
-        lambda: time.sleep(30) or b"", deadline_s=0.2, max_payload_bytes=100, memory_bytes=2**28
+        lambda _send: time.sleep(30) or b"",
+        deadline_s=0.2,
+        max_payload_bytes=100,
+        memory_bytes=2**28,
     )
     elapsed = time.monotonic() - started
     assert report.killed_at_deadline
@@ -92,7 +102,7 @@ def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
 def test_forked_child_crash_is_reported_not_raised() -> None:
 
     report = run_forked(
-        lambda: os.kill(os.getpid(), signal.SIGSEGV) or b"",
+        lambda _send: os.kill(os.getpid(), signal.SIGSEGV) or b"",
         deadline_s=5,
         max_payload_bytes=100,
         memory_bytes=2**28,
@@ -106,7 +116,7 @@ def test_forked_child_memory_is_limited_in_the_child_only() -> None:
 
     before = resource.getrlimit(resource.RLIMIT_AS)
 
-    def allocate() -> bytes:
+    def allocate(_send: object) -> bytes:
         try:
             _ = bytearray(512 * 1024 * 1024)
         except MemoryError:
@@ -121,7 +131,81 @@ def test_forked_child_memory_is_limited_in_the_child_only() -> None:
 def test_forked_child_sending_too_much_is_cut() -> None:
 
     report = run_forked(
-        lambda: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28
+        lambda _send: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28
     )
     assert report.payload_cut
     assert len(report.payload) <= 1000 + 65536
+
+
+def test_forked_child_sends_before_it_returns() -> None:
+    """What work sends arrives before what it returns, in order."""
+
+    def work(send: Callable[[bytes], None]) -> bytes:
+        send(b"first ")
+        return b"last"
+
+    report = run_forked(work, deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    assert report.payload == b"first last"
+
+
+def test_forked_child_runs_without_the_garbage_collector() -> None:
+    """gc is off in the child, so no collection runs a host finalizer there."""
+    report = run_forked(
+        lambda _send: str(gc.isenabled()).encode(),
+        deadline_s=5,
+        max_payload_bytes=100,
+        memory_bytes=2**28,
+    )
+    assert report.payload == b"False"
+    assert gc.isenabled()
+
+
+@pytest.mark.skipif(not Path("/proc/self/oom_score_adj").exists(), reason="Linux /proc only")
+def test_forked_child_is_the_oom_killers_first_choice() -> None:
+    """The child's oom_score_adj is 1000, so the kernel kills it before the host."""
+
+    def read_score(_send: object) -> bytes:
+        return Path("/proc/self/oom_score_adj").read_bytes().strip()
+
+    report = run_forked(read_score, deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    assert report.payload == b"1000"
+    assert Path("/proc/self/oom_score_adj").read_bytes().strip() != b"1000"
+
+
+def test_fork_warning_filter_is_narrow_and_installed_once() -> None:
+    """Our filter names the exact message, category and module, and is not duplicated."""
+    before = list(warnings.filters)
+    try:
+        for _ in range(3):
+            run_forked(lambda _send: b"", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+        ours = [f for f in warnings.filters if f not in before]
+        assert len(ours) <= 1
+        action, message, category, module, _line = next(
+            f for f in warnings.filters if f[3] is not None and "safeprobe" in f[3].pattern
+        )
+        assert (action, category) == ("ignore", DeprecationWarning)
+        assert message is not None
+        assert message.match(
+            "This process (pid=42) is multi-threaded, use of fork() may lead to deadlocks "
+            "in the child."
+        )
+        assert not message.match("something else")
+        assert module is not None
+        assert module.match("safeprobe.limits")
+        assert not module.match("host_app")
+        assert not module.match("safeprobe.limits_other")
+    finally:
+        warnings.filters[:] = before
+
+
+def test_forked_child_has_no_host_streams() -> None:
+    """The child cannot write to the host's stdout or stderr (a warning is dropped)."""
+
+    def streams(_send: object) -> bytes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")  # printed, were there a stream to print to
+            warnings.warn("from the child", SyntaxWarning, stacklevel=1)
+        return repr((sys.stdout, sys.stderr)).encode()
+
+    report = run_forked(streams, deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
+    assert report.payload == b"(None, None)"

@@ -67,7 +67,7 @@ limits:
   max_depth: 4
   max_repr_items: 50
   max_str_chars: 120
-isolation: thread
+isolation: fork                   # default; thread is an opt-in for hosts that cannot fork
 output: stderr
 audit:
   path: ./audit.jsonl
@@ -105,7 +105,7 @@ def test_design_example_policy_loads_every_value() -> None:
         "my_object": Exposure(target="__main__:my_object", allow=("data", "data.*"))
     }
     assert policy.redact == ("*password*", "*token*", "*secret*")
-    assert policy.isolation == "thread"
+    assert policy.isolation == "fork"
     assert policy.output == "stderr"
     assert policy.limits == Limits(
         timeout=0.5,
@@ -139,10 +139,10 @@ def test_minimal_policy_takes_every_default() -> None:
     assert policy.trigger.mode == "listener"
     assert policy.probe.owners == ("root", "current")
     assert policy.probe.sha256 == ()
-    assert policy.probe.max_bytes == 256 * 1024
+    assert policy.probe.max_bytes == 32 * 1024
     assert dict(policy.expose) == {}
     assert policy.redact == ()
-    assert policy.isolation == "thread"
+    assert policy.isolation == "fork"
     assert policy.output == "stderr"
     assert policy.limits.timeout_s == 0.5
     assert policy.limits.max_steps == 1_000_000

@@ -70,7 +70,7 @@ def test_values_equal_to_their_default_are_marked() -> None:
     assert "  timeout: 2s" in lines
     assert "  max_steps: 1000000 # default" in lines
     assert "  max_output: 64KiB # default" in lines
-    assert "isolation: thread # default" in lines
+    assert "isolation: fork # default" in lines
     assert "    target: __main__:app" in lines
     assert "    allow: [data]" in lines
     assert "  path: /srv/app/policies/p.py" in lines

@@ -14,6 +14,8 @@ import yaml
 
 import safeprobe
 from safeprobe.errors import InstallError
+from safeprobe.policy import parse_policy
+from safeprobe.trigger import isolation_line
 from tests.harness import read_records, wait_until
 
 MODULE = "safeprobe_trigger_test_module"
@@ -101,3 +103,38 @@ def test_uninstall_leaves_a_signal_the_host_had_blocked_blocked(policy: Path) ->
         assert signal.SIGUSR2 in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2})
+
+
+def test_install_says_it_chose_fork_by_default(
+    policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The host's stderr says which isolation runs probes, and that fork is the default."""
+    safeprobe.install(policy)
+    err = capsys.readouterr().err
+    assert (
+        f"safeprobe: installed {policy} on SIGUSR2; isolation: fork (the default: probes run "
+        "in a forked child killed at the deadline)\n"
+    ) in err
+
+
+def test_install_says_thread_is_the_policys_opt_in(
+    policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A policy that asks for thread isolation hears what it gives up."""
+    data = yaml.safe_load(policy.read_text())
+    policy.write_text(yaml.safe_dump({**data, "isolation": "thread"}))
+    safeprobe.install(policy)
+    err = capsys.readouterr().err
+    assert "isolation: thread (policy opt-in: C calls are bounded by cost checks only)\n" in err
+
+
+def test_fork_where_fork_is_unavailable_is_refused_unless_thread(tmp_path: Path) -> None:
+    """Without os.fork the default refuses to install instead of silently weakening limits."""
+    base = "version: 1\nprobe: {path: p.py}\n"
+    default = parse_policy(base, path=str(tmp_path / "a.yaml"))
+    with pytest.raises(InstallError, match=r"isolation: fork \(the default\) is unavailable"):
+        isolation_line(default, "a.yaml", can_fork=False)
+    thread = parse_policy(base + "isolation: thread\n", path=str(tmp_path / "a.yaml"))
+    assert "isolation: thread (policy opt-in" in isolation_line(thread, "a.yaml", can_fork=False)
+    chosen = parse_policy(base + "isolation: fork\n", path=str(tmp_path / "a.yaml"))
+    assert "isolation: fork (policy: probes run" in isolation_line(chosen, "a.yaml", can_fork=True)

@@ -13,7 +13,9 @@ import pytest
 
 from tests.harness import base_policy
 
-POLICY = base_policy(Path(), limits={"timeout": "200ms", "max_output": "64KiB"})
+DEFAULT_POLICY = base_policy(Path(), limits={"timeout": "200ms", "max_output": "64KiB"})
+# The known gap is thread isolation's, so the xfail below names it explicitly.
+POLICY = {**DEFAULT_POLICY, "isolation": "thread"}
 GRID = (
     "row = [0] * 100000\nother = [0] * 100000\nneedle = [0] * 99999 + [1]\ngrid = [row] * 40000\n"
 )
@@ -38,5 +40,13 @@ PROBES = [
 @pytest.mark.parametrize("probe", PROBES)
 def test_c_walk_of_a_shared_container_stops_near_the_deadline(attack, probe: str) -> None:
     record = attack(probe, ALLOWED, policy=POLICY)
+    assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"
+    assert record["outcome"] != "ok"
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_c_walk_of_a_shared_container_is_killed_in_the_default_policy(attack, probe: str) -> None:
+    """In the default isolation (fork) the child is killed at the deadline, mid-C-call."""
+    record = attack(probe, ALLOWED, policy=DEFAULT_POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"
     assert record["outcome"] != "ok"

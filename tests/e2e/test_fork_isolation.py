@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from tests.harness import Host, base_policy, rss_kib
+from tests.harness import Host, base_policy, rss_kib, wait_until
 
 
 def _fork_policy(tmp: Path, **limits: object) -> dict[str, object]:
@@ -69,3 +70,37 @@ def test_fork_mode_output_cap_and_denials_work_as_in_thread_mode(make_host, tmp_
     record = host.probe()
     assert record["outcome"] == "limit"
     assert record["output"]["truncated"] is True
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc only")
+def test_fork_child_is_the_oom_killers_first_choice(make_host, tmp_path: Path) -> None:
+    """While a probe loops in the child, the host sees the child's oom_score_adj at 1000."""
+    host: Host = make_host(
+        "while True:\n    pass\n", _fork_policy(tmp_path, timeout="5s", max_steps=10**9)
+    )
+    before = len(host.records())
+    host.send()
+    child = wait_until(lambda: _children(host.pid), "the forked child")
+    assert isinstance(child, list)
+    score = Path(f"/proc/{child[0]}/oom_score_adj").read_text().strip()
+    assert score == "1000"
+    assert Path(f"/proc/{host.pid}/oom_score_adj").read_text().strip() != "1000"
+    wait_until(lambda: len(host.records()) > before, "the attempt's record")
+    assert host.records()[-1]["outcome"] == "timeout"
+
+
+def test_fork_child_killed_while_compiling_says_so(make_host, tmp_path: Path) -> None:
+    """The child compiles under the deadline; a timeout there names compiling."""
+    probe = "x = a.b.c.d.e\n" * 350  # 4,550 nodes: under the node cap, slow to transform
+    host: Host = make_host(probe, _fork_policy(tmp_path, timeout="5ms"))
+    record = host.probe()
+    assert record["outcome"] == "timeout", record["reason"]
+    assert "compiling" in str(record["reason"]), record["reason"]

@@ -61,11 +61,17 @@ def test_record_names_sender_pid_and_uid(make_host) -> None:
 
 
 def test_install_changes_nothing_until_a_signal(make_host) -> None:
-    """Before any signal: no audit file, no output, the host's state and threads as normal."""
+    """Before any signal: no audit file, no output but install's one line, the host's state
+    and threads as normal."""
     host: Host = make_host("print(1)\n")
     digest = host.ask("digest")
     assert not host.audit_path.exists() or read_records(host.audit_path) == []
-    assert "safeprobe" not in host.stderr()
+    said = host.stderr().splitlines()
+    assert len(said) == 1, said
+    assert said[0].startswith("safeprobe: installed "), said
+    assert said[0].endswith(
+        "isolation: fork (the default: probes run in a forked child killed at the deadline)"
+    )
     threads = host.ask("threads").split(",")
     assert set(threads) == {"MainThread", "counter", "safeprobe-listener", "safeprobe-runner"}
     assert host.ask("digest") == digest
@@ -100,7 +106,9 @@ def test_the_shipped_seed_example_runs(tmp_path: Path) -> None:
     try:
         assert proc.stderr is not None
         lines.append(proc.stderr.readline())
-        assert "kill -3" in lines[0]
+        assert "isolation: fork (the default" in lines[0]
+        lines.append(proc.stderr.readline())
+        assert "kill -3" in lines[1]
         os.kill(proc.pid, signal.SIGQUIT)
         while "--- end safeprobe" not in lines[-1]:
             lines.append(proc.stderr.readline())
