@@ -14,6 +14,7 @@ Threat model: SECURITY.md, "Time", "Memory", "Output" and "Isolation".
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import gc
 import math
 import os
@@ -276,11 +277,49 @@ class ChildReport:
     signal: int | None
     killed_at_deadline: bool
     payload_cut: bool  # it tried to send more than the cap allows
+    # The child sent its whole result and closed the pipe, but had not exited yet: it is
+    # reaped at the next attempt (see _DONE); exit_code is then the 0 it was about to give.
+    reaped_later: bool = False
 
     def status(self) -> str:
         if self.signal is not None:
             return f"signal {signal.Signals(self.signal).name}"
+        if self.reaped_later:
+            return "exit 0 (reaped later)"
         return f"exit {self.exit_code}"
+
+
+# The child ends its result with this trailer and the length of what it sent before it,
+# then closes its end of the pipe and exits. The parent takes a result with a valid
+# trailer as complete at once: it need not wait for the exit, and the kernel closes a
+# dying process's files only after freeing its memory, which for a child of a 1 GB host
+# took as long as the fork itself (BENCHMARKS.md, "Fork isolation: what the host pays").
+# Such children are reaped without waiting at the next attempt and at uninstall().
+_DONE: Final = b"\x00safeprobe-done\x00"
+_DONE_LENGTH_BYTES: Final = 8
+_unreaped: set[int] = set()
+
+
+def reap_finished_children() -> None:
+    """Reap, without waiting, children whose results arrived before they exited."""
+    for pid in list(_unreaped):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the host (waitpid(-1)), or never ours
+            done = pid
+        if done:
+            _unreaped.discard(pid)
+
+
+def _split_done(payload: bytes) -> bytes | None:
+    """The result before a valid trailer, or None when the child did not finish sending."""
+    end = len(payload) - _DONE_LENGTH_BYTES
+    body_end = end - len(_DONE)
+    if body_end < 0 or payload[body_end:end] != _DONE:
+        return None
+    if int.from_bytes(payload[end:], "big") != body_end:
+        return None
+    return payload[:body_end]
 
 
 def run_forked(
@@ -301,6 +340,7 @@ def run_forked(
     buffered stream or lock of the host runs in it. Only the calling thread exists in the
     child; ``work`` must not touch locks other host threads may have held at the fork.
     """
+    reap_finished_children()
     read_end, write_end = os.pipe()
     _ignore_fork_warning()
     pid = os.fork()
@@ -321,7 +361,21 @@ def run_forked(
         raise
     finally:
         os.close(read_end)
-    _, status = os.waitpid(pid, 0)
+    result = None if killed or cut else _split_done(payload)
+    if result is not None:
+        try:
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # the host reaped it (waitpid(-1)): it had finished
+            reaped, status = pid, 0
+        if not reaped:
+            _unreaped.add(pid)
+            return ChildReport(pid, result, 0, None, False, False, reaped_later=True)
+        payload = result
+    else:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # the host reaped it: how it ended is not ours to know
+            return ChildReport(pid, payload, None, None, killed, cut)
     return ChildReport(
         pid=pid,
         payload=payload,
@@ -353,22 +407,50 @@ def _child_main(
     # dropped by the warnings module instead of printed. (None is how Python itself says
     # "no stream", as under pythonw.)
     sys.stdout = sys.stderr = None
+    # Nor the host's descriptors: a crash in C would have faulthandler (pytest and many
+    # services enable it) print a dump that reads as the host's own crash; the parent
+    # reports the child's signal instead.
+    faulthandler.disable()
+    _silence_std_fds()
     code = _EXIT_CRASHED
 
-    def send(data: bytes) -> None:
+    sent_before = [0]  # bytes work() sent itself, before its result
+
+    def write_all(data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(write_end, view) :]
 
+    def send(data: bytes) -> None:
+        write_all(data)
+        sent_before[0] += len(data)
+
     try:
         _prefer_for_oom_kill()
         _limit_child(deadline_s, memory_bytes)
-        send(work(send))
+        data = work(send)
+        write_all(data)
+        sent = sent_before[0] + len(data)
+        write_all(_DONE + sent.to_bytes(_DONE_LENGTH_BYTES, "big"))
+        # EOF now, not when the kernel has torn down this copy of the host (see _DONE).
+        os.close(write_end)
         code = 0
     except BaseException:  # noqa: BLE001 - the child reports by exit code, never raises
         code = _EXIT_CRASHED
     finally:
         os._exit(code)
+
+
+def _silence_std_fds() -> None:  # pragma: no cover - runs in the child
+    """Point the child's fds 0-2 at /dev/null (best effort: without it they stay)."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
 
 
 def _ignore_fork_warning() -> None:

@@ -55,6 +55,7 @@ from typing import Final
 
 from safeprobe.errors import InstallError
 from safeprobe.execution import Outcome
+from safeprobe.limits import reap_finished_children
 from safeprobe.policy import Policy
 from safeprobe.registry import announce, withdraw
 from safeprobe.runner import Runner, TriggerInfo
@@ -347,6 +348,7 @@ def uninstall() -> None:
             _give_back_wakeup_fd(inst.wakeup)
         # Whatever the runner did not get to (it was stuck, or requests came in late).
         _flush_refusals(inst)
+        reap_finished_children()
         if in_main:
             signal.signal(inst.signum, inst.previous_handler)  # type: ignore[arg-type]
             if inst.blocked_here:

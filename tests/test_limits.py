@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 
 from safeprobe.limits import (
+    _DONE,
     FORK_KILL_GRACE_S,
     MAX_CALL_DEPTH,
     Budget,
     OutputBuffer,
     ProbeStopped,
+    _split_done,
+    reap_finished_children,
     run_forked,
 )
 
@@ -81,6 +84,36 @@ def test_forked_work_returns_its_bytes_and_exit_code() -> None:
     )
     assert (report.payload, report.exit_code, report.signal) == (b"hello", 0, None)
     assert not report.killed_at_deadline
+
+
+def test_forked_child_whose_result_came_is_reaped_now_or_later() -> None:
+    """A complete result is taken at once; a child not yet exited is reaped afterwards,
+    so no zombie outlives the next attempt."""
+    report = run_forked(
+        lambda send: send(b"c") or b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28
+    )
+    assert (report.payload, report.exit_code, report.signal) == (b"chello", 0, None)
+    deadline = time.monotonic() + 10
+    while True:
+        reap_finished_children()
+        try:
+            os.waitpid(report.pid, os.WNOHANG)
+        except ChildProcessError:
+            break  # reaped, by us now or by run_forked then
+        assert time.monotonic() < deadline, "the child was never reaped"
+        time.sleep(0.01)
+
+
+def test_a_result_without_its_trailer_is_not_complete() -> None:
+    """Only the child's own trailer, with the right length, makes a result complete:
+    a crash mid-send or a payload that merely contains the marker is waited for."""
+    body = b"{}\nout"
+    good = body + _DONE + len(body).to_bytes(8, "big")
+    assert _split_done(good) == body
+    assert _split_done(good[:-1]) is None
+    assert _split_done(body + _DONE + (len(body) + 1).to_bytes(8, "big")) is None
+    assert _split_done(body) is None
+    assert _split_done(b"") is None
 
 
 def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:

@@ -23,7 +23,8 @@ def test_fork_mode_prints_the_data_and_records_the_child(make_host, tmp_path: Pa
     assert "{'a': 'aaa', 'b': 'bbb', 'c': 'ccc'}" in host.report(record["seq"])
     assert record["isolation"]["mode"] == "fork"
     child = record["isolation"]["child"]
-    assert child["status"] == "exit 0"
+    # Reaped at once, or (its result complete, its exit not yet) at the next attempt.
+    assert child["status"] in ("exit 0", "exit 0 (reaped later)")
     assert child["pid"] != host.pid
 
 
