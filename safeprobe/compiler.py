@@ -13,6 +13,9 @@ another way. Our transformer adds, beyond RestrictedPython:
 * every value about to be hashed as a key (dict and set displays and comprehensions,
   subscripts, the left of ``in``) passed through ``_key_``, which refuses tuples nested
   deep enough to overflow the C stack in CPython's unguarded tuple hash (gh-154318);
+* every comparison (``== != < <= > >= in not in``, chains kept lazy) through the guards of
+  comparison.py, which bound the cost of its one C call before it runs, unless a literal
+  operand bounds it already;
 * refusals, with the line, for imports, class definitions, generators (``yield``) and the
   ``printed`` name.
 
@@ -147,13 +150,15 @@ class ProbeTransformer(RestrictingNodeTransformer):
         return result
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        # One comparison can walk an aliased structure for seconds in C (comparison.py), so
+        # each goes through a guard that checks its cost first, unless its operands bound it.
         result = cast(ast.Compare, super().visit_Compare(node))
-        operands = [result.left, *result.comparators]
-        for index, op in enumerate(result.ops):
-            if isinstance(op, (ast.In, ast.NotIn)):
-                operands[index] = _key(operands[index])
-        result.left, result.comparators = operands[0], operands[1:]
-        return result
+        if len(result.ops) == 1:
+            guarded = _guarded_compare(result.left, result.ops[0], result.comparators[0])
+        else:
+            guarded = _guarded_chain(result)
+        ast.copy_location(guarded, node)
+        return ast.fix_missing_locations(guarded)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         # A load becomes _getitem_(), which checks the key itself; a store or del keeps the
@@ -180,6 +185,72 @@ class ProbeTransformer(RestrictingNodeTransformer):
         new = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
         ast.copy_location(new, node)
         return ast.fix_missing_locations(new)
+
+
+# The guard each comparison operator calls (Sandbox globals from comparison.py); ``is``
+# and ``is not`` compare identities and need none.
+_COMPARE_GUARDS: Final[dict[type[ast.cmpop], str]] = {
+    ast.Eq: "_eq_",
+    ast.NotEq: "_ne_",
+    ast.Lt: "_lt_",
+    ast.LtE: "_le_",
+    ast.Gt: "_gt_",
+    ast.GtE: "_ge_",
+    ast.In: "_in_",
+    ast.NotIn: "_not_in_",
+}
+_COMPARE_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+def _guarded_compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:
+    """``left op right`` through its guard, or as it is when the source bounds its cost: a
+    literal on either side of ``==``/``<`` …, or ``in`` a display of literals."""
+    native = ast.Compare(left=left, ops=[op], comparators=[right])
+    guard = _COMPARE_GUARDS.get(type(op))
+    if guard is None:
+        return native  # is, is not
+    membership = isinstance(op, (ast.In, ast.NotIn))
+    if not membership and (isinstance(left, ast.Constant) or isinstance(right, ast.Constant)):
+        return native
+    if membership and _is_literal(right):
+        if isinstance(right, ast.Set):  # hashed: the item is checked as a key
+            native.left = _key(left)
+        return native
+    return _call(guard, left, right)
+
+
+def _guarded_chain(node: ast.Compare) -> ast.expr:
+    """``a < b < c`` as ``_link_("<", a, b) and _link_("<", _held_(), c)``: the same order of
+    evaluation, each operand evaluated once (the link keeps its right operand for the next
+    one, which takes it back before evaluating its own), and the same short-circuit and
+    value (``and`` returns the first false result, as a chain does)."""
+    links: list[ast.expr] = []
+    left = node.left
+    for op, right in zip(node.ops, node.comparators, strict=True):
+        links.append(_call("_link_", ast.Constant(_COMPARE_SYMBOLS[type(op)]), left, right))
+        left = _call("_held_")
+    return ast.BoolOp(op=ast.And(), values=links)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A constant, or a tuple, list or set display of constants: its walk is bounded by the
+    probe's source."""
+    if isinstance(node, ast.Constant):
+        return True
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
+        isinstance(e, ast.Constant) for e in node.elts
+    )
 
 
 def _has_slice(node: ast.expr) -> bool:

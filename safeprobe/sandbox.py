@@ -22,6 +22,7 @@ from typing import Final, NoReturn, TypeVar, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from safeprobe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.fact_records import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
@@ -167,6 +168,7 @@ class Sandbox:
     def __init__(self, state: AttemptState) -> None:
         self.state = state
         self.budget = state.budget
+        self.comparisons = Comparisons(self.budget, self.key)
         self._builtins = self._make_builtins()
         # isinstance(x, str) in a probe names our wrapper; map it back to the type.
         self._wrapper_types: dict[object, type] = {
@@ -254,8 +256,12 @@ class Sandbox:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
             )
+        if name in COMPARING_METHOD_NAMES:
+            checked = self._comparing_method(obj, name)
+            if checked is not None:
+                return checked
         if name not in SIZED_METHOD_NAMES:
-            return getattr(obj, name)  # append, sort, lower …: nothing to bound
+            return getattr(obj, name)  # append, lower …: nothing to bound
         sized = self._sized_method(obj, name)
         if sized is not None:
             if type(sized) is types.FunctionType:
@@ -264,6 +270,17 @@ class Sandbox:
                 sized.__qualname__ = f"{kind.__name__}.{name}"
             return sized
         return getattr(obj, name)
+
+    def _comparing_method(self, obj: object, name: str) -> object | None:
+        """count, index, remove, sort, startswith, endswith: their one C call compares, so
+        its cost is checked first (comparison.py)."""
+        base = self._copying_method(obj, name) if name == "index" else None
+        method = cast("Callable[..., object]", base or getattr(obj, name))
+        checked = self.comparisons.method(obj, name, method)
+        if checked is not None:
+            checked.__name__ = name
+            checked.__qualname__ = f"{type(obj).__name__}.{name}"
+        return checked
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
@@ -289,6 +306,8 @@ class Sandbox:
         """Pass ``value`` on to be hashed, unless it is a tuple nested too deep to hash."""
         if type(value) is tuple:
             self._check_tuple_depth(value)
+            # Found in a dict or set, an equal key is compared with it in the same call.
+            self.comparisons.check_value(value, "a key")
         elif type(value) is slice:
             # Hashable from Python 3.12: its parts are hashed with it.
             self._check_tuple_depth((value.start, value.stop, value.step))
@@ -300,6 +319,8 @@ class Sandbox:
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
+        # All of them are hashed in one C call, each compared with any equal one before it.
+        self.comparisons.check_keys(items, "keys")
         return items
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
@@ -635,6 +656,8 @@ class Sandbox:
             if len(items) != 2:
                 raise ValueError("dictionary update sequence element has the wrong length")
             pairs.append((self.key(items[0]), items[1]))
+        # Hashed in one C call (dict.update): each key compared with any equal one before it.
+        self.comparisons.check_keys([key for key, _ in pairs], "dict pairs")
         return pairs
 
     def _safe_str_format(self, template: str) -> Callable[..., str]:
@@ -696,9 +719,7 @@ class Sandbox:
                 "set": lambda iterable=(): set(self.keys(iterable)),
                 "frozenset": lambda iterable=(): frozenset(self.keys(iterable)),
                 "dict": self._dict,
-                "sorted": lambda iterable, *, key=None, reverse=False: sorted(
-                    self.materialize(iterable, "sorted()"), key=key, reverse=reverse
-                ),
+                "sorted": self._sorted,
                 "reversed": lambda iterable: list(
                     reversed(self.materialize(iterable, "reversed()"))
                 ),
@@ -783,12 +804,33 @@ class Sandbox:
         return total
 
     def _reducer(self, function: Callable[..., object]) -> Callable[..., object]:
+        what = f"{function.__name__}()"
+
         def reduce(*args: object, **kwargs: object) -> object:
+            items: object = args
             if len(args) == 1:
-                return function(self.materialize(args[0], f"{function.__name__}()"), **kwargs)
-            return function(*args, **kwargs)
+                items = self.materialize(args[0], what)
+            # Each item is compared with the best so far: at most one walk of them all.
+            key = kwargs.get("key")
+            if key is None:
+                self.comparisons.check_value(items, what)
+            else:
+                kwargs["key"] = self.comparisons.keyed(
+                    cast("Callable[[object], object]", key), 0, what
+                )
+            return function(items, **kwargs) if len(args) == 1 else function(*args, **kwargs)
 
         return reduce
+
+    def _sorted(self, iterable: object, *, key: object = None, reverse: object = False) -> object:
+        items = self.materialize(iterable, "sorted()")
+        if key is None:
+            self.comparisons.check_sort(items, "sorted()")
+        else:
+            key = self.comparisons.keyed(
+                cast("Callable[[object], object]", key), len(items), "sorted()"
+            )
+        return sorted(items, key=key, reverse=reverse)  # type: ignore[call-overload]
 
     def _isinstance(self, value: object, kinds: object) -> bool:
         wanted = kinds if type(kinds) is tuple else (kinds,)
@@ -825,6 +867,7 @@ class Sandbox:
             "_key_": self.key,
             "_keys_": self.keys,
             "_star_": lambda iterable: self.materialize(iterable, "*-unpacking"),
+            **self.comparisons.operators(),
             **exposures,
         }
 
