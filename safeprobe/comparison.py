@@ -48,6 +48,8 @@ _RULE: Final = "comparison"
 _LEAF_IDS: Final = frozenset(
     id(kind) for kind in (int, float, bool, complex, str, bytes, range, View, type(None))
 )
+# Below this many items the Python walk is as quick as flat_cost's C loops.
+_FLAT_MIN_ITEMS: Final = 32
 # Containers whose C comparison and hashing lookups walk their items.
 _SEQUENCE_IDS: Final = frozenset({id(list), id(tuple)})
 _HASHED_IDS: Final = frozenset({id(dict), id(set), id(frozenset)})
@@ -82,6 +84,14 @@ def walk_cost(value: object, cap: int, tick: Callable[[], None]) -> int:
     cost = leaf_cost(value)
     if cost >= 0:
         return cost
+    quick = flat_cost(value)
+    if quick is not None and quick <= cap:
+        return quick
+    return _walk(value, cap, tick)
+
+
+def _walk(value: object, cap: int, tick: Callable[[], None]) -> int:
+    """walk_cost of a container, item by item, depth first without recursion."""
     done: dict[int, int] = {}
     open_ids: set[int] = {id(value)}
     stack: list[list[object]] = [_frame(value)]
@@ -102,8 +112,11 @@ def walk_cost(value: object, cap: int, tick: Callable[[], None]) -> int:
                 if known is None:
                     if ident in open_ids:
                         return cap + 1  # a cycle: C would recurse until RecursionError
-                    child_frame = _frame(child)
-                    break
+                    known = flat_cost(child)
+                    if known is None or total + known > cap:
+                        child_frame = _frame(child)
+                        break
+                    done[ident] = known
                 cost = known
             total += cost
             if total > cap:
@@ -126,6 +139,51 @@ def walk_cost(value: object, cap: int, tick: Callable[[], None]) -> int:
         if cast(int, parent[2]) > cap:
             return cap + 1
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns
+
+
+def flat_cost(container: object) -> int | None:
+    """The walk cost of a list, tuple or set of ints, floats, strings or bytes only, by C
+    loops: an upper bound from the largest item, so the walk in Python over each item is
+    needed only when that bound is too high. None for anything else, or a container short
+    enough that the Python walk is as quick."""
+    if type(container) is dict or len(cast("list[object]", container)) < _FLAT_MIN_ITEMS:
+        return None
+    items = cast("list[object]", container)
+    for each_cost in _FLAT_ITEM_COSTS:
+        try:
+            each = each_cost(items)
+        except TypeError:  # an item of another type: the unbound method refuses it
+            continue
+        return _CONTAINER_COST + len(items) + len(items) * each
+    return None
+
+
+# Each takes all the items or raises TypeError at the first that is not of its type: an
+# unbound method of a builtin type accepts only that type (or a subclass, whose method of
+# the same name it does not call), so none of these runs any other code.
+def _int_items(items: list[object]) -> int:
+    bits = max(map(int.bit_length, cast("list[int]", items)))
+    return 1 + (bits >> _BITS_PER_UNIT_SHIFT)
+
+
+def _str_items(items: list[object]) -> int:
+    texts = cast("list[str]", items)
+    longest = max(map(str.__len__, texts))
+    # A non-ASCII string may take up to 4 bytes a character (isascii() is O(1)).
+    width = 1 if all(map(str.isascii, texts)) else 4
+    return 1 + ((width * longest) >> _BYTES_PER_UNIT_SHIFT)
+
+
+def _bytes_items(items: list[object]) -> int:
+    return 1 + (max(map(bytes.__len__, cast("list[bytes]", items))) >> _BYTES_PER_UNIT_SHIFT)
+
+
+def _float_items(items: list[object]) -> int:
+    sum(map(float.is_integer, cast("list[float]", items)))
+    return 1
+
+
+_FLAT_ITEM_COSTS: Final = (_int_items, _str_items, _float_items, _bytes_items)
 
 
 def _frame(container: object) -> list[object]:

@@ -40,6 +40,16 @@ def test_aliases_are_counted_each_time_they_are_reached() -> None:
     assert walk_cost({1: row}, 10**9, _no_tick) == 4 + 1 + 1 + 24
 
 
+def test_flat_containers_are_bounded_by_their_largest_item() -> None:
+    """A list of one scalar type is costed by C loops, never below its item-by-item walk."""
+    for items in ([5] * 100, ["é" * 64] * 50 + ["a"] * 50, [b"x" * 640] * 40, [0.5] * 33):
+        bound = walk_cost(items, 10**9, _no_tick)
+        assert bound >= 4 + len(items) + sum(leaf_cost(i) for i in items)
+    assert walk_cost([1 << 20_000] * 100, 10**9, _no_tick) == 4 + 100 + 100 * leaf_cost(1 << 20_000)
+    mixed = [0] * 50 + [[0] * 10]
+    assert walk_cost(mixed, 10**9, _no_tick) == 4 + 51 + 50 + 24
+
+
 def test_the_walk_stops_over_the_cap_and_on_a_cycle() -> None:
     """Over the cap (or around a cycle) the answer is cap + 1, found without the full walk."""
     row = [0] * 100_000
