@@ -112,7 +112,7 @@ def _walk(value: object, cap: int, tick: Callable[[], None]) -> int:
                 if known is None:
                     if ident in open_ids:
                         return cap + 1  # a cycle: C would recurse until RecursionError
-                    known = flat_cost(child)
+                    known = flat_cost(child) or _small_flat_cost(child)
                     if known is None or total + known > cap:
                         child_frame = _frame(child)
                         break
@@ -156,6 +156,23 @@ def flat_cost(container: object) -> int | None:
             continue
         return _CONTAINER_COST + len(items) + len(items) * each
     return None
+
+
+def _small_flat_cost(container: object) -> int | None:
+    """The walk cost of a short list or tuple of scalars, without a frame of its own: many
+    small rows ([x, y] pairs, one-item lists) are the common shape, and a frame each is
+    most of the walk's time. None if it holds a container (or is a dict or a set)."""
+    kind = type(container)
+    if kind is not list and kind is not tuple:
+        return None
+    items = cast("list[object]", container)
+    total = _CONTAINER_COST + len(items)
+    for item in items:
+        cost = leaf_cost(item)
+        if cost < 0:
+            return None
+        total += cost
+    return total
 
 
 # Each takes all the items or raises TypeError at the first that is not of its type: an
