@@ -357,6 +357,33 @@ class Comparisons:
             if spent > self.cap:
                 self.refuse(what)
 
+    def check_set_operation(self, left: object, right: object, symbol: str) -> None:
+        """``| & - ^`` of two sets (or ``|`` of two dicts): each item of one is looked up in
+        the other, and compared with any equal, distinct one found there."""
+        left_id, right_id = id(type(left)), id(type(right))
+        if left_id not in _HASHED_IDS or right_id not in _HASHED_IDS:
+            return  # ints, bools: bitwise, constant cost
+        spent = self.cost(left)
+        if spent > self.cap or spent + self.cost(right, self.cap - spent) > self.cap:
+            self.refuse(f"'{symbol}'")
+
+    def set_operators(self) -> dict[str, Callable[[object, object], object]]:
+        def guard(
+            function: Callable[[object, object], object], symbol: str
+        ) -> Callable[..., object]:
+            def operate(left: object, right: object) -> object:
+                self.check_set_operation(left, right, symbol)
+                return function(left, right)
+
+            return operate
+
+        return {
+            "_or_": guard(operator.or_, "|"),
+            "_and_": guard(operator.and_, "&"),
+            "_sub_": guard(operator.sub, "-"),
+            "_xor_": guard(operator.xor, "^"),
+        }
+
     # -- the operators (globals the compiler's code calls) ------------------------------------
 
     def operators(self) -> dict[str, Callable[..., object]]:
@@ -372,6 +399,7 @@ class Comparisons:
             "_not_in_": self.not_contains,
             "_link_": self.link,
             "_held_": self.held,
+            **self.set_operators(),
         }
 
     def _rich(self, function: Callable[..., object], symbol: str) -> Callable[..., object]:

@@ -121,7 +121,7 @@ class ProbeTransformer(RestrictingNodeTransformer):
         assert isinstance(result, ast.BinOp)
         symbol = _GUARDED_BINOPS.get(type(result.op))
         if symbol is None:
-            return result
+            return _guarded_set_operation(result)
         call = _call("_binop_", ast.Constant(symbol), result.left, result.right)
         ast.copy_location(call, node)
         return ast.fix_missing_locations(call)
@@ -211,6 +211,25 @@ _COMPARE_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
     ast.Is: "is",
     ast.IsNot: "is not",
 }
+
+
+# Set (and dict) operators look every item of one operand up in the other, comparing equal
+# keys in the same C call: routed to comparison.py's guards (ints pass straight through).
+_SET_OPERATION_GUARDS: Final[dict[type[ast.operator], str]] = {
+    ast.BitOr: "_or_",
+    ast.BitAnd: "_and_",
+    ast.Sub: "_sub_",
+    ast.BitXor: "_xor_",
+}
+
+
+def _guarded_set_operation(node: ast.BinOp) -> ast.expr:
+    guard = _SET_OPERATION_GUARDS.get(type(node.op))
+    if guard is None or isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant):
+        return node  # a literal operand is a number: nothing to look up
+    call = _call(guard, node.left, node.right)
+    ast.copy_location(call, node)
+    return ast.fix_missing_locations(call)
 
 
 def _guarded_compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:

@@ -369,6 +369,8 @@ class Sandbox:
             self.state.deny("operator", f"operator {op!r} is not available")
         if op == "|=" and type(target) is dict:
             value = dict(self._as_pairs(value))  # type: ignore[call-overload]
+        if op in ("|=", "&=", "-=", "^="):
+            self.comparisons.check_set_operation(target, value, op)
         return function(target, value)
 
     def apply(self, function: Callable[..., object], *args: object, **kwargs: object) -> object:

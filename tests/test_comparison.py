@@ -117,6 +117,13 @@ assert x == [3, 2, 1] and sorted(x, reverse=True) == [3, 2, 1]
 assert max(['a', 'bb'], key=len) == 'bb' and min([[2], [1]]) == [1]
 x.remove(2)
 assert x == [3, 1]
+n = 6
+assert n | 1 == 7 and n & 3 == 2 and n - 2 == 4 and n ^ 3 == 5
+assert {1, 2} - {2} == {1} and {1: 2} | {3: 4} == {1: 2, 3: 4} and {1, 2} ^ {2} == {1}
+s = {1}
+s |= {2}
+s -= {1}
+assert s == {2}
 print('same')
 """
 
