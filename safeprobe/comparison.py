@@ -406,8 +406,16 @@ class Comparisons:
         check = self.check_pair
 
         def compare(left: object, right: object) -> object:
-            # The fast path, inlined: a number, string or view on either side bounds it.
-            if id(type(left)) in _LEAF_IDS or id(type(right)) in _LEAF_IDS:
+            # The fast path, inlined: a number, string or view on either side bounds it;
+            # the commonest kinds are tested first, by identity, before the set of ids.
+            kind = type(left)
+            if (
+                kind is int
+                or kind is str
+                or kind is float
+                or id(kind) in _LEAF_IDS
+                or id(type(right)) in _LEAF_IDS
+            ):
                 return function(left, right)
             check(left, right, symbol)
             return function(left, right)
@@ -416,9 +424,11 @@ class Comparisons:
 
     def contains(self, item: object, container: object) -> bool:
         kind = type(container)
-        if (kind is dict or kind is set or kind is frozenset) and id(type(item)) in _LEAF_IDS:
-            return item in container  # type: ignore[operator]
-        if kind is str or kind is bytes or kind is View:
+        if kind is dict or kind is set or kind is frozenset:
+            item_kind = type(item)
+            if item_kind is int or item_kind is str or id(item_kind) in _LEAF_IDS:
+                return item in container  # type: ignore[operator]
+        elif kind is str or kind is bytes or kind is View:
             # Substring search is linear in the text; a view compares scalars only
             # (proxy._plain_equal) and hashes plain keys only.
             return item in container  # type: ignore[operator]

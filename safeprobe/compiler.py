@@ -254,12 +254,29 @@ def _guarded_chain(node: ast.Compare) -> ast.expr:
     evaluation, each operand evaluated once (the link keeps its right operand for the next
     one, which takes it back before evaluating its own), and the same short-circuit and
     value (``and`` returns the first false result, as a chain does)."""
+    if all(isinstance(middle, (ast.Name, ast.Constant)) for middle in node.comparators[:-1]):
+        # ``0 <= i < n``: a name or literal in the middle can be read twice with no change
+        # (comparing probe values runs no probe code), so each link is a plain comparison,
+        # with the literal fast path of _guarded_compare.
+        operands = [node.left, *node.comparators]
+        pairs = [
+            _guarded_compare(_reread(operands[i]) if i else operands[i], op, operands[i + 1])
+            for i, op in enumerate(node.ops)
+        ]
+        return ast.BoolOp(op=ast.And(), values=pairs)
     links: list[ast.expr] = []
     left = node.left
     for op, right in zip(node.ops, node.comparators, strict=True):
         links.append(_call("_link_", ast.Constant(_COMPARE_SYMBOLS[type(op)]), left, right))
         left = _call("_held_")
     return ast.BoolOp(op=ast.And(), values=links)
+
+
+def _reread(node: ast.expr) -> ast.expr:
+    """A second load of a name or literal, as its own node."""
+    if isinstance(node, ast.Name):
+        return ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+    return ast.copy_location(ast.Constant(value=cast(ast.Constant, node).value), node)
 
 
 def _is_literal(node: ast.expr) -> bool:

@@ -87,7 +87,11 @@ def test_literals_and_identity_compile_without_a_guard() -> None:
     assert "_key_" in compile_probe("x in {1, 2}", path="p.py").co_names
     assert "_link_" not in compile_probe("x is y", path="p.py").co_names
     assert "_lt_" in compile_probe("x < y", path="p.py").co_names
-    assert "_link_" in compile_probe("x < y < z", path="p.py").co_names
+    assert "_link_" in compile_probe("x < f(y) < z", path="p.py").co_names
+    plain_chain = compile_probe("0 <= i < n", path="p.py").co_names
+    assert "_lt_" in plain_chain
+    assert "_le_" not in plain_chain
+    assert "_link_" not in plain_chain
 
 
 SEMANTICS = """
@@ -103,6 +107,9 @@ assert f(1) < f(2) == f(2) in [f(2)] and calls == [1, 2, 2, 2]
 calls.clear()
 assert (f(1) is f(1) is not None) and calls == [1, 1]
 assert (0 < (1 < 2 < 3) <= 1) is True
+a, b, c = 1, 2, 3
+assert a < b < c and not (a < c < b) and (a < b <= 2 == b) is True and (c < a < f(9)) is False
+assert calls == [1, 1]
 assert (f(1) < f(2) < (f(0) < f(9) < f(8))) is False
 assert [1, 2] < [1, 3] and (1, 2) != (1, 2, 3) and not ({1: 2} == {1: 3})
 assert 'b' in 'abc' and 3 not in [1, 2] and (1, 2) in {(1, 2)} and 2 in {2: 0}
