@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
 from safeprobe.comparison import MAX_COMPARE_COST, Comparisons, leaf_cost, walk_cost
 from safeprobe.compiler import compile_probe
-from safeprobe.limits import Budget, ProbeStopped
+from safeprobe.limits import Budget, OutputBuffer, ProbeStopped
+from safeprobe.render import RenderLimits
+from safeprobe.sandbox import AttemptState, Sandbox
 
 
 def _no_tick() -> None:
@@ -159,3 +163,46 @@ def _run(tmp_path: Path, probe: str) -> tuple[Outcome, str, str]:
     )
     attempt = run_probe(policy)
     return attempt.outcome, attempt.output, attempt.reason
+
+
+_VALUES = st.one_of(
+    st.integers(-3, 3),
+    st.sampled_from(["", "a", "ab"]),
+    st.lists(st.integers(0, 2), max_size=3),
+    st.tuples(st.integers(0, 2)),
+    st.frozensets(st.integers(0, 2), max_size=2),
+)
+_OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in", "is", "is not"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_VALUES, min_size=2, max_size=4), st.data())
+def test_a_guarded_chain_gives_pythons_value(values: list[object], data: st.DataObject) -> None:
+    """Any chain over probe values, through names or calls, gives Python's value or error."""
+    ops = [data.draw(_OPS) for _ in values[1:]]
+    names = [f"v{i}" for i in range(len(values))]
+    for operand in (lambda n: n, lambda n: f"f({n})"):
+        expr = names[0] + "".join(
+            f" {op} {operand(n)}" for op, n in zip(ops, names[1:], strict=True)
+        )
+        source = f"def f(x):\n    return x\nresult = {expr}\n"
+        expected: object
+        try:
+            expected = eval(expr, {"f": lambda x: x, **dict(zip(names, values, strict=True))})
+        except TypeError:
+            expected = TypeError
+        sandbox = Sandbox(
+            AttemptState(
+                Budget(timeout_s=60, max_steps=10**6, max_items=1000),
+                OutputBuffer(1024),
+                RenderLimits(),
+            )
+        )
+        scope = {**sandbox.globals({}, name="probe"), **dict(zip(names, values, strict=True))}
+        try:
+            exec(compile_probe(source, path="p.py"), scope)
+            got = scope["result"]
+        except TypeError:
+            got = TypeError
+        assert got == expected, (expr, values)
+        assert type(got) is type(expected)
