@@ -582,7 +582,9 @@ class Sandbox:
 
             def bulk(*others: object, **kwargs: object) -> object:
                 if type(obj) is dict:
-                    return method(*(self._as_pairs(o) for o in others), **kwargs)
+                    sources = [self._as_pairs(o) for o in others]
+                    self._check_merged_keys(sources)
+                    return method(*sources, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
                 return method(*(self.keys(o) for o in others))
@@ -600,6 +602,13 @@ class Sandbox:
             method = getattr(obj, name)
             return lambda: list(method())
         return None
+
+    def _check_merged_keys(self, sources: list[object]) -> None:
+        """dict.update(other): each key of another dict is compared with an equal, distinct
+        key of this one in the same C call (pairs were checked by _as_pairs)."""
+        for source in sources:
+            if type(source) is dict:
+                self.comparisons.check_keys(list(source), "dict.update()")
 
     def _codec_method(self, obj: object, name: str) -> Callable[..., object]:
         method = getattr(obj, name)

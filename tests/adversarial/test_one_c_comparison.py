@@ -67,12 +67,15 @@ ATTACKS = {
     "print(len(set(ks)))",
     "dict-pairs": STRINGS + "ps = [(((s if i % 2 else t),) * 250, i) for i in range(100)]\n"
     "print(len(dict(ps)))",
+    # dict.update(dict): each key of b is compared with its equal, distinct key in a.
+    "dict-update": STRINGS + "a = {(s,) * (250 - i): i for i in range(240)}\n"
+    "b = {(t,) * (250 - i): i for i in range(240)}\na.update(b)\nprint(len(a))",
     # Set operators look each key of one set up in the other: keys of equal length hash
     # alike and are compared, s against t, 25 GB of memcmp in all.
-    "set-or": STRINGS + "a = {(s,) * (250 - i) for i in range(100)}\n"
-    "b = {(t,) * (250 - i) for i in range(100)}\nprint(len(a | b))",
-    "set-ior": STRINGS + "a = {(s,) * (250 - i) for i in range(100)}\n"
-    "b = {(t,) * (250 - i) for i in range(100)}\na &= b\nprint(len(a))",
+    "set-or": STRINGS + "a = {(s,) * (250 - i) for i in range(240)}\n"
+    "b = {(t,) * (250 - i) for i in range(240)}\nprint(len(a | b))",
+    "set-ior": STRINGS + "a = {(s,) * (250 - i) for i in range(240)}\n"
+    "b = {(t,) * (250 - i) for i in range(240)}\na &= b\nprint(len(a))",
     # range's membership test is O(1) for ints only; anything else is a linear search.
     "range-in": "print(0.5 in range(10 ** 15))",
 }
