@@ -272,6 +272,8 @@ class Comparisons:
         left_id, right_id = id(type(left)), id(type(right))
         if left_id in _LEAF_IDS or right_id in _LEAF_IDS:
             return
+        if left is right:
+            return  # item by item, each pair identical: C's identity shortcut, len(left) steps
         if (
             symbol in ("==", "!=")
             and left_id == right_id

@@ -69,6 +69,7 @@ def test_an_expensive_pair_is_refused_and_a_cheap_one_passes() -> None:
     big = [[0] * 100] * 100
     comparisons.check_pair(big, [0], "==")
     comparisons.check_pair(big, [[0] * 100] * 99, "==")  # lengths differ: C stops there
+    comparisons.check_pair(big, big, "<=")  # one object: every item pair is identical
     with pytest.raises(ProbeStopped, match="comparison"):
         comparisons.check_pair(big, [[0] * 100] * 100, "<")
 
