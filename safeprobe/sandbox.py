@@ -5,8 +5,10 @@ exposures as read-only views, the facts (frozen records of plain data), the safe
 below, and the exception classes it may catch. Every attribute read goes through
 ``guarded_getattr``, which allows a short list of methods per builtin type, the fields of
 fact records, and nothing else; every builtin that would iterate in C walks a
-guarded, ticking iterator under the item cap instead; writes are allowed only to the probe's
-own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state" and "Memory".
+guarded, ticking iterator under the item cap instead; every comparison, search, sort and
+bulk hashing of keys has its C cost checked first (comparison.py); writes are allowed only
+to the probe's own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state",
+"Memory" and "Time".
 """
 
 from __future__ import annotations
