@@ -13,6 +13,9 @@ another way. Our transformer adds, beyond RestrictedPython:
 * every value about to be hashed as a key (dict and set displays and comprehensions,
   subscripts, the left of ``in``) passed through ``_key_``, which refuses tuples nested
   deep enough to overflow the C stack in CPython's unguarded tuple hash (gh-154318);
+* every comparison (``== != < <= > >= in not in``, chains kept lazy) through the guards of
+  comparison.py, which bound the cost of its one C call before it runs, unless a literal
+  operand bounds it already;
 * refusals, with the line, for imports, class definitions, generators (``yield``) and the
   ``printed`` name.
 
@@ -156,7 +159,7 @@ class ProbeTransformer(RestrictingNodeTransformer):
         assert isinstance(result, ast.BinOp)
         symbol = _GUARDED_BINOPS.get(id(type(result.op)))
         if symbol is None:
-            return result
+            return _guarded_set_operation(result)
         call = _call("_binop_", ast.Constant(symbol), result.left, result.right)
         ast.copy_location(call, node)
         return ast.fix_missing_locations(call)
@@ -185,13 +188,15 @@ class ProbeTransformer(RestrictingNodeTransformer):
         return result
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        # One comparison can walk an aliased structure for seconds in C (comparison.py), so
+        # each goes through a guard that checks its cost first, unless its operands bound it.
         result = cast(ast.Compare, super().visit_Compare(node))
-        operands = [result.left, *result.comparators]
-        for index, op in enumerate(result.ops):
-            if isinstance(op, (ast.In, ast.NotIn)):
-                operands[index] = _key(operands[index])
-        result.left, result.comparators = operands[0], operands[1:]
-        return result
+        if len(result.ops) == 1:
+            guarded = _guarded_compare(result.left, result.ops[0], result.comparators[0])
+        else:
+            guarded = _guarded_chain(result)
+        ast.copy_location(guarded, node)
+        return ast.fix_missing_locations(guarded)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         # A load becomes _getitem_(), which checks the key itself; a store or del keeps the
@@ -218,6 +223,108 @@ class ProbeTransformer(RestrictingNodeTransformer):
         new = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
         ast.copy_location(new, node)
         return ast.fix_missing_locations(new)
+
+
+# The guard each comparison operator calls (Sandbox globals from comparison.py); ``is``
+# and ``is not`` compare identities and need none.
+_COMPARE_GUARDS: Final[dict[type[ast.cmpop], str]] = {
+    ast.Eq: "_eq_",
+    ast.NotEq: "_ne_",
+    ast.Lt: "_lt_",
+    ast.LtE: "_le_",
+    ast.Gt: "_gt_",
+    ast.GtE: "_ge_",
+    ast.In: "_in_",
+    ast.NotIn: "_not_in_",
+}
+_COMPARE_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+# Set (and dict) operators look every item of one operand up in the other, comparing equal
+# keys in the same C call: routed to comparison.py's guards (ints pass straight through).
+_SET_OPERATION_GUARDS: Final[dict[type[ast.operator], str]] = {
+    ast.BitOr: "_or_",
+    ast.BitAnd: "_and_",
+    ast.Sub: "_sub_",
+    ast.BitXor: "_xor_",
+}
+
+
+def _guarded_set_operation(node: ast.BinOp) -> ast.expr:
+    guard = _SET_OPERATION_GUARDS.get(type(node.op))
+    if guard is None or isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant):
+        return node  # a literal operand is a number: nothing to look up
+    call = _call(guard, node.left, node.right)
+    ast.copy_location(call, node)
+    return ast.fix_missing_locations(call)
+
+
+def _guarded_compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr:
+    """``left op right`` through its guard, or as it is when the source bounds its cost: a
+    literal on either side of ``==``/``<`` …, or ``in`` a display of literals."""
+    native = ast.Compare(left=left, ops=[op], comparators=[right])
+    guard = _COMPARE_GUARDS.get(type(op))
+    if guard is None:
+        return native  # is, is not
+    membership = isinstance(op, (ast.In, ast.NotIn))
+    if not membership and (isinstance(left, ast.Constant) or isinstance(right, ast.Constant)):
+        return native
+    if membership and _is_literal(right):
+        if isinstance(right, ast.Set):  # hashed: the item is checked as a key
+            native.left = _key(left)
+        return native
+    return _call(guard, left, right)
+
+
+def _guarded_chain(node: ast.Compare) -> ast.expr:
+    """``a < b < c`` as ``_link_("<", a, b) and _link_("<", _held_(), c)``: the same order of
+    evaluation, each operand evaluated once (the link keeps its right operand for the next
+    one, which takes it back before evaluating its own), and the same short-circuit and
+    value (``and`` returns the first false result, as a chain does)."""
+    if all(isinstance(middle, (ast.Name, ast.Constant)) for middle in node.comparators[:-1]):
+        # ``0 <= i < n``: a name or literal in the middle can be read twice with no change
+        # (comparing probe values runs no probe code), so each link is a plain comparison,
+        # with the literal fast path of _guarded_compare.
+        operands = [node.left, *node.comparators]
+        pairs = [
+            _guarded_compare(_reread(operands[i]) if i else operands[i], op, operands[i + 1])
+            for i, op in enumerate(node.ops)
+        ]
+        return ast.BoolOp(op=ast.And(), values=pairs)
+    links: list[ast.expr] = []
+    left = node.left
+    for op, right in zip(node.ops, node.comparators, strict=True):
+        links.append(_call("_link_", ast.Constant(_COMPARE_SYMBOLS[type(op)]), left, right))
+        left = _call("_held_")
+    return ast.BoolOp(op=ast.And(), values=links)
+
+
+def _reread(node: ast.expr) -> ast.expr:
+    """A second load of a name or literal, as its own node."""
+    if isinstance(node, ast.Name):
+        return ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+    return ast.copy_location(ast.Constant(value=cast(ast.Constant, node).value), node)
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A constant, or a tuple, list or set display of constants: its walk is bounded by the
+    probe's source."""
+    if isinstance(node, ast.Constant):
+        return True
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
+        isinstance(e, ast.Constant) for e in node.elts
+    )
 
 
 def _has_slice(node: ast.expr) -> bool:

@@ -5,8 +5,10 @@ exposures as read-only views, the facts (frozen records of plain data), the safe
 below, and the exception classes it may catch. Every attribute read goes through
 ``guarded_getattr``, which allows a short list of methods per builtin type, the fields of
 fact records, and nothing else; every builtin that would iterate in C walks a
-guarded, ticking iterator under the item cap instead; writes are allowed only to the probe's
-own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state" and "Memory".
+guarded, ticking iterator under the item cap instead; every comparison, search, sort and
+bulk hashing of keys has its C cost checked first (comparison.py); writes are allowed only
+to the probe's own lists, dicts and sets. Threat model: SECURITY.md, "Code", "Host state",
+"Memory" and "Time".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Final, NoReturn, TypeVar, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from safeprobe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.fact_records import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
@@ -168,6 +171,7 @@ class Sandbox:
     def __init__(self, state: AttemptState) -> None:
         self.state = state
         self.budget = state.budget
+        self.comparisons = Comparisons(self.budget, self.key)
         self._builtins = self._make_builtins()
         # isinstance(x, str) in a probe names our wrapper; map it back to the type.
         # Keyed by id: the wrappers live as long as this sandbox's builtins do.
@@ -256,8 +260,12 @@ class Sandbox:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
             )
+        if name in COMPARING_METHOD_NAMES:
+            checked = self._comparing_method(obj, name)
+            if checked is not None:
+                return checked
         if name not in SIZED_METHOD_NAMES:
-            return getattr(obj, name)  # append, sort, lower …: nothing to bound
+            return getattr(obj, name)  # append, lower …: nothing to bound
         sized = self._sized_method(obj, name)
         if sized is not None:
             if type(sized) is types.FunctionType:
@@ -266,6 +274,17 @@ class Sandbox:
                 sized.__qualname__ = f"{kind.__name__}.{name}"
             return sized
         return getattr(obj, name)
+
+    def _comparing_method(self, obj: object, name: str) -> object | None:
+        """count, index, remove, sort, startswith, endswith: their one C call compares, so
+        its cost is checked first (comparison.py)."""
+        base = self._copying_method(obj, name) if name == "index" else None
+        method = cast("Callable[..., object]", base or getattr(obj, name))
+        checked = self.comparisons.method(obj, name, method)
+        if checked is not None:
+            checked.__name__ = name
+            checked.__qualname__ = f"{type(obj).__name__}.{name}"
+        return checked
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
@@ -291,6 +310,8 @@ class Sandbox:
         """Pass ``value`` on to be hashed, unless it is a tuple nested too deep to hash."""
         if type(value) is tuple:
             self._check_tuple_depth(value)
+            # Found in a dict or set, an equal key is compared with it in the same call.
+            self.comparisons.check_value(value, "a key")
         elif type(value) is slice:
             # Hashable from Python 3.12: its parts are hashed with it.
             self._check_tuple_depth((value.start, value.stop, value.step))
@@ -302,6 +323,8 @@ class Sandbox:
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
+        # All of them are hashed in one C call, each compared with any equal one before it.
+        self.comparisons.check_keys(items, "keys")
         return items
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
@@ -350,6 +373,8 @@ class Sandbox:
             self.state.deny("operator", f"operator {op!r} is not available")
         if op == "|=" and type(target) is dict:
             value = dict(self._as_pairs(value))  # type: ignore[call-overload]
+        if op in ("|=", "&=", "-=", "^="):
+            self.comparisons.check_set_operation(target, value, op)
         return function(target, value)
 
     def apply(self, function: Callable[..., object], *args: object, **kwargs: object) -> object:
@@ -561,7 +586,9 @@ class Sandbox:
 
             def bulk(*others: object, **kwargs: object) -> object:
                 if type(obj) is dict:
-                    return method(*(self._as_pairs(o) for o in others), **kwargs)
+                    sources = [self._as_pairs(o) for o in others]
+                    self._check_merged_keys(sources)
+                    return method(*sources, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
                 return method(*(self.keys(o) for o in others))
@@ -579,6 +606,13 @@ class Sandbox:
             method = getattr(obj, name)
             return lambda: list(method())
         return None
+
+    def _check_merged_keys(self, sources: list[object]) -> None:
+        """dict.update(other): each key of another dict is compared with an equal, distinct
+        key of this one in the same C call (pairs were checked by _as_pairs)."""
+        for source in sources:
+            if type(source) is dict:
+                self.comparisons.check_keys(list(source), "dict.update()")
 
     def _codec_method(self, obj: object, name: str) -> Callable[..., object]:
         method = getattr(obj, name)
@@ -637,6 +671,8 @@ class Sandbox:
             if len(items) != 2:
                 raise ValueError("dictionary update sequence element has the wrong length")
             pairs.append((self.key(items[0]), items[1]))
+        # Hashed in one C call (dict.update): each key compared with any equal one before it.
+        self.comparisons.check_keys([key for key, _ in pairs], "dict pairs")
         return pairs
 
     def _safe_str_format(self, template: str) -> Callable[..., str]:
@@ -698,9 +734,7 @@ class Sandbox:
                 "set": lambda iterable=(): set(self.keys(iterable)),
                 "frozenset": lambda iterable=(): frozenset(self.keys(iterable)),
                 "dict": self._dict,
-                "sorted": lambda iterable, *, key=None, reverse=False: sorted(
-                    self.materialize(iterable, "sorted()"), key=key, reverse=reverse
-                ),
+                "sorted": self._sorted,
                 "reversed": lambda iterable: list(
                     reversed(self.materialize(iterable, "reversed()"))
                 ),
@@ -785,12 +819,33 @@ class Sandbox:
         return total
 
     def _reducer(self, function: Callable[..., object]) -> Callable[..., object]:
+        what = f"{function.__name__}()"
+
         def reduce(*args: object, **kwargs: object) -> object:
+            items: object = args
             if len(args) == 1:
-                return function(self.materialize(args[0], f"{function.__name__}()"), **kwargs)
-            return function(*args, **kwargs)
+                items = self.materialize(args[0], what)
+            # Each item is compared with the best so far: at most one walk of them all.
+            key = kwargs.get("key")
+            if key is None:
+                self.comparisons.check_value(items, what)
+            else:
+                kwargs["key"] = self.comparisons.keyed(
+                    cast("Callable[[object], object]", key), 0, what
+                )
+            return function(items, **kwargs) if len(args) == 1 else function(*args, **kwargs)
 
         return reduce
+
+    def _sorted(self, iterable: object, *, key: object = None, reverse: object = False) -> object:
+        items = self.materialize(iterable, "sorted()")
+        if key is None:
+            self.comparisons.check_sort(items, "sorted()")
+        else:
+            key = self.comparisons.keyed(
+                cast("Callable[[object], object]", key), len(items), "sorted()"
+            )
+        return sorted(items, key=key, reverse=reverse)  # type: ignore[call-overload]
 
     def _isinstance(self, value: object, kinds: object) -> bool:
         wanted = kinds if type(kinds) is tuple else (kinds,)
@@ -827,6 +882,7 @@ class Sandbox:
             "_key_": self.key,
             "_keys_": self.keys,
             "_star_": lambda iterable: self.materialize(iterable, "*-unpacking"),
+            **self.comparisons.operators(),
             **exposures,
         }
 
