@@ -226,43 +226,43 @@ class ProbeTransformer(RestrictingNodeTransformer):
 
 
 # The guard each comparison operator calls (Sandbox globals from comparison.py); ``is``
-# and ``is not`` compare identities and need none.
-_COMPARE_GUARDS: Final[dict[type[ast.cmpop], str]] = {
-    ast.Eq: "_eq_",
-    ast.NotEq: "_ne_",
-    ast.Lt: "_lt_",
-    ast.LtE: "_le_",
-    ast.Gt: "_gt_",
-    ast.GtE: "_ge_",
-    ast.In: "_in_",
-    ast.NotIn: "_not_in_",
+# and ``is not`` compare identities and need none. Keyed by id, like _GUARDED_BINOPS.
+_COMPARE_GUARDS: Final[dict[int, str]] = {
+    id(ast.Eq): "_eq_",
+    id(ast.NotEq): "_ne_",
+    id(ast.Lt): "_lt_",
+    id(ast.LtE): "_le_",
+    id(ast.Gt): "_gt_",
+    id(ast.GtE): "_ge_",
+    id(ast.In): "_in_",
+    id(ast.NotIn): "_not_in_",
 }
-_COMPARE_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-    ast.Is: "is",
-    ast.IsNot: "is not",
+_COMPARE_SYMBOLS: Final[dict[int, str]] = {
+    id(ast.Eq): "==",
+    id(ast.NotEq): "!=",
+    id(ast.Lt): "<",
+    id(ast.LtE): "<=",
+    id(ast.Gt): ">",
+    id(ast.GtE): ">=",
+    id(ast.In): "in",
+    id(ast.NotIn): "not in",
+    id(ast.Is): "is",
+    id(ast.IsNot): "is not",
 }
 
 
 # Set (and dict) operators look every item of one operand up in the other, comparing equal
 # keys in the same C call: routed to comparison.py's guards (ints pass straight through).
-_SET_OPERATION_GUARDS: Final[dict[type[ast.operator], str]] = {
-    ast.BitOr: "_or_",
-    ast.BitAnd: "_and_",
-    ast.Sub: "_sub_",
-    ast.BitXor: "_xor_",
+_SET_OPERATION_GUARDS: Final[dict[int, str]] = {
+    id(ast.BitOr): "_or_",
+    id(ast.BitAnd): "_and_",
+    id(ast.Sub): "_sub_",
+    id(ast.BitXor): "_xor_",
 }
 
 
 def _guarded_set_operation(node: ast.BinOp) -> ast.expr:
-    guard = _SET_OPERATION_GUARDS.get(type(node.op))
+    guard = _SET_OPERATION_GUARDS.get(id(type(node.op)))
     if guard is None or isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant):
         return node  # a literal operand is a number: nothing to look up
     call = _call(guard, node.left, node.right)
@@ -274,7 +274,7 @@ def _guarded_compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.expr
     """``left op right`` through its guard, or as it is when the source bounds its cost: a
     literal on either side of ``==``/``<`` …, or ``in`` a display of literals."""
     native = ast.Compare(left=left, ops=[op], comparators=[right])
-    guard = _COMPARE_GUARDS.get(type(op))
+    guard = _COMPARE_GUARDS.get(id(type(op)))
     if guard is None:
         return native  # is, is not
     membership = isinstance(op, (ast.In, ast.NotIn))
@@ -305,7 +305,7 @@ def _guarded_chain(node: ast.Compare) -> ast.expr:
     links: list[ast.expr] = []
     left = node.left
     for op, right in zip(node.ops, node.comparators, strict=True):
-        links.append(_call("_link_", ast.Constant(_COMPARE_SYMBOLS[type(op)]), left, right))
+        links.append(_call("_link_", ast.Constant(_COMPARE_SYMBOLS[id(type(op))]), left, right))
         left = _call("_held_")
     return ast.BoolOp(op=ast.And(), values=links)
 
