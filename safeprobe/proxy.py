@@ -22,12 +22,14 @@ import fnmatch
 import functools
 import itertools
 import re
+import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
+from safeprobe.limits import Budget, TickingIterator
 from safeprobe.render import (
     RenderLimits,
     is_scalar,
@@ -37,6 +39,7 @@ from safeprobe.render import (
     render_pairs,
     render_sequence,
 )
+from safeprobe.sizes import PAIR_BYTES, POINTER_BYTES
 
 # Values of these exact types are immutable and their methods run no host code, so a
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
@@ -448,6 +451,9 @@ class ViewContext:
     max_items: int
     render_limits: RenderLimits
     on_denied: Callable[[ProbeDenied], None]
+    # The attempt's budget: snapshots and slices are charged to it and slices tick it.
+    # None only in unit tests of the view alone.
+    budget: Budget | None = None
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -526,25 +532,55 @@ class View:
                 return REDACTED
             return self._sp_wrap(value, self._sp_path)
         if kind == KIND_SEQUENCE:
-            items = snapshot_items(obj, kind)
             if type(key) is slice:
-                picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
-                return tuple(picked) if _is(obj, tuple) else picked
+                return self._sp_slice(key)
+            items = snapshot_items(obj, kind)
             if type(key) not in (int, bool):
                 raise TypeError("sequence indices must be integers or slices")
             return self._sp_wrap(items[cast("int", key)], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
+    def _sp_slice(self, key: slice) -> object:
+        """A copy of the slice, each item wrapped: its length is known before anything is
+        copied (range() does the slice arithmetic in O(1)), so a slice over max_items is
+        refused and one within it is charged first; only the slice is copied, in one C
+        call, and the wrapping ticks per item."""
+        obj, ctx = self._sp_obj, self._sp_ctx
+        count = len(range(container_length(obj, self._sp_kind))[key])
+        self._sp_check_count(count, "a slice")
+        if _is(obj, list):
+            part: list[object] | tuple[object, ...] = list.__getitem__(
+                cast("list[object]", obj), key
+            )
+        elif _is(obj, tuple):
+            part = tuple.__getitem__(cast("tuple[object, ...]", obj), key)
+        else:  # a deque has no slices: it is copied whole, under the same cap
+            self._sp_check_size("a slice")
+            part = snapshot_items(obj, self._sp_kind)[key]
+        items: Iterable[object] = part
+        if ctx.budget is not None:
+            items = TickingIterator(iter(part), ctx.budget)
+        picked = _wrap_each(items, self._sp_path, ctx)
+        return tuple(picked) if _is(obj, tuple) else picked
+
     def _sp_check_size(self, what: str) -> None:
         self._sp_require_full(what)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
-        size = container_length(self._sp_obj, self._sp_kind)
-        if size > self._sp_ctx.max_items:
-            self._sp_ctx.deny(
-                "limits.max_items",
-                f"container of {size} items is over the {self._sp_ctx.max_items} cap",
+        self._sp_check_count(container_length(self._sp_obj, self._sp_kind), what)
+
+    def _sp_check_count(self, size: int, what: str) -> None:
+        """Refuse a walk or copy of ``size`` items over max_items; charge one within it
+        before it is made: the snapshot's slot, the wrapped list's slot and a view per item
+        (a pair more for a mapping). It is one Python loop without a tick."""
+        ctx = self._sp_ctx
+        if size > ctx.max_items:
+            ctx.deny(
+                "limits.max_items", f"container of {size} items is over the {ctx.max_items} cap"
             )
+        if ctx.budget is not None:
+            made = POINTER_BYTES + VIEW_BYTES + (PAIR_BYTES if self._sp_kind == KIND_MAPPING else 0)
+            ctx.budget.check_items(size, what, item_bytes=made)
 
     def _sp_snapshot(self) -> list[object]:
         """The elements (keys, for a mapping), under the item cap."""
@@ -693,6 +729,10 @@ class View:
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError("views cannot be pickled")
+
+
+# What each view a walk makes costs (slots, GC header), from an empty one.
+VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
 
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:

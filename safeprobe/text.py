@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-from safeprobe.render import RenderLimits, is_scalar, render
+from safeprobe.render import RenderLimits, int_text, is_scalar, render
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of
 # 10**9 spaces is one C call that allocates a gigabyte.
@@ -35,6 +35,8 @@ def to_text(value: object, limits: RenderLimits) -> str:
     rendering for everything else (no host ``__str__``, no addresses)."""
     if type(value) is str:
         return value
+    if type(value) is int:
+        return int_text(value)
     if is_scalar(value):
         return str(value)
     if issubclass(type(value), BaseException):
