@@ -534,10 +534,19 @@ class View:
         if kind == KIND_SEQUENCE:
             if type(key) is slice:
                 return self._sp_slice(key)
-            items = snapshot_items(obj, kind)
-            if type(key) not in (int, bool):
+            if type(key) is not int and type(key) is not bool:
                 raise TypeError("sequence indices must be integers or slices")
-            return self._sp_wrap(items[cast("int", key)], self._sp_path)
+            # One item, read by the builtin type's own C method: no copy of the whole
+            # sequence per index (8 MB for a million items), and atomic under the GIL.
+            index = key
+            if _is(obj, list):
+                return self._sp_wrap(
+                    list.__getitem__(cast("list[object]", obj), index), self._sp_path
+                )
+            if _is(obj, tuple):
+                item = tuple.__getitem__(cast("tuple[object, ...]", obj), index)
+                return self._sp_wrap(item, self._sp_path)
+            return self._sp_wrap(snapshot_items(obj, kind)[index], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
     def _sp_slice(self, key: slice) -> object:

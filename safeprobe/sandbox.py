@@ -478,7 +478,7 @@ class Sandbox:
                     used += 1
                 piece = self._percent_piece(part, value, is_bytes=is_bytes)
             total += len(piece)
-            self.budget.check_bytes(len(piece), "%-format")
+            self.budget.check_bytes(sized_bytes(piece, len(piece)), "%-format")
             self.budget.check_total_bytes(total, "%-format")
             pieces.append(piece)
         if not mapping and used < len(positional) and type(args) is tuple:
@@ -535,7 +535,7 @@ class Sandbox:
             value = to_text(value, limits)
         text = format(value, spec)
         # Charged, so many fields of one large string cannot make a huge f-string.
-        self.budget.check_bytes(len(text), "f-string field")
+        self.budget.check_bytes(sized_bytes(text, len(text)), "f-string field")
         return text
 
     # -- methods of the probe's own values that can build something large ----------------
@@ -895,7 +895,11 @@ class Sandbox:
         if not args:
             return ""
         if len(args) > 1 and type(args[0]) is bytes:
-            self._check_codec(args[1], args[2] if len(args) > 2 else "strict")
+            errors = args[2] if len(args) > 2 else "strict"
+            self._check_codec(args[1], errors)
+            # As bytes.decode: up to 4 bytes a character, 10 characters a byte escaped.
+            each = 10 if errors == "backslashreplace" else 4
+            self.budget.check_bytes(text_bytes(_len(args[0]) * each, 1), "str()")
             return str(*args)
         return to_text(args[0], self.state.render_limits)
 

@@ -15,4 +15,5 @@ PROBES = [
 @pytest.mark.parametrize("probe", PROBES)
 def test_stepwise_growth_stops_before_the_host_grows_64_mib(held, probe: str) -> None:
     """In thread isolation the attempt stops once the process grew past its memory backstop."""
-    held(probe, frozenset({"limit", "timeout"}))
+    # In isolation: fork the child may instead die of RLIMIT_AS: an error, host untouched.
+    held(probe, frozenset({"limit", "timeout", "error"}))

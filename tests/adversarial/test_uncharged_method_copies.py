@@ -20,6 +20,8 @@ PROBES = [
     # 4 bytes a character: a fill of one astral character makes padding 4 times its width.
     "keep = []\nfor _ in range(100):\n    keep.append('x'.center(4000000, '\\U0001f600'))",
     "s = 'x' * 4000000\nkeep = []\nfor _ in range(100):\n    keep.append(s + '\\U0001f600')",
+    # Decoding through str(bytes, codec) was checked for its codec but not its size.
+    "b = b'x' * 15000000\nkeep = []\nfor _ in range(100):\n    keep.append(str(b, 'utf-8'))",
 ]
 
 
