@@ -531,7 +531,8 @@ class Sandbox:
         self._check_format_spec(spec)
         if conversion in (ord("r"), ord("a")):
             value = to_repr(value, limits)
-        elif conversion == ord("s") or not is_scalar(value):
+        elif conversion == ord("s") or not is_scalar(value) or type(value) is bytes:
+            # bytes too: their own __format__ is their whole repr, in one C call.
             value = to_text(value, limits)
         text = format(value, spec)
         # Charged, so many fields of one large string cannot make a huge f-string.

@@ -39,7 +39,8 @@ PAIR_BYTES: Final = sys.getsizeof((0, 0)) + _ALLOC_SLACK
 
 
 def str_width(text: str) -> int:
-    """Bytes per character of ``text`` (1, 2 or 4), read from its size, not its characters."""
+    """Bytes per character of ``text`` (1, 2 or 4), read from its size, not its characters.
+    An upper bound: a string whose UTF-8 form CPython cached counts that too."""
     if text.isascii():  # a flag on the string: O(1)
         return 1
     width = (sys.getsizeof(text) - _WIDE_BASE) // (len(text) + 1)

@@ -21,11 +21,15 @@ from safeprobe.sizes import (
 
 
 @given(st.text())
-def test_str_width_is_the_widest_characters_bytes(text: str) -> None:
-    """The width read from a string's size is that of its widest character (PEP 393)."""
+def test_str_width_is_at_least_the_widest_characters_bytes(text: str) -> None:
+    """The width read from a string's size covers its widest character (PEP 393); it can be
+    more when CPython cached the string's UTF-8 form beside it (getsizeof counts both)."""
     widest = max((ord(c) for c in text), default=0)
     expected = 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
-    assert str_width(text) == expected
+    assert str_width(text) in (1, 2, 4)
+    assert str_width(text) >= expected
+    fresh = text + "x"  # a new string, with no cached UTF-8 form
+    assert str_width(fresh) == expected
 
 
 @given(st.text(), st.text())

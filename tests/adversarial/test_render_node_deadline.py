@@ -25,6 +25,19 @@ def test_rendering_obeys_the_deadline(held, probe: str) -> None:
     held(probe, frozenset({"ok", "timeout", "limit"}))
 
 
+# str() and f-strings of bytes are their repr: up to 4 characters a byte, in one C call.
+BYTES_TEXT = [
+    "b = b'\\x00' * 15000000\nkeep = []\nfor _ in range(100):\n    keep.append(str(b))",
+    "b = b'\\x00' * 15000000\nkeep = []\nfor _ in range(100):\n    keep.append(f'{b}')",
+]
+
+
+@pytest.mark.parametrize("probe", BYTES_TEXT)
+def test_the_text_of_large_bytes_is_capped(held, probe: str) -> None:
+    """Large bytes show as their capped rendering with a marker, not a 60 MB repr."""
+    held(probe, frozenset({"ok", "limit", "timeout"}))
+
+
 def test_long_ints_inside_a_structure_render_as_a_marker(held) -> None:
     """An int too long to show in a structure is marked by its size, never cut to a wrong value."""
     record = held("print([1 << 14000, 5])", frozenset({"ok"}))
