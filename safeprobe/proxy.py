@@ -572,28 +572,35 @@ class View:
         picked = _wrap_each(items, self._sp_path, ctx)
         return tuple(picked) if _is(obj, tuple) else picked
 
-    def _sp_check_size(self, what: str) -> None:
+    def _sp_check_size(self, what: str, *, wrapped: bool = True) -> None:
         self._sp_require_full(what)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
-        self._sp_check_count(container_length(self._sp_obj, self._sp_kind), what)
+        self._sp_check_count(container_length(self._sp_obj, self._sp_kind), what, wrapped=wrapped)
 
-    def _sp_check_count(self, size: int, what: str) -> None:
-        """Refuse a walk or copy of ``size`` items over max_items; charge one within it
-        before it is made: the snapshot's slot, the wrapped list's slot and a view per item
-        (a pair more for a mapping). It is one Python loop without a tick."""
+    def _sp_check_count(self, size: int, what: str, *, wrapped: bool = True) -> None:
+        """Refuse a walk or copy of ``size`` items over max_items. One whose items are
+        wrapped (iteration, copies, slices) is charged before it is made: the snapshot's
+        slot, the wrapped list's slot and a view per item (a pair more for a mapping), made
+        in one Python loop without a tick. A snapshot only compared against (``in``,
+        count, index) is dropped at once: checked against the one-call cap, not charged."""
         ctx = self._sp_ctx
         if size > ctx.max_items:
             ctx.deny(
                 "limits.max_items", f"container of {size} items is over the {ctx.max_items} cap"
             )
-        if ctx.budget is not None:
-            made = POINTER_BYTES + VIEW_BYTES + (PAIR_BYTES if self._sp_kind == KIND_MAPPING else 0)
-            ctx.budget.check_items(size, what, item_bytes=made)
+        if ctx.budget is None:
+            return
+        pair = PAIR_BYTES if self._sp_kind == KIND_MAPPING else 0
+        if wrapped:
+            ctx.budget.check_items(size, what, item_bytes=POINTER_BYTES + VIEW_BYTES + pair)
+        else:
+            ctx.budget.check_total_bytes(size * (POINTER_BYTES + pair), what)
 
-    def _sp_snapshot(self) -> list[object]:
-        """The elements (keys, for a mapping), under the item cap."""
-        self._sp_check_size("iteration")
+    def _sp_snapshot(self, *, wrapped: bool = True) -> list[object]:
+        """The elements (keys, for a mapping), under the item cap; ``wrapped`` when the
+        caller makes a view of each."""
+        self._sp_check_size("iteration", wrapped=wrapped)
         if self._sp_kind == KIND_MAPPING:
             return [k for k, _ in snapshot_pairs(self._sp_obj)]
         return snapshot_items(self._sp_obj, self._sp_kind)
@@ -655,10 +662,10 @@ class View:
         return values
 
     def _sp_m_count(self, value: object) -> int:
-        return sum(1 for v in self._sp_snapshot() if _plain_equal(v, value))
+        return sum(1 for v in self._sp_snapshot(wrapped=False) if _plain_equal(v, value))
 
     def _sp_m_index(self, value: object) -> int:
-        for index, v in enumerate(self._sp_snapshot()):
+        for index, v in enumerate(self._sp_snapshot(wrapped=False)):
             if _plain_equal(v, value):
                 return index
         raise ValueError("value is not in the sequence")
@@ -688,7 +695,7 @@ class View:
             return is_plain_key(item) and dict.__contains__(mapping, item)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError("argument is not a container")
-        return any(_plain_equal(v, item) for v in self._sp_snapshot())
+        return any(_plain_equal(v, item) for v in self._sp_snapshot(wrapped=False))
 
     def __getitem__(self, key: object) -> object:
         return self._sp_getitem(key)

@@ -714,8 +714,9 @@ class Sandbox:
 
         def splitlines(*args: object, **kwargs: object) -> object:
             lines = _line_bound(text)
-            self.budget.check_items(lines, "splitlines()")
-            self.budget.check_bytes(whole + lines * each, "splitlines()")
+            self.budget.check_total_bytes(whole + lines * each, "splitlines()")
+            self.budget.check_items(lines, "splitlines()", item_bytes=each - POINTER_BYTES)
+            self.budget.check_bytes(whole, "splitlines()")
             result: object = method(*args, **kwargs)
             return result
 
