@@ -23,6 +23,7 @@ from typing import Final, NoReturn, cast
 
 from safeprobe.limits import Budget
 from safeprobe.proxy import View
+from safeprobe.sizes import DICT_ITEM_BYTES, SET_ITEM_BYTES
 
 # One unit is about one element comparison. Measured on this project's 2-core runner
 # (CPython 3.11): the slowest shapes per unit are equal, distinct floats or short strings
@@ -368,6 +369,13 @@ class Comparisons:
         spent = self.cost(left)
         if spent > self.cap or spent + self.cost(right, self.cap - spent) > self.cap:
             self.refuse(f"'{symbol}'")
+        # The result is a new table: at most both operands' items for | and ^, the left's
+        # for - and & (a slot each, at what CPython allocates: sizes.py), charged first.
+        held = len(left)  # type: ignore[arg-type]  # a set, frozenset or dict (checked above)
+        if symbol == "|" or symbol == "^":
+            held += len(right)  # type: ignore[arg-type]
+        per_item = DICT_ITEM_BYTES if type(left) is dict else SET_ITEM_BYTES
+        self.budget.check_items(held, f"'{symbol}'", item_bytes=per_item)
 
     def set_operators(self) -> dict[str, Callable[[object, object], object]]:
         def guard(

@@ -115,6 +115,8 @@ def run_code(
         max_items=limits.max_items,
         clock=clock,
         started=started + (clock() - facts_started),
+        # The RSS backstop measures this process: meaningful where the probe runs in it.
+        rss_backstop=policy.isolation == "thread",
     )
     render_limits = RenderLimits(
         max_depth=limits.max_depth,
@@ -229,6 +231,7 @@ def _expose(
         max_items=state.budget.max_items,
         render_limits=state.render_limits,
         on_denied=state.record_denial,
+        budget=state.budget,
     )
     return wrap(value, (), context)
 

@@ -24,6 +24,7 @@ import functools
 import itertools
 import operator
 import re
+import sys
 import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
+from safeprobe.limits import Budget, TickingIterator
 from safeprobe.render import (
     RenderLimits,
     is_scalar,
@@ -40,6 +42,7 @@ from safeprobe.render import (
     render_pairs,
     render_sequence,
 )
+from safeprobe.sizes import PAIR_BYTES, POINTER_BYTES
 
 # Values of these exact types are immutable and their methods run no host code, so a
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
@@ -662,6 +665,9 @@ class ViewContext:
     render_limits: RenderLimits
     on_denied: Callable[[ProbeDenied], None]
     keys: KeyMemo = field(default_factory=KeyMemo)
+    # The attempt's budget: snapshots and slices are charged to it and slices tick it.
+    # None only in unit tests of the view alone.
+    budget: Budget | None = None
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -740,29 +746,75 @@ class View:
                 return REDACTED
             return self._sp_wrap(value, self._sp_path)
         if kind == KIND_SEQUENCE:
-            items = snapshot_items(obj, kind)
             if type(key) is slice:
-                picked = [self._sp_wrap(v, self._sp_path) for v in items[key]]
-                return tuple(picked) if _is(obj, tuple) else picked
+                return self._sp_slice(key)
             if type(key) is not int and type(key) is not bool:
                 raise TypeError("sequence indices must be integers or slices")
-            return self._sp_wrap(items[key], self._sp_path)
+            # One item, read by the builtin type's own C method: no copy of the whole
+            # sequence per index (8 MB for a million items), and atomic under the GIL.
+            index = key
+            if _is(obj, list):
+                return self._sp_wrap(
+                    list.__getitem__(cast("list[object]", obj), index), self._sp_path
+                )
+            if _is(obj, tuple):
+                item = tuple.__getitem__(cast("tuple[object, ...]", obj), index)
+                return self._sp_wrap(item, self._sp_path)
+            return self._sp_wrap(snapshot_items(obj, kind)[index], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
 
-    def _sp_check_size(self, what: str) -> None:
+    def _sp_slice(self, key: slice) -> object:
+        """A copy of the slice, each item wrapped: its length is known before anything is
+        copied (range() does the slice arithmetic in O(1)), so a slice over max_items is
+        refused and one within it is charged first; only the slice is copied, in one C
+        call, and the wrapping ticks per item."""
+        obj, ctx = self._sp_obj, self._sp_ctx
+        count = len(range(container_length(obj, self._sp_kind))[key])
+        self._sp_check_count(count, "a slice")
+        if _is(obj, list):
+            part: list[object] | tuple[object, ...] = list.__getitem__(
+                cast("list[object]", obj), key
+            )
+        elif _is(obj, tuple):
+            part = tuple.__getitem__(cast("tuple[object, ...]", obj), key)
+        else:  # a deque has no slices: it is copied whole, under the same cap
+            self._sp_check_size("a slice")
+            part = snapshot_items(obj, self._sp_kind)[key]
+        items: Iterable[object] = part
+        if ctx.budget is not None:
+            items = TickingIterator(iter(part), ctx.budget)
+        picked = _wrap_each(items, self._sp_path, ctx)
+        return tuple(picked) if _is(obj, tuple) else picked
+
+    def _sp_check_size(self, what: str, *, wrapped: bool = True) -> None:
         self._sp_require_full(what)
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
-        size = container_length(self._sp_obj, self._sp_kind)
-        if size > self._sp_ctx.max_items:
-            self._sp_ctx.deny(
-                "limits.max_items",
-                f"container of {size} items is over the {self._sp_ctx.max_items} cap",
-            )
+        self._sp_check_count(container_length(self._sp_obj, self._sp_kind), what, wrapped=wrapped)
 
-    def _sp_snapshot(self) -> list[object]:
-        """The elements (keys, for a mapping), under the item cap."""
-        self._sp_check_size("iteration")
+    def _sp_check_count(self, size: int, what: str, *, wrapped: bool = True) -> None:
+        """Refuse a walk or copy of ``size`` items over max_items. One whose items are
+        wrapped (iteration, copies, slices) is charged before it is made: the snapshot's
+        slot, the wrapped list's slot and a view per item (a pair more for a mapping), made
+        in one Python loop without a tick. A snapshot only compared against (``in``,
+        count, index) is dropped at once: checked against the one-call cap, not charged."""
+        ctx = self._sp_ctx
+        if size > ctx.max_items:
+            ctx.deny(
+                "limits.max_items", f"container of {size} items is over the {ctx.max_items} cap"
+            )
+        if ctx.budget is None:
+            return
+        pair = PAIR_BYTES if self._sp_kind == KIND_MAPPING else 0
+        if wrapped:
+            ctx.budget.check_items(size, what, item_bytes=POINTER_BYTES + VIEW_BYTES + pair)
+        else:
+            ctx.budget.check_total_bytes(size * (POINTER_BYTES + pair), what)
+
+    def _sp_snapshot(self, *, wrapped: bool = True) -> list[object]:
+        """The elements (keys, for a mapping), under the item cap; ``wrapped`` when the
+        caller makes a view of each."""
+        self._sp_check_size("iteration", wrapped=wrapped)
         if self._sp_kind == KIND_MAPPING:
             return [k for k, _ in snapshot_pairs(self._sp_obj)]
         return snapshot_items(self._sp_obj, self._sp_kind)
@@ -824,10 +876,10 @@ class View:
         return values
 
     def _sp_m_count(self, value: object) -> int:
-        return sum(1 for v in self._sp_snapshot() if _plain_equal(v, value))
+        return sum(1 for v in self._sp_snapshot(wrapped=False) if _plain_equal(v, value))
 
     def _sp_m_index(self, value: object) -> int:
-        for index, v in enumerate(self._sp_snapshot()):
+        for index, v in enumerate(self._sp_snapshot(wrapped=False)):
             if _plain_equal(v, value):
                 return index
         raise ValueError("value is not in the sequence")
@@ -857,7 +909,7 @@ class View:
             return is_plain_key(item) and find_key(mapping, item, self._sp_ctx.keys) is not _MISSING
         if self._sp_kind == KIND_OBJECT:
             raise TypeError("argument is not a container")
-        return any(_plain_equal(v, item) for v in self._sp_snapshot())
+        return any(_plain_equal(v, item) for v in self._sp_snapshot(wrapped=False))
 
     def __getitem__(self, key: object) -> object:
         return self._sp_getitem(key)
@@ -907,6 +959,10 @@ class View:
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError("views cannot be pickled")
+
+
+# What each view a walk makes costs (slots, GC header), from an empty one.
+VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
 
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:

@@ -3,7 +3,10 @@
 Promise: ``render`` never calls a value's ``__repr__``, ``__str__``, ``__eq__`` or
 ``__hash__`` and never shows a memory address. Builtin values render exactly as Python's
 repr would, within bounds on depth, items per container and characters per string, and one
-rendering visits at most ``RENDER_MAX_NODES`` values; every cut is marked with ``…``.
+rendering visits at most ``RENDER_MAX_NODES`` values, each a step of the attempt's budget
+(``RenderLimits.meter``), so a slow structure stops at the deadline; every cut is marked
+with ``…``. An int inside a structure too long to show is marked by its size; an int
+shown alone is Python's text, within CPython's own digit limit (never a wrong value).
 Types with their own rendering (views, the redaction marker) register a hook by exact
 type. Threat model: SECURITY.md, "Internals" and "Redaction".
 """
@@ -11,10 +14,11 @@ type. Threat model: SECURITY.md, "Internals" and "Redaction".
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import types
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, cast
 
 _NONE_TYPE: Final = type(None)
@@ -49,6 +53,9 @@ class RenderLimits:
     max_depth: int = 3
     max_items: int = 100
     max_str_chars: int = 256
+    # A step per rendered node, from the attempt's budget: False once it is spent, and the
+    # rest of the rendering is cut. None outside an attempt.
+    meter: Callable[[], bool] | None = field(default=None, compare=False)
 
 
 DEFAULT_RENDER_LIMITS: Final = RenderLimits()
@@ -84,6 +91,9 @@ def render(value: object, *, depth: int, limits: RenderLimits = DEFAULT_RENDER_L
         _RENDERING.nodes_left -= 1
         if _RENDERING.nodes_left < 0:
             return "…"
+        meter = limits.meter
+        if meter is not None and not meter():
+            return "…"
         return _render_one(value, depth, limits)
     finally:
         if outermost:
@@ -103,6 +113,11 @@ def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
             return hook(value, depth)
     if kind is str or kind is bytes:
         return _render_text(value, limits.max_str_chars)  # type: ignore[arg-type]
+    if kind is int:
+        number = cast("int", value)
+        if depth and _max_digits(number) > limits.max_str_chars:
+            return _int_marker(number)
+        return int_text(number)
     if is_scalar(value):
         return repr(value)
     if kind is dict:
@@ -115,6 +130,32 @@ def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
             items = list(itertools.islice(iter(container), limits.max_items + 1))
             return render_sequence(items, len(container), shape, depth, limits)
     return opaque(value)
+
+
+# Bits an int may have to be shown alone when the host switched CPython's digit limit off
+# (sys.set_int_max_str_digits(0)): CPython's default limit, 4,300 digits. int-to-str is
+# quadratic in the digits (CVE-2020-10735), so a longer one is marked instead.
+_UNLIMITED_INT_DIGITS: Final = sys.int_info.default_max_str_digits
+_DIGITS_PER_BIT: Final = 0.30103  # log10(2)
+
+
+def _max_digits(number: int) -> int:
+    """At least as many decimal digits as ``number`` has, from its bit length: O(1)."""
+    return int(number.bit_length() * _DIGITS_PER_BIT) + 1
+
+
+def _int_marker(number: int) -> str:
+    sign = "-" if number < 0 else ""
+    return f"{sign}…(int of {number.bit_length()} bits)"
+
+
+def int_text(number: int) -> str:
+    """An int's decimal text as plain Python shows it. Past CPython's digit limit Python
+    raises ValueError, and so does this; only when the host turned that limit off is a
+    number longer than the default limit marked by its size instead of converted."""
+    if sys.get_int_max_str_digits() == 0 and _max_digits(number) > _UNLIMITED_INT_DIGITS:
+        return _int_marker(number)
+    return int.__repr__(number)
 
 
 def _render_text(value: str | bytes, max_chars: int) -> str:

@@ -19,7 +19,7 @@ import operator
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, NoReturn, TypeVar, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -29,6 +29,18 @@ from safeprobe.fact_records import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer, TickingIterator
 from safeprobe.proxy import ProbeDenied, View
 from safeprobe.render import RenderLimits, is_scalar
+from safeprobe.sizes import (
+    DICT_ITEM_BYTES,
+    PAIR_BYTES,
+    POINTER_BYTES,
+    SET_ITEM_BYTES,
+    char_item_bytes,
+    part_bytes,
+    range_item_bytes,
+    sized_bytes,
+    str_width,
+    text_bytes,
+)
 from safeprobe.text import (
     MAX_FORMAT_WIDTH,
     PercentField,
@@ -155,6 +167,13 @@ class AttemptState:
     render_limits: RenderLimits
     denial: ProbeDenied | None = None
 
+    def __post_init__(self) -> None:
+        # Every rendering in this attempt (print, str, repr, formatting, a view's repr)
+        # takes a step per node, so a structure of slow nodes stops at the deadline. The
+        # quiet tick never raises: the same renderer words the audit's error detail.
+        if self.render_limits.meter is None:
+            self.render_limits = replace(self.render_limits, meter=self.budget.tick_quietly)
+
     def record_denial(self, error: ProbeDenied) -> None:
         if self.denial is None:
             self.denial = error
@@ -231,20 +250,41 @@ class Sandbox:
             return value
         return _unpack_guarded(value, spec, getiter)
 
-    def materialize(self, obj: object, what: str) -> list[object]:
-        """A list of the items, walked under the step budget and the item cap."""
-        if id(type(obj)) in _MATERIALIZED_IDS:
+    def materialize(self, obj: object, what: str, *, item_bytes: int = 0) -> list[object]:
+        """A list of the items, walked under the step budget and the item cap. A builtin
+        container is copied in one C call, so it is charged first: a slot per item, what
+        each item the walk makes costs (an int of a range, a character of a wide string),
+        and ``item_bytes`` more per item for what the caller builds from the list."""
+        kind = type(obj)
+        if (
+            kind is list
+            or kind is tuple
+            or kind is dict
+            or kind is set
+            or kind is frozenset
+            or kind is str
+            or kind is bytes
+            or kind is range
+        ):
             try:
                 size = len(obj)  # type: ignore[arg-type]
             except OverflowError:
                 size = self.budget.max_items + 1
-            self.budget.check_items(size, what)
+            made = 0
+            if kind is range:
+                made = range_item_bytes(cast("range", obj))
+            elif kind is str:
+                made = char_item_bytes(cast("str", obj))
+            self.budget.check_items(size, what, item_bytes=made + item_bytes)
             return list(cast("Iterable[object]", obj))
         items: list[object] = []
         for item in self.guarded_iter(obj):
             items.append(item)
             if len(items) > self.budget.max_items:
                 self.budget.check_items(len(items), what)
+        # Built a step at a time (each item was ticked, and the RSS backstop sampled); the
+        # list and what the caller builds from it are charged now.
+        self.budget.check_items(len(items), what, item_bytes=item_bytes)
         return items
 
     # -- guard hooks RestrictedPython calls ------------------------------------------------
@@ -289,19 +329,30 @@ class Sandbox:
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
             return obj._sp_getitem(self.key(key))
-        if type(key) is slice and id(type(obj)) in _SIZED_TYPE_IDS:
-            # A slice copies up to its source's size in one step: charged, or a loop of
-            # s[i:] over a 16 MB string fills the host's memory uncounted.
-            part = obj[key]  # type: ignore[index]
-            self._charge_copy(part, "a slice")
-            return part
+        kind = type(obj)
+        if type(key) is slice and (kind is str or kind is bytes or kind is list or kind is tuple):
+            # A slice copies up to its source's size in one step: charged before it is
+            # made, from its length (range() does the slice arithmetic in O(1)), or a loop
+            # of s[i:] over a 16 MB string fills the host's memory uncounted.
+            count = len(range(_len(obj))[key])
+            self._check_sequence(obj, count, "a slice")
+            return obj[key]  # type: ignore[index]
         return obj[self.key(key)]  # type: ignore[index]
 
-    def _charge_copy(self, value: object, what: str) -> None:
-        """Charge a copy the probe made to the attempt's memory budget, at what it takes
-        (a dict's table, not 8 bytes an entry). Only builtin types reach here, so
-        sys.getsizeof runs no host code."""
-        if id(type(value)) in _COPY_CHARGED_IDS:
+    def _check_copy(self, value: object, what: str) -> None:
+        """Charge, before it is made, a copy of one of the probe's own builtin values: it
+        takes what the source takes (a dict's table, not 8 bytes an entry). Only builtin
+        types reach here, so sys.getsizeof runs no host code."""
+        kind = type(value)
+        if (
+            kind is str
+            or kind is bytes
+            or kind is list
+            or kind is tuple
+            or kind is dict
+            or kind is set
+            or kind is frozenset
+        ):
             self.budget.check_bytes(sys.getsizeof(value), what)
 
     # -- keys: CPython's tuple hash recurses in C without a guard (gh-154318) ---------------
@@ -318,8 +369,9 @@ class Sandbox:
         return value
 
     def keys(self, iterable: object) -> list[object]:
-        """Each item of ``iterable`` checked as a key (``{*x}``, set(), dict pairs …)."""
-        items = self.materialize(iterable, "keys")
+        """Each item of ``iterable`` checked as a key (``{*x}``, set(), dict pairs …), and
+        charged a hash-table slot each for the set or dict they go into."""
+        items = self.materialize(iterable, "keys", item_bytes=SET_ITEM_BYTES)
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
@@ -385,16 +437,18 @@ class Sandbox:
     def binop(self, op: str, left: object, right: object) -> object:
         """``+ * ** << %`` with a size check before the one C call that would allocate."""
         if op == "+":
-            if id(type(left)) in _SIZED_TYPE_IDS and type(right) is type(left):
-                self._check_length(type(left), _len(left) + _len(right), "+")
+            if _is_sized(left) and type(right) is type(left):
+                # A str sum is as wide per character as its widest part.
+                width = str_width(right) if type(right) is str else 1
+                self._check_sequence(left, _len(left) + _len(right), "+", width)
             return operator.add(left, right)
         if op == "*":
             if type(left) is int and type(right) is int:
                 self.budget.check_int_bits(left.bit_length() + right.bit_length(), "*")
-            elif id(type(left)) in _SIZED_TYPE_IDS and id(type(right)) in _INT_IDS:
-                self._check_length(type(left), _len(left) * max(_int(right), 0), "*")
-            elif id(type(right)) in _SIZED_TYPE_IDS and id(type(left)) in _INT_IDS:
-                self._check_length(type(right), _len(right) * max(_int(left), 0), "*")
+            elif _is_sized(left) and (type(right) is int or type(right) is bool):
+                self._check_sequence(left, _len(left) * max(_int(right), 0), "*")
+            elif _is_sized(right) and (type(left) is int or type(left) is bool):
+                self._check_sequence(right, _len(right) * max(_int(left), 0), "*")
             return operator.mul(left, right)
         if op == "**":
             if type(left) is int and type(right) is int and right > 1:
@@ -410,9 +464,13 @@ class Sandbox:
             return operator.mod(left, right)
         raise AssertionError(op)
 
-    def _check_length(self, kind: type, length: int, what: str) -> None:
+    def _check_sequence(self, sample: object, length: int, what: str, width: int = 1) -> None:
+        """Check and charge a new str, bytes, list or tuple of ``length`` items like
+        ``sample``: a str at its widest character's bytes each (PEP 393), a list or tuple a
+        slot per item (the items are shared, not copied)."""
+        kind = type(sample)
         if kind is str or kind is bytes:
-            self.budget.check_bytes(length, what)
+            self.budget.check_bytes(sized_bytes(cast("str", sample), length, width), what)
         else:
             self.budget.check_items(length, what)
 
@@ -447,7 +505,7 @@ class Sandbox:
                     used += 1
                 piece = self._percent_piece(part, value, is_bytes=is_bytes)
             total += len(piece)
-            self.budget.check_bytes(len(piece), "%-format")
+            self.budget.check_bytes(sized_bytes(piece, len(piece)), "%-format")
             self.budget.check_total_bytes(total, "%-format")
             pieces.append(piece)
         if not mapping and used < len(positional) and type(args) is tuple:
@@ -500,23 +558,33 @@ class Sandbox:
         self._check_format_spec(spec)
         if conversion in (ord("r"), ord("a")):
             value = to_repr(value, limits)
-        elif conversion == ord("s") or not is_scalar(value):
+        elif conversion == ord("s") or not is_scalar(value) or type(value) is bytes:
+            # bytes too: their own __format__ is their whole repr, in one C call.
             value = to_text(value, limits)
         text = format(value, spec)
         # Charged, so many fields of one large string cannot make a huge f-string.
-        self.budget.check_bytes(len(text), "f-string field")
+        self.budget.check_bytes(sized_bytes(text, len(text)), "f-string field")
         return text
 
     # -- methods of the probe's own values that can build something large ----------------
 
     def _copying_method(self, obj: object, name: str) -> object | None:
         """Methods whose result is a copy of their source, charged to the budget."""
-        if name in _COPYING_METHODS and id(type(obj)) in _COPYING_METHODS[name]:
+        if name in _COPYING_METHODS and _is_any(obj, _COPYING_METHODS[name]):
             method = getattr(obj, name)
+            what = f"{type(obj).__name__}.{name}()"
 
             def copying(*args: object) -> object:
+                if type(obj) is str and name in _CASE_METHODS and not obj.isascii():
+                    # Case mapping can triple a character ('ΐ'.upper() is 3) and widen it
+                    # ('ÿ'.upper() is 'Ÿ', 2 bytes): that bound is checked against the
+                    # one-call cap before the call, and the result's real size charged.
+                    self.budget.check_total_bytes(text_bytes(3 * len(obj), 4), what)
+                    changed: object = method(*args)
+                    self._check_copy(changed, what)
+                    return changed
+                self._check_copy(obj, what)
                 result: object = method(*args)
-                self._charge_copy(result, f"{type(obj).__name__}.{name}()")
                 return result
 
             return copying
@@ -529,27 +597,38 @@ class Sandbox:
             return index
         return None
 
-    def _sized_method(self, obj: object, name: str) -> object | None:
+    def _text_method(self, obj: object, name: str) -> object | None:
+        """join, padding, expandtabs and replace of str (join of bytes too), each checked
+        and charged at its result's bytes, its widest character's width included."""
         budget = self.budget
-        copying = self._copying_method(obj, name)
-        if copying is not None:
-            return copying
         if name == "join" and id(type(obj)) in _TEXT_IDS:
             sep = obj
 
             def join(iterable: Iterable[object]) -> object:
                 items = self.materialize(iterable, "join()")
-                total = sum(_len(i) for i in items if id(type(i)) in _TEXT_IDS)
-                budget.check_bytes(total + _len(sep) * max(len(items) - 1, 0), "join()")
+                total = 0
+                width = 1
+                for item in items:
+                    if type(item) is str:
+                        total += len(item)
+                        if not item.isascii():
+                            width = max(width, str_width(item))
+                    elif type(item) is bytes:
+                        total += len(item)
+                total += _len(sep) * max(len(items) - 1, 0)
+                budget.check_bytes(sized_bytes(cast("str", sep), total, width), "join()")
                 joined: object = getattr(sep, "join")(items)  # noqa: B009 - str or bytes join
                 return joined
 
             return join
         if name in ("center", "ljust", "rjust", "zfill") and type(obj) is str:
             method = getattr(obj, name)
+            text = obj
 
             def pad(width: int, *args: object) -> object:
-                budget.check_bytes(int(width), f"str.{name}()")
+                fill = args[0] if args and type(args[0]) is str else " "
+                wide = str_width(fill)
+                budget.check_bytes(sized_bytes(text, int(width), wide), f"str.{name}()")
                 return method(width, *args)
 
             return pad
@@ -557,7 +636,8 @@ class Sandbox:
             text = obj
 
             def expandtabs(tabsize: int = 8) -> str:
-                budget.check_bytes(len(text) * max(int(tabsize), 1), "str.expandtabs()")
+                size = sized_bytes(text, len(text) * max(int(tabsize), 1))
+                budget.check_bytes(size, "str.expandtabs()")
                 return text.expandtabs(tabsize)
 
             return expandtabs
@@ -568,14 +648,26 @@ class Sandbox:
                 hits = text.count(old) if count < 0 else min(count, text.count(old))
                 if old == "":
                     hits = len(text) + 1
-                budget.check_bytes(len(text) + hits * len(new), "str.replace()")
+                wide = str_width(new) if type(new) is str else 1
+                size = sized_bytes(text, len(text) + hits * _len(new), wide)
+                budget.check_bytes(size, "str.replace()")
                 return text.replace(old, new, count)
 
             return replace
+        return None
+
+    def _sized_method(self, obj: object, name: str) -> object | None:
+        budget = self.budget
+        copying = self._copying_method(obj, name)
+        if copying is not None:
+            return copying
+        text_method = self._text_method(obj, name)
+        if text_method is not None:
+            return text_method
         if name in ("encode", "decode") and id(type(obj)) in _TEXT_IDS:
             return self._codec_method(obj, name)
         if name == "hex" and type(obj) is bytes:
-            self.budget.check_bytes(2 * len(obj), "bytes.hex()")
+            self.budget.check_bytes(text_bytes(2 * len(obj), 1), "bytes.hex()")
             return obj.hex
         if name in ("split", "rsplit", "splitlines") and id(type(obj)) in _TEXT_IDS:
             return self._split_method(obj, name)
@@ -586,12 +678,21 @@ class Sandbox:
 
             def bulk(*others: object, **kwargs: object) -> object:
                 if type(obj) is dict:
-                    sources = [self._as_pairs(o) for o in others]
-                    self._check_merged_keys(sources)
-                    return method(*sources, **kwargs)
+                    pairs = [self._as_pairs(o) for o in others]
+                    self._check_merged_keys(pairs)
+                    added = sum(_len(p) for p in pairs) + len(kwargs)
+                    budget.check_items(added, f"{name}()", item_bytes=DICT_ITEM_BYTES)
+                    return method(*pairs, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
-                return method(*(self.keys(o) for o in others))
+                keys = [self.keys(o) for o in others]
+                if name in _SET_RESULTS or name in _SET_GROWS:
+                    # A new or grown set: a table slot for each item it may hold, first.
+                    held = _len(obj) if name in _SET_RESULTS else 0
+                    if name in _SET_GROWS:
+                        held += sum(len(k) for k in keys)
+                    budget.check_items(held, f"{name}()", item_bytes=SET_ITEM_BYTES)
+                return method(*keys)
 
             return bulk
         if name in _KEYED_METHODS and id(type(obj)) in _KEYED_IDS:
@@ -604,7 +705,13 @@ class Sandbox:
         if name in ("keys", "values", "items") and type(obj) is dict:
             # Lists, not live views: a view's set operators (keys() & x) hash x in C.
             method = getattr(obj, name)
-            return lambda: list(method())
+            made = PAIR_BYTES if name == "items" else 0
+
+            def listed() -> list[object]:
+                budget.check_items(_len(obj), f"dict.{name}()", item_bytes=made)
+                return list(method())
+
+            return listed
         return None
 
     def _check_merged_keys(self, sources: list[object]) -> None:
@@ -620,8 +727,11 @@ class Sandbox:
 
         def convert(encoding: str = "utf-8", errors: str = "strict") -> object:
             self._check_codec(encoding, errors)
-            # backslashreplace writes up to 10 characters for one; UTF-8 up to 4 bytes.
-            self.budget.check_bytes(size * (10 if errors == "backslashreplace" else 4), name)
+            # backslashreplace writes up to 10 characters for one; UTF-8 up to 4 bytes; a
+            # decoded character takes up to 4 bytes (PEP 393).
+            self.budget.check_bytes(
+                text_bytes(size * (10 if errors == "backslashreplace" else 4), 1), name
+            )
             result: object = method(encoding, errors)
             return result
 
@@ -633,20 +743,40 @@ class Sandbox:
         text = cast("str | bytes", obj)
         cap = self.budget.max_items
 
+        # Each part is a new string: its header and slot, plus all the text copied once.
+        each = part_bytes(text)
+        whole = sys.getsizeof(text)
+
         def splitlines(*args: object, **kwargs: object) -> object:
-            self.budget.check_items(_line_bound(text), "splitlines()")
+            lines = _line_bound(text)
+            self.budget.check_total_bytes(whole + lines * each, "splitlines()")
+            self.budget.check_items(lines, "splitlines()", item_bytes=each - POINTER_BYTES)
+            self.budget.check_bytes(whole, "splitlines()")
             result: object = method(*args, **kwargs)
             return result
+
+        # A whitespace split is bounded before the call only loosely (a part per two
+        # characters), so that bound is checked against the one-call cap, and what the
+        # split really made is charged once it returns: charging the loose bound would make
+        # an honest loop over many short lines run out of budget.
 
         def split(sep: object = None, maxsplit: object = -1) -> object:
             # Split at most cap times: if that leaves the remainder unsplit, the whole split
             # would have been over the cap, and only cap + 1 parts were ever built.
             wanted = maxsplit if type(maxsplit) is int and maxsplit >= 0 else None
             limit = cap if wanted is None else min(wanted, cap)
+            # Parts, bounded before the call: a C count of the separator, or for whitespace
+            # one part per two characters at most.
+            if type(sep) is type(text) and _len(sep):
+                bound = text.count(sep) + 1  # type: ignore[arg-type]
+            else:
+                bound = len(text) // 2 + 1
+            self.budget.check_total_bytes(whole + min(bound, limit + 1) * each, f"{name}()")
             parts: list[object] = method(sep, limit)
             if len(parts) > cap and (wanted is None or wanted > cap):
                 self.budget.check_items(cap + 1, f"{name}()")
-            self.budget.check_items(len(parts), f"{name}()")
+            self.budget.check_items(len(parts), f"{name}()", item_bytes=each - POINTER_BYTES)
+            self.budget.check_bytes(whole, f"{name}()")
             return parts
 
         return splitlines if name == "splitlines" else split
@@ -730,13 +860,15 @@ class Sandbox:
                 "repr": lambda value: to_repr(value, limits),
                 "range": range,
                 "list": lambda iterable=(): self.materialize(iterable, "list()"),
-                "tuple": lambda iterable=(): tuple(self.materialize(iterable, "tuple()")),
+                "tuple": lambda iterable=(): tuple(
+                    self.materialize(iterable, "tuple()", item_bytes=POINTER_BYTES)
+                ),
                 "set": lambda iterable=(): set(self.keys(iterable)),
                 "frozenset": lambda iterable=(): frozenset(self.keys(iterable)),
                 "dict": self._dict,
                 "sorted": self._sorted,
                 "reversed": lambda iterable: list(
-                    reversed(self.materialize(iterable, "reversed()"))
+                    reversed(self.materialize(iterable, "reversed()", item_bytes=POINTER_BYTES))
                 ),
                 "sum": self._sum,
                 "min": self._reducer(min),
@@ -797,7 +929,11 @@ class Sandbox:
         if not args:
             return ""
         if len(args) > 1 and type(args[0]) is bytes:
-            self._check_codec(args[1], args[2] if len(args) > 2 else "strict")
+            errors = args[2] if len(args) > 2 else "strict"
+            self._check_codec(args[1], errors)
+            # As bytes.decode: up to 4 bytes a character, 10 characters a byte escaped.
+            each = 10 if errors == "backslashreplace" else 4
+            self.budget.check_bytes(text_bytes(_len(args[0]) * each, 1), "str()")
             return str(*args)
         return to_text(args[0], self.state.render_limits)
 
@@ -805,6 +941,7 @@ class Sandbox:
         result: dict[object, object] = {}
         if args:
             pairs = self._as_pairs(args[0])
+            self.budget.check_items(_len(pairs), "dict()", item_bytes=DICT_ITEM_BYTES)
             result.update(pairs)  # type: ignore[call-overload]
         result.update(kwargs)
         return result
@@ -838,7 +975,8 @@ class Sandbox:
         return reduce
 
     def _sorted(self, iterable: object, *, key: object = None, reverse: object = False) -> object:
-        items = self.materialize(iterable, "sorted()")
+        # sorted() merges through a buffer of half the items.
+        items = self.materialize(iterable, "sorted()", item_bytes=POINTER_BYTES // 2)
         if key is None:
             self.comparisons.check_sort(items, "sorted()")
         else:
@@ -881,7 +1019,10 @@ class Sandbox:
             "_format_": self.format_field,
             "_key_": self.key,
             "_keys_": self.keys,
-            "_star_": lambda iterable: self.materialize(iterable, "*-unpacking"),
+            # The list is copied again into the call's or display's own tuple or list.
+            "_star_": lambda iterable: self.materialize(
+                iterable, "*-unpacking", item_bytes=POINTER_BYTES
+            ),
             **self.comparisons.operators(),
             **exposures,
         }
@@ -904,6 +1045,17 @@ _BULK_IDS: Final = _ids(list, dict, set, frozenset)
 _KEYED_IDS: Final = _ids(dict, set)
 _SAFE_METHODS_BY_ID: Final = {id(kind): names for kind, names in SAFE_METHODS.items()}
 _FACT_FIELDS_BY_ID: Final = {id(kind): names for kind, names in FACT_FIELDS.items()}
+def _is_sized(value: object) -> bool:
+    kind = type(value)
+    return kind is str or kind is bytes or kind is list or kind is tuple
+
+
+def _is_any(value: object, kinds: tuple[type, ...]) -> bool:
+    """``type(value)`` is one of ``kinds``, by identity (no metaclass __eq__ runs)."""
+    kind = type(value)
+    return any(kind is k for k in kinds)
+
+
 # pow(b, e, m) costs about bits(e) * bits(m)**1.6; 4,000,000 (2,000-bit numbers) is ~16 ms.
 MAX_MODPOW_COST: Final = 4_000_000
 # round(x, -n) computes 10**n; 10,000 digits is ~1 ms, 10**7 digits is seconds.
@@ -922,12 +1074,19 @@ _KEYED_METHODS: Final = frozenset({"get", "pop", "setdefault", "add", "discard",
 # Every name _sized_method may wrap, for some type; other safe methods are returned as they
 # are without asking it (a test checks it returns None for all of them).
 # Methods that return a copy up to a few times their source's size: charged to the budget.
-_COPYING_METHODS: Final[dict[str, frozenset[int]]] = {
-    "copy": _ids(list, dict, set, frozenset),
-    **dict.fromkeys(
-        ("upper", "lower", "casefold", "swapcase", "title", "capitalize"), _ids(str, bytes)
-    ),
+_CASE_METHODS: Final = _names("upper lower casefold swapcase title capitalize")
+# Methods whose result is at most their source again (a trim, a prefix cut, the two sides of
+# a partition): charged the source's size. Without it, a loop keeping s.strip() of a 15 MB
+# string built gigabytes uncharged.
+_TRIM_METHODS: Final = _names("strip lstrip rstrip removeprefix removesuffix partition rpartition")
+_COPYING_METHODS: Final[dict[str, tuple[type, ...]]] = {
+    "copy": (list, dict, set, frozenset),
+    **dict.fromkeys(_CASE_METHODS, (str, bytes)),
+    **dict.fromkeys(_TRIM_METHODS, (str, bytes)),
 }
+# Set methods that return a new set, and those whose result can hold the others' items.
+_SET_RESULTS: Final = _names("union intersection difference symmetric_difference")
+_SET_GROWS: Final = _names("union symmetric_difference update")
 SIZED_METHOD_NAMES: Final = (
     _names(
         "join center ljust rjust zfill expandtabs replace encode decode hex split rsplit "

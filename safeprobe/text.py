@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-from safeprobe.render import RenderLimits, is_scalar, render
+from safeprobe.render import RenderLimits, int_text, is_scalar, render
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of
 # 10**9 spaces is one C call that allocates a gigabyte.
@@ -27,6 +27,11 @@ def format_spec_numbers(spec: str) -> list[str]:
     return _FORMAT_NUMBER.findall(spec)
 
 
+# bytes longer than this show as their first max_str_chars with a "…(+N chars)" marker
+# instead of their whole repr: 1 MiB is up to 4 MiB of text, a few ms in one C call, and
+# far beyond any output cap.
+MAX_BYTES_TEXT: Final = 1024 * 1024
+
 _PERCENT_SPEC: Final = re.compile(r"([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])")
 
 
@@ -35,6 +40,11 @@ def to_text(value: object, limits: RenderLimits) -> str:
     rendering for everything else (no host ``__str__``, no addresses)."""
     if type(value) is str:
         return value
+    if type(value) is int:
+        return int_text(value)
+    if type(value) is bytes and len(value) > MAX_BYTES_TEXT:
+        # str(bytes) is its repr, up to 4 characters a byte, built in one C call.
+        return render(value, depth=0, limits=limits)
     if is_scalar(value):
         return str(value)
     if issubclass(type(value), BaseException):

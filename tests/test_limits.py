@@ -18,6 +18,8 @@ from safeprobe.limits import (
     _DONE,
     FORK_KILL_GRACE_S,
     MAX_CALL_DEPTH,
+    MAX_RSS_GROWTH_BYTES,
+    RSS_SAMPLE_INTERVAL_S,
     Budget,
     OutputBuffer,
     ProbeStopped,
@@ -242,3 +244,46 @@ def test_forked_child_has_no_host_streams() -> None:
 
     report = run_forked(streams, deadline_s=5, max_payload_bytes=100, memory_bytes=2**28)
     assert report.payload == b"(None, None)"
+
+
+def test_quiet_tick_reports_a_spent_budget_without_raising() -> None:
+    """Rendering asks the budget without raising; the stop is kept for the next tick."""
+    clock = FakeClock()
+    budget = Budget(timeout_s=0.5, max_steps=10**9, max_items=10, clock=clock)
+    assert budget.tick_quietly()
+    clock.now += 1
+    assert not budget.tick_quietly()
+    with pytest.raises(ProbeStopped, match=r"limits\.timeout"):
+        budget.tick()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_rss_backstop_stops_a_probe_once_the_process_grew() -> None:
+    """With the backstop on, a tick after the sample interval stops the attempt once the
+    resident set grew past MAX_RSS_GROWTH_BYTES since the budget was made."""
+    clock = FakeClock()
+    budget = Budget(timeout_s=5, max_steps=10**9, max_items=10, clock=clock, rss_backstop=True)
+    grown = bytearray(MAX_RSS_GROWTH_BYTES + 8 * 2**20)  # zero-filled: touched, resident
+    budget.tick()  # within the interval: no sample yet
+    clock.now += RSS_SAMPLE_INTERVAL_S * 2
+    with pytest.raises(ProbeStopped, match="grew by more than"):
+        budget.tick()
+    del grown
+
+
+def test_rss_backstop_is_off_unless_asked() -> None:
+    """Without the backstop (isolation: fork, unit tests) growth alone never stops a probe."""
+    clock = FakeClock()
+    budget = Budget(timeout_s=5, max_steps=10**9, max_items=10, clock=clock)
+    grown = bytearray(MAX_RSS_GROWTH_BYTES + 8 * 2**20)
+    clock.now += 1
+    budget.tick()
+    del grown
+
+
+def test_item_checks_charge_each_item_its_size() -> None:
+    """check_items refuses a call whose items, at their real size, are over the one-call cap."""
+    budget = Budget(timeout_s=5, max_steps=10**9, max_items=10**6, clock=FakeClock())
+    budget.check_items(1000, "small", item_bytes=5000)
+    with pytest.raises(ProbeStopped, match="size"):
+        budget.check_items(100_000, "big ints", item_bytes=5000)

@@ -173,5 +173,8 @@ def test_a_loop_of_checked_allocations_is_bounded_in_total(make_host, tmp_path: 
     host: Host = make_host(probe, _policy(tmp_path, timeout="30s", max_steps=10**9))
     record = host.probe()
     assert record["outcome"] == "limit"
-    assert "in all" in record["reason"]
+    # The counted total (64 MiB), or in isolation: thread the RSS backstop (32 MiB measured),
+    # whichever comes first.
+    reason = str(record["reason"])
+    assert "in all" in reason or "grew by more than" in reason, reason
     assert host.alive()

@@ -173,6 +173,9 @@ class Service:
 
 my_object = MyObject()
 service = Service()
+# A large host sequence for slicing and iteration attacks: a million references to one
+# tuple, so it costs the host 8 MB while each item a probe sees would be a view of its own.
+bulk = [("GET", 200)] * 1_000_000
 progress = {"ticks": 0}
 
 
