@@ -372,7 +372,7 @@ class Comparisons:
         # The result is a new table: at most both operands' items for | and ^, the left's
         # for - and & (a slot each, at what CPython allocates: sizes.py), charged first.
         held = len(left)  # type: ignore[arg-type]  # a set, frozenset or dict (checked above)
-        if symbol == "|" or symbol == "^":
+        if symbol in {"|", "^"}:
             held += len(right)  # type: ignore[arg-type]
         per_item = DICT_ITEM_BYTES if type(left) is dict else SET_ITEM_BYTES
         self.budget.check_items(held, f"'{symbol}'", item_bytes=per_item)
