@@ -1045,6 +1045,8 @@ _BULK_IDS: Final = _ids(list, dict, set, frozenset)
 _KEYED_IDS: Final = _ids(dict, set)
 _SAFE_METHODS_BY_ID: Final = {id(kind): names for kind, names in SAFE_METHODS.items()}
 _FACT_FIELDS_BY_ID: Final = {id(kind): names for kind, names in FACT_FIELDS.items()}
+
+
 def _is_sized(value: object) -> bool:
     kind = type(value)
     return kind is str or kind is bytes or kind is list or kind is tuple
