@@ -22,6 +22,7 @@ import resource
 import select
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -396,7 +397,51 @@ def run_forked(
     It writes its result to a pipe and leaves with ``os._exit``, so no atexit handler,
     buffered stream or lock of the host runs in it. Only the calling thread exists in the
     child; ``work`` must not touch locks other host threads may have held at the fork.
+
+    Called in the main thread (``run_probe``), the fork and the wait run in a thread of
+    their own: a signal handler's exception (KeyboardInterrupt, a SIGTERM handler's
+    SystemExit) is raised only in the main thread, at any bytecode, and one raised between
+    ``os.fork()`` returning and its pid being stored would leave the child unknown, running
+    and unreaped. The main thread only waits, and on such an exception kills the child
+    whose pid the other thread has kept.
     """
+    arguments = (work, deadline_s, max_payload_bytes, memory_bytes, clock)
+    if threading.current_thread() is not threading.main_thread():
+        return _fork_and_collect(*arguments, on_pid=lambda _pid: None)
+    pids: list[int] = []
+    box: list[ChildReport | BaseException] = []
+
+    def fork_and_collect() -> None:
+        try:
+            box.append(_fork_and_collect(*arguments, on_pid=pids.append))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting main thread
+            box.append(exc)
+
+    waiter = threading.Thread(target=fork_and_collect, name="safeprobe-fork", daemon=True)
+    waiter.start()
+    try:
+        waiter.join()
+    except BaseException:
+        for pid in pids:  # the collecting thread then sees EOF, and reaps it
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        waiter.join()
+        raise
+    outcome = box[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _fork_and_collect(
+    work: Callable[[Callable[[bytes], None]], bytes],
+    deadline_s: float,
+    max_payload_bytes: int,
+    memory_bytes: int,
+    clock: Callable[[], float],
+    *,
+    on_pid: Callable[[int], None],
+) -> ChildReport:
     reap_finished_children()
     read_end, write_end = os.pipe()
     _ignore_fork_warning()
@@ -404,6 +449,7 @@ def run_forked(
     if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
         os.close(read_end)
         _child_main(work, write_end, deadline_s=deadline_s, memory_bytes=memory_bytes)
+    on_pid(pid)
     os.close(write_end)
     try:
         payload, killed, cut = _collect(

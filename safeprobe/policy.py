@@ -68,13 +68,17 @@ MAX_OUTPUT_BYTES_CAP: Final = 16 * 1024 * 1024
 # two equal). With audit.include_output the output is in the record as JSON text, where a
 # control byte takes 6 bytes ("\u0001"); the rest of a record (argv, paths and the reason
 # are each capped) fits in far less than 1 MiB. So the largest max_output whose worst case
-# still fits is (16 MiB - 1 MiB) / 6 = 2.5 MiB.
+# fits is (16 MiB - 1 MiB) / 6 = 2.5 MiB; but the host builds that line, its canonical bytes
+# and its digest input in memory at once (~4 copies: measured +67 MiB of host RSS at 2.5 MiB,
+# over the 64 MiB an attempt may cost), so included output is capped at 1 MiB (6 MiB of
+# JSON at worst), which no operator reading a record needs more of.
 AUDIT_RECORD_CAP_BYTES: Final = 16 * 1024 * 1024
 _JSON_BYTES_PER_OUTPUT_BYTE: Final = 6
 _RECORD_ROOM_BYTES: Final = 1024 * 1024
-MAX_INCLUDED_OUTPUT_BYTES: Final = (
-    AUDIT_RECORD_CAP_BYTES - _RECORD_ROOM_BYTES
-) // _JSON_BYTES_PER_OUTPUT_BYTE
+MAX_INCLUDED_OUTPUT_BYTES: Final = 1024 * 1024
+assert MAX_INCLUDED_OUTPUT_BYTES * _JSON_BYTES_PER_OUTPUT_BYTE + _RECORD_ROOM_BYTES <= (
+    AUDIT_RECORD_CAP_BYTES
+)
 # DESIGN.md's example policy: the largest container a builtin may build or walk.
 DEFAULT_MAX_ITEMS: Final = 100_000
 # repr() of a host object: three levels, 100 items each and 256 characters per string
@@ -630,7 +634,7 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
         if self.audit.include_output and self.limits.max_output_bytes > MAX_INCLUDED_OUTPUT_BYTES:
             raise ValueError(
                 f"audit.include_output: true needs limits.max_output of at most "
-                f"{MAX_INCLUDED_OUTPUT_BYTES} bytes (2.5MiB): output is stored in the record as "
+                f"{MAX_INCLUDED_OUTPUT_BYTES} bytes (1MiB): output is stored in the record as "
                 f"JSON, up to 6 bytes per output byte, and a record is capped at 16MiB"
             )
         return self
