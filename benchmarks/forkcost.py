@@ -278,11 +278,11 @@ def instrumented(marks: Marks) -> Iterator[None]:
         setattr(owner, name, make(real))
 
     def run_forked(real: Any) -> Any:
-        def wrapper(work: Callable[[], bytes], **kwargs: Any) -> Any:
+        def wrapper(work: Callable[[Callable[[bytes], None]], bytes], **kwargs: Any) -> Any:
             marks.mark("prepared")
 
-            def timed_work() -> bytes:
-                data = work()
+            def timed_work(send: Callable[[bytes], None]) -> bytes:
+                data = work(send)
                 marks.mark("child_ran")
                 return data
 
