@@ -67,6 +67,8 @@ MAX_REFUSAL_BUCKETS: Final = 64
 # thousands of signals in ten seconds becomes about ten records, not thousands.
 COALESCE_WINDOW_S: Final = 1.0
 _JOIN_TIMEOUT_S: Final = 5.0
+# At interpreter exit, how long the listener may take to hand over a signal it took.
+_EXIT_JOIN_TIMEOUT_S: Final = 0.5
 # The install warning names this many threads that could take the signal, then counts.
 _TAKERS_SHOWN: Final = 8
 
@@ -96,6 +98,8 @@ class _Installation:
     bursts: dict[tuple[Outcome, int | None], _Burst] = field(default_factory=dict)
     burst_started: float | None = None
     stopping: bool = False
+    # Wake-ups uninstall() or exit sent the listener (pthread_kill): not requests.
+    wakeups: int = 0
     listener: threading.Thread | None = None
     worker: threading.Thread | None = None
     blocked_here: bool = False
@@ -337,10 +341,8 @@ def uninstall() -> None:
         with inst.lock:
             inst.stopping = True
             inst.lock.notify_all()
-        if inst.listener is not None and inst.listener.ident is not None:
-            # Wake the listener out of sigwaitinfo; it sees ``stopping`` and exits.
-            signal.pthread_kill(inst.listener.ident, inst.signum)
-            inst.listener.join(_JOIN_TIMEOUT_S)
+        # Wake the listener out of sigwaitinfo; it sees ``stopping`` and exits.
+        _stop_listener(inst, _JOIN_TIMEOUT_S)
         if inst.worker is not None:
             inst.worker.join(_JOIN_TIMEOUT_S)
         in_main = threading.current_thread() is threading.main_thread()
@@ -443,24 +445,42 @@ def _listen(inst: _Installation) -> None:
         except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for safety
             continue
         received_at = inst.clock()
-        if inst.stopping:
+        if inst.stopping and inst.wakeups and info.si_pid == os.getpid():
+            # Our own wake-up (uninstall or exit). It was sent to this thread, so it never
+            # merged with a request sent to the process, but it is taken first: requests
+            # still pending for the process are handed over before the listener ends.
+            inst.wakeups -= 1
+            while (pending := signal.sigtimedwait({inst.signum}, 0)) is not None:
+                _request(inst, _trigger_from(pending, inst.clock()))
             return
-        name = signal.Signals(info.si_signo).name
-        # Linux puts sigqueue's int value where si_status lies; kill(2) leaves it 0.
-        request = info.si_status if info.si_code == SI_QUEUE else 0
-        # Only kill(2) and tgkill(2) have the kernel fill in the sender: sigqueue's caller
-        # writes si_pid and si_uid itself, so a queued signal's sender is only claimed.
-        verified = info.si_code in KERNEL_FILLED_SENDER
-        trigger = TriggerInfo(
-            name,
-            info.si_pid,
-            info.si_uid,
-            "sigwaitinfo",
-            request,
-            sender_verified=verified,
-            received_at=received_at,
-        )
-        _request(inst, trigger)
+        _request(inst, _trigger_from(info, received_at))
+
+
+def _trigger_from(info: signal.struct_siginfo, received_at: float) -> TriggerInfo:
+    name = signal.Signals(info.si_signo).name
+    # Linux puts sigqueue's int value where si_status lies; kill(2) leaves it 0.
+    request = info.si_status if info.si_code == SI_QUEUE else 0
+    # Only kill(2) and tgkill(2) have the kernel fill in the sender: sigqueue's caller
+    # writes si_pid and si_uid itself, so a queued signal's sender is only claimed.
+    verified = info.si_code in KERNEL_FILLED_SENDER
+    return TriggerInfo(
+        name,
+        info.si_pid,
+        info.si_uid,
+        "sigwaitinfo",
+        request,
+        sender_verified=verified,
+        received_at=received_at,
+    )
+
+
+def _stop_listener(inst: _Installation, timeout_s: float) -> None:
+    """Wake the listener out of sigwaitinfo and wait for it: a signal it has already taken,
+    or that is still pending, is handed over (and, if refused, waits in a burst) first."""
+    if inst.listener is not None and inst.listener.ident is not None:
+        inst.wakeups += 1
+        signal.pthread_kill(inst.listener.ident, inst.signum)
+        inst.listener.join(timeout_s)
 
 
 def _request(inst: _Installation, trigger: TriggerInfo, *, chain: bool = True) -> None:
@@ -619,6 +639,13 @@ def _withdraw_at_exit() -> None:
     inst = _current
     if inst is not None:
         withdraw(inst.announcement)
+        # A signal the listener took just before exit is handed over first (bounded: exit
+        # must not hang on a listener that cannot run).
+        with inst.lock:
+            inst.stopping = True
+            inst.lock.notify_all()
+        with contextlib.suppress(OSError, RuntimeError):
+            _stop_listener(inst, _EXIT_JOIN_TIMEOUT_S)
         # The runner is a daemon thread and is not joined at exit: refusals still waiting
         # for their coalescing window would be lost with it.
         _flush_refusals(inst)

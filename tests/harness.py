@@ -151,7 +151,14 @@ class Host:
         first = self.proc.stdout.readline()
         if not first.startswith("ready"):
             self.proc.kill()
-            pytest.fail(f"host did not start: {first!r} {self.stderr()}")
+            self.proc.wait(timeout=5)
+            self._drain.join(timeout=5)
+            error = self.stderr()
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            pytest.fail(f"host did not start: {first!r} {error}")
         self.pid = self.proc.pid
 
     def _drain_stderr(self) -> None:

@@ -169,7 +169,7 @@ def test_a_large_record_reaches_a_stream_socket_whole(make_host, tmp_path: Path)
                 "include_output": True,
                 "syslog": {"address": listener.address, "timeout": "10s"},
             },
-            limits={"timeout": "10s", "max_output": "2MiB"},
+            limits={"timeout": "10s", "max_output": "1MiB"},
         )
         host: Host = make_host("print('y' * 1_000_000)\n", policy)
         record = host.probe()
