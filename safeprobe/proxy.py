@@ -629,6 +629,37 @@ def container_length(obj: object, kind: str) -> int:
     raise TypeError("object has no len()")
 
 
+def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
+    """The slots of a named tuple that a field with a secret name reads.
+
+    ``creds.password`` is redacted by its name, but the same slot is ``creds[1]``, an item
+    of iteration, slicing and rendering: every path that hands out a tuple's items asks
+    this, so a secret field is hidden by position too. Fields are found statically: the
+    ``_tuplegetter`` descriptors along the MRO (what namedtuple makes), their index read
+    by the descriptor type's own C ``__reduce__``; no host code runs. Exact tuples (the
+    common case) have none and cost one identity test."""
+    kind = type(obj)
+    if kind is tuple or not issubclass(kind, tuple):
+        return frozenset()
+    slots: set[int] = set()
+    for klass in _mro(kind):
+        if klass is tuple or klass is object:
+            continue
+        for name, value in list(_class_namespace(klass).items()):
+            if type(value) is _TUPLEGETTER and redactor.hides(name):
+                index = _TUPLEGETTER.__reduce__(value)[1][0]
+                if type(index) is int:
+                    slots.add(index)
+    return frozenset(slots)
+
+
+def _hide_slots(items: list[object], indexes: Iterable[int], slots: frozenset[int]) -> None:
+    """Replace, in place, the items whose original index is a secret slot."""
+    for position, index in enumerate(indexes):
+        if index in slots:
+            items[position] = REDACTED
+
+
 # Parts of a tuple key counted as its hash would visit them (shared parts once per use).
 MAX_PLAIN_KEY_PARTS: Final = 1000
 
@@ -759,6 +790,9 @@ class View:
                 )
             if _is(obj, tuple):
                 item = tuple.__getitem__(cast("tuple[object, ...]", obj), index)
+                slots = secret_field_slots(obj, self._sp_ctx.redactor)
+                if slots and range(container_length(obj, kind))[index] in slots:
+                    return REDACTED
                 return self._sp_wrap(item, self._sp_path)
             return self._sp_wrap(snapshot_items(obj, kind)[index], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
@@ -780,6 +814,10 @@ class View:
         else:  # a deque has no slices: it is copied whole, under the same cap
             self._sp_check_size("a slice")
             part = snapshot_items(obj, self._sp_kind)[key]
+        slots = secret_field_slots(obj, ctx.redactor)
+        if slots:
+            part = list(part)
+            _hide_slots(part, range(container_length(obj, self._sp_kind))[key], slots)
         items: Iterable[object] = part
         if ctx.budget is not None:
             items = TickingIterator(iter(part), ctx.budget)
@@ -817,7 +855,11 @@ class View:
         self._sp_check_size("iteration", wrapped=wrapped)
         if self._sp_kind == KIND_MAPPING:
             return [k for k, _ in snapshot_pairs(self._sp_obj)]
-        return snapshot_items(self._sp_obj, self._sp_kind)
+        items = snapshot_items(self._sp_obj, self._sp_kind)
+        slots = secret_field_slots(self._sp_obj, self._sp_ctx.redactor)
+        if slots:
+            _hide_slots(items, range(len(items)), slots)
+        return items
 
     def _sp_pairs(self) -> list[tuple[object, object]]:
         self._sp_check_size("iteration")
@@ -1018,6 +1060,9 @@ def _render_view(value: object, depth: int) -> str:
                 lambda k, v: REDACTED if ctx.redactor.hides(k) else wrap(v, path, ctx),
             )
         items = _prefix(obj, limits.max_items + 1)
+        slots = secret_field_slots(obj, ctx.redactor)
+        if slots:
+            _hide_slots(items, range(len(items)), slots)
         wrapped = [wrap(v, path, ctx) for v in items]
         shape: type = list
         if _is(obj, tuple):
