@@ -179,6 +179,17 @@ class Redactor:
                 continue
             if issubclass(kind, enum.Enum):
                 stack.extend(enum_name_and_value(current))
+            elif issubclass(kind, bytes) or kind is memoryview:
+                if self._hides_bytes_like(current):
+                    return True
+                continue
+            elif not issubclass(kind, (str, tuple, frozenset)) and not is_scalar(current):
+                # Any other hashable key (a frozen dataclass, a plain object with __hash__):
+                # its fields are its parts, as a tuple's items are, read statically from
+                # the instance dict and slots. ConfigKey("db", "password") is secret.
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                stack.extend(itertools.islice(object_field_values(current), room))
+                continue
             if issubclass(kind, str):
                 # The C slot: a plain copy, no host __str__ (StrEnum members land here too).
                 if self.hides(str.__str__(cast(str, current))):
@@ -195,6 +206,19 @@ class Redactor:
                 )
         return False
 
+    def _hides_bytes_like(self, key: object) -> bool:
+        """A bytes subclass or a memoryview is a name as bytes is: its buffer decoded by the
+        builtins' own C methods (no host ``__bytes__`` or ``__str__``). One too long to be
+        a name is secret, undecoded."""
+        if type(key) is memoryview:
+            view = cast(memoryview, key)
+            if view.nbytes > _MAX_NAME_BYTES:
+                return True
+            return self.hides(memoryview.tobytes(view))
+        if bytes.__len__(cast(bytes, key)) > _MAX_NAME_BYTES:
+            return True
+        return self.hides(bytes.__getitem__(cast(bytes, key), slice(None)))  # an exact copy
+
     def none_hidden(self, names: list[object]) -> bool:
         """Whether certainly no name in ``names`` is secret, found in a few C calls over all
         of them; False means "ask ``hides`` name by name". Plain str names only."""
@@ -203,6 +227,8 @@ class Redactor:
 
 
 _GLOB_CHARS: Final = frozenset("*?[")
+# A bytes-like key longer than this is not a name: judged secret without decoding it.
+_MAX_NAME_BYTES: Final = 4096
 _MAX_SEEN_NAMES: Final = 4096
 # Parts of one compound key that redaction looks at, as MAX_PLAIN_KEY_PARTS bounds the keys
 # a probe may look up: real keys have a handful; past this the key is treated as secret.
@@ -509,6 +535,23 @@ def enum_name_and_value(member: object) -> list[object]:
         return []
     found = [find_name(instance, "_name_"), find_name(instance, "_value_")]
     return [v for v in found if v is not _MISSING]
+
+
+def object_field_values(obj: object) -> Iterator[object]:
+    """The values an object holds in its instance dict and slots, read statically: the
+    dict's own C ``values``, each slot through its C member descriptor; no host
+    ``__getattribute__``, property or ``__eq__`` runs. For redacting object keys."""
+    instance = _instance_dict(obj)
+    if instance is not None:
+        yield from list(dict.values(instance))
+    for klass in _mro(type(obj)):
+        # A class namespace is always an exact dict behind its proxy: values() runs in C.
+        for value in list(_class_namespace(klass).values()):
+            if type(value) is types.MemberDescriptorType:
+                try:
+                    yield value.__get__(obj, type(obj))
+                except AttributeError:  # an empty slot
+                    continue
 
 
 def _is_data_descriptor(value: object, memo: KeyMemo | None = None) -> bool:

@@ -411,6 +411,14 @@ class Level(enum.IntEnum, metaclass=_HostileEnumMeta):
 Creds = collections.namedtuple("Creds", ["user", "password"])
 
 
+@dataclasses.dataclass(frozen=True)
+class ConfigKey:
+    """A hashable compound key that is neither a tuple nor an Enum."""
+
+    section: str
+    name: str
+
+
 class Slotted:
     __slots__ = ("api_token", "name")
 
@@ -445,6 +453,12 @@ class Zoo:
         }
         self.in_list = [_make(HostileStr, "x"), _make(HostileInt, 1), _make(HostileObject)]
         self.creds = Creds("ada", CANARY)
+        self.byte_keys = {
+            _make(HostileBytes, b"api_token"): CANARY,
+            memoryview(b"db_password"): CANARY,
+            "ok": 1,
+        }
+        self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
         self.slotted = Slotted()
         self.plain = {"password": CANARY, "user": "ada", "nested": {"api_key": CANARY}}
 
