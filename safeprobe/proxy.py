@@ -679,10 +679,19 @@ def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
     of iteration, slicing and rendering: every path that hands out a tuple's items asks
     this, so a secret field is hidden by position too. Fields are found statically: the
     ``_tuplegetter`` descriptors along the MRO (what namedtuple makes), their index read
-    by the descriptor type's own C ``__reduce__``; no host code runs. Exact tuples (the
-    common case) have none and cost one identity test."""
+    by the descriptor type's own C ``__reduce__``; no host code runs.
+
+    An exact pair ``(name, value)`` whose name is a str naming a secret is a field too: an
+    associative list (HTTP headers, a parsed query string) holds ``("Authorization",
+    token)`` as a dict holds ``{"Authorization": token}``, and its value is redacted the
+    same. Other exact tuples cost two identity tests and a length."""
     kind = type(obj)
-    if kind is tuple or not issubclass(kind, tuple):
+    if kind is tuple:
+        pair = cast("tuple[object, ...]", obj)
+        if len(pair) == 2 and type(pair[0]) is str and redactor.hides(pair[0]):
+            return _SECOND_SLOT
+        return frozenset()
+    if not issubclass(kind, tuple):
         return frozenset()
     slots: set[int] = set()
     for klass in _mro(kind):
@@ -694,6 +703,9 @@ def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
                 if type(index) is int:
                     slots.add(index)
     return frozenset(slots)
+
+
+_SECOND_SLOT: Final = frozenset({1})
 
 
 def _hide_slots(items: list[object], indexes: Iterable[int], slots: frozenset[int]) -> None:

@@ -458,6 +458,10 @@ class Zoo:
             memoryview(b"db_password"): CANARY,
             "ok": 1,
         }
+        # Associative lists: (name, value) pairs, as HTTP headers and parsed query strings
+        # are kept.
+        self.headers = [("Authorization", CANARY), ("Accept", "*/*")]
+        self.pairs = (("api_token", CANARY), ("user", "ada"))
         self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
         self.slotted = Slotted()
         self.plain = {"password": CANARY, "user": "ada", "nested": {"api_key": CANARY}}
