@@ -684,11 +684,12 @@ def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
     An exact pair ``(name, value)`` whose name is a str naming a secret is a field too: an
     associative list (HTTP headers, a parsed query string) holds ``("Authorization",
     token)`` as a dict holds ``{"Authorization": token}``, and its value is redacted the
-    same. Other exact tuples cost two identity tests and a length."""
+    same. Other exact tuples cost a length and a type test."""
     kind = type(obj)
     if kind is tuple:
         pair = cast("tuple[object, ...]", obj)
-        if len(pair) == 2 and type(pair[0]) is str and redactor.hides(pair[0]):
+        # The name as a dict key would be judged: str, bytes, or a subclass (a StrEnum).
+        if len(pair) == 2 and issubclass(type(pair[0]), (str, bytes)) and redactor.hides(pair[0]):
             return _SECOND_SLOT
         return frozenset()
     if not issubclass(kind, tuple):

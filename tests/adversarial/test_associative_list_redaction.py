@@ -17,6 +17,8 @@ PROBES = [
     "print([v for k, v in zoo.pairs])",
     "print(list(zoo.pairs[0]), zoo.pairs)",
     "print(*zoo.headers[0])",
+    # the name a StrEnum member, as a dict key may be
+    "print(zoo.pairs[2][1])",
 ]
 
 

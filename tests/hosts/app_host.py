@@ -461,7 +461,7 @@ class Zoo:
         # Associative lists: (name, value) pairs, as HTTP headers and parsed query strings
         # are kept.
         self.headers = [("Authorization", CANARY), ("Accept", "*/*")]
-        self.pairs = (("api_token", CANARY), ("user", "ada"))
+        self.pairs = (("api_token", CANARY), ("user", "ada"), (Field.TOKEN, CANARY))
         self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
         self.slotted = Slotted()
         self.plain = {"password": CANARY, "user": "ada", "nested": {"api_key": CANARY}}
