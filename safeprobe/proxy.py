@@ -186,9 +186,13 @@ class Redactor:
             elif not issubclass(kind, (str, tuple, frozenset)) and not is_scalar(current):
                 # Any other hashable key (a frozen dataclass, a plain object with __hash__):
                 # its fields are its parts, as a tuple's items are, read statically from
-                # the instance dict and slots. ConfigKey("db", "password") is secret.
+                # the instance dict and slots. ConfigKey("db", "password") is secret. Only
+                # fields that can name something are kept: an object field is not opened
+                # in turn, so a key that references a large graph (a thread, a function
+                # and its globals) costs its own fields, not the graph.
                 room = MAX_REDACTION_KEY_PARTS - parts + 1
-                stack.extend(itertools.islice(object_field_values(current), room))
+                fields = itertools.islice(object_field_values(current), room)
+                stack.extend(v for v in fields if issubclass(type(v), _NAMING_TYPES))
                 continue
             if issubclass(kind, str):
                 # The C slot: a plain copy, no host __str__ (StrEnum members land here too).
@@ -227,6 +231,9 @@ class Redactor:
 
 
 _GLOB_CHARS: Final = frozenset("*?[")
+# Field values of an object key that redaction looks at: what can name a secret, and the
+# compound keys it already opens.
+_NAMING_TYPES: Final = (str, bytes, memoryview, tuple, frozenset, enum.Enum)
 # A bytes-like key longer than this is not a name: judged secret without decoding it.
 _MAX_NAME_BYTES: Final = 4096
 _MAX_SEEN_NAMES: Final = 4096
