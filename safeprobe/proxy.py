@@ -163,8 +163,9 @@ class Redactor:
         """Walk a key's parts, iteratively and at most ``MAX_REDACTION_KEY_PARTS`` of them:
         str/bytes parts are names, tuples and frozensets are opened with the builtins' own
         iterators, an Enum member's ``_name_`` and ``_value_`` are read from its instance
-        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs).
-        A key too large to judge is secret: redaction fails closed."""
+        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs),
+        a bytes subclass or memoryview is a name, and any other object's name-like field
+        values are its parts. A key too large to judge is secret: redaction fails closed."""
         stack = [key]
         parts = 0
         while stack:
