@@ -104,8 +104,13 @@ REDACTED: Final = Redacted()
 # ---- redaction ---------------------------------------------------------------------------
 
 
+# Separators a name's words may be joined by: api_key, api-key, api.key, "api key" and
+# api:key all normalize to apikey and meet *apikey*. Newline is not one (see none_in).
+_SEPARATORS: Final = str.maketrans("", "", "_-.: /")
+
+
 def _normalize_name(name: str) -> str:
-    return name.lower().replace("_", "").replace("-", "")
+    return name.lower().translate(_SEPARATORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +270,7 @@ class _Matcher:
         """True only if no name (plain, not yet normalized) matches; False when unsure.
 
         All names are normalized and searched as one text, joined by newlines. Lowering
-        each name and then removing "_" and "-" from the whole is exactly the join of
+        each name and then removing the separators from the whole is exactly the join of
         each name's normalized form; and a literal without a newline cannot match across
         two names, so no match in the whole means no match in any name.
         """
@@ -273,7 +278,7 @@ class _Matcher:
             return False
         if self.search is None:
             return True
-        text = "\n".join(map(str.lower, names)).replace("_", "").replace("-", "")
+        text = "\n".join(map(str.lower, names)).translate(_SEPARATORS)
         return self.search(text) is None
 
 

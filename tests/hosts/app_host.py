@@ -461,6 +461,8 @@ class Zoo:
         # Associative lists: (name, value) pairs, as HTTP headers and parsed query strings
         # are kept.
         self.headers = [("Authorization", CANARY), ("Accept", "*/*")]
+        # Secret names spelled with other separators than "_" and "-".
+        self.spelled = {"api.key": CANARY, "Private Key": CANARY, "API:KEY": CANARY, "id": 1}
         self.pairs = (("api_token", CANARY), ("user", "ada"), (Field.TOKEN, CANARY))
         self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
         self.slotted = Slotted()
