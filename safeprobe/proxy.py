@@ -26,6 +26,7 @@ import operator
 import re
 import sys
 import types
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +111,10 @@ _SEPARATORS: Final = str.maketrans("", "", "_-.: /")
 
 
 def _normalize_name(name: str) -> str:
+    if not name.isascii():
+        # Compatibility forms (a fullwidth API_KEY) read the same; NFKC folds them, as
+        # Python folds identifiers, and casefold() folds what lower() leaves (sharp s).
+        name = unicodedata.normalize("NFKC", name).casefold()
     return name.lower().translate(_SEPARATORS)
 
 
@@ -279,6 +284,8 @@ class _Matcher:
         if self.search is None:
             return True
         text = "\n".join(map(str.lower, names)).translate(_SEPARATORS)
+        if not text.isascii():  # a name that NFKC may fold: judged name by name
+            return False
         return self.search(text) is None
 
 

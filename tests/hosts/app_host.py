@@ -463,6 +463,13 @@ class Zoo:
         self.headers = [("Authorization", CANARY), ("Accept", "*/*")]
         # Secret names spelled with other separators than "_" and "-".
         self.spelled = {"api.key": CANARY, "Private Key": CANARY, "API:KEY": CANARY, "id": 1}
+        # Fullwidth compatibility forms of API_KEY and PassWord (NFKC folds them, as it
+        # folds identifiers): the same words for a human reader.
+        self.folded = {
+            "\uff21\uff30\uff29_\uff2b\uff25\uff39": CANARY,
+            "\uff30\uff41\uff53\uff53\uff37\uff4f\uff52\uff44": CANARY,
+            "id": 1,
+        }
         self.pairs = (("api_token", CANARY), ("user", "ada"), (Field.TOKEN, CANARY))
         self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
         self.slotted = Slotted()
