@@ -26,6 +26,7 @@ import operator
 import re
 import sys
 import types
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -104,8 +105,17 @@ REDACTED: Final = Redacted()
 # ---- redaction ---------------------------------------------------------------------------
 
 
+# Separators a name's words may be joined by: api_key, api-key, api.key, "api key" and
+# api:key all normalize to apikey and meet *apikey*. Newline is not one (see none_in).
+_SEPARATORS: Final = str.maketrans("", "", "_-.: /")
+
+
 def _normalize_name(name: str) -> str:
-    return name.lower().replace("_", "").replace("-", "")
+    if not name.isascii():
+        # Compatibility forms (a fullwidth API_KEY) read the same; NFKC folds them, as
+        # Python folds identifiers, and casefold() folds what lower() leaves (sharp s).
+        name = unicodedata.normalize("NFKC", name).casefold()
+    return name.lower().translate(_SEPARATORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +173,9 @@ class Redactor:
         """Walk a key's parts, iteratively and at most ``MAX_REDACTION_KEY_PARTS`` of them:
         str/bytes parts are names, tuples and frozensets are opened with the builtins' own
         iterators, an Enum member's ``_name_`` and ``_value_`` are read from its instance
-        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs).
-        A key too large to judge is secret: redaction fails closed."""
+        dict (no ``name``/``value`` descriptor, no ``__getattribute__`` of the host runs),
+        a bytes subclass or memoryview is a name, and any other object's name-like field
+        values are its parts. A key too large to judge is secret: redaction fails closed."""
         stack = [key]
         parts = 0
         while stack:
@@ -179,6 +190,21 @@ class Redactor:
                 continue
             if issubclass(kind, enum.Enum):
                 stack.extend(enum_name_and_value(current))
+            elif issubclass(kind, bytes) or kind is memoryview:
+                if self._hides_bytes_like(current):
+                    return True
+                continue
+            elif not issubclass(kind, (str, tuple, frozenset)) and not is_scalar(current):
+                # Any other hashable key (a frozen dataclass, a plain object with __hash__):
+                # its fields are its parts, as a tuple's items are, read statically from
+                # the instance dict and slots. ConfigKey("db", "password") is secret. Only
+                # fields that can name something are kept: an object field is not opened
+                # in turn, so a key that references a large graph (a thread, a function
+                # and its globals) costs its own fields, not the graph.
+                room = MAX_REDACTION_KEY_PARTS - parts + 1
+                fields = itertools.islice(object_field_values(current), room)
+                stack.extend(v for v in fields if issubclass(type(v), _NAMING_TYPES))
+                continue
             if issubclass(kind, str):
                 # The C slot: a plain copy, no host __str__ (StrEnum members land here too).
                 if self.hides(str.__str__(cast(str, current))):
@@ -195,6 +221,19 @@ class Redactor:
                 )
         return False
 
+    def _hides_bytes_like(self, key: object) -> bool:
+        """A bytes subclass or a memoryview is a name as bytes is: its buffer decoded by the
+        builtins' own C methods (no host ``__bytes__`` or ``__str__``). One too long to be
+        a name is secret, undecoded."""
+        if type(key) is memoryview:
+            view = cast(memoryview, key)
+            if view.nbytes > _MAX_NAME_BYTES:
+                return True
+            return self.hides(memoryview.tobytes(view))
+        if bytes.__len__(cast(bytes, key)) > _MAX_NAME_BYTES:
+            return True
+        return self.hides(bytes.__getitem__(cast(bytes, key), slice(None)))  # an exact copy
+
     def none_hidden(self, names: list[object]) -> bool:
         """Whether certainly no name in ``names`` is secret, found in a few C calls over all
         of them; False means "ask ``hides`` name by name". Plain str names only."""
@@ -203,6 +242,11 @@ class Redactor:
 
 
 _GLOB_CHARS: Final = frozenset("*?[")
+# Field values of an object key that redaction looks at: what can name a secret, and the
+# compound keys it already opens.
+_NAMING_TYPES: Final = (str, bytes, memoryview, tuple, frozenset, enum.Enum)
+# A bytes-like key longer than this is not a name: judged secret without decoding it.
+_MAX_NAME_BYTES: Final = 4096
 _MAX_SEEN_NAMES: Final = 4096
 # Parts of one compound key that redaction looks at, as MAX_PLAIN_KEY_PARTS bounds the keys
 # a probe may look up: real keys have a handful; past this the key is treated as secret.
@@ -231,7 +275,7 @@ class _Matcher:
         """True only if no name (plain, not yet normalized) matches; False when unsure.
 
         All names are normalized and searched as one text, joined by newlines. Lowering
-        each name and then removing "_" and "-" from the whole is exactly the join of
+        each name and then removing the separators from the whole is exactly the join of
         each name's normalized form; and a literal without a newline cannot match across
         two names, so no match in the whole means no match in any name.
         """
@@ -239,7 +283,9 @@ class _Matcher:
             return False
         if self.search is None:
             return True
-        text = "\n".join(map(str.lower, names)).replace("_", "").replace("-", "")
+        text = "\n".join(map(str.lower, names)).translate(_SEPARATORS)
+        if not text.isascii():  # a name that NFKC may fold: judged name by name
+            return False
         return self.search(text) is None
 
 
@@ -511,6 +557,23 @@ def enum_name_and_value(member: object) -> list[object]:
     return [v for v in found if v is not _MISSING]
 
 
+def object_field_values(obj: object) -> Iterator[object]:
+    """The values an object holds in its instance dict and slots, read statically: the
+    dict's own C ``values``, each slot through its C member descriptor; no host
+    ``__getattribute__``, property or ``__eq__`` runs. For redacting object keys."""
+    instance = _instance_dict(obj)
+    if instance is not None:
+        yield from list(dict.values(instance))
+    for klass in _mro(type(obj)):
+        # A class namespace is always an exact dict behind its proxy: values() runs in C.
+        for value in list(_class_namespace(klass).values()):
+            if type(value) is types.MemberDescriptorType:
+                try:
+                    yield value.__get__(obj, type(obj))
+                except AttributeError:  # an empty slot
+                    continue
+
+
 def _is_data_descriptor(value: object, memo: KeyMemo | None = None) -> bool:
     kind = type(value)
     return (
@@ -627,6 +690,50 @@ def container_length(obj: object, kind: str) -> int:
             length: int = base.__len__(obj)  # type: ignore[arg-type]  # base of obj's type
             return length
     raise TypeError("object has no len()")
+
+
+def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
+    """The slots of a named tuple that a field with a secret name reads.
+
+    ``creds.password`` is redacted by its name, but the same slot is ``creds[1]``, an item
+    of iteration, slicing and rendering: every path that hands out a tuple's items asks
+    this, so a secret field is hidden by position too. Fields are found statically: the
+    ``_tuplegetter`` descriptors along the MRO (what namedtuple makes), their index read
+    by the descriptor type's own C ``__reduce__``; no host code runs.
+
+    An exact pair ``(name, value)`` whose name is a str naming a secret is a field too: an
+    associative list (HTTP headers, a parsed query string) holds ``("Authorization",
+    token)`` as a dict holds ``{"Authorization": token}``, and its value is redacted the
+    same. Other exact tuples cost a length and a type test."""
+    kind = type(obj)
+    if kind is tuple:
+        pair = cast("tuple[object, ...]", obj)
+        # The name as a dict key would be judged: str, bytes, or a subclass (a StrEnum).
+        if len(pair) == 2 and issubclass(type(pair[0]), (str, bytes)) and redactor.hides(pair[0]):
+            return _SECOND_SLOT
+        return frozenset()
+    if not issubclass(kind, tuple):
+        return frozenset()
+    slots: set[int] = set()
+    for klass in _mro(kind):
+        if klass is tuple or klass is object:
+            continue
+        for name, value in list(_class_namespace(klass).items()):
+            if type(value) is _TUPLEGETTER and redactor.hides(name):
+                index = _TUPLEGETTER.__reduce__(value)[1][0]
+                if type(index) is int:
+                    slots.add(index)
+    return frozenset(slots)
+
+
+_SECOND_SLOT: Final = frozenset({1})
+
+
+def _hide_slots(items: list[object], indexes: Iterable[int], slots: frozenset[int]) -> None:
+    """Replace, in place, the items whose original index is a secret slot."""
+    for position, index in enumerate(indexes):
+        if index in slots:
+            items[position] = REDACTED
 
 
 # Parts of a tuple key counted as its hash would visit them (shared parts once per use).
@@ -759,6 +866,9 @@ class View:
                 )
             if _is(obj, tuple):
                 item = tuple.__getitem__(cast("tuple[object, ...]", obj), index)
+                slots = secret_field_slots(obj, self._sp_ctx.redactor)
+                if slots and range(container_length(obj, kind))[index] in slots:
+                    return REDACTED
                 return self._sp_wrap(item, self._sp_path)
             return self._sp_wrap(snapshot_items(obj, kind)[index], self._sp_path)
         raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
@@ -780,6 +890,10 @@ class View:
         else:  # a deque has no slices: it is copied whole, under the same cap
             self._sp_check_size("a slice")
             part = snapshot_items(obj, self._sp_kind)[key]
+        slots = secret_field_slots(obj, ctx.redactor)
+        if slots:
+            part = list(part)
+            _hide_slots(part, range(container_length(obj, self._sp_kind))[key], slots)
         items: Iterable[object] = part
         if ctx.budget is not None:
             items = TickingIterator(iter(part), ctx.budget)
@@ -817,7 +931,11 @@ class View:
         self._sp_check_size("iteration", wrapped=wrapped)
         if self._sp_kind == KIND_MAPPING:
             return [k for k, _ in snapshot_pairs(self._sp_obj)]
-        return snapshot_items(self._sp_obj, self._sp_kind)
+        items = snapshot_items(self._sp_obj, self._sp_kind)
+        slots = secret_field_slots(self._sp_obj, self._sp_ctx.redactor)
+        if slots:
+            _hide_slots(items, range(len(items)), slots)
+        return items
 
     def _sp_pairs(self) -> list[tuple[object, object]]:
         self._sp_check_size("iteration")
@@ -1018,6 +1136,9 @@ def _render_view(value: object, depth: int) -> str:
                 lambda k, v: REDACTED if ctx.redactor.hides(k) else wrap(v, path, ctx),
             )
         items = _prefix(obj, limits.max_items + 1)
+        slots = secret_field_slots(obj, ctx.redactor)
+        if slots:
+            _hide_slots(items, range(len(items)), slots)
         wrapped = [wrap(v, path, ctx) for v in items]
         shape: type = list
         if _is(obj, tuple):

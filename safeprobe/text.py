@@ -72,7 +72,14 @@ _INTERNAL_NAMES: Final = (
     (re.compile(r"View\._sp_(\w+)"), r"\1"),
     (re.compile(r"'View'"), "'host view'"),
     (re.compile(r"[\w.]*<locals>\."), ""),
+    # CPython also names a type bare ("expected str instance, View found", "not View"),
+    # and the redaction marker's class shows in operator errors ("'Redacted' and 'int'").
+    (re.compile(r"\bView\b"), "host view"),
+    (re.compile(r"'Redacted'"), "'redacted value'"),
+    (re.compile(r"\bRedacted\b"), "redacted value"),
 )
+# Words any internal name above contains: a message with none of them is left as it is.
+_INTERNAL_WORDS: Final = ("View", "Sandbox", "<locals>", "Redacted")
 
 
 # CPython 3.11 words some messages with the value's own repr ("<function f at 0x7f…> is
@@ -88,7 +95,7 @@ def _plain_message(text: str) -> str:
         text = _ADDRESS.sub("", text)
     if len(text) > _MAX_SCRUBBED_CHARS:
         return text
-    if "View" not in text and "Sandbox" not in text and "<locals>" not in text:
+    if not any(word in text for word in _INTERNAL_WORDS):
         return text
     for pattern, replacement in _INTERNAL_NAMES:
         text = pattern.sub(replacement, text)

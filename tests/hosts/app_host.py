@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import mmap
 import os
 import signal
 import sys
@@ -23,6 +24,15 @@ import safeprobe
 CANARY = "CANARY-7f3a9c-secret"
 # Counts every call of host code that a probe must never cause.
 HOST_CODE_CALLS = {"meta": 0, "key_eq": 0, "enum": 0, "descriptor": 0}
+# The same count for the hostile shapes below, in shared memory: an anonymous mmap is
+# MAP_SHARED, so host code a probe makes run in the fork child (invisible in
+# HOST_CODE_CALLS, which the child writes in its own copy) is seen by the host's digest.
+_SHARED_CALLS = mmap.mmap(-1, mmap.PAGESIZE)
+
+
+def _host_code_ran() -> None:
+    count = int.from_bytes(_SHARED_CALLS[:8], "little") + 1
+    _SHARED_CALLS[:8] = count.to_bytes(8, "little")
 
 
 class _Meta(type):
@@ -171,6 +181,302 @@ class Service:
         self.requests = 0
 
 
+class _ZooMeta(type):
+    """A metaclass hooking everything a class-level operation could call."""
+
+    def __hash__(cls) -> int:
+        _host_code_ran()
+        return 1
+
+    def __eq__(cls, other: object) -> bool:
+        _host_code_ran()
+        return False
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        _host_code_ran()
+        return True
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        _host_code_ran()
+        return True
+
+    def __iter__(cls) -> object:
+        _host_code_ran()
+        return iter([CANARY])
+
+    def __len__(cls) -> int:
+        _host_code_ran()
+        return 1
+
+    def __getitem__(cls, item: object) -> object:
+        _host_code_ran()
+        return CANARY
+
+    def __contains__(cls, item: object) -> bool:
+        _host_code_ran()
+        return True
+
+    def __call__(cls, *args: object, **kwargs: object) -> object:
+        _host_code_ran()
+        return CANARY
+
+    def __repr__(cls) -> str:
+        _host_code_ran()
+        return CANARY
+
+    def __or__(cls, other: object) -> object:
+        _host_code_ran()
+        return CANARY
+
+    __ror__ = __or__
+
+
+def _hooked(base: type, name: str) -> type:
+    """A subclass of ``base`` whose every operator hook is host code that counts itself and
+    answers the canary where it can."""
+
+    def hook(*args: object, **kwargs: object) -> object:
+        _host_code_ran()
+        raise RuntimeError(CANARY)
+
+    def text(*args: object) -> str:
+        _host_code_ran()
+        return CANARY
+
+    namespace: dict[str, object] = dict.fromkeys(
+        [
+            "__eq__",
+            "__ne__",
+            "__lt__",
+            "__le__",
+            "__gt__",
+            "__ge__",
+            "__hash__",
+            "__len__",
+            "__iter__",
+            "__getitem__",
+            "__contains__",
+            "__index__",
+            "__int__",
+            "__float__",
+            "__bool__",
+            "__add__",
+            "__radd__",
+            "__mul__",
+            "__rmul__",
+            "__mod__",
+            "__rmod__",
+            "__getattr__",
+            "__reversed__",
+            "__missing__",
+            "keys",
+            "items",
+            "values",
+            "get",
+            "__round__",
+            "__abs__",
+            "__neg__",
+            "__and__",
+            "__or__",
+            "__sub__",
+            "__xor__",
+            "__copy__",
+            "__reduce__",
+            "__reduce_ex__",
+            "__sizeof__",
+            "__dir__",
+            "__class_getitem__",
+            "__len__",
+            "count",
+            "index",
+            "__trunc__",
+            "__floor__",
+            "__ceil__",
+            "__complex__",
+            "__bytes__",
+            "__fspath__",
+            "__lshift__",
+            "__rshift__",
+            "__divmod__",
+            "__pow__",
+            "__floordiv__",
+            "__truediv__",
+            "__invert__",
+            "__pos__",
+            "__matmul__",
+            "__format__",
+            "__getnewargs__",
+            "__iadd__",
+            "__imul__",
+            "__setitem__",
+            "__delitem__",
+            "split",
+            "join",
+            "upper",
+            "lower",
+            "strip",
+            "encode",
+            "replace",
+            "startswith",
+            "endswith",
+            "find",
+            "casefold",
+            "copy",
+            "bit_length",
+            "to_bytes",
+            "conjugate",
+            "__reduce__",
+            "__next__",
+        ],
+        hook,
+    )
+    namespace["__repr__"] = text
+    namespace["__str__"] = text
+    namespace["__hash__"] = lambda self: (_host_code_ran(), base.__hash__(self))[1]
+    return _ZooMeta(name, (base,), namespace)
+
+
+def _make(cls: type, *args: object) -> object:
+    # type.__call__: the metaclass's own __call__ is one of the hooks.
+    return type.__call__(cls, *args)
+
+
+HostileStr = _hooked(str, "HostileStr")
+HostileInt = _hooked(int, "HostileInt")
+HostileFloat = _hooked(float, "HostileFloat")
+HostileTuple = _hooked(tuple, "HostileTuple")
+HostileList = _hooked(list, "HostileList")
+HostileDict = _hooked(dict, "HostileDict")
+HostileSet = _hooked(set, "HostileSet")
+HostileFrozenset = _hooked(frozenset, "HostileFrozenset")
+HostileBytes = _hooked(bytes, "HostileBytes")
+HostileObject = _hooked(object, "HostileObject")
+
+
+class _HostileEnumMeta(enum.EnumMeta):
+    def __iter__(cls) -> object:
+        _host_code_ran()
+        return iter([CANARY])
+
+    def __len__(cls) -> int:
+        _host_code_ran()
+        return 1
+
+    def __getitem__(cls, item: object) -> object:
+        _host_code_ran()
+        return CANARY
+
+    def __contains__(cls, item: object) -> bool:
+        _host_code_ran()
+        return True
+
+    def __hash__(cls) -> int:
+        _host_code_ran()
+        return 1
+
+    def __eq__(cls, other: object) -> bool:
+        _host_code_ran()
+        return False
+
+    def __repr__(cls) -> str:
+        _host_code_ran()
+        return CANARY
+
+
+class Level(enum.IntEnum, metaclass=_HostileEnumMeta):
+    """An IntEnum whose members have hooks too (int operators are the member's own)."""
+
+    LOW = 1
+    SECRET_HIGH = 2
+
+    def __repr__(self) -> str:
+        _host_code_ran()
+        return CANARY
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        _host_code_ran()
+        return CANARY
+
+    def __eq__(self, other: object) -> bool:
+        _host_code_ran()
+        return False
+
+    def __hash__(self) -> int:
+        _host_code_ran()
+        return 1
+
+
+Creds = collections.namedtuple("Creds", ["user", "password"])
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigKey:
+    """A hashable compound key that is neither a tuple nor an Enum."""
+
+    section: str
+    name: str
+
+
+class Slotted:
+    __slots__ = ("api_token", "name")
+
+    def __init__(self) -> None:
+        self.name = "slot"
+        self.api_token = CANARY
+
+
+class Zoo:
+    """Hostile shapes for the host-code attacks: every hook counts in shared memory."""
+
+    def __init__(self) -> None:
+        self.s = _make(HostileStr, "abc")
+        self.i = _make(HostileInt, 3)
+        self.f = _make(HostileFloat, 1.5)
+        self.t = _make(HostileTuple, (1, 2, 3))
+        self.l = _make(HostileList, [1, 2, 3])
+        self.d = _make(HostileDict, {"a": 1, "password": CANARY})
+        self.st = _make(HostileSet, {1, 2})
+        self.fs = _make(HostileFrozenset, {1, 2})
+        self.b = _make(HostileBytes, b"abc")
+        self.o = _make(HostileObject)
+        self.cls = HostileObject
+        self.enum_cls = Level
+        self.member = Level.LOW
+        self.by_level = {Level.LOW: 1, Level.SECRET_HIGH: CANARY}
+        self.keyed = {
+            _make(HostileStr, "k"): 1,
+            _make(HostileInt, 5): 2,
+            _make(HostileTuple, (1,)): 3,
+            "ok": 4,
+        }
+        self.in_list = [_make(HostileStr, "x"), _make(HostileInt, 1), _make(HostileObject)]
+        self.creds = Creds("ada", CANARY)
+        self.byte_keys = {
+            _make(HostileBytes, b"api_token"): CANARY,
+            memoryview(b"db_password"): CANARY,
+            "ok": 1,
+        }
+        # Associative lists: (name, value) pairs, as HTTP headers and parsed query strings
+        # are kept.
+        self.headers = [("Authorization", CANARY), ("Accept", "*/*")]
+        # Secret names spelled with other separators than "_" and "-".
+        self.spelled = {"api.key": CANARY, "Private Key": CANARY, "API:KEY": CANARY, "id": 1}
+        # Fullwidth compatibility forms of API_KEY and PassWord (NFKC folds them, as it
+        # folds identifiers): the same words for a human reader.
+        self.folded = {
+            "\uff21\uff30\uff29_\uff2b\uff25\uff39": CANARY,
+            "\uff30\uff41\uff53\uff53\uff37\uff4f\uff52\uff44": CANARY,
+            "id": 1,
+        }
+        self.pairs = (("api_token", CANARY), ("user", "ada"), (Field.TOKEN, CANARY))
+        self.object_keys = {ConfigKey("db", "password"): CANARY, ConfigKey("db", "host"): "h"}
+        self.slotted = Slotted()
+        self.plain = {"password": CANARY, "user": "ada", "nested": {"api_key": CANARY}}
+
+
+zoo = Zoo()
 my_object = MyObject()
 service = Service()
 # A large host sequence for slicing and iteration attacks: a million references to one
@@ -192,6 +498,7 @@ def _state() -> object:
         "property_calls": service.property_calls,
         "method_calls": service.method_calls,
         "host_code_calls": dict(HOST_CODE_CALLS),
+        "shared_host_code_calls": int.from_bytes(_SHARED_CALLS[:8], "little"),
         "attrs": sorted(vars(service)),
         "my_object_attrs": sorted(vars(my_object)),
     }
