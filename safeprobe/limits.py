@@ -445,10 +445,23 @@ def _fork_and_collect(
     reap_finished_children()
     read_end, write_end = os.pipe()
     _ignore_fork_warning()
-    pid = os.fork()
+    # The collector is off across the fork, so the child starts with it off: CPython's own
+    # after-fork work (threading, the host's at-fork hooks) runs before _child_main and
+    # allocates, and a collection there could run a host finalizer in the child. The
+    # parent turns it back on at once; host threads wait for the GIL across the fork anyway.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        pid = os.fork()
+    except BaseException:
+        if collecting:
+            gc.enable()
+        raise
     if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
         os.close(read_end)
         _child_main(work, write_end, deadline_s=deadline_s, memory_bytes=memory_bytes)
+    if collecting:
+        gc.enable()
     on_pid(pid)
     os.close(write_end)
     try:

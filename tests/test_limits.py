@@ -195,6 +195,23 @@ def test_forked_child_runs_without_the_garbage_collector() -> None:
     assert gc.isenabled()
 
 
+_SEEN_IN_CHILD_HOOK: list[bool] = []
+
+
+def test_forked_child_hooks_already_run_without_the_garbage_collector() -> None:
+    """The host's at-fork hooks run in the child before safeprobe's code: gc is off for
+    them too, so a collection they trigger cannot run a host finalizer there."""
+    os.register_at_fork(after_in_child=lambda: _SEEN_IN_CHILD_HOOK.append(gc.isenabled()))
+    report = run_forked(
+        lambda _send: str(_SEEN_IN_CHILD_HOOK[-1]).encode(),
+        deadline_s=5,
+        max_payload_bytes=100,
+        memory_bytes=2**28,
+    )
+    assert report.payload == b"False"
+    assert gc.isenabled()
+
+
 @pytest.mark.skipif(not Path("/proc/self/oom_score_adj").exists(), reason="Linux /proc only")
 def test_forked_child_is_the_oom_killers_first_choice() -> None:
     """The child's oom_score_adj is 1000, so the kernel kills it before the host."""
