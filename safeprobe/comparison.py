@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
 from itertools import chain
 from typing import Final, NoReturn, cast
 
@@ -273,6 +274,12 @@ class Comparisons:
         left_id, right_id = id(type(left)), id(type(right))
         if left_id in _LEAF_IDS or right_id in _LEAF_IDS:
             return
+        if left_id in _HASHED_IDS and right_id in _HASHED_IDS:
+            # Set and dict comparisons look every key of one up in the other, with no
+            # identity shortcut (``s == s`` too): their hash groups bound the lookups.
+            self.check_table(left, f"'{symbol}'")
+            if right is not left:
+                self.check_table(right, f"'{symbol}'")
         if left is right:
             return  # item by item, each pair identical: C's identity shortcut, len(left) steps
         if (
@@ -349,9 +356,10 @@ class Comparisons:
 
         return key
 
-    def check_keys(self, items: list[object], what: str) -> None:
+    def check_keys(self, items: list[object], what: str) -> int:
         """Keys hashed in one C call (set(), frozenset(), update()): an equal-hashed pair is
-        compared, so their walks add up."""
+        compared, so their walks add up, and keys sharing one hash are compared with each
+        other (check_hash_groups, whose count of such keys is returned)."""
         spent = 0
         for item in items:
             if id(type(item)) in _LEAF_IDS:
@@ -359,6 +367,57 @@ class Comparisons:
             spent += self.cost(item, self.cap - spent)
             if spent > self.cap:
                 self.refuse(what)
+        return self.check_hash_groups(items, what, distinct=False)
+
+    def check_hash_groups(self, items: Collection[object], what: str, *, distinct: bool) -> int:
+        """Refuse hashing ``items`` into one table (or looking each up in a table of them)
+        when keys that share a hash would be compared with each other more than the cap
+        allows, and return how many of them share a hash with another.
+
+        Hash flooding (Crosby and Wallach, USENIX Security 2003): g distinct keys of one
+        hash (ints equal modulo 2**61 - 1; CPython randomises only str and bytes hashes)
+        cost g²/2 comparisons in one C call, ~5 s for 20,000 ints, whatever their walks
+        cost. Counting keys per hash is one C pass; a group is charged g² units (the
+        comparisons of building it, and of looking its keys up in an equal table).
+        ``distinct``: the items are a table's keys, so no two are equal. Otherwise a group
+        may be equal keys (100,000 copies of "GET"), each costing one comparison, which
+        counting hashes cannot tell from a flood; so the keys are then put into a table in
+        chunks, each small enough that it compares at most ``cap`` pairs whatever they are
+        (``k * (seen + k)``), with a step between, and the table of distinct keys is
+        counted again. A flood of distinct keys thus spends the deadline in steps; equal
+        keys go in a few large chunks. Only probe values reach here (a view hashes by
+        identity): no host code runs."""
+        if len(items) < 2:
+            return 0
+        self.budget.tick()
+        groups = Counter(map(hash, items))
+        shared = len(items) - len(groups)
+        if not shared:
+            return 0  # every hash distinct: nothing compared, the usual case
+        counts = groups.values()
+        if sum(map(operator.mul, counts, counts)) <= self.cap:
+            return shared
+        if distinct:
+            self.refuse(f"{what} (keys sharing one hash)")
+        seen: set[object] = set()
+        pending = list(items)
+        start = 0
+        while start < len(pending):
+            self.budget.tick()
+            held = len(seen)
+            # The largest k with k * (held + k) <= cap: every key of the chunk is compared
+            # at most with all keys held and all before it in the chunk.
+            chunk = max(1, int((math.isqrt(held * held + 4 * self.cap) - held) // 2))
+            seen.update(pending[start : start + chunk])
+            start += chunk
+        self.check_hash_groups(seen, what, distinct=True)
+        return shared
+
+    def check_table(self, table: object, what: str) -> None:
+        """Every key of a set, frozenset or dict looked up in another table (``==``,
+        ``<=``, ``| & - ^``, ``{**d}``): its hash groups (check_hash_groups)."""
+        if id(type(table)) in _HASHED_IDS:
+            self.check_hash_groups(cast("Collection[object]", table), what, distinct=True)
 
     def check_set_operation(self, left: object, right: object, symbol: str) -> None:
         """``| & - ^`` of two sets (or ``|`` of two dicts): each item of one is looked up in
@@ -369,6 +428,10 @@ class Comparisons:
         spent = self.cost(left)
         if spent > self.cap or spent + self.cost(right, self.cap - spent) > self.cap:
             self.refuse(f"'{symbol}'")
+        # A key of one hash group is compared with every key of that group in the other:
+        # at most the sum of both sides' g² (check_hash_groups).
+        self.check_table(left, f"'{symbol}'")
+        self.check_table(right, f"'{symbol}'")
         # The result is a new table: at most both operands' items for | and ^, the left's
         # for - and & (a slot each, at what CPython allocates: sizes.py), charged first.
         held = len(left)  # type: ignore[arg-type]  # a set, frozenset or dict (checked above)

@@ -170,6 +170,12 @@ class ProbeTransformer(RestrictingNodeTransformer):
     def visit_Dict(self, node: ast.Dict) -> ast.AST:
         result = cast(ast.Dict, super().visit_Dict(node))
         result.keys = [None if k is None else _key(k) for k in result.keys]
+        # ``{**a, **b}`` merges b's table into a copy of a's in one C call, each of b's
+        # keys compared with a's keys of its hash: checked by its hash groups first.
+        result.values = [
+            _key_call("_table_", v) if k is None else v
+            for k, v in zip(result.keys, result.values, strict=True)
+        ]
         return result
 
     def visit_Set(self, node: ast.Set) -> ast.AST:

@@ -371,13 +371,21 @@ class Sandbox:
     def keys(self, iterable: object) -> list[object]:
         """Each item of ``iterable`` checked as a key (``{*x}``, set(), dict pairs …), and
         charged a hash-table slot each for the set or dict they go into."""
+        return self._keys_sharing(iterable)[0]
+
+    def _keys_sharing(self, iterable: object) -> tuple[list[object], int]:
+        """``keys(iterable)``, and how many of them share a hash with another."""
         items = self.materialize(iterable, "keys", item_bytes=SET_ITEM_BYTES)
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
         # All of them are hashed in one C call, each compared with any equal one before it.
-        self.comparisons.check_keys(items, "keys")
-        return items
+        return items, self.comparisons.check_keys(items, "keys")
+
+    def table(self, value: object) -> object:
+        """``**value`` in a dict display: passed on once its hash groups are checked."""
+        self.comparisons.check_table(value, "{**...}")
+        return value
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
         # Iterative, so the check itself cannot overflow. It walks the tuple as the hash
@@ -685,7 +693,14 @@ class Sandbox:
                     return method(*pairs, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
-                keys = [self.keys(o) for o in others]
+                checked = [self._keys_sharing(o) for o in others]
+                keys = [items for items, _ in checked]
+                if any(shared for _, shared in checked):
+                    # Keys sharing a hash among themselves may share it with a group of
+                    # this set too (grown an add at a time): each is compared with that
+                    # group, so its groups are counted as well. Keys with distinct hashes
+                    # meet at most one group each, a cost the set's own build exceeded.
+                    self.comparisons.check_table(obj, f"{name}()")
                 if name in _SET_RESULTS or name in _SET_GROWS:
                     # A new or grown set: a table slot for each item it may hold, first.
                     held = _len(obj) if name in _SET_RESULTS else 0
@@ -1019,6 +1034,7 @@ class Sandbox:
             "_format_": self.format_field,
             "_key_": self.key,
             "_keys_": self.keys,
+            "_table_": self.table,
             # The list is copied again into the call's or display's own tuple or list.
             "_star_": lambda iterable: self.materialize(
                 iterable, "*-unpacking", item_bytes=POINTER_BYTES
