@@ -675,8 +675,17 @@ class Sandbox:
         if name in ("encode", "decode") and id(type(obj)) in _TEXT_IDS:
             return self._codec_method(obj, name)
         if name == "hex" and type(obj) is bytes:
-            self.budget.check_bytes(text_bytes(2 * len(obj), 1), "bytes.hex()")
-            return obj.hex
+            data = obj
+
+            def hexed(*args: object) -> str:
+                # Charged per call, not when read: a method read once may be called many
+                # times. With a separator, bytes.hex writes one after every byte group
+                # (3 characters a byte at most, for a 1-character separator and groups of 1).
+                each = 3 if args else 2
+                budget.check_bytes(text_bytes(each * len(data), 1), "bytes.hex()")
+                return data.hex(*args)  # type: ignore[arg-type]
+
+            return hexed
         if name in ("split", "rsplit", "splitlines") and id(type(obj)) in _TEXT_IDS:
             return self._split_method(obj, name)
         if name == "format" and type(obj) is str:
