@@ -143,6 +143,21 @@ def _walk(value: object, cap: int, tick: Callable[[], None]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns
 
 
+def hash_group_cost(table: object) -> int:
+    """What looking the keys of a set, frozenset or dict up in an equal table adds to its
+    walk: g² for each hash shared by g > 1 of its keys (hash flooding, check_hash_groups),
+    0 for anything else or when every hash is distinct. One C pass over cached hashes (a
+    tuple's is recomputed, at the cost of the walk of it that follows)."""
+    if id(type(table)) not in _HASHED_IDS:
+        return 0
+    keys = cast("Collection[object]", table)
+    groups = Counter(map(hash, keys))
+    if len(groups) == len(keys):
+        return 0
+    counts = [count for count in groups.values() if count > 1]
+    return sum(map(operator.mul, counts, counts))
+
+
 def flat_cost(container: object) -> int | None:
     """The walk cost of a list, tuple or set of ints, floats, strings or bytes only, by C
     loops: an upper bound from the largest item, so the walk in Python over each item is
@@ -156,7 +171,8 @@ def flat_cost(container: object) -> int | None:
             each = each_cost(items)
         except TypeError:  # an item of another type: the unbound method refuses it
             continue
-        return _CONTAINER_COST + len(items) + len(items) * each
+        # A set of colliding ints is flat too: its lookups in an equal set cost its groups.
+        return _CONTAINER_COST + len(items) + len(items) * each + hash_group_cost(items)
     return None
 
 
@@ -214,7 +230,7 @@ def _frame(container: object) -> list[object]:
         )
     else:
         items = iter(cast("list[object]", container))
-    return [id(container), items, _CONTAINER_COST + size]
+    return [id(container), items, _CONTAINER_COST + size + hash_group_cost(container)]
 
 
 def _sized(value: object) -> int:
