@@ -410,6 +410,10 @@ class Sandbox:
     def guarded_write(self, obj: object) -> object:
         # RestrictedPython's own write guard lets every dict and list through; ours may,
         # because host containers never reach a probe except as views.
+        if type(obj) is list:
+            # A slice store can grow a list in one C call (``xs[:0] = xs`` doubles it), so
+            # lists are written through a writer that charges what a slice brings in.
+            return _ListWriter(self, obj)
         if id(type(obj)) in _WRITABLE_IDS:
             return obj
         if type(obj) is View:
@@ -1160,6 +1164,43 @@ def _named(name: str, value: object) -> object:
         wrapper.__name__ = wrapper.__qualname__ = name
         return wrapper
     return value
+
+
+class _ListWriter:
+    """What ``_write_`` returns for the probe's own list: ``xs[i] = v`` and ``del xs[i]``
+    as they are, but ``xs[a:b] = items`` first materialises the items (ticked, charged a
+    slot each, refused over the item cap) and refuses a result over ``limits.max_items``.
+    CPython's list_ass_slice copies the items in one C call with neither: ten
+    ``xs[:0] = xs`` made a list of 100,000 items 800 MB. RestrictedPython compiles every
+    subscript store and delete (plain, unpacking and for-loop targets) as
+    ``_write_(xs)[key] = value``, so this sees them all."""
+
+    __slots__ = ("_sandbox", "_target")
+    _sandbox: Sandbox
+    _target: list[object]
+
+    def __init__(self, sandbox: Sandbox, target: list[object]) -> None:
+        object.__setattr__(self, "_sandbox", sandbox)
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # xs.name = v: worded as CPython words it for a list, not naming this class.
+        raise AttributeError(f"'list' object has no attribute '{name}'")
+
+    def __setitem__(self, key: object, value: object) -> None:
+        target = self._target
+        if type(key) is slice:
+            budget = self._sandbox.budget
+            items = self._sandbox.materialize(value, "slice assignment")
+            size = len(target) - len(range(len(target))[key]) + len(items)
+            if size > budget.max_items:
+                budget.check_items(size, "a list grown by slice assignment")
+            target[key] = items
+            return
+        target[key] = value  # type: ignore[call-overload]
+
+    def __delitem__(self, key: object) -> None:
+        del self._target[key]  # type: ignore[arg-type]
 
 
 class _Printer:
