@@ -220,6 +220,15 @@ class ProbeTransformer(RestrictingNodeTransformer):
             result.value = _key_call("_star_", result.value)
         return result
 
+    def visit_keyword(self, node: ast.keyword) -> ast.AST:
+        # ``f(**d)`` copies d into a new dict in C, and again at each wrapper the call
+        # passes through (_apply_, a builtin's): through _kwargs_ the copies are charged
+        # before the call is made.
+        result = cast(ast.keyword, super().visit_keyword(node))
+        if result.arg is None:
+            result.value = _key_call("_kwargs_", result.value)
+        return result
+
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         result = super().visit_FormattedValue(node)
         assert isinstance(result, ast.FormattedValue)

@@ -383,8 +383,17 @@ class Sandbox:
         return items, self.comparisons.check_keys(items, "keys")
 
     def table(self, value: object) -> object:
-        """``**value`` in a dict display: passed on once its hash groups are checked."""
+        """``**value`` in a dict display: passed on once its hash groups are checked and
+        the copy of its table the display makes is charged."""
         self.comparisons.check_table(value, "{**...}")
+        if type(value) is dict:
+            self.budget.check_bytes(sys.getsizeof(value), "{**...}")
+        return value
+
+    def kwargs(self, value: object) -> object:
+        """``**value`` in a call: each copy of its table is charged before the call."""
+        if type(value) is dict:
+            self.budget.check_bytes(KWARGS_COPIES * sys.getsizeof(value), "**-unpacking")
         return value
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
@@ -971,6 +980,10 @@ class Sandbox:
             pairs = self._as_pairs(args[0])
             self.budget.check_items(_len(pairs), "dict()", item_bytes=DICT_ITEM_BYTES)
             result.update(pairs)  # type: ignore[call-overload]
+        if kwargs:
+            # dict(**d): the result is one more copy (the call's own were charged by
+            # _kwargs_).
+            self.budget.check_items(len(kwargs), "dict()", item_bytes=DICT_ITEM_BYTES)
         result.update(kwargs)
         return result
 
@@ -1048,6 +1061,7 @@ class Sandbox:
             "_key_": self.key,
             "_keys_": self.keys,
             "_table_": self.table,
+            "_kwargs_": self.kwargs,
             # The list is copied again into the call's or display's own tuple or list.
             "_star_": lambda iterable: self.materialize(
                 iterable, "*-unpacking", item_bytes=POINTER_BYTES
@@ -1087,6 +1101,9 @@ def _is_any(value: object, kinds: tuple[type, ...]) -> bool:
     return any(kind is k for k in kinds)
 
 
+# Copies of a ``**d`` table one call makes: the call's own keyword dict, and again in
+# _apply_ and in a builtin's wrapper (_named), each passing **kwargs on.
+KWARGS_COPIES: Final = 3
 # pow(b, e, m) costs about bits(e) * bits(m)**1.6; 4,000,000 (2,000-bit numbers) is ~16 ms.
 MAX_MODPOW_COST: Final = 4_000_000
 # round(x, -n) computes 10**n; 10,000 digits is ~1 ms, 10**7 digits is seconds.
