@@ -421,9 +421,11 @@ class Comparisons:
         while start < len(pending):
             self.budget.tick()
             held = len(seen)
-            # The largest k with k * (held + k) <= cap: every key of the chunk is compared
-            # at most with all keys held and all before it in the chunk.
-            chunk = max(1, int((math.isqrt(held * held + 4 * self.cap) - held) // 2))
+            # The largest k with k * (held + k) <= a quarter of the cap: every key of the
+            # chunk is compared at most with all keys held and all before it in the chunk,
+            # and a comparison of colliding keys inside a table costs ~20 ns, twice a unit.
+            bound = self.cap // 4
+            chunk = max(1, int((math.isqrt(held * held + 4 * bound) - held) // 2))
             seen.update(pending[start : start + chunk])
             start += chunk
         self.check_hash_groups(seen, what, distinct=True)
