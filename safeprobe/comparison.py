@@ -435,6 +435,27 @@ class Comparisons:
         self.check_hash_groups(seen, what, distinct=True)
         return shared
 
+    def check_lookups(self, table: object, keys: Collection[object], what: str) -> None:
+        """``keys`` each looked up in (or added to) ``table`` in one C call: each is compared
+        with every key of ``table`` in its hash group, so the cost is the sum, over the
+        keys, of their group's size there. Needed when the keys share hashes (copies of one
+        key are cheap among themselves, not against a table's group of 2,000); keys of
+        distinct hashes meet one group each, less than the table's own build cost."""
+        if id(type(table)) not in _HASHED_IDS or not keys:
+            return
+        self.budget.tick()
+        incoming = Counter(map(hash, keys))
+        if len(incoming) == len(keys):
+            return  # distinct hashes: no need to count the table's groups
+        groups = Counter(map(hash, cast("Collection[object]", table)))
+        if len(groups) == len(cast("Collection[object]", table)):
+            return  # every group of one: a lookup compares at most one key
+        spent = 0
+        for code, count in incoming.items():
+            spent += count * groups.get(code, 0)
+            if spent > self.cap:
+                self.refuse(f"{what} (keys sharing one hash)")
+
     def check_table(self, table: object, what: str) -> None:
         """Every key of a set, frozenset or dict looked up in another table (``==``,
         ``<=``, ``| & - ^``, ``{**d}``): its hash groups (check_hash_groups)."""

@@ -371,16 +371,14 @@ class Sandbox:
     def keys(self, iterable: object) -> list[object]:
         """Each item of ``iterable`` checked as a key (``{*x}``, set(), dict pairs …), and
         charged a hash-table slot each for the set or dict they go into."""
-        return self._keys_sharing(iterable)[0]
-
-    def _keys_sharing(self, iterable: object) -> tuple[list[object], int]:
-        """``keys(iterable)``, and how many of them share a hash with another."""
         items = self.materialize(iterable, "keys", item_bytes=SET_ITEM_BYTES)
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
-        # All of them are hashed in one C call, each compared with any equal one before it.
-        return items, self.comparisons.check_keys(items, "keys")
+        # All of them are hashed in one C call, each compared with any equal one before it
+        # and with any other of its hash (check_keys).
+        self.comparisons.check_keys(items, "keys")
+        return items
 
     def table(self, value: object) -> object:
         """``**value`` in a dict display: passed on once its hash groups are checked and
@@ -710,19 +708,25 @@ class Sandbox:
                 if type(obj) is dict:
                     pairs = [self._as_pairs(o) for o in others]
                     self._check_merged_keys(pairs)
+                    for source in pairs:
+                        # As for sets below: each key is compared with its group here.
+                        incoming = (
+                            list(source)
+                            if type(source) is dict
+                            else [key for key, _ in cast("list[tuple[object, object]]", source)]
+                        )
+                        self.comparisons.check_lookups(obj, incoming, f"{name}()")
                     added = sum(_len(p) for p in pairs) + len(kwargs)
                     budget.check_items(added, f"{name}()", item_bytes=DICT_ITEM_BYTES)
                     return method(*pairs, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
-                checked = [self._keys_sharing(o) for o in others]
-                keys = [items for items, _ in checked]
-                if any(shared for _, shared in checked):
+                keys = [self.keys(o) for o in others]
+                for items in keys:
                     # Keys sharing a hash among themselves may share it with a group of
                     # this set too (grown an add at a time): each is compared with that
-                    # group, so its groups are counted as well. Keys with distinct hashes
-                    # meet at most one group each, a cost the set's own build exceeded.
-                    self.comparisons.check_table(obj, f"{name}()")
+                    # group (check_lookups).
+                    self.comparisons.check_lookups(obj, items, f"{name}()")
                 if name in _SET_RESULTS or name in _SET_GROWS:
                     # A new or grown set: a table slot for each item it may hold, first.
                     held = _len(obj) if name in _SET_RESULTS else 0
