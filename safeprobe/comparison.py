@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
 from itertools import chain
 from typing import Final, NoReturn, cast
 
@@ -142,6 +143,24 @@ def _walk(value: object, cap: int, tick: Callable[[], None]) -> int:
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns
 
 
+def hash_group_cost(table: object) -> int:
+    """What looking the keys of a set, frozenset or dict up in an equal table adds to its
+    walk: g² for each hash shared by g > 1 of its keys (hash flooding, check_hash_groups),
+    0 for anything else or when every hash is distinct. One C pass over cached hashes (a
+    tuple's is recomputed, at the cost of the walk of it that follows)."""
+    if id(type(table)) not in _HASHED_IDS:
+        return 0
+    keys = cast("Collection[object]", table)
+    # A set of the hashes first: quicker than counting them (~40%), and enough when every
+    # hash is distinct, the usual case. Hash values are ints that hash as themselves, so
+    # neither table can be flooded.
+    if len(set(map(hash, keys))) == len(keys):
+        return 0
+    groups = Counter(map(hash, keys))
+    counts = [count for count in groups.values() if count > 1]
+    return sum(map(operator.mul, counts, counts))
+
+
 def flat_cost(container: object) -> int | None:
     """The walk cost of a list, tuple or set of ints, floats, strings or bytes only, by C
     loops: an upper bound from the largest item, so the walk in Python over each item is
@@ -155,7 +174,8 @@ def flat_cost(container: object) -> int | None:
             each = each_cost(items)
         except TypeError:  # an item of another type: the unbound method refuses it
             continue
-        return _CONTAINER_COST + len(items) + len(items) * each
+        # A set of colliding ints is flat too: its lookups in an equal set cost its groups.
+        return _CONTAINER_COST + len(items) + len(items) * each + hash_group_cost(items)
     return None
 
 
@@ -213,7 +233,7 @@ def _frame(container: object) -> list[object]:
         )
     else:
         items = iter(cast("list[object]", container))
-    return [id(container), items, _CONTAINER_COST + size]
+    return [id(container), items, _CONTAINER_COST + size + hash_group_cost(container)]
 
 
 def _sized(value: object) -> int:
@@ -273,6 +293,12 @@ class Comparisons:
         left_id, right_id = id(type(left)), id(type(right))
         if left_id in _LEAF_IDS or right_id in _LEAF_IDS:
             return
+        if left_id in _HASHED_IDS and right_id in _HASHED_IDS:
+            # Set and dict comparisons look every key of one up in the other, with no
+            # identity shortcut (``s == s`` too): their hash groups bound the lookups.
+            self.check_table(left, f"'{symbol}'")
+            if right is not left:
+                self.check_table(right, f"'{symbol}'")
         if left is right:
             return  # item by item, each pair identical: C's identity shortcut, len(left) steps
         if (
@@ -341,6 +367,10 @@ class Comparisons:
 
         def key(value: object) -> object:
             nonlocal spent
+            # C calls the key once per item with no step between: a probe's own function
+            # ticks when called, a builtin (``key=d.get``) does not, and 100,000 slow
+            # calls are then one C call of seconds. A step each stops it at the deadline.
+            self.budget.tick()
             result = function(value)
             spent += self.cost(result, budget - spent)
             if spent > budget:
@@ -349,9 +379,10 @@ class Comparisons:
 
         return key
 
-    def check_keys(self, items: list[object], what: str) -> None:
+    def check_keys(self, items: list[object], what: str) -> int:
         """Keys hashed in one C call (set(), frozenset(), update()): an equal-hashed pair is
-        compared, so their walks add up."""
+        compared, so their walks add up, and keys sharing one hash are compared with each
+        other (check_hash_groups, whose count of such keys is returned)."""
         spent = 0
         for item in items:
             if id(type(item)) in _LEAF_IDS:
@@ -359,6 +390,80 @@ class Comparisons:
             spent += self.cost(item, self.cap - spent)
             if spent > self.cap:
                 self.refuse(what)
+        return self.check_hash_groups(items, what, distinct=False)
+
+    def check_hash_groups(self, items: Collection[object], what: str, *, distinct: bool) -> int:
+        """Refuse hashing ``items`` into one table (or looking each up in a table of them)
+        when keys that share a hash would be compared with each other more than the cap
+        allows, and return how many of them share a hash with another.
+
+        Hash flooding (Crosby and Wallach, USENIX Security 2003): g distinct keys of one
+        hash (ints equal modulo 2**61 - 1; CPython randomises only str and bytes hashes)
+        cost g²/2 comparisons in one C call, ~5 s for 20,000 ints, whatever their walks
+        cost. Counting keys per hash is one C pass; a group is charged g² units (the
+        comparisons of building it, and of looking its keys up in an equal table).
+        ``distinct``: the items are a table's keys, so no two are equal. Otherwise a group
+        may be equal keys (100,000 copies of "GET"), each costing one comparison, which
+        counting hashes cannot tell from a flood; so the keys are then put into a table in
+        chunks, each small enough that it compares at most ``cap`` pairs whatever they are
+        (``k * (seen + k)``), with a step between, and the table of distinct keys is
+        counted again. A flood of distinct keys thus spends the deadline in steps; equal
+        keys go in a few large chunks. Only probe values reach here (a view hashes by
+        identity): no host code runs."""
+        if len(items) < 2:
+            return 0
+        self.budget.tick()
+        if len(set(map(hash, items))) == len(items):
+            return 0  # every hash distinct: nothing compared, the usual case
+        groups = Counter(map(hash, items))
+        shared = len(items) - len(groups)
+        counts = groups.values()
+        if sum(map(operator.mul, counts, counts)) <= self.cap:
+            return shared
+        if distinct:
+            self.refuse(f"{what} (keys sharing one hash)")
+        seen: set[object] = set()
+        pending = list(items)
+        start = 0
+        while start < len(pending):
+            self.budget.tick()
+            held = len(seen)
+            # The largest k with k * (held + k) <= a quarter of the cap: every key of the
+            # chunk is compared at most with all keys held and all before it in the chunk,
+            # and a comparison of colliding keys inside a table costs ~20 ns, twice a unit.
+            bound = self.cap // 4
+            chunk = max(1, int((math.isqrt(held * held + 4 * bound) - held) // 2))
+            seen.update(pending[start : start + chunk])
+            start += chunk
+        self.check_hash_groups(seen, what, distinct=True)
+        return shared
+
+    def check_lookups(self, table: object, keys: Collection[object], what: str) -> None:
+        """``keys`` each looked up in (or added to) ``table`` in one C call: each is compared
+        with every key of ``table`` in its hash group, so the cost is the sum, over the
+        keys, of their group's size there. Needed when the keys share hashes (copies of one
+        key are cheap among themselves, not against a table's group of 2,000); keys of
+        distinct hashes meet one group each, less than the table's own build cost."""
+        if id(type(table)) not in _HASHED_IDS or not keys:
+            return
+        self.budget.tick()
+        if len(set(map(hash, keys))) == len(keys):
+            return  # distinct hashes: no need to count the table's groups
+        if not hash_group_cost(table):
+            return  # every group of one: a lookup compares at most one key
+        incoming = Counter(map(hash, keys))
+        groups = Counter(map(hash, cast("Collection[object]", table)))
+        spent = 0
+        for code, count in incoming.items():
+            spent += count * groups.get(code, 0)
+            if spent > self.cap:
+                self.refuse(f"{what} (keys sharing one hash)")
+
+    def check_table(self, table: object, what: str) -> None:
+        """Every key of a set, frozenset or dict looked up in another table (``==``,
+        ``<=``, ``| & - ^``, ``{**d}``): its hash groups (check_hash_groups)."""
+        if id(type(table)) in _HASHED_IDS:
+            self.check_hash_groups(cast("Collection[object]", table), what, distinct=True)
 
     def check_set_operation(self, left: object, right: object, symbol: str) -> None:
         """``| & - ^`` of two sets (or ``|`` of two dicts): each item of one is looked up in
@@ -369,6 +474,10 @@ class Comparisons:
         spent = self.cost(left)
         if spent > self.cap or spent + self.cost(right, self.cap - spent) > self.cap:
             self.refuse(f"'{symbol}'")
+        # A key of one hash group is compared with every key of that group in the other:
+        # at most the sum of both sides' g² (check_hash_groups).
+        self.check_table(left, f"'{symbol}'")
+        self.check_table(right, f"'{symbol}'")
         # The result is a new table: at most both operands' items for | and ^, the left's
         # for - and & (a slot each, at what CPython allocates: sizes.py), charged first.
         held = len(left)  # type: ignore[arg-type]  # a set, frozenset or dict (checked above)

@@ -170,6 +170,12 @@ class ProbeTransformer(RestrictingNodeTransformer):
     def visit_Dict(self, node: ast.Dict) -> ast.AST:
         result = cast(ast.Dict, super().visit_Dict(node))
         result.keys = [None if k is None else _key(k) for k in result.keys]
+        # ``{**a, **b}`` merges b's table into a copy of a's in one C call, each of b's
+        # keys compared with a's keys of its hash: checked by its hash groups first.
+        result.values = [
+            _key_call("_table_", v) if k is None else v
+            for k, v in zip(result.keys, result.values, strict=True)
+        ]
         return result
 
     def visit_Set(self, node: ast.Set) -> ast.AST:
@@ -212,6 +218,15 @@ class ProbeTransformer(RestrictingNodeTransformer):
         result = cast(ast.Starred, super().visit_Starred(node))
         if isinstance(result.ctx, ast.Load):
             result.value = _key_call("_star_", result.value)
+        return result
+
+    def visit_keyword(self, node: ast.keyword) -> ast.AST:
+        # ``f(**d)`` copies d into a new dict in C, and again at each wrapper the call
+        # passes through (_apply_, a builtin's): through _kwargs_ the copies are charged
+        # before the call is made.
+        result = cast(ast.keyword, super().visit_keyword(node))
+        if result.arg is None:
+            result.value = _key_call("_kwargs_", result.value)
         return result
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

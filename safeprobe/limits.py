@@ -61,6 +61,10 @@ MAX_RSS_GROWTH_BYTES: Final = 32 * 1024 * 1024
 # passed since the last read: ~1% of a tight loop, and a loop of Python steps adds well
 # under 1 MB in 2 ms (measured: 0.08 MB/ms keeping 40,000-bit ints).
 RSS_SAMPLE_INTERVAL_S: Final = 0.002
+# The backstop is also sampled before any single charged allocation this large: reading
+# /proc/self/statm (~20 us) is nothing beside writing 1 MiB, and a few such calls in a
+# row, with no loop between them, would otherwise all land before a tick's sample.
+RSS_SAMPLE_CHARGE_BYTES: Final = 1024 * 1024
 _PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 TRUNCATION_MARKER: Final = "\n[safeprobe: output truncated at {limit} bytes]\n"
@@ -157,16 +161,8 @@ class Budget:
         now = self._clock()
         if now > self.deadline:
             raise self.stop("timeout", "limits.timeout", f"ran past {self.timeout_s * 1000:g} ms")
-        limit = self._rss_limit_pages
-        if limit is not None:
-            resident = _resident_pages()
-            if resident is not None and resident > limit:
-                raise self.stop(
-                    "limit",
-                    "size",
-                    f"the process grew by more than {MAX_RSS_GROWTH_BYTES} bytes during the "
-                    "attempt (isolation: thread)",
-                )
+        if self._rss_limit_pages is not None:
+            self._check_rss()
             self._check_at = min(self.deadline, now + RSS_SAMPLE_INTERVAL_S)
 
     def enter(self) -> None:
@@ -213,6 +209,25 @@ class Budget:
                 "limit",
                 "size",
                 f"{what}: the probe built more than {MAX_ATTEMPT_BUILT_BYTES} bytes in all",
+            )
+        if count >= RSS_SAMPLE_CHARGE_BYTES and self._rss_limit_pages is not None:
+            # A large allocation is about to be made: sample the backstop now instead of
+            # at the next tick. Straight-line code makes no tick, so a few calls each
+            # under-estimated would otherwise all land before any sample; now at most
+            # this one lands past the 32 MiB (the one-call cap bounds it).
+            self._check_rss()
+
+    def _check_rss(self) -> None:
+        limit = self._rss_limit_pages
+        if limit is None:
+            return
+        resident = _resident_pages()
+        if resident is not None and resident > limit:
+            raise self.stop(
+                "limit",
+                "size",
+                f"the process grew by more than {MAX_RSS_GROWTH_BYTES} bytes during the "
+                "attempt (isolation: thread)",
             )
 
     def check_int_bits(self, bits: int, what: str) -> None:

@@ -375,9 +375,24 @@ class Sandbox:
         for item in items:
             if type(item) is tuple:
                 self._check_tuple_depth(item)
-        # All of them are hashed in one C call, each compared with any equal one before it.
+        # All of them are hashed in one C call, each compared with any equal one before it
+        # and with any other of its hash (check_keys).
         self.comparisons.check_keys(items, "keys")
         return items
+
+    def table(self, value: object) -> object:
+        """``**value`` in a dict display: passed on once its hash groups are checked and
+        the copy of its table the display makes is charged."""
+        self.comparisons.check_table(value, "{**...}")
+        if type(value) is dict:
+            self.budget.check_bytes(sys.getsizeof(value), "{**...}")
+        return value
+
+    def kwargs(self, value: object) -> object:
+        """``**value`` in a call: each copy of its table is charged before the call."""
+        if type(value) is dict:
+            self.budget.check_bytes(KWARGS_COPIES * sys.getsizeof(value), "**-unpacking")
+        return value
 
     def _check_tuple_depth(self, value: tuple[object, ...]) -> None:
         # Iterative, so the check itself cannot overflow. It walks the tuple as the hash
@@ -402,6 +417,10 @@ class Sandbox:
     def guarded_write(self, obj: object) -> object:
         # RestrictedPython's own write guard lets every dict and list through; ours may,
         # because host containers never reach a probe except as views.
+        if type(obj) is list:
+            # A slice store can grow a list in one C call (``xs[:0] = xs`` doubles it), so
+            # lists are written through a writer that charges what a slice brings in.
+            return _ListWriter(self, obj)
         if id(type(obj)) in _WRITABLE_IDS:
             return obj
         if type(obj) is View:
@@ -667,8 +686,17 @@ class Sandbox:
         if name in ("encode", "decode") and id(type(obj)) in _TEXT_IDS:
             return self._codec_method(obj, name)
         if name == "hex" and type(obj) is bytes:
-            self.budget.check_bytes(text_bytes(2 * len(obj), 1), "bytes.hex()")
-            return obj.hex
+            data = obj
+
+            def hexed(*args: object) -> str:
+                # Charged per call, not when read: a method read once may be called many
+                # times. With a separator, bytes.hex writes one after every byte group
+                # (3 characters a byte at most, for a 1-character separator and groups of 1).
+                each = 3 if args else 2
+                budget.check_bytes(text_bytes(each * len(data), 1), "bytes.hex()")
+                return data.hex(*args)  # type: ignore[arg-type]
+
+            return hexed
         if name in ("split", "rsplit", "splitlines") and id(type(obj)) in _TEXT_IDS:
             return self._split_method(obj, name)
         if name == "format" and type(obj) is str:
@@ -680,12 +708,25 @@ class Sandbox:
                 if type(obj) is dict:
                     pairs = [self._as_pairs(o) for o in others]
                     self._check_merged_keys(pairs)
+                    for source in pairs:
+                        # As for sets below: each key is compared with its group here.
+                        incoming = (
+                            list(source)
+                            if type(source) is dict
+                            else [key for key, _ in cast("list[tuple[object, object]]", source)]
+                        )
+                        self.comparisons.check_lookups(obj, incoming, f"{name}()")
                     added = sum(_len(p) for p in pairs) + len(kwargs)
                     budget.check_items(added, f"{name}()", item_bytes=DICT_ITEM_BYTES)
                     return method(*pairs, **kwargs)
                 if type(obj) is list:
                     return method(*(self.materialize(o, f"{name}()") for o in others))
                 keys = [self.keys(o) for o in others]
+                for items in keys:
+                    # Keys sharing a hash among themselves may share it with a group of
+                    # this set too (grown an add at a time): each is compared with that
+                    # group (check_lookups).
+                    self.comparisons.check_lookups(obj, items, f"{name}()")
                 if name in _SET_RESULTS or name in _SET_GROWS:
                     # A new or grown set: a table slot for each item it may hold, first.
                     held = _len(obj) if name in _SET_RESULTS else 0
@@ -904,7 +945,14 @@ class Sandbox:
         if mod is None:
             return self.binop("**", base, exp)
         if type(exp) is int and type(mod) is int:
-            cost = max(exp.bit_length(), 1) * max(mod.bit_length(), 1)
+            # Each step of the exponent multiplies and then reduces modulo m by long
+            # division, quadratic in m's digits (bits(e) * bits(m) undercounted a 40,000-bit
+            # modulus 1,300 times: ~500 ms in one call). The base is reduced once first,
+            # and a negative exponent first inverts it (about one more division).
+            digits = _pow_digits(mod)
+            cost = (max(exp.bit_length(), 1) + 1) * digits * digits
+            if type(base) is int:
+                cost += _pow_digits(base) * digits
             if cost > MAX_MODPOW_COST:
                 raise self.budget.stop("limit", "size", "pow() with a modulus is too large")
         result: object = pow(base, exp, mod)  # type: ignore[call-overload]
@@ -943,6 +991,10 @@ class Sandbox:
             pairs = self._as_pairs(args[0])
             self.budget.check_items(_len(pairs), "dict()", item_bytes=DICT_ITEM_BYTES)
             result.update(pairs)  # type: ignore[call-overload]
+        if kwargs:
+            # dict(**d): the result is one more copy (the call's own were charged by
+            # _kwargs_).
+            self.budget.check_items(len(kwargs), "dict()", item_bytes=DICT_ITEM_BYTES)
         result.update(kwargs)
         return result
 
@@ -1019,6 +1071,8 @@ class Sandbox:
             "_format_": self.format_field,
             "_key_": self.key,
             "_keys_": self.keys,
+            "_table_": self.table,
+            "_kwargs_": self.kwargs,
             # The list is copied again into the call's or display's own tuple or list.
             "_star_": lambda iterable: self.materialize(
                 iterable, "*-unpacking", item_bytes=POINTER_BYTES
@@ -1058,8 +1112,21 @@ def _is_any(value: object, kinds: tuple[type, ...]) -> bool:
     return any(kind is k for k in kinds)
 
 
-# pow(b, e, m) costs about bits(e) * bits(m)**1.6; 4,000,000 (2,000-bit numbers) is ~16 ms.
-MAX_MODPOW_COST: Final = 4_000_000
+# Copies of a ``**d`` table one call makes: the call's own keyword dict, and again in
+# _apply_ and in a builtin's wrapper (_named), each passing **kwargs on.
+KWARGS_COPIES: Final = 3
+# pow(b, e, m) costs about bits(e) * digits(m)**2 (30-bit digits; measured ~3 ns each):
+# 20,000,000 keeps one call near 60 ms and allows 2,048-bit numbers (an RSA modulus and
+# exponent: 9,300,000, ~20 ms).
+MAX_MODPOW_COST: Final = 20_000_000
+_POW_DIGIT_BITS: Final = 30
+
+
+def _pow_digits(value: int) -> int:
+    """CPython's 30-bit digits in ``value``, at least one."""
+    return max(1, -(-value.bit_length() // _POW_DIGIT_BITS))
+
+
 # round(x, -n) computes 10**n; 10,000 digits is ~1 ms, 10**7 digits is seconds.
 MAX_ROUND_DIGITS: Final = 10_000
 # Deepest tuple a probe may use as a key. CPython hashes tuples recursively in C with no
@@ -1135,6 +1202,43 @@ def _named(name: str, value: object) -> object:
         wrapper.__name__ = wrapper.__qualname__ = name
         return wrapper
     return value
+
+
+class _ListWriter:
+    """What ``_write_`` returns for the probe's own list: ``xs[i] = v`` and ``del xs[i]``
+    as they are, but ``xs[a:b] = items`` first materialises the items (ticked, charged a
+    slot each, refused over the item cap) and refuses a result over ``limits.max_items``.
+    CPython's list_ass_slice copies the items in one C call with neither: ten
+    ``xs[:0] = xs`` made a list of 100,000 items 800 MB. RestrictedPython compiles every
+    subscript store and delete (plain, unpacking and for-loop targets) as
+    ``_write_(xs)[key] = value``, so this sees them all."""
+
+    __slots__ = ("_sandbox", "_target")
+    _sandbox: Sandbox
+    _target: list[object]
+
+    def __init__(self, sandbox: Sandbox, target: list[object]) -> None:
+        object.__setattr__(self, "_sandbox", sandbox)
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # xs.name = v: worded as CPython words it for a list, not naming this class.
+        raise AttributeError(f"'list' object has no attribute '{name}'")
+
+    def __setitem__(self, key: object, value: object) -> None:
+        target = self._target
+        if type(key) is slice:
+            budget = self._sandbox.budget
+            items = self._sandbox.materialize(value, "slice assignment")
+            size = len(target) - len(range(len(target))[key]) + len(items)
+            if size > budget.max_items:
+                budget.check_items(size, "a list grown by slice assignment")
+            target[key] = items
+            return
+        target[key] = value  # type: ignore[call-overload]
+
+    def __delitem__(self, key: object) -> None:
+        del self._target[key]  # type: ignore[arg-type]
 
 
 class _Printer:

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
-from safeprobe.comparison import MAX_COMPARE_COST, Comparisons, leaf_cost, walk_cost
+from safeprobe.comparison import (
+    MAX_COMPARE_COST,
+    Comparisons,
+    hash_group_cost,
+    leaf_cost,
+    walk_cost,
+)
 from safeprobe.compiler import compile_probe
 from safeprobe.limits import Budget, OutputBuffer, ProbeStopped
 from safeprobe.render import RenderLimits
@@ -207,3 +213,17 @@ def test_a_guarded_chain_gives_pythons_value(values: list[object], data: st.Data
             got = TypeError
         assert got == expected, (expr, values)
         assert type(got) is type(expected)
+
+
+def test_hash_groups_tell_equal_duplicates_from_a_flood() -> None:
+    """100,000 equal keys of one hash pass; 6,000 distinct keys of one hash are refused."""
+    comparisons = _comparisons()
+    copies = [str(i % 7) + "x" for i in range(100_000)]
+    assert comparisons.check_hash_groups(copies, "keys", distinct=False) == 100_000 - 7
+    flood = [1 + i * (2**61 - 1) for i in range(6_000)]
+    with pytest.raises(ProbeStopped):
+        comparisons.check_hash_groups(flood, "keys", distinct=False)
+    with pytest.raises(ProbeStopped):
+        comparisons.check_hash_groups(set(flood[:3000]), "keys", distinct=True)
+    assert hash_group_cost(set(flood[:100])) == 100 * 100
+    assert hash_group_cost(set(range(1000))) == 0
