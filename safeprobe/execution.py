@@ -133,6 +133,17 @@ def run_code(
         return Result(Outcome.ERROR, str(error)), 0
     sandbox = Sandbox(state)
     namespace = sandbox.globals({**exposures, **facts}, name=Path(source.path).stem)
+    late_ms = (clock() - budget.deadline) * 1000.0
+    if late_ms > 0:
+        # The whole timeout went before the probe could start: a host thread held the GIL
+        # in a long C call while this attempt read, compiled or prepared. Say so, rather
+        # than fork a child only to have it stop at once "while compiling".
+        timeout_ms = limits.timeout_s * 1000.0
+        return Result(
+            Outcome.TIMEOUT,
+            f"{source.path}: limits.timeout: the attempt could not start within "
+            f"{timeout_ms:.0f} ms (the host held the GIL), not run",
+        ), 0
     if policy.isolation == "fork":
         return _run_forked(policy, source, code, namespace, state, clock)
     assert code is not None

@@ -678,12 +678,15 @@ def _collect(
     size = 0
     while True:
         left = deadline - clock()
-        if left <= 0:
+        ready, _, _ = select.select([read_end], [], [], max(left, 0.0))
+        if not ready:
+            if left > 0:
+                continue
+            # Past the deadline with nothing left to read: kill. Whatever the child had
+            # written is read first (above), so a parent that itself ran late, held off
+            # by a host thread in a long C call, does not call a finished child killed.
             os.kill(pid, signal.SIGKILL)
             return b"".join(chunks), True, False
-        ready, _, _ = select.select([read_end], [], [], left)
-        if not ready:
-            continue
         chunk = os.read(read_end, 65536)
         if not chunk:
             return b"".join(chunks), False, False

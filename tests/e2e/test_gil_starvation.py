@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.harness import Host, base_policy
 
 TIMEOUT_MS = 100.0
+ATTEMPTS = 5
 
 
 def test_a_starved_attempt_is_recorded_as_late(make_host, tmp_path: Path) -> None:
@@ -17,10 +18,17 @@ def test_a_starved_attempt_is_recorded_as_late(make_host, tmp_path: Path) -> Non
     the GIL for a whole C call; a thread attempt mostly runs through once it has it.)"""
     policy = base_policy(tmp_path, limits={"timeout": "100ms"}, isolation="fork")
     host: Host = make_host("print('ran')\n", policy, script="gil_holding_host.py")
-    record = host.probe()
-    queue_ms, duration_ms = record["queue_ms"], record["duration_ms"]
-    assert isinstance(queue_ms, float)
-    assert queue_ms + duration_ms > TIMEOUT_MS, "the host did not hold the GIL long enough"
+    # A signal that lands between two of the host's C calls can run through untouched; the
+    # claim is about one that the host held off, so ask until one was (bounded).
+    for _ in range(ATTEMPTS):
+        record = host.probe()
+        queue_ms, duration_ms = record["queue_ms"], record["duration_ms"]
+        assert isinstance(queue_ms, float)
+        assert isinstance(duration_ms, float)
+        if queue_ms + duration_ms > TIMEOUT_MS:
+            break
+    else:
+        raise AssertionError(f"the host never held the GIL long enough in {ATTEMPTS} attempts")
     if record["outcome"] == "timeout":
         assert "could not start within 100 ms" in record["reason"]
     else:
