@@ -42,8 +42,13 @@ def test_runaway_probe_is_stopped_at_the_deadline(
     digest = host.ask("digest")
     ticks_before = int(host.ask("ticks"))
     record = host.probe()
-    assert record["outcome"] == "timeout", record["reason"]
-    assert "limits.timeout" in record["reason"]
+    if "[i for i" in probe and record["outcome"] == "limit":
+        # The only probe here that keeps what it makes: in isolation: thread the RSS
+        # backstop may stop its list (ints a step at a time) before the deadline does.
+        assert "grew by more than" in record["reason"], record["reason"]
+    else:
+        assert record["outcome"] == "timeout", record["reason"]
+        assert "limits.timeout" in record["reason"]
     assert record["duration_ms"] < 5000
     assert int(host.ask("ticks")) > ticks_before, "the host's own thread kept running"
     assert host.ask("digest") == digest
