@@ -55,6 +55,9 @@ _GUARDED_BINOPS: Final[dict[int, str]] = {
     id(ast.Pow): "**",
     id(ast.LShift): "<<",
     id(ast.Mod): "%",
+    # Fraction division builds integers as long as both operands' (value_access.py).
+    id(ast.Div): "/",
+    id(ast.FloorDiv): "//",
 }
 
 _LINE_PREFIX: Final = re.compile(r"^Line (\d+): ")

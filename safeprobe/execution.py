@@ -5,6 +5,7 @@ and rule. The runner around it reads, audits and reports; this module only runs.
 
 from __future__ import annotations
 
+import decimal
 import json
 import signal
 import sys
@@ -34,6 +35,7 @@ from safeprobe.render import RenderLimits
 from safeprobe.sandbox import AttemptState, Sandbox
 from safeprobe.source import ProbeSource
 from safeprobe.text import to_text
+from safeprobe.values import FIXED_DECIMAL_CONTEXT
 
 # Bounds on what a probe can make the runner write: the exception text shown to the
 # operator, a name quoted in a refusal.
@@ -252,13 +254,16 @@ def _execute(
 ) -> Result:
     """Run top-level code, then ``execute()`` if defined; classify how it ended."""
     try:
-        exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
-        entry = namespace.get("execute")
-        if entry is not None:
-            # The probe's own def, compiled from its file; not a builtin wrapper or a view.
-            if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
-                state.deny("execute", "'execute' must be a function the probe defines")
-            entry()
+        # Decimal arithmetic in plain Python's default context, not this thread's (the
+        # host may have changed decimal.DefaultContext); restored when the probe ends.
+        with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
+            exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
+            entry = namespace.get("execute")
+            if entry is not None:
+                # The probe's own def, compiled from its file; not a builtin wrapper or a view.
+                if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
+                    state.deny("execute", "'execute' must be a function the probe defines")
+                entry()
         state.budget.check_expired()
     except (KeyboardInterrupt, SystemExit):
         # Never the probe's (it cannot name or raise either): the host's signal handlers, in

@@ -17,6 +17,7 @@ allowed path).
 
 from __future__ import annotations
 
+import array
 import collections
 import enum
 import fnmatch
@@ -37,13 +38,12 @@ from safeprobe.limits import Budget, TickingIterator
 from safeprobe.render import (
     RenderLimits,
     is_scalar,
-    opaque,
     register_hook,
     render,
-    render_pairs,
-    render_sequence,
+    type_label,
 )
 from safeprobe.sizes import PAIR_BYTES, POINTER_BYTES
+from safeprobe.values import is_closed
 
 # Values of these exact types are immutable and their methods run no host code, so a
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
@@ -67,6 +67,9 @@ DEFAULT_REDACT_PATTERNS: Final = (
 MAPPING_METHODS: Final = frozenset({"keys", "values", "items", "get", "copy"})
 SEQUENCE_METHODS: Final = frozenset({"count", "index", "copy"})
 SET_METHODS: Final = frozenset({"copy"})
+# A Counter's reads on top of a mapping's; most_common sorts by count (numbers only).
+COUNTER_METHODS: Final = MAPPING_METHODS | {"most_common", "total"}
+_COUNT_TYPE_IDS: Final = frozenset(map(id, (int, float, bool)))
 
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
 _TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
@@ -645,6 +648,27 @@ KIND_MAPPING: Final = "mapping"
 KIND_SEQUENCE: Final = "sequence"
 KIND_SET: Final = "set"
 KIND_OBJECT: Final = "object"
+# Exact bytearray, memoryview and array.array: buffers of scalars, read through their own
+# C methods. A host subclass stays an object (its methods are host code).
+KIND_BUFFER: Final = "buffer"
+_BUFFER_TYPES: Final = (bytearray, memoryview, array.array)
+# Their read-only accessors beyond len/items/iteration, each a C getter or a copy charged
+# first (tolist, tobytes); bytes' own read methods (count, decode, find …) are answered on
+# a charged copy by the sandbox (BUFFER_BYTES_METHODS).
+BUFFER_ATTRIBUTES: Final[dict[type, frozenset[str]]] = {
+    bytearray: frozenset(),
+    memoryview: frozenset(
+        {"nbytes", "readonly", "format", "itemsize", "ndim", "shape", "tolist", "tobytes"}
+    ),
+    array.array: frozenset({"typecode", "itemsize", "tolist", "tobytes"}),
+}
+BUFFER_BYTES_METHODS: Final = frozenset(
+    {
+        *("count", "decode", "endswith", "find", "hex", "index", "isalnum", "isalpha"),
+        *("isascii", "isdigit", "islower", "isspace", "isupper", "rfind", "rindex"),
+        "startswith",
+    }
+)
 
 
 def kind_of(obj: object) -> str:
@@ -655,7 +679,36 @@ def kind_of(obj: object) -> str:
         return KIND_SEQUENCE
     if issubclass(kind, (set, frozenset)):
         return KIND_SET
+    if kind is bytearray or kind is memoryview or kind is array.array:
+        return KIND_BUFFER
     return KIND_OBJECT
+
+
+def buffer_items(obj: object) -> list[object]:
+    """A buffer's items (ints, floats or characters), copied by its own C method."""
+    if type(obj) is bytearray:
+        return list(bytes(obj))
+    if type(obj) is memoryview:
+        return cast("list[object]", memoryview.tolist(cast(memoryview, obj)))
+    return cast("list[object]", array.array.tolist(cast("array.array[int]", obj)))
+
+
+def buffer_bytes(obj: object) -> bytes:
+    """A buffer's bytes, copied by its own C method."""
+    if type(obj) is bytearray:
+        return bytes(obj)
+    if type(obj) is memoryview:
+        return memoryview.tobytes(cast(memoryview, obj))
+    return array.array.tobytes(cast("array.array[int]", obj))
+
+
+def buffer_nbytes(obj: object) -> int:
+    if type(obj) is memoryview:
+        return memoryview.__dict__["nbytes"].__get__(obj)  # type: ignore[no-any-return]
+    if type(obj) is bytearray:
+        return bytearray.__len__(obj)
+    typed = cast("array.array[int]", obj)
+    return array.array.__len__(typed) * typed.itemsize
 
 
 def snapshot_items(obj: object, kind: str) -> list[object]:
@@ -676,20 +729,31 @@ def snapshot_items(obj: object, kind: str) -> list[object]:
         return list(set.__iter__(cast("set[object]", obj)))
     if _is(obj, frozenset):
         return list(frozenset.__iter__(cast("frozenset[object]", obj)))
-    raise TypeError("not a container")
+    if kind == KIND_BUFFER:
+        return buffer_items(obj)
+    raise TypeError(f"'{type_label(type(obj))}' object is not iterable")
 
 
 def snapshot_pairs(obj: object) -> list[tuple[object, object]]:
-    """A mapping's (key, value) pairs, copied in one C call."""
-    return list(dict.items(cast("dict[object, object]", obj)))
+    """A mapping's (key, value) pairs, copied in one C call; an OrderedDict's in its own
+    order (move_to_end changes it without changing the dict's), found from its keys by
+    identity, so no key is hashed or compared."""
+    pairs = list(dict.items(cast("dict[object, object]", obj)))
+    if _is(obj, collections.OrderedDict):
+        order = list(collections.OrderedDict.__iter__(cast("dict[object, object]", obj)))
+        by_id = {id(k): (k, v) for k, v in pairs}
+        ordered = [by_id.get(id(k)) for k in order]
+        if len(ordered) == len(pairs) and None not in ordered:
+            return cast("list[tuple[object, object]]", ordered)
+    return pairs
 
 
 def container_length(obj: object, kind: str) -> int:
-    for base in (dict, list, tuple, collections.deque, set, frozenset):
+    for base in (dict, list, tuple, collections.deque, set, frozenset, *_BUFFER_TYPES):
         if _is(obj, base):
             length: int = base.__len__(obj)  # type: ignore[arg-type]  # base of obj's type
             return length
-    raise TypeError("object has no len()")
+    raise TypeError(f"object of type '{type_label(type(obj))}' has no len()")
 
 
 def secret_field_slots(obj: object, redactor: Redactor) -> frozenset[int]:
@@ -819,15 +883,16 @@ class View:
         """Attribute read by the probe (through the sandbox's ``_getattr_``)."""
         ctx = self._sp_ctx
         if self._sp_kind != KIND_OBJECT:
-            methods = {
-                KIND_MAPPING: MAPPING_METHODS,
-                KIND_SEQUENCE: SEQUENCE_METHODS,
-                KIND_SET: SET_METHODS,
-            }[self._sp_kind]
-            if name in methods:
+            if self._sp_kind == KIND_BUFFER:
+                return self._sp_buffer_attribute(name)
+            if name in self._sp_methods():
                 self._sp_require_full(f"method {name}()")
                 bound: object = getattr(self, f"_sp_m_{name}")
                 return bound
+            if name == "maxlen" and _is(self._sp_obj, collections.deque):
+                self._sp_require_full("maxlen")
+                # deque's own C getter: an int or None.
+                return collections.deque.__dict__["maxlen"].__get__(self._sp_obj)
         child = (*self._sp_path, name)
         if ctx.allowlist.access(child) == Access.NONE:
             ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
@@ -840,9 +905,63 @@ class View:
             return REDACTED
         return wrap(value, child, ctx)
 
+    def _sp_methods(self) -> frozenset[str]:
+        """The container methods this view answers (none for a plain object)."""
+        kind = self._sp_kind
+        if kind == KIND_MAPPING:
+            if _is(self._sp_obj, collections.Counter):
+                return COUNTER_METHODS
+            return MAPPING_METHODS
+        if kind == KIND_SEQUENCE:
+            return SEQUENCE_METHODS
+        if kind == KIND_SET:
+            return SET_METHODS
+        return frozenset()
+
+    def _sp_buffer_attribute(self, name: str) -> object:
+        """A bytearray's, memoryview's or array's C getters, and copies charged first."""
+        self._sp_require_full(f"attribute {name}")
+        obj = self._sp_obj
+        if name not in BUFFER_ATTRIBUTES[type(obj)]:
+            self._sp_ctx.deny(
+                "attribute", f"'{name}' of {type_label(type(obj))} values is not available"
+            )
+        if name == "tolist":
+            return lambda: self._sp_snapshot(wrapped=False)
+        if name == "tobytes":
+            return self._sp_bytes
+        value: object = type(obj).__dict__[name].__get__(obj)
+        return value
+
+    def _sp_bytes(self) -> bytes | None:
+        """The bytes of a buffer view, copied and charged; None for any other view."""
+        if self._sp_kind != KIND_BUFFER:
+            return None
+        self._sp_require_full("bytes()")
+        size = buffer_nbytes(self._sp_obj)
+        if self._sp_ctx.budget is not None:
+            self._sp_ctx.budget.check_bytes(size + 33, "bytes()")
+        return buffer_bytes(self._sp_obj)
+
+    def _sp_has(self, name: str) -> bool:
+        """Whether a read of ``name`` would be allowed and find something (hasattr)."""
+        kind, obj = self._sp_kind, self._sp_obj
+        if kind == KIND_BUFFER:
+            return name in BUFFER_ATTRIBUTES[type(obj)] or name in BUFFER_BYTES_METHODS
+        if name in self._sp_methods():
+            return self._sp_access() == Access.FULL
+        if self._sp_ctx.allowlist.access((*self._sp_path, name)) == Access.NONE:
+            return False
+        if _static_lookup(type(obj), name, self._sp_ctx.keys) is not _MISSING:
+            return True
+        instance = _instance_dict(obj, self._sp_ctx.keys)
+        return instance is not None and find_name(instance, name) is not _MISSING
+
     def _sp_getitem(self, key: object) -> object:
         self._sp_require_full("item access")
         obj, kind = self._sp_obj, self._sp_kind
+        if kind == KIND_BUFFER:
+            return self._sp_buffer_item(key)
         if kind == KIND_MAPPING:
             if not is_plain_key(key):
                 self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
@@ -871,7 +990,41 @@ class View:
                     return REDACTED
                 return self._sp_wrap(item, self._sp_path)
             return self._sp_wrap(snapshot_items(obj, kind)[index], self._sp_path)
-        raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not subscriptable")
+        if type(obj) is collections.ChainMap:
+            return self._sp_chain_item(key)
+        raise TypeError(f"'{type_label(type(obj))}' object is not subscriptable")
+
+    def _sp_buffer_item(self, key: object) -> object:
+        """``buf[i]`` (an int, float or character, by the buffer's own C method) or
+        ``buf[a:b]`` (a copy, charged first; a memoryview's slice shares the buffer)."""
+        obj = self._sp_obj
+        if type(key) is slice:
+            count = len(range(container_length(obj, KIND_BUFFER))[key])
+            self._sp_check_count(count, "a slice", wrapped=False)
+            part = type(obj).__getitem__(obj, key)  # type: ignore[index]
+            return self._sp_wrap(part, self._sp_path)
+        if type(key) is not int and type(key) is not bool:
+            raise TypeError(f"{type_label(type(obj))} indices must be integers or slices")
+        item: object = type(obj).__getitem__(obj, key)  # type: ignore[index]
+        return item
+
+    def _sp_chain_item(self, key: object) -> object:
+        """``chain[key]``: the first of its maps (exact dicts) that holds the key."""
+        if not is_plain_key(key):
+            self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
+        instance = _instance_dict(self._sp_obj, self._sp_ctx.keys)
+        maps = find_name(instance, "maps") if instance is not None else _MISSING
+        if type(maps) is not list:
+            raise TypeError("ChainMap without a list of maps")
+        for mapping in list.copy(cast("list[object]", maps)):
+            if not _is(mapping, dict):
+                raise TypeError("ChainMap of a map that is not a dict")
+            value = find_key(cast("dict[object, object]", mapping), key, self._sp_ctx.keys)
+            if value is not _MISSING:
+                if self._sp_ctx.redactor.hides(key):
+                    return REDACTED
+                return self._sp_wrap(value, self._sp_path)
+        raise KeyError(key)
 
     def _sp_slice(self, key: slice) -> object:
         """A copy of the slice, each item wrapped: its length is known before anything is
@@ -903,7 +1056,7 @@ class View:
     def _sp_check_size(self, what: str, *, wrapped: bool = True) -> None:
         self._sp_require_full(what)
         if self._sp_kind == KIND_OBJECT:
-            raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not iterable")
+            raise TypeError(f"'{type_label(type(self._sp_obj))}' object is not iterable")
         self._sp_check_count(container_length(self._sp_obj, self._sp_kind), what, wrapped=wrapped)
 
     def _sp_check_count(self, size: int, what: str, *, wrapped: bool = True) -> None:
@@ -940,7 +1093,7 @@ class View:
     def _sp_pairs(self) -> list[tuple[object, object]]:
         self._sp_check_size("iteration")
         if self._sp_kind != KIND_MAPPING:
-            raise TypeError(f"{self._sp_ctx.dotted(self._sp_path)} is not a mapping")
+            raise TypeError(f"'{type_label(type(self._sp_obj))}' object is not a mapping")
         return snapshot_pairs(self._sp_obj)
 
     def _sp_iter_values(self) -> Iterator[object]:
@@ -975,7 +1128,9 @@ class View:
         hides = ctx.redactor.hides
         # _sp_value_of() and wrap() inlined: this runs for every pair of every walk.
         return [
-            REDACTED if hides(k) else (v if is_scalar(v) or v is REDACTED else View(v, path, ctx))
+            REDACTED
+            if hides(k)
+            else (v if is_scalar(v) or v is REDACTED or is_closed(v) else View(v, path, ctx))
             for k, v in pairs
         ]
 
@@ -993,6 +1148,25 @@ class View:
             return {v for v in values if _hashable(v)}
         return values
 
+    def _sp_m_most_common(self, n: object = None) -> list[tuple[object, object]]:
+        """Counter.most_common: pairs by count, highest first, ties in insertion order
+        (what sorted(..., reverse=True) and heapq.nlargest both give). Counts must be
+        numbers: comparing any other value would run its code."""
+        if n is not None and type(n) is not int:
+            raise TypeError("most_common() takes an int")
+        pairs = list(zip(self._sp_m_keys(), self._sp_m_values(), strict=True))
+        if not all(id(type(count)) in _COUNT_TYPE_IDS for _, count in pairs):
+            raise TypeError("most_common() of counts that are not numbers")
+        ranked = sorted(pairs, key=operator.itemgetter(1), reverse=True)
+        return ranked if n is None else ranked[: max(n, 0)]
+
+    def _sp_m_total(self) -> object:
+        """Counter.total: the sum of the counts, numbers only."""
+        counts = self._sp_m_values()
+        if not all(id(type(count)) in _COUNT_TYPE_IDS for count in counts):
+            raise TypeError("total() of counts that are not numbers")
+        return sum(cast("list[int]", counts))
+
     def _sp_m_count(self, value: object) -> int:
         return sum(1 for v in self._sp_snapshot(wrapped=False) if _plain_equal(v, value))
 
@@ -1009,7 +1183,7 @@ class View:
     def __len__(self) -> int:
         self._sp_require_full("len()")
         if self._sp_kind == KIND_OBJECT:
-            raise TypeError("object has no len()")
+            raise TypeError(f"object of type '{type_label(type(self._sp_obj))}' has no len()")
         return container_length(self._sp_obj, self._sp_kind)
 
     def __bool__(self) -> bool:
@@ -1026,7 +1200,10 @@ class View:
             mapping = cast("dict[object, object]", self._sp_obj)
             return is_plain_key(item) and find_key(mapping, item, self._sp_ctx.keys) is not _MISSING
         if self._sp_kind == KIND_OBJECT:
-            raise TypeError("argument is not a container")
+            raise TypeError(f"argument of type '{type_label(type(self._sp_obj))}' is not iterable")
+        if type(self._sp_obj) is bytearray and (type(item) is int or type(item) is bytes):
+            # bytearray's own C search (a byte or a substring), as Python's ``in`` does.
+            return bytearray.__contains__(self._sp_obj, item)
         return any(_plain_equal(v, item) for v in self._sp_snapshot(wrapped=False))
 
     def __getitem__(self, key: object) -> object:
@@ -1035,7 +1212,7 @@ class View:
     def keys(self) -> list[object]:
         # ``{**view}`` and ``dict.update(view)`` call this from C.
         if self._sp_kind != KIND_MAPPING:
-            raise TypeError("not a mapping")
+            raise TypeError(f"'{type_label(type(self._sp_obj))}' object is not a mapping")
         return self._sp_m_keys()
 
     def __repr__(self) -> str:
@@ -1084,15 +1261,18 @@ VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
 
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
-    """Return scalars as they are and everything else as a view."""
-    if is_scalar(value) or value is REDACTED:
+    """Return scalars and closed stdlib values (values.py) as they are, everything else
+    as a view."""
+    if is_scalar(value) or value is REDACTED or is_closed(value):
         return value
     return View(value, path, ctx)
 
 
 def _wrap_each(values: Iterable[object], path: tuple[str, ...], ctx: ViewContext) -> list[object]:
     """``wrap`` of every value, inlined: this runs for every item of every walk."""
-    return [v if is_scalar(v) or v is REDACTED else View(v, path, ctx) for v in values]
+    return [
+        v if is_scalar(v) or v is REDACTED or is_closed(v) else View(v, path, ctx) for v in values
+    ]
 
 
 def _plain_equal(host_value: object, probe_value: object) -> bool:
@@ -1106,84 +1286,31 @@ def _hashable(value: object) -> bool:
     return is_scalar(value) or type(value) is View
 
 
-# ---- rendering of views ------------------------------------------------------------------
+def static_owner(cls: type, name: str, memo: KeyMemo | None = None) -> type | None:
+    """The class along ``cls``'s MRO whose namespace holds ``name`` (the one whose code
+    Python would run), found as ``_static_lookup`` finds the value; None if none does."""
+    mro = _TYPE_MRO.__get__(cls)
+    plain = _known_plain_mro(mro)
+    for klass in mro:
+        namespace = _TYPE_DICT.__get__(klass)
+        if plain:
+            found = namespace.get(name, _MISSING)
+        else:
+            found = _scan(namespace.items(), namespace.keys(), name)
+        if found is not _MISSING:
+            return cast(type, klass)
+    return None
 
 
-def _render_view(value: object, depth: int) -> str:
-    view = cast(View, value)
-    ctx = view._sp_ctx
-    obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path
-    access = ctx.allowlist.access(path)
-    if access == Access.NONE:
-        return "<not allowed>"
-    if kind != KIND_OBJECT:
-        if access != Access.FULL:
-            return "<not allowed>"
-        limits = ctx.render_limits
-        total = container_length(obj, kind)
-        if kind == KIND_MAPPING:
-            # islice in C holds the GIL throughout: an atomic prefix, not a whole copy.
-            pairs = list(
-                itertools.islice(
-                    dict.items(cast("dict[object, object]", obj)), limits.max_items + 1
-                )
-            )
-            return render_pairs(
-                pairs,
-                total,
-                depth,
-                limits,
-                lambda k, v: REDACTED if ctx.redactor.hides(k) else wrap(v, path, ctx),
-            )
-        items = _prefix(obj, limits.max_items + 1)
-        slots = secret_field_slots(obj, ctx.redactor)
-        if slots:
-            _hide_slots(items, range(len(items)), slots)
-        wrapped = [wrap(v, path, ctx) for v in items]
-        shape: type = list
-        if _is(obj, tuple):
-            shape = tuple
-        elif _is(obj, (set, frozenset)):
-            shape = set if _is(obj, set) else frozenset
-        text = render_sequence(wrapped, total, shape, depth, limits)
-        if _is(obj, collections.deque):
-            return f"deque({text})"
-        return text
-    return _render_object(obj, path, ctx, depth)
+def class_attribute(cls: type, name: str) -> object:
+    """``cls.__dict__[name]`` as stored (no descriptor runs), or NOT_FOUND."""
+    namespace = _TYPE_DICT.__get__(cls)
+    if _builtin_keys_only(namespace.keys()):
+        return namespace.get(name, _MISSING)
+    return _scan(namespace.items(), namespace.keys(), name)
 
 
-def _prefix(obj: object, count: int) -> list[object]:
-    """The first ``count`` elements of a host sequence or set, by the builtin's own iterator."""
-    for base in (list, tuple, collections.deque, set, frozenset):
-        if _is(obj, base):
-            iterator: Iterator[object] = base.__iter__(obj)  # type: ignore[arg-type]  # obj's base
-            return list(itertools.islice(iterator, count))
-    return []
-
-
-def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:
-    label = opaque(obj)[1:-1].removesuffix(" object")
-    limits = ctx.render_limits
-    if depth >= limits.max_depth:
-        return f"{label}(…)"
-    shown: list[str] = []
-    for name in instance_attribute_names(obj):
-        child = (*path, name)
-        if ctx.allowlist.access(child) == Access.NONE:
-            continue
-        if ctx.redactor.hides(name):
-            shown.append(f"{name}={REDACTED!r}")
-            continue
-        try:
-            value = read_attribute(obj, name, ctx.keys)
-        except (AttributeError, ProbeDenied):
-            continue
-        shown.append(f"{name}={render(wrap(value, child, ctx), depth=depth + 1, limits=limits)}")
-        if len(shown) >= limits.max_items:
-            shown.append("…")
-            break
-    return f"{label}({', '.join(shown)})"
-
-
-register_hook(View, _render_view)
 register_hook(Redacted, lambda value, _depth: repr(value))
+
+# Views render as plain Python would print the host value (view_render.py registers it).
+from safeprobe import view_render as _view_render  # noqa: E402, F401

@@ -21,6 +21,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final, cast
 
+from safeprobe.values import is_closed, value_text
+
 _NONE_TYPE: Final = type(None)
 
 
@@ -129,7 +131,18 @@ def _render_one(value: object, depth: int, limits: RenderLimits) -> str:
             container = cast("Collection[object]", value)
             items = list(itertools.islice(iter(container), limits.max_items + 1))
             return render_sequence(items, len(container), shape, depth, limits)
+    if is_closed(value):
+        # A datetime, Decimal, UUID, plain enum member …: its own repr is stdlib code.
+        text = value_text(value, as_str=False)
+        return cut_text(text, limits.max_str_chars) if depth else text
     return opaque(value)
+
+
+def cut_text(text: str, max_chars: int) -> str:
+    """A value's text inside a structure, cut as a long string is, marked with ``…``."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…(+{len(text) - max_chars} chars)"
 
 
 # Bits an int may have to be shown alone when the host switched CPython's digit limit off

@@ -27,7 +27,8 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from safeprobe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.fact_records import FACT_FIELDS
 from safeprobe.limits import Budget, OutputBuffer, TickingIterator
-from safeprobe.proxy import ProbeDenied, View
+from safeprobe.proxy import BUFFER_BYTES_METHODS, KIND_BUFFER, ProbeDenied, View
+from safeprobe.proxy import REDACTED as REDACTED_MARK
 from safeprobe.render import RenderLimits, is_scalar
 from safeprobe.sizes import (
     DICT_ITEM_BYTES,
@@ -49,6 +50,8 @@ from safeprobe.text import (
     to_repr,
     to_text,
 )
+from safeprobe.value_access import ValueAccess, integer_bits, token_kind, type_tokens
+from safeprobe.values import format_bound, is_closed, type_name
 
 # RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
 _unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
@@ -191,6 +194,8 @@ class Sandbox:
         self.state = state
         self.budget = state.budget
         self.comparisons = Comparisons(self.budget, self.key)
+        self.values = ValueAccess(self.budget, self.state.deny)
+        self._set_difference = self.comparisons.set_operators()["_sub_"]
         self._builtins = self._make_builtins()
         # isinstance(x, str) in a probe names our wrapper; map it back to the type.
         # Keyed by id: the wrappers live as long as this sandbox's builtins do.
@@ -204,6 +209,8 @@ class Sandbox:
                 ("frozenset", frozenset),
                 ("dict", dict),
                 ("float", float),
+                ("int", int),
+                ("bytes", bytes),
             )
         }
 
@@ -293,9 +300,15 @@ class Sandbox:
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
+            if name in BUFFER_BYTES_METHODS and obj._sp_kind == KIND_BUFFER:
+                # A bytearray's decode, find …: bytes' own, on a charged copy, so the same
+                # guards hold (codecs, sizes) and the result is what bytes' would be.
+                return self.guarded_getattr(obj._sp_bytes(), name)
             return obj._sp_getattr(name)
         kind = type(obj)
         allowed = _SAFE_METHODS_BY_ID.get(id(kind)) or _FACT_FIELDS_BY_ID.get(id(kind))
+        if allowed is None and is_closed(obj):
+            return self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
         if allowed is None or name not in allowed:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
@@ -437,8 +450,10 @@ class Sandbox:
         if type(target) is View:
             target._sp_refuse_write()
         symbol = op.removesuffix("=")
-        if symbol in ("+", "*", "**", "<<", "%"):
+        if symbol in ("+", "*", "**", "<<", "%", "/", "//"):
             return self.binop(symbol, target, value)
+        if not is_scalar(target) or not is_scalar(value):
+            self.values.check_arithmetic(symbol, target, value)
         function = _INPLACE.get(op)
         if function is None:
             self.state.deny("operator", f"operator {op!r} is not available")
@@ -448,13 +463,27 @@ class Sandbox:
             self.comparisons.check_set_operation(target, value, op)
         return function(target, value)
 
+    def subtract(self, left: object, right: object) -> object:
+        """``left - right``: a set difference's cost (comparison.py) or a Fraction's size."""
+        if not is_scalar(left) or not is_scalar(right):
+            self.values.check_arithmetic("-", left, right)
+        return self._set_difference(left, right)
+
     def apply(self, function: Callable[..., object], *args: object, **kwargs: object) -> object:
         return function(*args, **kwargs)
 
     # -- size guards for operators that allocate in one C call ----------------------------
 
     def binop(self, op: str, left: object, right: object) -> object:
-        """``+ * ** << %`` with a size check before the one C call that would allocate."""
+        """``+ * ** << % / //`` with a size check before the one C call that would allocate."""
+        if not is_scalar(left) or not is_scalar(right):
+            self.values.check_arithmetic(op, left, right)
+        divide = _DIVISIONS.get(op)
+        if divide is not None:
+            return divide(left, right)  # a quotient is no longer than its operands
+        return self._sized_binop(op, left, right)
+
+    def _sized_binop(self, op: str, left: object, right: object) -> object:
         if op == "+":
             if _is_sized(left) and type(right) is type(left):
                 # A str sum is as wide per character as its widest part.
@@ -575,6 +604,13 @@ class Sandbox:
         if type(spec) is not str:
             spec = to_text(spec, limits)
         self._check_format_spec(spec)
+        if conversion == -1 and is_closed(value):
+            # A datetime's strftime, a Decimal's fixed point: the stdlib's own __format__,
+            # once its result's size is checked (values.format_bound).
+            self.budget.check_bytes(format_bound(value, spec), "f-string field")
+            text = format(value, spec)
+            self.budget.check_bytes(sized_bytes(text, len(text)), "f-string field")
+            return text
         if conversion in (ord("r"), ord("a")):
             value = to_repr(value, limits)
         elif conversion == ord("s") or not is_scalar(value) or type(value) is bytes:
@@ -933,9 +969,14 @@ class Sandbox:
                 ),
                 "round": self._round,
                 "int": self._int,
+                "bytes": self._bytes,
+                "typename": self._typename,
+                "hasattr": self._hasattr,
             }
         )
-        return {name: _named(name, value) for name, value in names.items()}
+        named = {name: _named(name, value) for name, value in names.items()}
+        named.update(type_tokens())  # datetime, Decimal, deque …: for isinstance()
+        return named
 
     # One C call each, so no tick can stop them: ``pow(3, 2**40000 - 1, m)`` holds the GIL
     # for minutes, ``round(5, -10**7)`` for seconds, and ``int("f" * 10**6, 16)`` makes
@@ -959,6 +1000,8 @@ class Sandbox:
         return result
 
     def _round(self, number: object, ndigits: object = None) -> object:
+        if is_closed(number):
+            self.budget.check_int_bits(integer_bits(number), "round()")
         if type(ndigits) is int and abs(ndigits) > MAX_ROUND_DIGITS:
             raise self.budget.stop(
                 "limit", "size", f"round() to more than {MAX_ROUND_DIGITS} digits"
@@ -967,6 +1010,8 @@ class Sandbox:
         return result
 
     def _int(self, *args: object, **kwargs: object) -> int:
+        if args and is_closed(args[0]):
+            self.budget.check_int_bits(integer_bits(args[0]), "int()")
         if args and id(type(args[0])) in _TEXT_IDS:
             base = args[1] if len(args) > 1 else kwargs.get("base", 10)
             bits_per_char = math.log2(base) if type(base) is int and base >= 2 else 5.2
@@ -999,11 +1044,16 @@ class Sandbox:
         return result
 
     def _sum(self, iterable: object, start: object = 0) -> object:
-        if id(type(start)) not in _NUMBER_IDS:
+        if id(type(start)) not in _NUMBER_IDS and not is_closed(start):
             self.state.deny("sum", "sum() adds numbers only; use ''.join() or a loop")
         items = self.materialize(iterable, "sum()")
         if not all(map(_NUMBER_IDS.__contains__, map(id, map(type, items)))):
-            raise TypeError("sum() adds numbers only")
+            # Decimals, Fractions, timedeltas: closed values, whose + is the stdlib's; a
+            # Fraction sum's integers grow as long as all its terms' together.
+            if not all(id(type(v)) in _NUMBER_IDS or is_closed(v) for v in items):
+                raise TypeError("sum() adds numbers only")
+            bits = integer_bits(start) + sum(map(integer_bits, items))
+            self.budget.check_int_bits(bits, "sum()")
         total: object = sum(cast("list[int]", items), cast("int", start))
         return total
 
@@ -1041,12 +1091,69 @@ class Sandbox:
         wanted = kinds if type(kinds) is tuple else (kinds,)
         real: list[type] = []
         for kind in wanted:
+            token = token_kind(kind)
+            if token is not None:
+                real.append(token)  # a stdlib type by the name values.py gives it
+                continue
             mapped = self._wrapper_types.get(id(kind), kind) if type(kind) is not tuple else None
             if mapped is None or id(mapped) not in _SAFE_TYPE_IDS:
-                self.state.deny("isinstance", "isinstance() takes builtin value types only")
+                self.state.deny(
+                    "isinstance",
+                    "isinstance() takes builtin types and the stdlib types a probe may name "
+                    "(datetime, Decimal, Enum, deque … as README lists)",
+                )
             real.append(mapped)
         target = value._sp_obj if type(value) is View else value
         return issubclass(type(target), tuple(real))
+
+    def _typename(self, value: object) -> str:
+        """``type(value).__name__``, from the C slot of the host value's class."""
+        if type(value) is View:
+            return type_name(type(value._sp_obj))
+        if token_kind(value) is not None:
+            return "type"
+        if type(value) is type(REDACTED_MARK):
+            return "redacted"
+        return type_name(type(value))
+
+    def _hasattr(self, value: object, name: object) -> bool:
+        """Whether ``value.name`` is there for this probe: allowed and present. Nothing
+        is read and nothing is recorded as a refusal."""
+        if type(name) is not str:
+            raise TypeError("hasattr(): attribute name must be string")
+        if name.startswith("_"):
+            return False
+        if type(value) is View:
+            return value._sp_has(name)
+        if is_closed(value):
+            return self.values.readable(value, name)
+        allowed = _SAFE_METHODS_BY_ID.get(id(type(value))) or _FACT_FIELDS_BY_ID.get(
+            id(type(value))
+        )
+        return allowed is not None and name in allowed
+
+    def _bytes(self, *args: object, **kwargs: object) -> bytes:
+        """``bytes()`` of a count, a str with its encoding, a bytes-like view or an
+        iterable of ints: each charged before the one C call that makes it."""
+        if not args and not kwargs:
+            return b""
+        source = args[0] if args else kwargs.get("source")
+        if type(source) is int or type(source) is bool:
+            self.budget.check_bytes(text_bytes(max(source, 0), 1), "bytes()")
+            return bytes(source)
+        if type(source) is str:
+            encoding = args[1] if len(args) > 1 else kwargs.get("encoding", "utf-8")
+            errors = args[2] if len(args) > 2 else kwargs.get("errors", "strict")
+            self._check_codec(encoding, errors)
+            self.budget.check_bytes(text_bytes(len(source) * 4, 1), "bytes()")
+            return bytes(source, cast(str, encoding), cast(str, errors))
+        if type(source) is bytes:
+            return source
+        if type(source) is View:
+            copy = source._sp_bytes()
+            if copy is not None:
+                return copy
+        return bytes(cast("list[int]", self.materialize(source, "bytes()")))
 
     # -- the namespace ----------------------------------------------------------------------
 
@@ -1078,6 +1185,7 @@ class Sandbox:
                 iterable, "*-unpacking", item_bytes=POINTER_BYTES
             ),
             **self.comparisons.operators(),
+            "_sub_": self.subtract,
             **exposures,
         }
 
@@ -1282,6 +1390,10 @@ class _Printer:
             )
 
 
+_DIVISIONS: Final[dict[str, Callable[[object, object], object]]] = {
+    "/": operator.truediv,
+    "//": operator.floordiv,
+}
 _INPLACE: Final[dict[str, Callable[[object, object], object]]] = {
     "-=": operator.isub,
     "/=": operator.itruediv,

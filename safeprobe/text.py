@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from safeprobe.render import RenderLimits, int_text, is_scalar, render
+from safeprobe.values import is_closed, value_text
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of
 # 10**9 spaces is one C call that allocates a gigabyte.
@@ -47,6 +48,8 @@ def to_text(value: object, limits: RenderLimits) -> str:
         return render(value, depth=0, limits=limits)
     if is_scalar(value):
         return str(value)
+    if is_closed(value):
+        return value_text(value, as_str=True)
     if issubclass(type(value), BaseException):
         # As Python's str(exception), but rendering the arguments ourselves, and never
         # recursing into an exception held as an argument (a chain can be 10,000 long).

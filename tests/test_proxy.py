@@ -328,7 +328,7 @@ def test_container_over_max_items_is_refused() -> None:
 def test_deque_namedtuple_dataclass_and_sets_render() -> None:
     ctx = _ctx()
     assert repr(wrap(collections.deque([1, 2]), (), ctx)) == "deque([1, 2])"
-    assert repr(wrap(Point(1, 2), (), ctx)) == "(1, 2)"
+    assert repr(wrap(Point(1, 2), (), ctx)) == "Point(x=1, y=2)"  # as plain Python prints it
     assert repr(wrap(Config("svc", 3), (), ctx)) == "Config(name='svc', retries=3)"
     assert repr(wrap({3}, (), ctx)) == "{3}"
     assert repr(wrap(frozenset({1}), (), ctx)) == "frozenset({1})"
