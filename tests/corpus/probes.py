@@ -234,6 +234,28 @@ PROBES: dict[str, str] = {
     "typename_per_key": "for k in sorted(state):\n    print(k, typename(state[k]))",
     "hasattr_fields": "print(hasattr(orders[0], 'total'), hasattr(orders[0], 'nope'))",
     "hasattr_namedtuple": "print(hasattr(peers[0], 'weight'), hasattr(flags, 'dark_mode'))",
+    # --- date, time, a fixed-offset timezone, ChainMap, bytes -----------------------------------
+    "maintenance_date": (
+        "d = maintenance['day']\nprint(d, d.isoformat(), d.weekday(), d.strftime('%a %d %b'))"
+    ),
+    "maintenance_time": "print(maintenance['start'], maintenance['start'].hour, repr(maintenance['start']))",
+    "maintenance_window_utc": (
+        "w = maintenance['window_start']\nprint(w, w.astimezone(orders[0].placed.tzinfo))"
+    ),
+    "maintenance_tzname": (
+        "w = maintenance['window_start']\nprint(w.tzname(), w.utcoffset(), w.tzinfo)"
+    ),
+    "maintenance_days_until": "print((maintenance['day'] - orders[0].placed.date()).days)",
+    "maintenance_window_end": (
+        "end = maintenance['window_start'] + maintenance['length']\n"
+        "print(f'{end:%H:%M %Z}', end > maintenance['window_start'])"
+    ),
+    "maintenance_repr": "print(maintenance)",
+    "chainmap_lookup": "print(layers['timeout'], layers['retries'], dict(layers))",
+    "chainmap_repr": "print(layers)",
+    "chainmap_maps": "print(len(layers.maps), layers.maps[-1])",
+    "frame_bytes": "print(frame[0], frame[2:4], frame[5:].decode(), len(frame))",
+    "frame_hex": "print(frame[:5].hex(' '), frame.startswith(bytes([0, 0])))",
     # --- whole-state reads and errors -----------------------------------------------------------
     "state_peers_repr": "print(state['peers'])",
     "state_keys_len": "print(sorted(state), len(state['orders']))",

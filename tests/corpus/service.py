@@ -255,6 +255,16 @@ histogram = array.array("i", [0, 3, 17, 42, 9, 1])
 shard_range = range(0, 64, 16)
 impedance = complex(3.5, -1.25)
 fee_split = Fraction(3, 8)
+# A fixed-offset zone rather than zoneinfo: its output must not depend on the machine's tz data.
+CET = dt.timezone(dt.timedelta(hours=1), "CET")
+maintenance = {
+    "day": dt.date(2026, 3, 15),
+    "start": dt.time(2, 30),
+    "window_start": dt.datetime(2026, 3, 15, 2, 30, tzinfo=CET),
+    "length": dt.timedelta(minutes=45),
+}
+layers = collections.ChainMap({"timeout": 5}, {"timeout": 30, "retries": 3})
+frame = b"\x00\x00\x12\x01\x04HEADERS"
 state = {
     "orders": orders,
     "book": book,
@@ -268,7 +278,8 @@ state = {
 
 # What the corpus exposes to its probes, by the names the probes use.
 EXPOSED = (
-    "book", "cache", "config", "env", "fee_split", "flags", "histogram", "impedance", "lru",
-    "networks", "orders", "paths", "peers", "perms", "queues", "recent", "routes",
+    "book", "cache", "config", "env", "fee_split", "flags", "frame", "histogram", "impedance",
+    "layers", "lru", "maintenance", "networks", "orders", "paths", "peers", "perms", "queues",
+    "recent", "routes",
     "sessions_by_user", "settings", "shard_range", "state", "stats", "status_codes", "wire",
 )  # fmt: skip
