@@ -74,11 +74,17 @@ def _exposed(service: types.ModuleType) -> dict[str, object]:
     return {name: getattr(service, name) for name in service.EXPOSED}
 
 
+def fixture_text(service: types.ModuleType) -> str:
+    """Every exposed value as plain Python shows it: equal before and after a run when the
+    run changed nothing (every fixture value has a repr that shows its whole state)."""
+    return repr(_exposed(service))
+
+
 def plain_output(service: types.ModuleType, source: str) -> str:
     """What plain CPython prints running ``source`` against the fixture, calling
     ``execute()`` afterwards when the probe defines it (as safeprobe does)."""
     namespace: dict[str, object] = {**_exposed(service), **PLAIN_EXTRAS}
-    before = repr(_exposed(service))
+    before = fixture_text(service)
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
         exec(compile(source, "probe.py", "exec"), namespace)
@@ -86,7 +92,7 @@ def plain_output(service: types.ModuleType, source: str) -> str:
         if callable(execute):
             execute()
     # A probe that changed the fixture would change every later probe's expectation.
-    assert repr(_exposed(service)) == before, "the probe changed the fixture in plain Python"
+    assert fixture_text(service) == before, "the probe changed the fixture in plain Python"
     return captured.getvalue()
 
 
@@ -154,7 +160,9 @@ def test_probe_prints_what_plain_python_prints(
     source = PROBES[name] + "\n"
     expected = redact(plain_output(service, source), service.SECRETS)
     assert expected, "a probe that prints nothing proves nothing"
+    before = fixture_text(service)
     outcome, output, reason = safeprobe_run(service, tmp_path, source, isolation)
+    assert fixture_text(service) == before, "the probe changed the host's objects"
     # The operator's report (stderr) carries the exception's text, which the reason does not.
     report = capfd.readouterr().err
     assert (outcome, output) == (Outcome.OK, expected), f"{reason}\n{report}"
