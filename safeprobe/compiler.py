@@ -486,7 +486,40 @@ def _with_deadline(check: Callable[[], None]) -> type[ProbeTransformer]:
 def _error(path: str, text: str) -> ProbeCompileError:
     match = _LINE_PREFIX.match(text)
     line = int(match.group(1)) if match else None
-    return ProbeCompileError(path, line, _LINE_PREFIX.sub("", text))
+    message = _LINE_PREFIX.sub("", text)
+    private = _PRIVATE_NAME.search(message)
+    if private is not None and private.group(1) in PRIVATE_NAME_HINTS:
+        message += f" ({PRIVATE_NAME_HINTS[private.group(1)]})"
+    return ProbeCompileError(path, line, message)
+
+
+# What to use instead of the builtins a probe does not have (lint and the runtime say it).
+BUILTIN_HINTS: Final = {
+    "getattr": "read attributes with a dot (obj.name); the policy's allow list decides",
+    "setattr": "probes cannot write to host objects",
+    "delattr": "probes cannot write to host objects",
+    "type": "use typename(value) for its name, or isinstance(value, int) and the like",
+    "vars": "print(obj) shows the attributes the policy allows",
+    "dir": "print(obj) shows the attributes the policy allows",
+    "open": "probes do no I/O; expose the data through the policy instead",
+    "input": "probes do no I/O; expose the data through the policy instead",
+    "eval": "probes cannot make code",
+    "exec": "probes cannot make code",
+    "compile": "probes cannot make code",
+    "iter": "use a for loop",
+    "next": "use a for loop",
+    "format": "use an f-string",
+}
+
+# What to type instead of the private names people reach for first.
+PRIVATE_NAME_HINTS: Final = {
+    "__name__": "use typename(x) for the name of x's type",
+    "__class__": "use typename(x), or isinstance(x, T)",
+    "__dict__": "print(x) shows the attributes the policy allows",
+    "_asdict": "use asdict(x) for a named tuple's or dataclass's fields as a dict",
+    "_fields": "use list(asdict(x)) for a named tuple's field names",
+}
+_PRIVATE_NAME: Final = re.compile(r'^"(\w+)" is an invalid (?:attribute|variable) name')
 
 
 class CodeCache:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, cast
 
-from safeprobe.compiler import CodeCache, compile_probe
+from safeprobe.compiler import BUILTIN_HINTS, CodeCache, compile_probe
 from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout, SafeprobeError
 from safeprobe.facts import take_facts
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
@@ -297,6 +297,8 @@ def _classify(exc: BaseException, state: AttemptState, path: str) -> Result:
         name = exc.name if type(exc.name) is str else ""
         shown = repr(name) if name.isidentifier() and len(name) <= _MAX_NAME_CHARS else "a name"
         problem = f"{shown} is not exposed by the policy nor defined by the probe"
+        if name in BUILTIN_HINTS:
+            problem += f" ({BUILTIN_HINTS[name]})"
         return Result(Outcome.DENIED, where + f"name: {problem}")
     text = to_text(exc, state.render_limits)
     if len(text) > _MAX_DETAIL_CHARS:

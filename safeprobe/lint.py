@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from safeprobe.compiler import probe_compile_errors
+from safeprobe.compiler import BUILTIN_HINTS, probe_compile_errors
 from safeprobe.errors import ProbeRejected
 from safeprobe.limits import Budget, OutputBuffer
 from safeprobe.policy import Policy, ProbeSpec
@@ -50,23 +50,6 @@ _PATH_KEEPING_METHODS: Final = frozenset({"keys", "values", "items", "get", "cop
 # Refusals of the probe file after which its text can still be read and checked.
 _READABLE_REFUSALS: Final = frozenset({"owner", "mode", "sha256"})
 _LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
-_BUILTIN_HINTS: Final = {
-    "getattr": "read attributes with a dot (obj.name); the policy's allow list decides",
-    "hasattr": "read attributes with a dot (obj.name); the policy's allow list decides",
-    "setattr": "probes cannot write to host objects",
-    "delattr": "probes cannot write to host objects",
-    "type": "use isinstance(value, int) and the like",
-    "vars": "print(obj) shows the attributes the policy allows",
-    "dir": "print(obj) shows the attributes the policy allows",
-    "open": "probes do no I/O; expose the data through the policy instead",
-    "input": "probes do no I/O; expose the data through the policy instead",
-    "eval": "probes cannot make code",
-    "exec": "probes cannot make code",
-    "compile": "probes cannot make code",
-    "iter": "use a for loop",
-    "next": "use a for loop",
-    "format": "use an f-string",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +251,7 @@ class _Checker(ast.NodeVisitor):
         if self.scope.binds(name) or name in self.available:
             return
         if hasattr(builtins, name):
-            hint = _BUILTIN_HINTS.get(name, "the README lists what a probe may call")
+            hint = BUILTIN_HINTS.get(name, "the README lists what a probe may call")
             self._report(
                 node, "builtins", f"builtin {name!r} is not available in the sandbox", hint
             )

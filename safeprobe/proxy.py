@@ -70,6 +70,7 @@ SET_METHODS: Final = frozenset({"copy"})
 # A Counter's reads on top of a mapping's; most_common sorts by count (numbers only).
 COUNTER_METHODS: Final = MAPPING_METHODS | {"most_common", "total"}
 _COUNT_TYPE_IDS: Final = frozenset(map(id, (int, float, bool)))
+CHAIN_METHODS: Final = frozenset({"keys", "values", "items", "get"})
 
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
 _TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
@@ -882,17 +883,10 @@ class View:
     def _sp_getattr(self, name: str) -> object:
         """Attribute read by the probe (through the sandbox's ``_getattr_``)."""
         ctx = self._sp_ctx
-        if self._sp_kind != KIND_OBJECT:
-            if self._sp_kind == KIND_BUFFER:
-                return self._sp_buffer_attribute(name)
-            if name in self._sp_methods():
-                self._sp_require_full(f"method {name}()")
-                bound: object = getattr(self, f"_sp_m_{name}")
-                return bound
-            if name == "maxlen" and _is(self._sp_obj, collections.deque):
-                self._sp_require_full("maxlen")
-                # deque's own C getter: an int or None.
-                return collections.deque.__dict__["maxlen"].__get__(self._sp_obj)
+        if self._sp_kind != KIND_OBJECT or type(self._sp_obj) is collections.ChainMap:
+            found = self._sp_container_attribute(name)
+            if found is not _MISSING:
+                return found
         child = (*self._sp_path, name)
         if ctx.allowlist.access(child) == Access.NONE:
             ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
@@ -905,6 +899,21 @@ class View:
             return REDACTED
         return wrap(value, child, ctx)
 
+    def _sp_container_attribute(self, name: str) -> object:
+        """A container's read methods and C getters (deque.maxlen, a buffer's), or _MISSING."""
+        if self._sp_kind == KIND_BUFFER:
+            return self._sp_buffer_attribute(name)
+        if name in self._sp_methods():
+            self._sp_require_full(f"method {name}()")
+            bound: object = getattr(self, f"_sp_m_{name}")
+            return bound
+        if name == "maxlen" and _is(self._sp_obj, collections.deque):
+            self._sp_require_full("maxlen")
+            # deque's own C getter: an int or None.
+            maxlen: object = collections.deque.__dict__["maxlen"].__get__(self._sp_obj)
+            return maxlen
+        return _MISSING
+
     def _sp_methods(self) -> frozenset[str]:
         """The container methods this view answers (none for a plain object)."""
         kind = self._sp_kind
@@ -916,6 +925,8 @@ class View:
             return SEQUENCE_METHODS
         if kind == KIND_SET:
             return SET_METHODS
+        if type(self._sp_obj) is collections.ChainMap:
+            return CHAIN_METHODS
         return frozenset()
 
     def _sp_buffer_attribute(self, name: str) -> object:
@@ -963,14 +974,7 @@ class View:
         if kind == KIND_BUFFER:
             return self._sp_buffer_item(key)
         if kind == KIND_MAPPING:
-            if not is_plain_key(key):
-                self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
-            value = find_key(cast("dict[object, object]", obj), key, self._sp_ctx.keys)
-            if value is _MISSING:
-                raise KeyError(key)
-            if self._sp_ctx.redactor.hides(key):
-                return REDACTED
-            return self._sp_wrap(value, self._sp_path)
+            return self._sp_mapping_item(key)
         if kind == KIND_SEQUENCE:
             if type(key) is slice:
                 return self._sp_slice(key)
@@ -994,6 +998,19 @@ class View:
             return self._sp_chain_item(key)
         raise TypeError(f"'{type_label(type(obj))}' object is not subscriptable")
 
+    def _sp_mapping_item(self, key: object) -> object:
+        obj = self._sp_obj
+        if not is_plain_key(key):
+            self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
+        value = find_key(cast("dict[object, object]", obj), key, self._sp_ctx.keys)
+        if value is _MISSING:
+            if static_owner(type(obj), "__missing__") is collections.Counter:
+                return 0  # Counter's own __missing__: a count of nothing, nothing stored
+            raise KeyError(key)
+        if self._sp_ctx.redactor.hides(key):
+            return REDACTED
+        return self._sp_wrap(value, self._sp_path)
+
     def _sp_buffer_item(self, key: object) -> object:
         """``buf[i]`` (an int, float or character, by the buffer's own C method) or
         ``buf[a:b]`` (a copy, charged first; a memoryview's slice shares the buffer)."""
@@ -1008,23 +1025,48 @@ class View:
         item: object = type(obj).__getitem__(obj, key)  # type: ignore[index]
         return item
 
-    def _sp_chain_item(self, key: object) -> object:
-        """``chain[key]``: the first of its maps (exact dicts) that holds the key."""
-        if not is_plain_key(key):
-            self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
+    def _sp_chain_maps(self) -> list[dict[object, object]]:
+        """A ChainMap's maps (a list of dicts, read from its instance dict)."""
         instance = _instance_dict(self._sp_obj, self._sp_ctx.keys)
         maps = find_name(instance, "maps") if instance is not None else _MISSING
         if type(maps) is not list:
             raise TypeError("ChainMap without a list of maps")
-        for mapping in list.copy(cast("list[object]", maps)):
-            if not _is(mapping, dict):
-                raise TypeError("ChainMap of a map that is not a dict")
-            value = find_key(cast("dict[object, object]", mapping), key, self._sp_ctx.keys)
+        found = list.copy(cast("list[object]", maps))
+        if not all(_is(m, dict) for m in found):
+            raise TypeError("ChainMap of a map that is not a dict")
+        return cast("list[dict[object, object]]", found)
+
+    def _sp_chain_item(self, key: object) -> object:
+        """``chain[key]``: the first of its maps that holds the key."""
+        if not is_plain_key(key):
+            self._sp_ctx.deny("key-type", "mapping keys must be str, int, float, bytes …")
+        for mapping in self._sp_chain_maps():
+            value = find_key(mapping, key, self._sp_ctx.keys)
             if value is not _MISSING:
                 if self._sp_ctx.redactor.hides(key):
                     return REDACTED
                 return self._sp_wrap(value, self._sp_path)
         raise KeyError(key)
+
+    def _sp_chain_pairs(self) -> list[tuple[object, object]]:
+        """A ChainMap's pairs in its own order (the last map's keys first, as
+        ChainMap.__iter__ builds it), each key's value from the first map holding it.
+        Plain keys only: they are hashed to merge the maps."""
+        maps = self._sp_chain_maps()
+        self._sp_check_count(sum(dict.__len__(m) for m in maps), "iteration")
+        if not all(_plain_keys_only(m) for m in maps):
+            self._sp_ctx.deny("key-type", "a ChainMap's keys must be str, int, float, bytes …")
+        order: dict[object, None] = {}
+        for mapping in reversed(maps):
+            order.update(dict.fromkeys(dict.keys(mapping)))
+        pairs: list[tuple[object, object]] = []
+        for key in order:
+            for mapping in maps:
+                value = dict.get(mapping, key, _MISSING)
+                if value is not _MISSING:
+                    pairs.append((key, value))
+                    break
+        return pairs
 
     def _sp_slice(self, key: slice) -> object:
         """A copy of the slice, each item wrapped: its length is known before anything is
@@ -1091,6 +1133,9 @@ class View:
         return items
 
     def _sp_pairs(self) -> list[tuple[object, object]]:
+        if type(self._sp_obj) is collections.ChainMap:
+            self._sp_require_full("iteration")
+            return self._sp_chain_pairs()
         self._sp_check_size("iteration")
         if self._sp_kind != KIND_MAPPING:
             raise TypeError(f"'{type_label(type(self._sp_obj))}' object is not a mapping")
@@ -1098,6 +1143,8 @@ class View:
 
     def _sp_iter_values(self) -> Iterator[object]:
         """What ``for x in view`` yields: keys for mappings, wrapped elements otherwise."""
+        if type(self._sp_obj) is collections.ChainMap:
+            return iter(self._sp_m_keys())
         return iter(_wrap_each(self._sp_snapshot(), self._sp_path, self._sp_ctx))
 
     def _sp_value_of(self, key: object, value: object) -> object:
@@ -1182,6 +1229,8 @@ class View:
 
     def __len__(self) -> int:
         self._sp_require_full("len()")
+        if type(self._sp_obj) is collections.ChainMap:
+            return len(self._sp_chain_pairs())
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"object of type '{type_label(type(self._sp_obj))}' has no len()")
         return container_length(self._sp_obj, self._sp_kind)
@@ -1199,6 +1248,10 @@ class View:
         if self._sp_kind == KIND_MAPPING:
             mapping = cast("dict[object, object]", self._sp_obj)
             return is_plain_key(item) and find_key(mapping, item, self._sp_ctx.keys) is not _MISSING
+        if type(self._sp_obj) is collections.ChainMap:
+            return is_plain_key(item) and any(
+                find_key(m, item, self._sp_ctx.keys) is not _MISSING for m in self._sp_chain_maps()
+            )
         if self._sp_kind == KIND_OBJECT:
             raise TypeError(f"argument of type '{type_label(type(self._sp_obj))}' is not iterable")
         if type(self._sp_obj) is bytearray and (type(item) is int or type(item) is bytes):
@@ -1211,7 +1264,7 @@ class View:
 
     def keys(self) -> list[object]:
         # ``{**view}`` and ``dict.update(view)`` call this from C.
-        if self._sp_kind != KIND_MAPPING:
+        if self._sp_kind != KIND_MAPPING and type(self._sp_obj) is not collections.ChainMap:
             raise TypeError(f"'{type_label(type(self._sp_obj))}' object is not a mapping")
         return self._sp_m_keys()
 
@@ -1224,11 +1277,59 @@ class View:
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
+    def _sp_plain(self) -> object:
+        """A builtin copy (tuple, list or dict) of a host sequence or mapping that holds only
+        scalars and closed values, for comparisons as plain Python makes them; None when it
+        holds anything else, hides a secret, is not fully allowed, or is over the cap."""
+        obj, kind, ctx = self._sp_obj, self._sp_kind, self._sp_ctx
+        if self._sp_access() != Access.FULL or container_length(obj, kind) > ctx.max_items:
+            return None
+        if kind == KIND_MAPPING and static_owner(type(obj), "__eq__") is dict:
+            pairs = snapshot_pairs(obj)
+            if not all(_is_leaf(k) and _is_leaf(v) for k, v in pairs):
+                return None
+            if not ctx.redactor.none_hidden([k for k, _ in pairs]) and any(
+                ctx.redactor.hides(k) for k, _ in pairs
+            ):
+                return None
+            return dict(pairs)
+        if kind != KIND_SEQUENCE or secret_field_slots(obj, ctx.redactor):
+            return None
+        base = tuple if _is(obj, tuple) else list if _is(obj, list) else None
+        if base is None or static_owner(type(obj), "__eq__") is not base:
+            return None
+        items = snapshot_items(obj, kind)
+        if not all(map(_is_leaf, items)):
+            return None
+        return tuple(items) if base is tuple else items
+
+    def _sp_compare(self, other: object, compare: Callable[..., object]) -> object:
+        mine = self._sp_plain()
+        theirs = other._sp_plain() if type(other) is View else other
+        if mine is None or theirs is None:
+            return NotImplemented
+        return compare(mine, theirs)
+
     def __eq__(self, other: object) -> bool:
-        return self is other
+        if self is other:
+            return True
+        result = self._sp_compare(other, operator.eq)
+        return False if result is NotImplemented else cast(bool, result)
 
     def __ne__(self, other: object) -> bool:
-        return self is not other
+        return not self.__eq__(other)
+
+    def __lt__(self, other: object) -> object:
+        return self._sp_compare(other, operator.lt)
+
+    def __le__(self, other: object) -> object:
+        return self._sp_compare(other, operator.le)
+
+    def __gt__(self, other: object) -> object:
+        return self._sp_compare(other, operator.gt)
+
+    def __ge__(self, other: object) -> object:
+        return self._sp_compare(other, operator.ge)
 
     def __hash__(self) -> int:
         return object.__hash__(self)
@@ -1282,6 +1383,11 @@ def _plain_equal(host_value: object, probe_value: object) -> bool:
     return host_value is probe_value
 
 
+def _is_leaf(value: object) -> bool:
+    """A scalar or a closed stdlib value: its comparisons are builtin or stdlib code."""
+    return is_scalar(value) or is_closed(value)
+
+
 def _hashable(value: object) -> bool:
     return is_scalar(value) or type(value) is View
 
@@ -1300,6 +1406,11 @@ def static_owner(cls: type, name: str, memo: KeyMemo | None = None) -> type | No
         if found is not _MISSING:
             return cast(type, klass)
     return None
+
+
+def static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
+    """``cls.name`` as stored along the MRO (no descriptor runs), or NOT_FOUND."""
+    return _static_lookup(cls, name, memo)
 
 
 def class_attribute(cls: type, name: str) -> object:

@@ -72,6 +72,25 @@ def register_hook(kind: type, hook: Callable[[object, int], str]) -> None:
     _HOOKS.append((kind, hook))
 
 
+# Exact types whose str() differs from their rendering (a pydantic model's view prints
+# its fields space-separated): ``hook(value)`` gives the text, or None for the rendering.
+_TEXT_HOOKS: list[tuple[type, Callable[[object], str | None]]] = []
+
+
+def register_text_hook(kind: type, hook: Callable[[object], str | None]) -> None:
+    """Give values of exactly ``kind`` a str() of their own."""
+    _TEXT_HOOKS.append((kind, hook))
+
+
+def hooked_text(value: object) -> str | None:
+    """A registered str() of ``value``, or None."""
+    kind = type(value)
+    for hooked, hook in _TEXT_HOOKS:
+        if kind is hooked:
+            return hook(value)
+    return None
+
+
 _OPEN_CLOSE: Final[tuple[tuple[type, tuple[str, str]], ...]] = (
     (list, ("[", "]")),
     (tuple, ("(", ")")),

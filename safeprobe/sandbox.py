@@ -51,7 +51,8 @@ from safeprobe.text import (
     to_text,
 )
 from safeprobe.value_access import ValueAccess, integer_bits, token_kind, type_tokens
-from safeprobe.values import format_bound, is_closed, type_name
+from safeprobe.values import ENUM_READS, enum_data, format_bound, is_closed, type_name
+from safeprobe.view_render import record_fields
 
 # RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
 _unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
@@ -308,6 +309,9 @@ class Sandbox:
         kind = type(obj)
         allowed = _SAFE_METHODS_BY_ID.get(id(kind)) or _FACT_FIELDS_BY_ID.get(id(kind))
         if allowed is None and is_closed(obj):
+            data = enum_data(obj) if name not in ENUM_READS else None
+            if data is not None:
+                return self.guarded_getattr(data, name)  # a StrEnum's upper(), split() …
             return self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
         if allowed is None or name not in allowed:
             self.state.deny(
@@ -972,6 +976,7 @@ class Sandbox:
                 "bytes": self._bytes,
                 "typename": self._typename,
                 "hasattr": self._hasattr,
+                "asdict": self._asdict,
             }
         )
         named = {name: _named(name, value) for name, value in names.items()}
@@ -1131,6 +1136,16 @@ class Sandbox:
             id(type(value))
         )
         return allowed is not None and name in allowed
+
+    def _asdict(self, value: object) -> dict[str, object]:
+        """A named tuple's, dataclass's, pydantic model's or namespace's fields as a dict,
+        each read as ``value.field`` would be (allowlist, redaction): what ``_asdict()``
+        gives, shallow (nested values stay views, unlike dataclasses.asdict)."""
+        names = record_fields(value) if type(value) is View else None
+        if names is None:
+            raise TypeError("asdict() takes a named tuple, dataclass, pydantic model or namespace")
+        self.budget.check_items(len(names), "asdict()", item_bytes=DICT_ITEM_BYTES)
+        return {name: self.guarded_getattr(value, name) for name in names}
 
     def _bytes(self, *args: object, **kwargs: object) -> bytes:
         """``bytes()`` of a count, a str with its encoding, a bytes-like view or an

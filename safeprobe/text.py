@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-from safeprobe.render import RenderLimits, int_text, is_scalar, render
+from safeprobe.render import RenderLimits, hooked_text, int_text, is_scalar, render
 from safeprobe.values import is_closed, value_text
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of
@@ -62,7 +62,8 @@ def to_text(value: object, limits: RenderLimits) -> str:
         if len(args) == 1:
             return render(args[0], depth=1, limits=limits)
         return render(tuple(args), depth=0, limits=limits) if args else ""
-    return render(value, depth=0, limits=limits)
+    hooked = hooked_text(value)
+    return hooked if hooked is not None else render(value, depth=0, limits=limits)
 
 
 # CPython words a TypeError from the callable's qualified name and the operand's class, so

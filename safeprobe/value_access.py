@@ -174,6 +174,8 @@ class ValueAccess:
     def _check_call(self, value: object, name: str, args: tuple[object, ...]) -> None:
         if name == "strftime" and args and type(args[0]) is str:
             self.budget.check_bytes(format_bound(value, args[0]), f"{name}()")
+        elif name == "as_tuple" and type(value) is decimal.Decimal:
+            self.budget.check_items(decimal_digits(value), f"{name}()")
         elif name == "as_integer_ratio" and type(value) is decimal.Decimal:
             self.budget.check_int_bits(integer_bits(value), f"{name}()")
 

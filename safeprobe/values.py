@@ -66,8 +66,8 @@ _READS: Final[dict[type, frozenset[str]]] = {
     # Under FIXED_DECIMAL_CONTEXT each result has at most 28 digits; as_integer_ratio()
     # can be as long as the exponent, so it is sized (check_call).
     decimal.Decimal: _names(
-        "adjusted as_integer_ratio compare copy_abs copy_negate is_finite is_infinite is_nan "
-        "is_signed is_zero max min normalize quantize sqrt to_eng_string to_integral_value "
+        "adjusted as_integer_ratio as_tuple compare copy_abs copy_negate is_finite is_infinite "
+        "is_nan is_signed is_zero max min normalize quantize sqrt to_eng_string to_integral_value "
         "real imag conjugate"
     ),
     fractions.Fraction: _names(
@@ -180,14 +180,16 @@ _FIELD_CLOSED_IDS: Final = frozenset(
             pathlib.PosixPath,
             pathlib.WindowsPath,
             _ISO_CALENDAR_DATE,  # a C named tuple of ints
+            decimal.DecimalTuple,  # Decimal.as_tuple(): a named tuple of ints
         ),
     )
 )
 _TZ_TYPE_IDS: Final = frozenset(map(id, (datetime.timezone, zoneinfo.ZoneInfo)))
 _ZONED_IDS: Final = frozenset(map(id, (datetime.datetime, datetime.time)))
 _CANDIDATE_IDS: Final = _ALWAYS_CLOSED_IDS | _FIELD_CLOSED_IDS | _TZ_TYPE_IDS | _ZONED_IDS
-# Fields of one value looked at before it is judged not closed: real ones have a handful.
-_MAX_FIELDS: Final = 64
+# Fields (and items of its tuples) of one value looked at before it is judged not closed:
+# real ones have a handful; a Decimal's as_tuple() has a digit each.
+_MAX_FIELDS: Final = 4096
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 _TYPE_NAME: Final = type.__dict__["__name__"]
@@ -439,6 +441,17 @@ def _is_stdlib_callable(item: object) -> bool:
         code = types.FunctionType.__dict__["__code__"].__get__(item)
         return code.co_filename in _STDLIB_CODE_FILES
     return False
+
+
+def enum_data(member: object) -> str | int | None:
+    """A str or int enum member's data as an exact str or int (StrEnum, IntEnum, IntFlag),
+    copied by the builtin's own C method: the probe's str and int methods apply to it."""
+    kind = type(member)
+    if issubclass(kind, str):
+        return str.__str__(cast(str, member))
+    if issubclass(kind, int):
+        return int.__int__(cast(int, member))
+    return None
 
 
 def enum_field(member: object, name: str) -> object:

@@ -24,6 +24,9 @@ import types
 from collections.abc import Iterator
 from typing import Final, cast
 
+import pydantic
+from pydantic.fields import FieldInfo
+
 from safeprobe.proxy import (
     KIND_BUFFER,
     KIND_MAPPING,
@@ -45,6 +48,7 @@ from safeprobe.proxy import (
     read_attribute,
     secret_field_slots,
     snapshot_pairs,
+    static_lookup,
     static_owner,
     wrap,
 )
@@ -52,6 +56,7 @@ from safeprobe.render import (
     RenderLimits,
     opaque,
     register_hook,
+    register_text_hook,
     render,
     render_pairs,
     render_sequence,
@@ -59,6 +64,7 @@ from safeprobe.render import (
 )
 from safeprobe.values import type_name
 
+_TYPE_MRO: Final = type.__dict__["__mro__"]
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
 _FUNCTION_DICT: Final = types.FunctionType.__dict__["__dict__"]
 # The code every namedtuple class's __repr__ shares (it is one nested def in
@@ -108,7 +114,24 @@ def _render_view(value: object, depth: int) -> str:
     names = _dataclass_fields(owner) if owner is not None else None
     if names is not None:
         return _render_fields(obj, type_label(type(obj)), names, path, ctx, depth)
+    names = _pydantic_fields(obj, ctx)
+    if names is not None:
+        return _render_fields(obj, type_name(type(obj)), names, path, ctx, depth)
     return _render_object(obj, path, ctx, depth)
+
+
+def _view_text(value: object) -> str | None:
+    """str() of a view where it differs from its repr: a pydantic model's fields,
+    space-separated (BaseModel.__str__); None elsewhere."""
+    view = cast(View, value)
+    ctx = view._sp_ctx
+    if view._sp_kind != KIND_OBJECT or ctx.allowlist.access(view._sp_path) == Access.NONE:
+        return None
+    names = _pydantic_fields(view._sp_obj, ctx)
+    if names is None:
+        return None
+    parts = _field_parts(view._sp_obj, names, view._sp_path, ctx, 0)
+    return " ".join(parts)
 
 
 # ---- mappings ----------------------------------------------------------------------------
@@ -323,6 +346,75 @@ def _dataclass_fields(owner: type) -> list[str] | None:
     return names
 
 
+# pydantic's BaseModel prints through five methods; a model whose class overrides none of
+# them prints as they do: its fields with repr=True, in instance-dict order (pydantic 2).
+_PYDANTIC_PRINTERS: Final = (
+    "__repr__",
+    "__str__",
+    "__repr_args__",
+    "__repr_str__",
+    "__repr_name__",
+)
+_PYDANTIC_OWNERS: Final = {
+    name: static_owner(pydantic.BaseModel, name) for name in _PYDANTIC_PRINTERS
+}
+_FIELD_INFO_REPR: Final = FieldInfo.__dict__["repr"]
+_MODEL_EXTRA: Final = pydantic.BaseModel.__dict__["__pydantic_extra__"]
+
+
+def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
+    """The fields a pydantic model's own repr/str would show, or None if ``obj`` is not
+    a model that prints as BaseModel does (overridden printers, computed fields, extras)."""
+    kind = type(obj)
+    mro = _TYPE_MRO.__get__(kind)
+    if not any(klass is pydantic.BaseModel for klass in mro):
+        return None
+    for name, owner in _PYDANTIC_OWNERS.items():
+        if owner is None or static_owner(kind, name, ctx.keys) is not owner:
+            return None
+    fields = static_lookup(kind, "__pydantic_fields__", ctx.keys)
+    computed = static_lookup(kind, "__pydantic_computed_fields__", ctx.keys)
+    if type(fields) is not dict or type(computed) is not dict or computed:
+        return None
+    if _MODEL_EXTRA.__get__(obj, kind):
+        return None  # extras print too, from a slot a static read does not reach
+    instance = _instance_dict(obj, ctx.keys)
+    if instance is None or not all(type(k) is str for k in fields):
+        return None
+    names: list[str] = []
+    for key in list(instance):
+        info = dict.get(fields, key) if type(key) is str else None
+        if type(info) is FieldInfo and _FIELD_INFO_REPR.__get__(info) is True:
+            names.append(key)
+    return names
+
+
+def record_fields(view: View) -> list[str] | None:
+    """The field names of a named tuple, dataclass, pydantic model or SimpleNamespace,
+    in their own order (asdict), found statically; None for any other value."""
+    obj, ctx = view._sp_obj, view._sp_ctx
+    owner = static_owner(type(obj), "__repr__", ctx.keys)
+    if owner is None:
+        return None
+    if _is(obj, tuple) and _is_namedtuple_repr(owner):
+        fields = class_attribute(owner, "_fields")
+        if type(fields) is tuple and all(type(f) is str for f in fields):
+            return list(cast("tuple[str, ...]", fields))
+        return None
+    if owner is types.SimpleNamespace:
+        return _namespace_names(obj)
+    dataclass_fields = static_lookup(type(obj), "__dataclass_fields__", ctx.keys)
+    if type(dataclass_fields) is dict:
+        names = []
+        for field in list(dict.values(dataclass_fields)):
+            if type(field) is not dataclasses.Field:
+                return None
+            if _FIELD_SLOTS["_field_type"].__get__(field) is _PLAIN_FIELD:
+                names.append(_FIELD_SLOTS["name"].__get__(field))
+        return names if all(type(n) is str for n in names) else None
+    return _pydantic_fields(obj, ctx)
+
+
 def _namespace_names(obj: object) -> list[str]:
     instance = _instance_dict(obj)
     if instance is None:
@@ -340,9 +432,15 @@ def _render_fields(
 ) -> str:
     """``Label(a=…, b=…)`` over the named fields: not-allowed ones left out, secrets shown
     as the marker, each read statically."""
-    limits = ctx.render_limits
-    if depth >= limits.max_depth:
+    if depth >= ctx.render_limits.max_depth:
         return f"{label}(…)"
+    return f"{label}({', '.join(_field_parts(obj, names, path, ctx, depth))})"
+
+
+def _field_parts(
+    obj: object, names: list[str], path: tuple[str, ...], ctx: ViewContext, depth: int
+) -> list[str]:
+    limits = ctx.render_limits
     shown: list[str] = []
     for name in names:
         child = (*path, name)
@@ -359,7 +457,7 @@ def _render_fields(
         if len(shown) >= limits.max_items:
             shown.append("…")
             break
-    return f"{label}({', '.join(shown)})"
+    return shown
 
 
 def _render_chain(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:
@@ -381,3 +479,4 @@ def _render_object(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: 
 
 
 register_hook(View, _render_view)
+register_text_hook(View, _view_text)

@@ -173,8 +173,10 @@ PROBES: dict[str, str] = {
     "routes_fields": "print(routes[1].method, routes[1].path, routes[1].handler)",
     "routes_handlers": "print([r.handler for r in routes if r.method == 'GET'])",
     "routes_index_unpack": "method, path, handler = routes[2]\nprint(method, path, handler, routes[2][1])",
-    "routes_asdict": "print(routes[3]._asdict())",
-    "routes_fields_attr": "print(routes[0]._fields)",
+    # _asdict() and _fields are refused at compile time (names starting with "_"); the
+    # probe-side spelling is asdict(), given to plain Python as _asdict() (test_corpus.py).
+    "routes_asdict": "print(asdict(routes[3]))",
+    "routes_fields_attr": "print(list(asdict(routes[0])))",
     "peers_repr": "print(peers[1])",
     "peers_defaults": "print(peers[0].weight, peers[2].weight)",
     "peers_table": "for p in peers:\n    print(f'{p.name:<11} {p.address!s:>12}:{p.port}')",

@@ -10,6 +10,7 @@ and the outcome ok. Issue 13, item 3: keep the corpus growing as a regression su
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import decimal
 import enum
@@ -37,6 +38,12 @@ REDACTED = "<redacted>"
 # has after ``from decimal import Decimal`` and the like.
 PLAIN_EXTRAS: dict[str, object] = {
     "typename": lambda v: type(v).__name__,
+    # safeprobe's asdict(): a named tuple's _asdict(), a dataclass's fields, shallow.
+    "asdict": lambda v: (
+        v._asdict()
+        if hasattr(v, "_asdict")
+        else {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+    ),
     "hasattr": hasattr,
     "Decimal": decimal.Decimal,
     "datetime": datetime.datetime,
