@@ -131,6 +131,13 @@ RESERVED_NAMES: Final[frozenset[str]] = frozenset(
         "max", "memoryview", "min", "next", "object", "oct", "open", "ord", "pow", "print",
         "property", "range", "repr", "reversed", "round", "set", "setattr", "slice",
         "sorted", "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
+        "typename", "asdict",
+        # stdlib types a probe names for isinstance() (values.ISINSTANCE_TYPES; a test
+        # checks the two agree)
+        "date", "datetime", "time", "timedelta", "timezone", "tzinfo", "ZoneInfo", "Decimal",
+        "Fraction", "UUID", "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "IPv4Address",
+        "IPv6Address", "IPv4Network", "IPv6Network", "PurePath", "Path", "deque",
+        "defaultdict", "Counter", "OrderedDict", "ChainMap", "SimpleNamespace", "array",
         # constants and the exception classes a probe may raise and catch
         "Ellipsis", "NotImplemented", "ArithmeticError", "AssertionError",
         "AttributeError", "BaseException", "Exception", "IndexError", "KeyError",
