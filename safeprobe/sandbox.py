@@ -1109,7 +1109,11 @@ class Sandbox:
                 )
             real.append(mapped)
         target = value._sp_obj if type(value) is View else value
-        return issubclass(type(target), tuple(real))
+        # Nominal: the classes along the value's MRO, by identity. issubclass() would ask
+        # the metaclass, and Fraction's and ChainMap's are ABCMeta, which consults every
+        # (host) subclass's own __subclasscheck__.
+        mro = _TYPE_MRO.__get__(type(target))
+        return any(klass is kind for klass in mro for kind in real)
 
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""
@@ -1203,6 +1207,9 @@ class Sandbox:
             "_sub_": self.subtract,
             **exposures,
         }
+
+
+_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 def _ids(*kinds: type) -> frozenset[int]:
