@@ -1,7 +1,7 @@
 """The corpus: each probe prints through safeprobe exactly what plain CPython prints.
 
 For every probe in probes.PROBES the expected output is what ``exec`` of the same source prints
-in plain CPython against the same objects (service.py), with the repr and str of each known
+in plain CPython against the same objects (examples/orders/orders_service.py), with the repr and str of each known
 secret replaced by ``<redacted>``; the actual output is ``run_probe`` with a policy exposing
 those objects, in ``isolation: thread`` and in the default (fork). Both must be byte-identical
 and the outcome ok. Issue 13, item 3: keep the corpus growing as a regression suite.
@@ -29,7 +29,7 @@ from safeprobe import Outcome, run_probe
 from tests.corpus.probes import PROBES
 
 MODULE = "safeprobe_corpus_service"
-SERVICE_PATH = Path(__file__).with_name("service.py")
+SERVICE_PATH = Path(__file__).resolve().parents[2] / "examples" / "orders" / "orders_service.py"
 REDACTED = "<redacted>"
 
 # What plain Python needs besides the exposed objects to run the probes: spellings of

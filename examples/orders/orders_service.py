@@ -1,5 +1,6 @@
 """A realistic service's state, as plain module-level objects: what an on-call engineer finds
-when they look inside a live order service.
+when they look inside a live order service. examples/orders/app.py runs it as a host
+process with safeprobe installed (README, "Reading a live service's state").
 
 The corpus (tests/corpus/test_corpus.py) exposes these names to its probes and runs each probe
 twice: in plain CPython, which gives the expected output, and through safeprobe. Every value is
