@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -168,8 +169,14 @@ class Evaluations:
         sys.settrace(trace)  # type: ignore[arg-type]  # typeshed's recursive alias is private
         try:
             result = function(obj)
-        except (ProbeStopped, KeyboardInterrupt, SystemExit):
+        except ProbeStopped:
             raise
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # In run_probe's main thread these are the host's own signal handlers, let
+            # through as _execute lets them; in the runner thread only the method raised it.
+            if threading.current_thread() is threading.main_thread():
+                raise
+            failure = _class_name(exc)
         except BaseException as exc:  # noqa: BLE001 - the host's error is data for the probe
             failure = _class_name(exc)
         finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import threading
 import time
 
 import attrs
@@ -265,6 +266,27 @@ def test_host_exceptions_become_evaluation_errors_without_their_message() -> Non
     assert str(caught.value) == "x.boom() raised ValueError"
     assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
+
+
+def test_a_method_raising_systemexit_in_the_runner_thread_is_its_error() -> None:
+    """sys.exit() in a vouched method must not end the runner thread: it is the method's."""
+    runs = Evaluations(_budget())
+    caught: list[BaseException] = []
+
+    def leave(obj: object) -> None:
+        raise SystemExit(3)
+
+    def runner() -> None:
+        try:
+            runs.run("x.leave()", leave, None)
+        except BaseException as exc:
+            caught.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join(timeout=10)
+    assert [type(e) for e in caught] == [EvaluationError]
+    assert str(caught[0]) == "x.leave() raised SystemExit"
 
 
 def test_the_runner_threads_trace_function_is_restored() -> None:
