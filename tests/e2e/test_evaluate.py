@@ -96,6 +96,24 @@ def test_a_mutating_method_changes_the_host_in_thread_mode(make_host, tmp_path: 
     assert host.ask("digest") != digest
 
 
+def test_a_method_blocked_in_c_is_killed_with_the_fork_child(make_host, tmp_path: Path) -> None:
+    """Tracing cannot interrupt one long C call (time.sleep); the child's kill at the
+    deadline does, and the path it was in is still recorded, its count unknown (null).
+    (In isolation: thread nothing interrupts it: SECURITY.md, "Evaluated host code".)"""
+    policy = _policy(tmp_path, "fork", allow=["nap"], evaluate=["nap()"])
+    policy["limits"] = {"timeout": "500ms", "max_output": "64KiB"}
+    host: Host = make_host("ledger.nap()\n", policy)
+    digest = host.ask("digest")
+    record = host.probe()
+    assert record["outcome"] == "timeout", record["reason"]
+    assert "killed with SIGKILL" in record["reason"]
+    assert record["evaluated"] == {"ledger.nap()": None}
+    assert float(record["duration_ms"]) < 5000
+    assert host.alive()
+    assert host.ask("digest") == digest
+    assert len(host.records()) == 1
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_raising_method_is_an_error_naming_the_path_not_the_message(
     make_host, tmp_path: Path, mode: str

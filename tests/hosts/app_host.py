@@ -560,6 +560,10 @@ class Ledger:
     def boom(self) -> None:
         raise ValueError(CANARY)
 
+    def nap(self) -> None:
+        # One long C call: no line event to trace, so only the fork child's kill stops it.
+        time.sleep(30)
+
     @property
     def hostile(self) -> object:
         return _HOSTILE
