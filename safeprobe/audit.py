@@ -48,6 +48,11 @@ order on disk, with seq first and prev, mac last:
                  whole output (digest is output_digest()); text only when the policy asks
                  for output in the log, and text_cut: true when the text had to be cut for
                  the record to fit MAX_RECORD_BYTES (text is then a prefix of the output)
+    evaluated    {path: runs}: only when host code named under the policy's evaluate ran:
+                 each such path as the policy names it, prefixed with the exposure
+                 ("ledger.size()", "ledger.stats.ratio"), and how many times it ran (null
+                 when a fork child was killed before it could say; at most 64 paths, the
+                 runs of any more counted under "(more)")
     rotated_from {seq, head}: only on the first record a process writes after the log was
                  rotated away under it (renamed, replaced, cut): the seq and mac of the
                  last record it wrote there; verify_trail finds that record in the older log
@@ -106,6 +111,7 @@ RECORD_FIELDS: Final = (
     "queue_ms",
     "steps",
     "output",
+    "evaluated",
     "prev",
     "mac",
 )

@@ -14,10 +14,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from safeprobe.cli_live import add_commands as add_live_commands
 from safeprobe.errors import SafeprobeError
+
+if TYPE_CHECKING:
+    from safeprobe.lint import Finding
 
 EXIT_OK: Final = 0
 EXIT_BAD: Final = 1
@@ -41,18 +44,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from safeprobe.lint_evaluate import check_evaluate  # noqa: PLC0415
     from safeprobe.policy import load_policy  # noqa: PLC0415
     from safeprobe.policy_dump import dump_policy  # noqa: PLC0415
 
     policy = load_policy(args.policy)
+    findings = check_evaluate(policy, args.policy, main=args.main)
     if args.json:
         dumped = policy.model_dump(mode="json", by_alias=True)
-        print(json.dumps({"ok": True, "path": args.policy, "policy": dumped}, indent=2))
-        return EXIT_OK
+        report = {
+            "ok": not findings,
+            "path": args.policy,
+            "policy": dumped,
+            "findings": [f.as_dict() for f in findings],
+        }
+        print(json.dumps(report, indent=2))
+        return EXIT_BAD if findings else EXIT_OK
+    if findings:
+        _print_findings(findings)
+        count = f"{len(findings)} problem{'s' if len(findings) > 1 else ''}"
+        print(f"{args.policy}: {_paint(sys.stdout, count, 'bad')}")
+        return EXIT_BAD
     ok = _paint(sys.stdout, "ok", "ok")
     print(f"# {args.policy}: {ok}; the effective policy, defaults marked")
     print(dump_policy(policy), end="")
     return EXIT_OK
+
+
+def _print_findings(findings: Sequence[Finding]) -> None:
+    out = sys.stdout
+    for finding in findings:
+        rule = _paint(out, f"(rule: {finding.rule})", "quiet")
+        print(f"{_paint(out, finding.location + ':', 'place')} {finding.message} {rule}")
+        if finding.hint:
+            print(f"  {_paint(out, 'hint:', 'hint')} {finding.hint}")
 
 
 def _cmd_schema(_args: argparse.Namespace) -> int:
@@ -64,6 +89,7 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     from safeprobe.lint import lint_probe  # noqa: PLC0415
+    from safeprobe.lint_evaluate import check_evaluate  # noqa: PLC0415
     from safeprobe.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy(args.policy)
@@ -78,6 +104,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     probe: str = args.probe or spec.path
     policy_name = Path(args.policy).name
     findings = lint_probe(probe, policy, policy_name=policy_name, spec=spec)
+    findings += check_evaluate(policy, args.policy)
     if args.json:
         report = {
             "ok": not findings,
@@ -87,12 +114,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2))
         return EXIT_BAD if findings else EXIT_OK
+    _print_findings(findings)
     out = sys.stdout
-    for finding in findings:
-        rule = _paint(out, f"(rule: {finding.rule})", "quiet")
-        print(f"{_paint(out, finding.location + ':', 'place')} {finding.message} {rule}")
-        if finding.hint:
-            print(f"  {_paint(out, 'hint:', 'hint')} {finding.hint}")
     if findings:
         count = f"{len(findings)} problem{'s' if len(findings) > 1 else ''}"
         print(f"{probe}: {_paint(out, count, 'bad')} against {policy_name}")
@@ -265,6 +288,11 @@ def _parser() -> argparse.ArgumentParser:
         "marked,\npaths resolved), or name the file, line and field of the first problem.",
     )
     check.add_argument("policy", help="the policy file (YAML)")
+    check.add_argument(
+        "--main",
+        metavar="SCRIPT",
+        help="the host's script, to check evaluate entries of __main__: targets (read, never run)",
+    )
     check.add_argument(
         "--json", action="store_true", help="the policy in seconds and bytes, as JSON"
     )

@@ -5,6 +5,7 @@
     ├── ProbeRejected      the probe file was refused before compiling (file, rule)
     ├── ProbeCompileError  the probe does not compile under our rules (file, line)
     │   └── ProbeCompileTimeout  compiling ran past the attempt's deadline
+    ├── EvaluationError    host code the policy names under evaluate raised (path, class)
     ├── AuditError         the audit record cannot be written (fail-closed)
     ├── AuditChainError    an audit file does not verify (line, kind)
     └── InstallError       install()/uninstall() cannot do what was asked
@@ -53,6 +54,15 @@ class ProbeCompileTimeout(ProbeCompileError):
         self.path, self.line = path, None
         self.problem = "still compiling at the deadline"
         SafeprobeError.__init__(self, f"{path}: limits.timeout: {self.problem}")
+
+
+class EvaluationError(SafeprobeError):
+    """A property or method named under ``evaluate`` raised; names the path and the
+    exception's class, never its message (which could hold a host value)."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path, self.kind = path, kind
+        super().__init__(f"{path} raised {kind}")
 
 
 class AuditError(SafeprobeError):

@@ -11,13 +11,20 @@ import signal
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, cast
 
 from safeprobe.compiler import BUILTIN_HINTS, CodeCache, compile_probe
 from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout, SafeprobeError
+from safeprobe.evaluation import (
+    EvaluatePlan,
+    Evaluations,
+    Evaluator,
+    known_paths,
+    merge_reports,
+)
 from safeprobe.facts import take_facts
 from safeprobe.limits import Budget, ChildReport, OutputBuffer, run_forked
 from safeprobe.policy import Policy
@@ -47,6 +54,9 @@ _HEADER_ROOM_BYTES: Final = 64 * 1024
 # a child killed at the deadline is reported as still compiling or as running. A header
 # starts with "{", so the two never mix up.
 _COMPILED: Final = b"c"
+# Before it first runs a path named under evaluate, the child sends this byte, the path and
+# a newline, so a child killed inside host code still has that path in the audit record.
+_EVALUATING: Final = b"e"
 
 
 class Outcome(StrEnum):
@@ -70,6 +80,9 @@ class Result:
     reason: str
     detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
     child: dict[str, object] | None = None  # isolation: fork: the child's pid and end
+    # The audit record's ``evaluated``: each path named under evaluate that ran, and how
+    # many times (null when a fork child ended before it could say).
+    evaluated: dict[str, int | None] = field(default_factory=dict)
 
 
 def run_code(
@@ -126,9 +139,22 @@ def run_code(
         max_str_chars=limits.max_str_chars,
     )
     state = AttemptState(budget=budget, output=output, render_limits=render_limits)
+    evaluations = Evaluations(budget)
+    plans = {
+        name: EvaluatePlan.parse(name, exposure.evaluate)
+        for name, exposure in policy.expose.items()
+        if exposure.evaluate
+    }
     try:
         exposures = {
-            name: _expose(name, exposure.target, exposure.allow, redactor, state)
+            name: _expose(
+                name,
+                exposure.target,
+                exposure.allow,
+                redactor,
+                state,
+                Evaluator(plans[name], evaluations) if name in plans else None,
+            )
             for name, exposure in policy.expose.items()
         }
     except _ExposeError as error:
@@ -147,10 +173,11 @@ def run_code(
             f"{timeout_ms:.0f} ms (the host held the GIL), not run",
         ), 0
     if policy.isolation == "fork":
-        return _run_forked(policy, source, code, namespace, state, clock)
+        known = known_paths(plans.values())
+        return _run_forked(policy, source, code, namespace, state, clock, evaluations, known)
     assert code is not None
     result = _execute(code, namespace, state, source.path)
-    return result, budget.steps
+    return replace(result, evaluated=evaluations.record()), budget.steps
 
 
 def _compile_failure(error: ProbeCompileError) -> Result:
@@ -166,12 +193,15 @@ def _run_forked(
     namespace: dict[str, object],
     state: AttemptState,
     clock: Callable[[], float],
+    evaluations: Evaluations,
+    known: frozenset[str],
 ) -> tuple[Result, int]:
     """Compile (unless cached) and run the probe in a forked child, under the child's
     deadline and kill; its result and output come back on a pipe."""
     path = source.path
 
     def work(send: Callable[[bytes], None]) -> bytes:
+        evaluations.announce = lambda dotted: send(_EVALUATING + dotted.encode() + b"\n")
         compiled = code
         if compiled is None:
             # The compiled code is not sent back for the host's cache: real probes compile
@@ -182,10 +212,10 @@ def _run_forked(
                     source.text, path=path, deadline=state.budget.deadline, clock=clock
                 )
             except ProbeCompileError as error:
-                return _header(_compile_failure(error), state) + b"\n"
+                return _header(_compile_failure(error), state, evaluations) + b"\n"
         send(_COMPILED)
         result = _execute(compiled, namespace, state, path)
-        return _header(result, state) + b"\n" + state.output.getvalue()
+        return _header(result, state, evaluations) + b"\n" + state.output.getvalue()
 
     limits = policy.limits
     report = run_forked(
@@ -198,22 +228,33 @@ def _run_forked(
     child = {"pid": report.pid, "status": report.status()}
     compiled = report.payload.startswith(_COMPILED)
     payload = report.payload[len(_COMPILED) :] if compiled else report.payload
+    announced: list[str] = []
+    while payload.startswith(_EVALUATING):
+        notice, newline, rest = payload.partition(b"\n")
+        if not newline:
+            break
+        announced.append(notice[len(_EVALUATING) :].decode("utf-8", "replace"))
+        payload = rest
     header_line, newline, body = payload.partition(b"\n")
     if report.exit_code == 0 and newline:
         header = json.loads(header_line)
         state.output.restore(body, truncated=bool(header["truncated"]))
         outcome = Outcome(header["outcome"])
-        return Result(outcome, header["reason"], header["detail"], child), header["steps"]
-    return _child_failure(report, path, child, compiled=compiled), 0
+        evaluated = merge_reports(known, announced, header.get("evaluated"))
+        result = Result(outcome, header["reason"], header["detail"], child, evaluated)
+        return result, header["steps"]
+    failure = _child_failure(report, path, child, compiled=compiled)
+    return replace(failure, evaluated=merge_reports(known, announced, None)), 0
 
 
-def _header(result: Result, state: AttemptState) -> bytes:
+def _header(result: Result, state: AttemptState, evaluations: Evaluations) -> bytes:
     header = {
         "outcome": str(result.outcome),
         "reason": result.reason,
         "detail": result.detail,
         "steps": state.budget.steps,
         "truncated": state.output.truncated,
+        "evaluated": evaluations.counts,
     }
     return json.dumps(header).encode()
 
@@ -223,7 +264,12 @@ class _ExposeError(SafeprobeError):
 
 
 def _expose(
-    name: str, target: str, allow: tuple[str, ...], redactor: Redactor, state: AttemptState
+    name: str,
+    target: str,
+    allow: tuple[str, ...],
+    redactor: Redactor,
+    state: AttemptState,
+    evaluator: Evaluator | None,
 ) -> object:
     module_name, _, attr_path = target.partition(":")
     module = find_name(cast("dict[str, object]", sys.modules), module_name)  # no host key __eq__
@@ -245,6 +291,7 @@ def _expose(
         render_limits=state.render_limits,
         on_denied=state.record_denial,
         budget=state.budget,
+        evaluator=evaluator,
     )
     return wrap(value, (), context)
 

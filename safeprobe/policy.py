@@ -109,6 +109,9 @@ MAX_POLICY_BYTES: Final = 1024 * 1024
 # audit records and in error messages.
 MAX_NAME_CHARS: Final = 100
 MAX_PATTERN_CHARS: Final = 200
+# Host code a policy vouches for is a short list a reviewer reads entry by entry; the cap
+# also bounds the audit record's ``evaluated`` field (one entry per path run).
+MAX_EVALUATE_ENTRIES: Final = 64
 MAX_PATH_CHARS: Final = 4096
 
 SIGNALS_ALLOWED: Final[frozenset[str]] = frozenset({"SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGHUP"})
@@ -289,6 +292,37 @@ def _check_allow(value: str) -> str:
     for segment in value.split("."):
         if segment not in ("*", "**"):
             _check_segment(segment, "attribute")
+    return value
+
+
+def _check_evaluate(value: str) -> str:
+    """One ``evaluate`` entry: an exact attribute path ending in a property name or a
+    zero-argument call, ``stats.label`` or ``cache.size()``. No ``*``/``**``: the policy
+    author vouches for specific code, so every entry names it exactly."""
+    if len(value) > MAX_PATTERN_CHARS:
+        raise ValueError(f"longer than {MAX_PATTERN_CHARS} characters")
+    path = value.removesuffix("()")
+    if "(" in path or ")" in path:
+        raise ValueError(
+            f"{_shown(value)}: only a zero-argument call is allowed, written 'name()' at the end"
+        )
+    for segment in path.split("."):
+        if segment in ("*", "**"):
+            raise ValueError(f"{_shown(value)}: evaluate names exact paths, without '*' or '**'")
+        _check_segment(segment, "attribute")
+    return value
+
+
+def _check_evaluate_list(value: tuple[str, ...]) -> tuple[str, ...]:
+    if len(value) > MAX_EVALUATE_ENTRIES:
+        raise ValueError(f"more than {MAX_EVALUATE_ENTRIES} entries")
+    seen: set[str] = set()
+    for entry in value:
+        path = entry.removesuffix("()")
+        if path in seen:
+            # "size" and "size()" cannot both be what the author read: one is a mistake.
+            raise ValueError(f"{_shown(path)} is named more than once")
+        seen.add(path)
     return value
 
 
@@ -543,6 +577,12 @@ class Exposure(BaseModel, frozen=True, extra="forbid"):
     target: Annotated[_Text, AfterValidator(_check_target)]
     # Dotted paths relative to target: names, "*" (one name) or "**" (any depth).
     allow: tuple[Annotated[_Text, AfterValidator(_check_allow)], ...] = ()
+    # Exact paths relative to target of properties ("stats.label") and zero-argument
+    # methods ("snapshot()") that may run when the probe reads them; see evaluation.py.
+    evaluate: Annotated[
+        tuple[Annotated[_Text, AfterValidator(_check_evaluate)], ...],
+        AfterValidator(_check_evaluate_list),
+    ] = ()
 
 
 class Limits(BaseModel, frozen=True, extra="forbid"):

@@ -1,12 +1,13 @@
 """Read-only views of host objects.
 
 Promise: a probe can read only the attribute paths the policy allows, and no view method
-writes to the object it wraps or runs host code. Attributes are read statically (instance
-``__dict__``, slots, plain class attributes), never through the host's ``__getattribute__``,
-properties or ``__getattr__``; containers are read through the builtin types' own C methods
-and copied atomically before iteration; names matching the redaction patterns come out as
-the fixed REDACTED marker on every path (item, attribute, iteration, repr, str, format).
-Threat model: SECURITY.md, "Host state", "Allowlist" and "Redaction".
+writes to the object it wraps or runs host code, except the properties and zero-argument
+methods the policy names under ``evaluate`` (evaluation.py). Attributes are read
+statically (instance ``__dict__``, slots, plain class attributes), never through the host's
+``__getattribute__``, properties or ``__getattr__``; containers are read through the builtin
+types' own C methods and copied atomically before iteration; names matching the redaction
+patterns come out as the fixed REDACTED marker on every path (item, attribute, iteration,
+repr, str, format). Threat model: SECURITY.md, "Host state", "Allowlist" and "Redaction".
 
 Access paths are tuples of attribute names from the exposure's target. Item access is
 transparent to the path: ``data["k"].x`` is the path ``data.x``. The target itself and
@@ -31,7 +32,7 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final, NoReturn, cast
+from typing import TYPE_CHECKING, Final, NoReturn, cast
 
 from safeprobe.errors import SafeprobeError
 from safeprobe.limits import Budget, TickingIterator
@@ -44,6 +45,9 @@ from safeprobe.render import (
 )
 from safeprobe.sizes import PAIR_BYTES, POINTER_BYTES
 from safeprobe.values import is_closed
+
+if TYPE_CHECKING:
+    from safeprobe.evaluation import Evaluator
 
 # Values of these exact types are immutable and their methods run no host code, so a
 # probe may hold them directly. Subclasses are excluded on purpose: a host ``str``
@@ -418,6 +422,12 @@ def _static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
         if value is not _MISSING:
             return value
     return _MISSING
+
+
+def class_attribute(cls: type, name: str, memo: KeyMemo | None = None) -> object:
+    """``name`` as stored in ``cls`` or a base along its MRO (no descriptor, no host
+    ``__eq__`` runs), or NOT_FOUND: what evaluation.py inspects before it runs anything."""
+    return _static_lookup(cls, name, memo)
 
 
 def _plain_mro(mro: tuple[type, ...]) -> bool:
@@ -840,6 +850,9 @@ class ViewContext:
     # The attempt's budget: snapshots and slices are charged to it and slices tick it.
     # None only in unit tests of the view alone.
     budget: Budget | None = None
+    # The properties and zero-argument methods the policy names under ``evaluate``;
+    # None when it names none, so no host code can run (evaluation.py).
+    evaluator: Evaluator | None = None
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -893,8 +906,11 @@ class View:
         try:
             value = read_attribute(self._sp_obj, name, ctx.keys)
         except ProbeDenied as error:
-            ctx.on_denied(error)
-            raise
+            # Host code: run only if the policy names this very path under evaluate.
+            if ctx.evaluator is None or not ctx.evaluator.names(child):
+                ctx.on_denied(error)
+                raise
+            return ctx.evaluator.evaluate(self._sp_obj, child, ctx)
         if ctx.redactor.hides(name):
             return REDACTED
         return wrap(value, child, ctx)
@@ -1408,13 +1424,9 @@ def static_owner(cls: type, name: str, memo: KeyMemo | None = None) -> type | No
     return None
 
 
-def static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
-    """``cls.name`` as stored along the MRO (no descriptor runs), or NOT_FOUND."""
-    return _static_lookup(cls, name, memo)
-
-
-def class_attribute(cls: type, name: str) -> object:
-    """``cls.__dict__[name]`` as stored (no descriptor runs), or NOT_FOUND."""
+def own_attribute(cls: type, name: str) -> object:
+    """``cls.__dict__[name]`` as stored (no descriptor runs, no base looked at), or
+    NOT_FOUND."""
     namespace = _TYPE_DICT.__get__(cls)
     if _builtin_keys_only(namespace.keys()):
         return namespace.get(name, _MISSING)

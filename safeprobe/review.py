@@ -146,6 +146,14 @@ def format_row(record: dict[str, object]) -> str:
     probe = Path(str(_field(record, "probe", "path") or "-")).name
     digest = str(_field(record, "probe", "sha256") or "-")[:8]
     reason = str(record.get("reason", ""))
+    evaluated = record.get("evaluated")
+    if isinstance(evaluated, dict) and evaluated:
+        # Host code the policy vouched for ran: said before the cut, so it is always seen.
+        runs = ", ".join(
+            f"{path}" if count == 1 else f"{path} x{'?' if count is None else count}"
+            for path, count in evaluated.items()
+        )
+        reason = f"[evaluated {runs}] {reason}"
     if len(reason) > _REASON_CHARS:
         reason = reason[: _REASON_CHARS - 1] + "…"
     duration = record.get("duration_ms", 0)

@@ -514,6 +514,7 @@ class Runner:
             "steps": steps,
             "output": out,
             "isolation": {"mode": policy.isolation, "child": result.child},
+            **({"evaluated": result.evaluated} if result.evaluated else {}),
         }
 
     def _report(

@@ -45,10 +45,10 @@ from safeprobe.proxy import (
     container_length,
     find_name,
     instance_attribute_names,
+    own_attribute,
     read_attribute,
     secret_field_slots,
     snapshot_pairs,
-    static_lookup,
     static_owner,
     wrap,
 )
@@ -206,7 +206,7 @@ def _factory_text(factory: object) -> str:
         return "None"
     if issubclass(type(factory), type):  # a class (tested on its type: no __class__ runs)
         kind = cast(type, factory)
-        module = class_attribute(kind, "__module__")
+        module = own_attribute(kind, "__module__")
         qualified = type_label(kind)
         if type(module) is str and module != "builtins":
             qualified = f"{module}.{qualified}"
@@ -234,7 +234,7 @@ def _render_collection(
     wrapped = [wrap(v, path, ctx) for v in items]
     name = type_name(type(obj))
     if owner is not None and _is_namedtuple_repr(owner):
-        fields = class_attribute(owner, "_fields")
+        fields = own_attribute(owner, "_fields")
         if type(fields) is tuple and all(type(f) is str for f in fields):
             return _render_named(name, cast("tuple[str, ...]", fields), wrapped, depth, limits)
     shape: type = list
@@ -261,7 +261,7 @@ def _render_collection(
 
 
 def _is_namedtuple_repr(owner: type) -> bool:
-    function = class_attribute(owner, "__repr__")
+    function = own_attribute(owner, "__repr__")
     return (
         type(function) is types.FunctionType
         and _FUNCTION_CODE.__get__(function) is _NAMEDTUPLE_REPR
@@ -320,7 +320,7 @@ def _render_buffer(obj: object, limits: RenderLimits) -> str:
 def _dataclass_fields(owner: type) -> list[str] | None:
     """The fields a dataclass's generated __repr__ shows, in order, or None when
     ``owner``'s __repr__ is not one (the host wrote its own)."""
-    function = class_attribute(owner, "__repr__")
+    function = own_attribute(owner, "__repr__")
     if type(function) is not types.FunctionType:
         return None
     if _FUNCTION_CODE.__get__(function) is not _DATACLASS_REPR:
@@ -330,7 +330,7 @@ def _dataclass_fields(owner: type) -> list[str] | None:
         "__create_fn__.<locals>.__repr__"
     ):
         return None
-    fields = class_attribute(owner, "__dataclass_fields__")
+    fields = own_attribute(owner, "__dataclass_fields__")
     if type(fields) is not dict:
         return None
     names: list[str] = []
@@ -372,8 +372,8 @@ def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
     for name, owner in _PYDANTIC_OWNERS.items():
         if owner is None or static_owner(kind, name, ctx.keys) is not owner:
             return None
-    fields = static_lookup(kind, "__pydantic_fields__", ctx.keys)
-    computed = static_lookup(kind, "__pydantic_computed_fields__", ctx.keys)
+    fields = class_attribute(kind, "__pydantic_fields__", ctx.keys)
+    computed = class_attribute(kind, "__pydantic_computed_fields__", ctx.keys)
     if type(fields) is not dict or type(computed) is not dict or computed:
         return None
     if _MODEL_EXTRA.__get__(obj, kind):
@@ -397,13 +397,13 @@ def record_fields(view: View) -> list[str] | None:
     if owner is None:
         return None
     if _is(obj, tuple) and _is_namedtuple_repr(owner):
-        fields = class_attribute(owner, "_fields")
+        fields = own_attribute(owner, "_fields")
         if type(fields) is tuple and all(type(f) is str for f in fields):
             return list(cast("tuple[str, ...]", fields))
         return None
     if owner is types.SimpleNamespace:
         return _namespace_names(obj)
-    dataclass_fields = static_lookup(type(obj), "__dataclass_fields__", ctx.keys)
+    dataclass_fields = class_attribute(type(obj), "__dataclass_fields__", ctx.keys)
     if type(dataclass_fields) is dict:
         names = []
         for field in list(dict.values(dataclass_fields)):

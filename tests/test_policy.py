@@ -58,6 +58,7 @@ expose:
   my_object:
     target: "__main__:my_object"  # module:attribute.path, looked up in sys.modules
     allow: ["data", "data.*"]     # attribute paths the probe may read
+    evaluate: []                  # properties / zero-arg methods the policy author vouches for
 redact: ["*password*", "*token*", "*secret*"]
 limits:
   timeout: 500ms
@@ -176,7 +177,7 @@ def test_dump_by_alias_uses_yaml_key_names() -> None:
     assert dumped["limits"]["timeout"] == 0.5
     assert dumped["limits"]["max_output"] == 64 * 1024
     assert dumped["expose"] == {
-        "my_object": {"target": "__main__:my_object", "allow": ["data", "data.*"]}
+        "my_object": {"target": "__main__:my_object", "allow": ["data", "data.*"], "evaluate": []}
     }
     json.dumps(dumped)
 

@@ -58,6 +58,15 @@ def test_row_shows_time_sender_probe_digest_outcome_and_reason() -> None:
         assert part in row
 
 
+def test_row_says_which_vouched_host_code_ran() -> None:
+    """Evaluated paths lead the reason, so the table's cut never hides them."""
+    record = _record("2026-11-27T02:00:00.000000Z", "ok", 2, "bar.py")
+    record["evaluated"] = {"ledger.label": 1, "ledger.size()": 3, "ledger.spin()": None}
+    row = format_row(record)
+    assert "[evaluated ledger.label, ledger.size() x3, ledger.spin() x?]" in row
+    assert "evaluated" not in format_row(_record("2026-11-27T02:00:00.000000Z", "ok", 2, "b"))
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run(

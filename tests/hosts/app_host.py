@@ -19,7 +19,14 @@ import sys
 import threading
 import time
 
+import pydantic
+
 import safeprobe
+
+try:  # attrs is a test-only extra: the models below use it when it is installed
+    import attrs
+except ImportError:  # pragma: no cover - depends on the environment
+    attrs = None  # type: ignore[assignment]
 
 CANARY = "CANARY-7f3a9c-secret"
 # Counts every call of host code that a probe must never cause.
@@ -476,7 +483,146 @@ class Zoo:
         self.plain = {"password": CANARY, "user": "ada", "nested": {"api_key": CANARY}}
 
 
+class LedgerStats:
+    def __init__(self) -> None:
+        self.hits = 3
+        self.misses = 1
+
+    @property
+    def ratio(self) -> float:
+        return self.hits / (self.hits + self.misses)
+
+    def snapshot(self) -> dict[str, object]:
+        return {"hits": self.hits, "misses": self.misses, "api_token": CANARY}
+
+
+class Hostile:
+    """What a vouched property may return: an object whose every hook is host code."""
+
+    def __repr__(self) -> str:
+        _host_code_ran()
+        return CANARY
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        _host_code_ran()
+        return True
+
+    def __hash__(self) -> int:
+        _host_code_ran()
+        return 1
+
+    def __format__(self, spec: str) -> str:
+        _host_code_ran()
+        return CANARY
+
+
+_HOSTILE = Hostile()
+
+
+class Ledger:
+    """For ``evaluate``: vouched properties and methods (pure, mutating, looping, raising)
+    beside near misses that must never run (each counts in shared memory if it does)."""
+
+    def __init__(self) -> None:
+        self.entries = [1, 2, 3]
+        self.stats = LedgerStats()
+        self.children = [LedgerStats(), LedgerStats()]
+
+    @property
+    def label(self) -> str:
+        return f"ledger:{len(self.entries)}"
+
+    @property
+    def other(self) -> str:
+        _host_code_ran()
+        return CANARY
+
+    def size(self) -> int:
+        return len(self.entries)
+
+    def size_with(self, extra: int) -> int:
+        _host_code_ran()
+        return len(self.entries) + extra
+
+    def size_or(self, extra: int = 0) -> int:
+        return len(self.entries) + extra
+
+    def grow(self) -> int:
+        self.entries.append(len(self.entries) + 1)
+        return len(self.entries)
+
+    def spin(self) -> None:
+        while True:
+            pass
+
+    def boom(self) -> None:
+        raise ValueError(CANARY)
+
+    def nap(self) -> None:
+        # One long C call: no line event to trace, so only the fork child's kill stops it.
+        time.sleep(30)
+
+    @property
+    def hostile(self) -> object:
+        return _HOSTILE
+
+    @property
+    def api_token(self) -> str:
+        _host_code_ran()
+        return CANARY
+
+    @property
+    def account(self) -> dict[str, object]:
+        return {"user": "ada", "password": CANARY}
+
+    @classmethod
+    def build(cls) -> object:
+        _host_code_ran()
+        return CANARY
+
+    @staticmethod
+    def helper() -> object:
+        _host_code_ran()
+        return CANARY
+
+    def pages(self) -> object:
+        _host_code_ran()
+        yield CANARY
+
+    def __getattr__(self, name: str) -> object:
+        _host_code_ran()
+        return CANARY
+
+
+class SettingsModel(pydantic.BaseModel):
+    name: str = "svc"
+    retries: int = 3
+    password: str = CANARY
+
+
+if attrs is not None:
+
+    @attrs.define
+    class AttrsSettings:
+        name: str = "svc"
+        retries: int = 3
+        password: str = CANARY
+
+
+class Models:
+    """Fields of model classes, which views read statically (no evaluate needed)."""
+
+    def __init__(self) -> None:
+        self.pydantic = SettingsModel()
+        if attrs is not None:
+            self.attrs = AttrsSettings()
+
+
 zoo = Zoo()
+ledger = Ledger()
+models = Models()
 my_object = MyObject()
 service = Service()
 # A large host sequence for slicing and iteration attacks: a million references to one
@@ -501,6 +647,8 @@ def _state() -> object:
         "shared_host_code_calls": int.from_bytes(_SHARED_CALLS[:8], "little"),
         "attrs": sorted(vars(service)),
         "my_object_attrs": sorted(vars(my_object)),
+        "ledger": ledger.entries,
+        "ledger_attrs": sorted(vars(ledger)),
     }
 
 
