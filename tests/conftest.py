@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -17,6 +19,47 @@ from tests.rsyslog import Rsyslog, start_rsyslogd
 # speed), and a loaded 2-core CI machine must not turn a slow example into a failure.
 settings.register_profile("safeprobe", deadline=None)
 settings.load_profile("safeprobe")
+
+# ---- the two tiers ------------------------------------------------------------------------
+# `pytest -m "not slow"` is the fast tier: unit and property tests that start no process.
+# A test is slow when it lives in a folder of real-path tests, uses a fixture that starts a
+# host, or runs in fork isolation; any other test that starts a process fails in the fast
+# tier (``_no_processes_in_the_fast_tier``) until it is marked slow, so the tier stays fast.
+TESTS = Path(__file__).resolve().parent
+SLOW_FOLDERS = frozenset({"e2e", "adversarial"})
+SLOW_FIXTURES = frozenset({"make_host", "held", "attack", "rsyslogd"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts
+        callspec = getattr(item, "callspec", None)
+        forked = callspec is not None and any(
+            value in ("fork", None) and key in ("isolation", "mode")
+            for key, value in callspec.params.items()
+        )
+        if parts[0] in SLOW_FOLDERS or SLOW_FIXTURES & set(item.fixturenames) or forked:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_processes_in_the_fast_tier(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked slow may not start a process (fork, exec, spawn)."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(*_args: object, **_kwargs: object) -> NoReturn:
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow "
+            "(the fast tier runs no subprocess)"
+        )
+
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "execv", "execve"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture(scope="session", autouse=True)

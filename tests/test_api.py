@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import safeprobe
 from tests.harness import REPO
 
@@ -23,6 +25,7 @@ def test_every_error_derives_from_safeprobe_error() -> None:
             assert issubclass(value, safeprobe.SafeprobeError), name
 
 
+@pytest.mark.slow
 def test_import_starts_no_thread_handler_or_file() -> None:
     """Importing safeprobe only defines things (checked in a fresh interpreter)."""
     code = (

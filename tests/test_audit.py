@@ -370,6 +370,7 @@ except AuditError as error:
 """
 
 
+@pytest.mark.slow
 def test_write_cut_short_fails_closed_and_the_next_append_recovers(tmp_path: Path) -> None:
     """A real short write (file-size limit) raises AuditError; the torn line is then skipped."""
     path = tmp_path / "audit.jsonl"
@@ -406,6 +407,7 @@ for i in range(count):
 """
 
 
+@pytest.mark.slow
 def test_four_processes_appending_at_once_keep_one_intact_chain(tmp_path: Path) -> None:
     """4 processes x 50 appends give 200 records, seq 1..200, and a chain that verifies."""
     path = tmp_path / "audit.jsonl"

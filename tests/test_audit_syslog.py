@@ -146,6 +146,7 @@ def test_an_unreachable_endpoint_fails_preflight_and_send(tmp_path: Path) -> Non
         shipper.close()
 
 
+@pytest.mark.slow
 def test_a_shipper_reconnects_when_rsyslog_comes_back(tmp_path: Path) -> None:
     """After a failure the socket is rebuilt on the next preflight: a daemon restart does
     not leave the host refusing forever."""

@@ -35,6 +35,7 @@ def _rotated(folder: Path, older_count: int = 3) -> tuple[Path, Path, list[dict[
     return newer, older, records
 
 
+@pytest.mark.slow
 def test_an_intact_rotation_verifies_and_says_where_it_links(tmp_path: Path) -> None:
     """LOG.1 is found beside LOG, and the link to its last record is reported."""
     newer, older, _ = _rotated(tmp_path)
@@ -46,6 +47,7 @@ def test_an_intact_rotation_verifies_and_says_where_it_links(tmp_path: Path) -> 
     assert shown["links"][0]["found_in"] == str(older)
 
 
+@pytest.mark.slow
 def test_a_released_record_cut_short_is_a_cut_not_a_torn_write(tmp_path: Path) -> None:
     """The older log's last record, which the newer log names as its head, lost its last
     40 bytes: verify says records were cut, on the older log, instead of 'torn'."""
@@ -58,6 +60,7 @@ def test_a_released_record_cut_short_is_a_cut_not_a_torn_write(tmp_path: Path) -
     assert "a released record was cut, not a crash mid-write" in done.stderr
 
 
+@pytest.mark.slow
 def test_records_removed_from_the_older_log_are_a_cut(tmp_path: Path) -> None:
     """Whole records dropped from the older log's end: the newer log's rotated_from tells."""
     newer, older, _ = _rotated(tmp_path)
@@ -68,6 +71,7 @@ def test_records_removed_from_the_older_log_are_a_cut(tmp_path: Path) -> None:
     assert f"{older}:2: truncated: the log ends at seq 1" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_deleted_predecessor_is_reported_not_passed(tmp_path: Path) -> None:
     """A log whose predecessor is gone does not verify as plain 'ok': it names the break,
     and passes only when the operator says the predecessor was removed on purpose."""
@@ -81,6 +85,7 @@ def test_a_deleted_predecessor_is_reported_not_passed(tmp_path: Path) -> None:
     assert "continues a log that is gone (seq 3)" in accepted.stdout
 
 
+@pytest.mark.slow
 def test_a_predecessor_that_other_writers_went_on_with_links(tmp_path: Path) -> None:
     """rotated_from may name a record before the older log's end (another process wrote
     there before it noticed the rotation): that is a link, and says so."""
@@ -93,6 +98,7 @@ def test_a_predecessor_that_other_writers_went_on_with_links(tmp_path: Path) -> 
     assert "a record other writers went past" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_rotated_from_naming_another_log_is_a_broken_link(tmp_path: Path) -> None:
     """The older log given holds another record at that seq: not its successor."""
     older, newer = tmp_path / "old.jsonl", tmp_path / "audit.jsonl"

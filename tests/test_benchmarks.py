@@ -44,6 +44,7 @@ EXPECTED_ROWS = {
 }
 
 
+@pytest.mark.slow
 def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     """`python -m benchmarks --quick` writes BENCHMARKS.md and benchmarks.json with a row for
     every figure, each with its median, min and max, and a goal verdict where one is set."""

@@ -50,6 +50,7 @@ def run_on_terminal(*args: str, **env: str) -> tuple[int, str]:
     return process.wait(timeout=60), b"".join(chunks).decode()
 
 
+@pytest.mark.slow
 def test_audit_verify_reports_intact_and_tampered_chains(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     sink = AuditSink(str(log))
@@ -71,11 +72,13 @@ def test_audit_verify_reports_intact_and_tampered_chains(tmp_path: Path) -> None
     assert (report["error"]["line"], report["error"]["kind"]) == (2, "edited")
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
     assert run_cli("no-such-command").returncode == 2
     assert run_cli().returncode == 2
 
 
+@pytest.mark.slow
 def test_every_command_has_help_with_an_example() -> None:
     """`safeprobe X --help` exits 0 and ends with an example an operator can copy."""
     commands = subcommands()
@@ -88,12 +91,14 @@ def test_every_command_has_help_with_an_example() -> None:
         assert "\n  safeprobe " in result.stdout.split("example:")[1], command
 
 
+@pytest.mark.slow
 def test_json_is_offered_wherever_a_machine_reads_the_result() -> None:
     """check, lint and audit verify/show take --json."""
     for command in ("check", "lint", "audit verify", "audit show", "trigger"):
         assert "--json" in run_cli(*command.split(), "--help").stdout, command
 
 
+@pytest.mark.slow
 def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> None:
     """Escape codes on a terminal; none in a pipe or a file, none when NO_COLOR is set."""
     probe = tmp_path / "p.py"
@@ -112,6 +117,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> No
     assert "\x1b[31msafeprobe:\x1b[0m" in error
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_the_command_quietly() -> None:
     """`safeprobe schema | head -1`: when the reader has gone, no BrokenPipeError traceback."""
     reader, writer = os.pipe()
@@ -131,6 +137,7 @@ def test_a_closed_pipe_ends_the_command_quietly() -> None:
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["check", "lint"])
 def test_a_missing_required_argument_is_usage(command: str) -> None:
     """Exit 2 and a usage line, as argparse reports it."""

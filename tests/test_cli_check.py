@@ -17,6 +17,7 @@ from tests.strategies import policy_dicts
 SEED_POLICY = REPO / "examples" / "seed" / "policies" / "seed.yaml"
 
 
+@pytest.mark.slow
 def test_check_prints_the_effective_policy_as_yaml(tmp_path: Path) -> None:
     """Defaults filled in and marked, paths resolved; the text is the policy itself."""
     policy = tmp_path / "p.yaml"
@@ -31,6 +32,7 @@ def test_check_prints_the_effective_policy_as_yaml(tmp_path: Path) -> None:
     assert reparsed == parse_policy(policy.read_text(), path=str(policy))
 
 
+@pytest.mark.slow
 def test_check_json_gives_seconds_and_bytes(tmp_path: Path) -> None:
     """--json: machines get plain numbers under the YAML key names."""
     policy = tmp_path / "p.yaml"
@@ -66,6 +68,7 @@ def test_check_json_gives_seconds_and_bytes(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.slow
 def test_check_errors_name_file_line_field_and_hint(
     tmp_path: Path, text: str, line: int, expected: str
 ) -> None:
@@ -79,6 +82,7 @@ def test_check_errors_name_file_line_field_and_hint(
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_check_json_error_is_a_document_too(tmp_path: Path) -> None:
     """--json on a bad policy: ok false, with the error's parts as fields."""
     policy = tmp_path / "p.yaml"
@@ -90,6 +94,7 @@ def test_check_json_error_is_a_document_too(tmp_path: Path) -> None:
     assert "did you mean 'fork'?" in error["problem"]
 
 
+@pytest.mark.slow
 def test_check_of_a_missing_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     """A wrong path is reported, not a traceback."""
     result = run_cli("check", str(tmp_path / "nope.yaml"))
@@ -99,6 +104,7 @@ def test_check_of_a_missing_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_schema_prints_a_json_schema_the_seed_policy_meets() -> None:
     """Editors validate and complete policies with it; typos fail it."""
     result = run_cli("schema")
@@ -110,6 +116,7 @@ def test_schema_prints_a_json_schema_the_seed_policy_meets() -> None:
         jsonschema.validate({"version": 1, "probe": {"path": "p.py"}, "expsoe": {}}, schema)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(policy_dicts())
 def test_every_valid_policy_meets_the_printed_schema(data: dict[str, object]) -> None:

@@ -29,6 +29,7 @@ def _probe(seed: Path, text: str, name: str = "draft.py") -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_clean_probe_passes_with_exit_0(seed: Path) -> None:
     """The seed probe is what the seed policy allows."""
     result = run_cli("lint", "probes/bar.py", "--policy", "policies/seed.yaml", cwd=seed)
@@ -37,6 +38,7 @@ def test_a_clean_probe_passes_with_exit_0(seed: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_without_a_probe_argument_the_policys_probe_is_linted(seed: Path) -> None:
     """`lint --policy P` checks the file the host would run."""
     result = run_cli("lint", "--policy", "policies/seed.yaml", cwd=seed)
@@ -54,6 +56,7 @@ def execute():
 """
 
 
+@pytest.mark.slow
 def test_a_dirty_probe_lists_every_refusal_with_line_column_and_rule(seed: Path) -> None:
     """Each line reads file:line:col: problem (rule: name), with a hint below it."""
     probe = _probe(seed, DIRTY)
@@ -74,6 +77,7 @@ def test_a_dirty_probe_lists_every_refusal_with_line_column_and_rule(seed: Path)
     ]
 
 
+@pytest.mark.slow
 def test_compile_errors_are_reported_as_the_host_would(seed: Path) -> None:
     """Imports and syntax errors come from the host's own compiler, with their lines."""
     probe = _probe(seed, "import os\nprint(1)\nclass A:\n    pass\n")
@@ -89,6 +93,7 @@ def test_compile_errors_are_reported_as_the_host_would(seed: Path) -> None:
     assert f"{broken}:1: SyntaxError: '(' was never closed" in result.stdout
 
 
+@pytest.mark.slow
 def test_json_output_is_one_document_a_script_can_read(seed: Path) -> None:
     """--json: ok, probe, policy and findings with path, line, column, rule, message, hint."""
     probe = _probe(seed, DIRTY)
@@ -117,6 +122,7 @@ def test_json_output_is_one_document_a_script_can_read(seed: Path) -> None:
     assert json.loads(clean.stdout)["findings"] == []
 
 
+@pytest.mark.slow
 def test_a_missing_probe_is_a_finding_not_a_crash(seed: Path) -> None:
     """The host would refuse a missing file; lint says so with exit 1."""
     result = run_cli("lint", "probes/nope.py", "--policy", "policies/seed.yaml", cwd=seed)
@@ -125,6 +131,7 @@ def test_a_missing_probe_is_a_finding_not_a_crash(seed: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_missing_or_bad_policy_is_one_error_line(seed: Path) -> None:
     """The policy is lint's input: its errors name file, line and field, exit 1."""
     missing = run_cli("lint", "probes/bar.py", "--policy", "nope.yaml", cwd=seed)
@@ -138,6 +145,7 @@ def test_a_missing_or_bad_policy_is_one_error_line(seed: Path) -> None:
     assert json.loads(result.stdout)["error"]["line"] == 3
 
 
+@pytest.mark.slow
 def test_a_probe_the_host_would_refuse_to_open_is_reported_and_still_checked(
     seed: Path,
 ) -> None:
@@ -153,6 +161,7 @@ def test_a_probe_the_host_would_refuse_to_open_is_reported_and_still_checked(
     ]
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2(seed: Path) -> None:
     """No --policy, or an unknown option: usage, exit 2."""
     assert run_cli("lint", "probes/bar.py", cwd=seed).returncode == 2
@@ -161,6 +170,7 @@ def test_usage_errors_exit_2(seed: Path) -> None:
     assert "usage:" in result.stderr
 
 
+@pytest.mark.slow
 def test_named_probes_are_linted_under_their_own_file_rules(seed: Path) -> None:
     """--named NAME lints the file a policy's named probe points at, under its pins."""
     _probe(seed, "print(sorted(my_object.data))\n", "keys.py")

@@ -701,6 +701,7 @@ def test_facts_are_fresh_on_every_attempt(tmp_path: Path) -> None:
         thread.join(5)
 
 
+@pytest.mark.slow
 def test_facts_are_taken_in_the_host_under_fork_isolation(
     tmp_path: Path, parked_thread: threading.Thread
 ) -> None:

@@ -79,6 +79,7 @@ def test_output_is_capped_on_a_character_boundary() -> None:
     assert "output truncated at 4 bytes" in out2.text()
 
 
+@pytest.mark.slow
 def test_forked_work_returns_its_bytes_and_exit_code() -> None:
 
     report = run_forked(
@@ -88,6 +89,7 @@ def test_forked_work_returns_its_bytes_and_exit_code() -> None:
     assert not report.killed_at_deadline
 
 
+@pytest.mark.slow
 def test_forked_child_whose_result_came_is_reaped_now_or_later() -> None:
     """A complete result is taken at once; a child not yet exited is reaped afterwards,
     so no zombie outlives the next attempt."""
@@ -118,6 +120,7 @@ def test_a_result_without_its_trailer_is_not_complete() -> None:
     assert _split_done(b"") is None
 
 
+@pytest.mark.slow
 def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
     """A C call no tick can interrupt (here a sleep) ends with SIGKILL at the deadline."""
 
@@ -134,6 +137,7 @@ def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
     assert elapsed < 0.2 + FORK_KILL_GRACE_S + 5  # generous: only "not 30 s" is the claim
 
 
+@pytest.mark.slow
 def test_forked_child_crash_is_reported_not_raised() -> None:
 
     report = run_forked(
@@ -146,6 +150,7 @@ def test_forked_child_crash_is_reported_not_raised() -> None:
     assert report.status() == "signal SIGSEGV"
 
 
+@pytest.mark.slow
 def test_forked_child_memory_is_limited_in_the_child_only() -> None:
     """RLIMIT_AS is set in the child: allocating past it fails there, the parent is untouched."""
 
@@ -163,6 +168,7 @@ def test_forked_child_memory_is_limited_in_the_child_only() -> None:
     assert resource.getrlimit(resource.RLIMIT_AS) == before
 
 
+@pytest.mark.slow
 def test_forked_child_sending_too_much_is_cut() -> None:
 
     report = run_forked(
@@ -172,6 +178,7 @@ def test_forked_child_sending_too_much_is_cut() -> None:
     assert len(report.payload) <= 1000 + 65536
 
 
+@pytest.mark.slow
 def test_forked_child_sends_before_it_returns() -> None:
     """What work sends arrives before what it returns, in order."""
 
@@ -183,6 +190,7 @@ def test_forked_child_sends_before_it_returns() -> None:
     assert report.payload == b"first last"
 
 
+@pytest.mark.slow
 def test_forked_child_runs_without_the_garbage_collector() -> None:
     """gc is off in the child, so no collection runs a host finalizer there."""
     report = run_forked(
@@ -198,6 +206,7 @@ def test_forked_child_runs_without_the_garbage_collector() -> None:
 _SEEN_IN_CHILD_HOOK: list[bool] = []
 
 
+@pytest.mark.slow
 def test_forked_child_hooks_already_run_without_the_garbage_collector() -> None:
     """The host's at-fork hooks run in the child before safeprobe's code: gc is off for
     them too, so a collection they trigger cannot run a host finalizer there."""
@@ -212,6 +221,7 @@ def test_forked_child_hooks_already_run_without_the_garbage_collector() -> None:
     assert gc.isenabled()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/oom_score_adj").exists(), reason="Linux /proc only")
 def test_forked_child_is_the_oom_killers_first_choice() -> None:
     """The child's oom_score_adj is 1000, so the kernel kills it before the host."""
@@ -224,6 +234,7 @@ def test_forked_child_is_the_oom_killers_first_choice() -> None:
     assert Path("/proc/self/oom_score_adj").read_bytes().strip() != b"1000"
 
 
+@pytest.mark.slow
 def test_fork_warning_filter_is_narrow_and_installed_once() -> None:
     """Our filter names the exact message, category and module, and is not duplicated."""
     before = list(warnings.filters)
@@ -250,6 +261,7 @@ def test_fork_warning_filter_is_narrow_and_installed_once() -> None:
         warnings.filters[:] = before
 
 
+@pytest.mark.slow
 def test_forked_child_has_no_host_streams() -> None:
     """The child cannot write to the host's stdout or stderr (a warning is dropped)."""
 

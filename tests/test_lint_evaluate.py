@@ -157,6 +157,7 @@ def test_entries_outside_allow_are_found(tmp_path: Path) -> None:
     assert [(f.line, f.rule) for f in findings] == [(9, "evaluate.allow")]
 
 
+@pytest.mark.slow
 def test_checking_runs_none_of_the_host(tmp_path: Path) -> None:
     """The module is read as text: importing it would have run its top level."""
     path = _write(tmp_path, [*GOOD, "grow"])
@@ -166,6 +167,7 @@ def test_checking_runs_none_of_the_host(tmp_path: Path) -> None:
     assert not (tmp_path / "evalhost_mod.py.imported").exists()
 
 
+@pytest.mark.slow
 def test_check_names_main_targets_only_with_the_script(tmp_path: Path) -> None:
     """__main__ is the host's script, which only the operator can name (--main)."""
     path = _write(tmp_path, ["grow"], target="__main__:ledger")
@@ -179,6 +181,7 @@ def test_check_names_main_targets_only_with_the_script(tmp_path: Path) -> None:
     assert "(rule: evaluate.target)" in result.stdout
 
 
+@pytest.mark.slow
 def test_lint_reports_policy_findings_beside_the_probes(tmp_path: Path) -> None:
     """lint knows evaluate too: the policy's findings come with the probe's."""
     path = _write(tmp_path, ["grow"])

@@ -71,6 +71,7 @@ def _probe(ops: list[str]) -> str:
     value=host_values(),
     ops=st.lists(st.sampled_from(OPERATIONS + WRITES), min_size=1, max_size=8),
 )
+@pytest.mark.slow
 def test_allowed_operations_never_change_the_host(
     folder: Path, value: object, ops: list[str]
 ) -> None:

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from safeprobe.audit import AuditSink
 from safeprobe.review import RecordFilter, follow, format_row, parse_when, read_records
 from tests.harness import REPO
@@ -78,6 +80,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_show_command_table_and_json(tmp_path: Path) -> None:
     log = _log(tmp_path)
     table = _cli(str(log), "--outcome", "ok")
@@ -87,6 +90,7 @@ def test_show_command_table_and_json(tmp_path: Path) -> None:
     assert [json.loads(line)["seq"] for line in lines] == [2, 3]
 
 
+@pytest.mark.slow
 def test_show_follow_prints_new_records(tmp_path: Path) -> None:
     log = _log(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -116,6 +120,7 @@ for n in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow
 def test_show_follow_misses_no_record_written_while_it_starts(tmp_path: Path) -> None:
     """Records appended between the first read and following all appear, once each, in
     order (13 were lost over 5 starts when follow reopened the file and sought its end)."""

@@ -41,6 +41,7 @@ def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_run_probe_returns_output_and_audits_once(tmp_path: Path, host_module, capsys) -> None:
     policy = _setup(tmp_path, "print(state['count'], state['token'])\n")
     attempt = run_probe(policy)
@@ -53,6 +54,7 @@ def test_run_probe_returns_output_and_audits_once(tmp_path: Path, host_module, c
     assert "--- safeprobe" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_probe_edits_are_seen_and_cached_code_reused(tmp_path: Path, host_module) -> None:
     policy = _setup(tmp_path, "print(1)\n")
     assert run_probe(policy).output == "1\n"
@@ -95,6 +97,7 @@ def test_policy_broken_before_any_good_load_is_refused_unaudited(tmp_path: Path)
     assert "version" in attempt.reason
 
 
+@pytest.mark.slow
 def test_execute_bound_to_a_view_is_refused(tmp_path: Path, host_module) -> None:
     policy = _setup(tmp_path, "execute = state\n")
     attempt = run_probe(policy)
@@ -102,6 +105,7 @@ def test_execute_bound_to_a_view_is_refused(tmp_path: Path, host_module) -> None
     assert "'execute' must be a function" in attempt.reason
 
 
+@pytest.mark.slow
 def test_keyed_audit_keys_the_chain_and_the_output_digest(tmp_path: Path, host_module) -> None:
     """With audit.hmac_key_file, records verify only with the key and the output digest is
     an HMAC, so a log reader without the key cannot confirm a guessed output."""

@@ -49,6 +49,9 @@ def _run(tmp_path: Path, probe: str) -> tuple[Outcome, str, str]:
         yaml.safe_dump(
             {
                 "version": 1,
+                # The sandbox is the same code in both isolations; thread keeps these unit
+                # tests in the fast tier (the corpus and e2e tests run the forked path).
+                "isolation": "thread",
                 "probe": {"path": "probe.py"},
                 "expose": {"stats": {"target": f"{MODULE}:stats", "allow": ["name", "jobs"]}},
                 "audit": {"path": "audit.jsonl"},

@@ -45,6 +45,7 @@ def policy(tmp_path: Path) -> Path:
     del sys.modules[MODULE]
 
 
+@pytest.mark.slow
 def test_install_signal_uninstall_restores_everything(policy: Path) -> None:
     handler = signal.getsignal(signal.SIGUSR2)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
