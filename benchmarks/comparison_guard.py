@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from safeprobe.compiler import compile_probe
-from safeprobe.limits import Budget, OutputBuffer
-from safeprobe.render import RenderLimits
-from safeprobe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.compiler import compile_probe
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import AttemptState, Sandbox
 
 LOOP = "c = 0\nfor i in range(1000000):\n"
 LOOPS = {

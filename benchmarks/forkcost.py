@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import safeprobe
-import safeprobe.audit
-import safeprobe.execution
-import safeprobe.limits
+import safeprobe.audit.log
+import safeprobe.host.execution
+import safeprobe.host.isolation
 from benchmarks.driver import write_policy, write_probe
 from benchmarks.stats import percentile
 
@@ -309,19 +309,19 @@ def instrumented(marks: Marks) -> Iterator[None]:
 
         return wrapper
 
-    patch(safeprobe.execution, "run_forked", run_forked)
+    patch(safeprobe.host.execution, "run_forked", run_forked)
     patch(os, "fork", fork)
     patch(os, "pipe", pipe)
     patch(os, "_exit", lambda real: _wrap(marks, "child_exit", None, real))
     patch(os, "waitpid", lambda real: _wrap(marks, None, "reaped", real))
     patch(
-        safeprobe.limits,
+        safeprobe.host.isolation,
         "_limit_child",
         lambda real: _wrap(marks, "child_limiting", "child_limited", real),
     )
-    patch(safeprobe.limits, "_collect", lambda real: _wrap(marks, None, "eof", real))
+    patch(safeprobe.host.isolation, "_collect", lambda real: _wrap(marks, None, "eof", real))
     patch(
-        safeprobe.audit.AuditSink,
+        safeprobe.audit.log.AuditSink,
         "append",
         lambda real: _wrap(marks, "appending", "appended", real),
     )

@@ -29,7 +29,7 @@ import safeprobe
 from benchmarks import forkcost
 from benchmarks.driver import write_policy, write_probe
 from benchmarks.stats import percentile
-from safeprobe.audit import AuditSink, record_line
+from safeprobe.audit.log import AuditSink, record_line
 
 Result = dict[str, object]
 

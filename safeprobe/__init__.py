@@ -9,19 +9,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from safeprobe.attempt import Attempt, Outcome, TriggerInfo
 from safeprobe.errors import (
     AuditChainError,
     AuditError,
+    EvaluationError,
+    FactError,
     InstallError,
+    NoRecord,
+    NotAnnounced,
     PolicyError,
     ProbeCompileError,
+    ProbeCompileTimeout,
+    ProbeDenied,
     ProbeRejected,
+    ProbeStopped,
+    ResultFileError,
     SafeprobeError,
+    SyslogError,
+    UnknownProbe,
 )
-from safeprobe.execution import Outcome
-from safeprobe.policy import Policy, load_policy
-from safeprobe.runner import Attempt, Runner
-from safeprobe.trigger import install, uninstall
+from safeprobe.host.runner import Runner
+from safeprobe.host.trigger import install, uninstall
+from safeprobe.policy.models import Policy, load_policy
 
 __version__ = "0.1.0"
 
@@ -46,13 +56,24 @@ __all__ = [
     "Attempt",
     "AuditChainError",
     "AuditError",
+    "EvaluationError",
+    "FactError",
     "InstallError",
+    "NoRecord",
+    "NotAnnounced",
     "Outcome",
     "Policy",
     "PolicyError",
     "ProbeCompileError",
+    "ProbeCompileTimeout",
+    "ProbeDenied",
     "ProbeRejected",
+    "ProbeStopped",
+    "ResultFileError",
     "SafeprobeError",
+    "SyslogError",
+    "TriggerInfo",
+    "UnknownProbe",
     "install",
     "load_policy",
     "run_probe",

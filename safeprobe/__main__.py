@@ -1,5 +1,5 @@
 """``python -m safeprobe``: the same command as ``safeprobe``."""
 
-from safeprobe.cli import main
+from safeprobe.tools.cli import main
 
 raise SystemExit(main())

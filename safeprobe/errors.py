@@ -83,3 +83,44 @@ class AuditChainError(SafeprobeError):
 
 class InstallError(SafeprobeError):
     """install() or uninstall() cannot do what was asked (wrong thread, already installed)."""
+
+
+class FactError(SafeprobeError):
+    """A fact could not be taken; the attempt fails as an internal error, audited."""
+
+
+class ProbeStopped(BaseException):
+    """The probe ran out of a budget. A BaseException so ``except Exception`` does not
+    swallow it; and sticky, so ``except BaseException`` does not either."""
+
+    def __init__(self, outcome: str, rule: str, problem: str) -> None:
+        self.outcome, self.rule, self.problem = outcome, rule, problem
+        super().__init__(f"{rule}: {problem}")
+
+
+class ProbeDenied(SafeprobeError):
+    """A guard refused something the probe asked for; names the rule, never a host value."""
+
+    def __init__(self, rule: str, problem: str) -> None:
+        self.rule, self.problem = rule, problem
+        super().__init__(f"{rule}: {problem}")
+
+
+class SyslogError(AuditError):
+    """A record could not be handed to syslog."""
+
+
+class UnknownProbe(SafeprobeError):
+    """--probe names no probe in the host's policy."""
+
+
+class NoRecord(SafeprobeError):
+    """No audit record of the attempt appeared in time."""
+
+
+class ResultFileError(SafeprobeError):
+    """A result file could not be written; the message names the folder and why."""
+
+
+class NotAnnounced(SafeprobeError):
+    """The process does not exist, or no trustworthy announcement says it runs safeprobe."""

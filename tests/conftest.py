@@ -11,7 +11,7 @@ from typing import NoReturn
 import pytest
 from hypothesis import settings
 
-from safeprobe.registry import ENV_DIR
+from safeprobe.host.registry import ENV_DIR
 from tests.harness import Host, base_policy
 from tests.rsyslog import Rsyslog, start_rsyslogd
 

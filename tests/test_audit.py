@@ -1,4 +1,4 @@
-"""The audit log: chain, sink and verifier (safeprobe.audit)."""
+"""The audit log: chain, sink and verifier (safeprobe.audit.log)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import safeprobe.audit
-from safeprobe.audit import (
+import safeprobe.audit.log
+from safeprobe.audit.log import (
     CHAIN_ERROR_KINDS,
     GENESIS,
     MAX_RECORD_BYTES,
@@ -91,7 +91,7 @@ def _chain_error(
 
 def _child_env() -> dict[str, str]:
     """The environment for a child Python that imports this same safeprobe."""
-    root = str(Path(safeprobe.audit.__file__).parents[1])
+    root = str(Path(safeprobe.audit.log.__file__).parents[1])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
@@ -357,7 +357,7 @@ def test_empty_key_is_refused_rather_than_read_as_no_key(tmp_path: Path) -> None
 
 _SHORT_WRITE = """
 import resource, signal, sys
-from safeprobe.audit import AuditSink
+from safeprobe.audit.log import AuditSink
 from safeprobe.errors import AuditError
 path, limit = sys.argv[1], int(sys.argv[2])
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -398,7 +398,7 @@ def test_write_cut_short_fails_closed_and_the_next_append_recovers(tmp_path: Pat
 
 _APPENDER = """
 import os, sys
-from safeprobe.audit import AuditSink
+from safeprobe.audit.log import AuditSink
 path, count, name, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 sink = AuditSink(path)
 os.read(go, 1)  # end of file once the test closes the pipe: every writer starts at once

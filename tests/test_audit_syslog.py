@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.audit import AuditSink, record_line, verify_chain
-from safeprobe.audit_syslog import SyslogError, SyslogShipper
-from safeprobe.policy import SyslogConfig
+from safeprobe.audit.log import AuditSink, record_line, verify_chain
+from safeprobe.audit.syslog import SyslogShipper
+from safeprobe.errors import SyslogError
+from safeprobe.policy.models import SyslogConfig
 from tests.harness import wait_until
 from tests.rsyslog import Rsyslog, free_port
 from tests.syslog_listener import StreamListener, message_of

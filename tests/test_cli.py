@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.audit import AuditSink
-from safeprobe.cli import subcommands
+from safeprobe.audit.log import AuditSink
+from safeprobe.tools.cli import subcommands
 from tests.harness import REPO, run_cli
 
 SEED_POLICY = REPO / "examples" / "seed" / "policies" / "seed.yaml"

@@ -11,17 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
-from safeprobe.comparison import (
+from safeprobe.errors import ProbeStopped
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.comparison import (
     MAX_COMPARE_COST,
     Comparisons,
     hash_group_cost,
     leaf_cost,
     walk_cost,
 )
-from safeprobe.compiler import compile_probe
-from safeprobe.limits import Budget, OutputBuffer, ProbeStopped
-from safeprobe.render import RenderLimits
-from safeprobe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.compiler import compile_probe
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import AttemptState, Sandbox
 
 
 def _no_tick() -> None:

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeprobe.compiler import (
+from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
+from safeprobe.probe.compiler import (
     MAX_PROBE_NODES,
     MAX_PROBE_SCOPES,
     CodeCache,
     compile_probe,
     probe_compile_errors,
 )
-from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
 
 
 @pytest.mark.parametrize(

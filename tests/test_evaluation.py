@@ -13,8 +13,10 @@ import attrs
 import pydantic
 import pytest
 
-from safeprobe.errors import EvaluationError, PolicyError
-from safeprobe.evaluation import (
+from safeprobe.errors import EvaluationError, PolicyError, ProbeDenied, ProbeStopped
+from safeprobe.policy.models import MAX_EVALUATE_ENTRIES, parse_policy
+from safeprobe.probe.budget import Budget
+from safeprobe.probe.evaluation import (
     MAX_RECORDED_PATHS,
     METHOD,
     PROPERTY,
@@ -26,10 +28,8 @@ from safeprobe.evaluation import (
     merge_reports,
     parse_entry,
 )
-from safeprobe.limits import Budget, ProbeStopped
-from safeprobe.policy import MAX_EVALUATE_ENTRIES, parse_policy
-from safeprobe.proxy import REDACTED, Allowlist, ProbeDenied, Redactor, View, ViewContext
-from safeprobe.render import RenderLimits
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.views import REDACTED, Allowlist, Redactor, View, ViewContext
 
 
 def _policy(evaluate: str) -> str:

@@ -18,10 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
+from safeprobe.attempt import FACT_NAMES
 from safeprobe.errors import PolicyError
-from safeprobe.fact_records import (
+from safeprobe.policy.models import parse_policy
+from safeprobe.probe.facts.records import (
     FACT_FIELDS,
-    FACT_NAMES,
     MAX_FRAMES,
     FrameInfo,
     GcInfo,
@@ -29,7 +30,7 @@ from safeprobe.fact_records import (
     ThreadDump,
     ThreadInfo,
 )
-from safeprobe.facts import (
+from safeprobe.probe.facts.take import (
     parse_status,
     process_uptime_s,
     snapshot_gc,
@@ -37,9 +38,8 @@ from safeprobe.facts import (
     snapshot_threads,
     take_facts,
 )
-from safeprobe.facts_asyncio import _loop_info, snapshot_tasks
-from safeprobe.policy import parse_policy
-from safeprobe.render import render
+from safeprobe.probe.facts.tasks import _loop_info, snapshot_tasks
+from safeprobe.probe.render import render
 
 PLAIN_TYPES = (str, int, float, bool, type(None))
 RECORD_TYPES = tuple(FACT_FIELDS)

@@ -14,18 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.limits import (
+from safeprobe.errors import ProbeStopped
+from safeprobe.host.isolation import (
     _DONE,
     FORK_KILL_GRACE_S,
+    _split_done,
+    reap_finished_children,
+    run_forked,
+)
+from safeprobe.probe.budget import (
     MAX_CALL_DEPTH,
     MAX_RSS_GROWTH_BYTES,
     RSS_SAMPLE_INTERVAL_S,
     Budget,
     OutputBuffer,
-    ProbeStopped,
-    _split_done,
-    reap_finished_children,
-    run_forked,
 )
 
 
@@ -254,9 +256,9 @@ def test_fork_warning_filter_is_narrow_and_installed_once() -> None:
         )
         assert not message.match("something else")
         assert module is not None
-        assert module.match("safeprobe.limits")
+        assert module.match("safeprobe.host.isolation")
         assert not module.match("host_app")
-        assert not module.match("safeprobe.limits_other")
+        assert not module.match("safeprobe.host.isolation_other")
     finally:
         warnings.filters[:] = before
 

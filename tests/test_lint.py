@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
-from safeprobe.lint import Finding, lint_probe, lint_source, sandbox_names
-from safeprobe.policy import Policy, parse_policy
+from safeprobe.policy.models import Policy, parse_policy
+from safeprobe.tools.lint import Finding, lint_probe, lint_source, sandbox_names
 
 POLICY = parse_policy(
     "version: 1\nprobe: {path: bar.py}\nexpose:\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.lint_evaluate import check_evaluate
-from safeprobe.policy import load_policy
+from safeprobe.policy.models import load_policy
+from safeprobe.tools.lint_evaluate import check_evaluate
 from tests.harness import run_cli
 
 HOST = """\

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from safeprobe.audit import MAX_RECORD_BYTES
+from safeprobe.audit.log import MAX_RECORD_BYTES
 from safeprobe.errors import PolicyError
-from safeprobe.policy import (
+from safeprobe.policy.models import (
     AUDIT_RECORD_CAP_BYTES,
     DEFAULT_PROBE,
     MAX_INCLUDED_OUTPUT_BYTES,

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.policy import parse_duration, parse_policy, parse_size
-from safeprobe.policy_dump import dump_policy, format_duration, format_size
+from safeprobe.policy.dump import dump_policy, format_duration, format_size
+from safeprobe.policy.models import parse_duration, parse_policy, parse_size
 from tests.harness import REPO
 from tests.strategies import policy_dicts
 

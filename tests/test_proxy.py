@@ -14,14 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safeprobe.proxy import (
+from safeprobe.errors import ProbeDenied
+from safeprobe.probe.render import RenderLimits, render
+from safeprobe.probe.views import (
     MAX_REDACTION_KEY_PARTS,
     NOT_FOUND,
     REDACTED,
     Access,
     Allowlist,
     KeyMemo,
-    ProbeDenied,
     Redactor,
     View,
     ViewContext,
@@ -29,7 +30,6 @@ from safeprobe.proxy import (
     read_attribute,
     wrap,
 )
-from safeprobe.render import RenderLimits, render
 from tests.strategies import host_values
 
 

@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from safeprobe.proxy import Redactor, secret_field_slots
+from safeprobe.probe.views import Redactor, secret_field_slots
 
 REDACTOR = Redactor.with_defaults()
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.registry import ENV_DIR, NotAnnounced, announce, lookup, withdraw
+from safeprobe.errors import NotAnnounced
+from safeprobe.host.registry import ENV_DIR, announce, lookup, withdraw
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from safeprobe.render import RenderLimits, int_text, render
+from safeprobe.probe.render import RenderLimits, int_text, render
 
 
 def test_an_int_alone_is_pythons_text() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.results import KEEP_PER_HOST, ResultFileError, read_result, write_result
+from safeprobe.errors import ResultFileError
+from safeprobe.host.results import KEEP_PER_HOST, read_result, write_result
 
 MAC = "0123456789abcdef" * 4
 

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
-from safeprobe.audit import verify_chain
-from safeprobe.runner import Runner, TriggerInfo
+from safeprobe.attempt import TriggerInfo
+from safeprobe.audit.log import verify_chain
+from safeprobe.host.runner import Runner
 from tests.harness import read_records
 
 MODULE = "safeprobe_test_host_module"

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
-from safeprobe.limits import Budget, OutputBuffer
-from safeprobe.render import RenderLimits
-from safeprobe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
 
 MODULE = "safeprobe_sandbox_test_host"
 

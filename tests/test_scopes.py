@@ -8,7 +8,7 @@ import symtable
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.scopes import bind_scopes
+from safeprobe.probe.scopes import bind_scopes
 
 _NAMES = st.sampled_from(["a", "b", "c", "f", "g"])
 _EXPRESSIONS = st.one_of(

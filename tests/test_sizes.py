@@ -7,7 +7,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safeprobe.sizes import (
+from safeprobe.probe.sizes import (
     PAIR_BYTES,
     SET_ITEM_BYTES,
     char_item_bytes,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from safeprobe.errors import ProbeRejected
-from safeprobe.source import allowed_owner_uids, read_probe
+from safeprobe.host.source import allowed_owner_uids, read_probe
 
 
 def _probe(tmp_path: Path, text: str = "print(1)\n", mode: int = 0o644) -> Path:

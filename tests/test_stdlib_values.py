@@ -23,13 +23,13 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
-from safeprobe.compiler import compile_probe
 from safeprobe.errors import ProbeCompileError
-from safeprobe.limits import Budget, OutputBuffer
-from safeprobe.policy import RESERVED_NAMES
-from safeprobe.render import RenderLimits
-from safeprobe.sandbox import AttemptState, Sandbox
-from safeprobe.values import ISINSTANCE_TYPES, is_closed
+from safeprobe.policy.models import RESERVED_NAMES
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.compiler import compile_probe
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.values import ISINSTANCE_TYPES, is_closed
 
 MODULE = "safeprobe_stdlib_values_host"
 

@@ -14,8 +14,8 @@ import yaml
 
 import safeprobe
 from safeprobe.errors import InstallError
-from safeprobe.policy import parse_policy
-from safeprobe.trigger import isolation_line
+from safeprobe.host.trigger import isolation_line
+from safeprobe.policy.models import parse_policy
 from tests.harness import read_records, wait_until
 
 MODULE = "safeprobe_trigger_test_module"

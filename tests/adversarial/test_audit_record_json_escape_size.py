@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safeprobe.audit import MAX_RECORD_BYTES
-from safeprobe.policy import MAX_INCLUDED_OUTPUT_BYTES
+from safeprobe.audit.log import MAX_RECORD_BYTES
+from safeprobe.policy.models import MAX_INCLUDED_OUTPUT_BYTES
 from tests.harness import run_cli
 
 # As many control bytes as the largest output a policy may include, and more.

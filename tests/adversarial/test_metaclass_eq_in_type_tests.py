@@ -111,7 +111,9 @@ def _is_type_call(node: ast.AST) -> bool:
 PACKAGE = Path(safeprobe.__file__).parent
 
 
-@pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")))
+@pytest.mark.parametrize(
+    "module", sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
+)
 def test_package_type_tests_use_identity(module: str) -> None:
     """No module compares a type by ``==``/``in`` or looks one up as a key."""
     tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))

@@ -3,7 +3,7 @@ the head it last saw, never silently continuing or restarting."""
 
 from __future__ import annotations
 
-from safeprobe.audit import GENESIS, verify_chain
+from safeprobe.audit.log import GENESIS, verify_chain
 from tests.harness import Host, base_policy
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from safeprobe.policy import request_code
-from safeprobe.sender import send
+from safeprobe.policy.models import request_code
+from safeprobe.tools.sender import send
 from tests.harness import REPO, Host, base_policy, run_cli, wait_until
 
 NOBODY = 65534

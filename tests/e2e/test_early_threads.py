@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from safeprobe.sender import trigger
+from safeprobe.tools.sender import trigger
 from tests.harness import REPO, Host, base_policy, read_records, wait_until
 
 HOST = "many_early_threads_host.py"

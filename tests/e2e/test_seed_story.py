@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.audit import verify_chain
-from safeprobe.policy import Exposure, load_policy
+from safeprobe.audit.log import verify_chain
+from safeprobe.policy.models import Exposure, load_policy
 from tests.harness import REPO, Host, base_policy, read_records
 
 SEED = REPO / "examples" / "seed"

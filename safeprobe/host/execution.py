@@ -1,0 +1,368 @@
+"""Running a compiled probe: its namespace (exposures, facts, the sandbox), in the runner's
+thread or a forked child, and how it ended: an ``Outcome`` and a reason naming file, line
+and rule. The runner around it reads, audits and reports; this module only runs.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import signal
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final, cast
+
+from safeprobe.attempt import Outcome
+from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout, ProbeDenied, SafeprobeError
+from safeprobe.host.isolation import ChildReport, run_forked
+from safeprobe.host.source import ProbeSource
+from safeprobe.policy.models import Policy
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.compiler import BUILTIN_HINTS, CodeCache, compile_probe
+from safeprobe.probe.evaluation import (
+    EvaluatePlan,
+    Evaluations,
+    Evaluator,
+    known_paths,
+    merge_reports,
+)
+from safeprobe.probe.facts.take import take_facts
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.text import to_text
+from safeprobe.probe.values import FIXED_DECIMAL_CONTEXT
+from safeprobe.probe.views import (
+    NOT_FOUND,
+    Allowlist,
+    Redactor,
+    ViewContext,
+    find_name,
+    read_attribute,
+    wrap,
+)
+
+# Bounds on what a probe can make the runner write: the exception text shown to the
+# operator, a name quoted in a refusal.
+_MAX_DETAIL_CHARS: Final = 1000
+_MAX_NAME_CHARS: Final = 100
+# Room on the child's pipe for the JSON header beside the probe's (capped) output.
+_HEADER_ROOM_BYTES: Final = 64 * 1024
+# The forked child sends this byte once the probe has compiled, before any of it runs, so
+# a child killed at the deadline is reported as still compiling or as running. A header
+# starts with "{", so the two never mix up.
+_COMPILED: Final = b"c"
+# Before it first runs a path named under evaluate, the child sends this byte, the path and
+# a newline, so a child killed inside host code still has that path in the audit record.
+_EVALUATING: Final = b"e"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    reason: str
+    detail: str = ""  # for the operator's stderr only: may hold the probe's own exception text
+    child: dict[str, object] | None = None  # isolation: fork: the child's pid and end
+    # The audit record's ``evaluated``: each path named under evaluate that ran, and how
+    # many times (null when a fork child ended before it could say).
+    evaluated: dict[str, int | None] = field(default_factory=dict)
+
+
+def run_code(
+    policy: Policy,
+    source: ProbeSource,
+    output: OutputBuffer,
+    *,
+    clock: Callable[[], float],
+    argv: tuple[str, ...],
+    started: float,
+    code_cache: CodeCache,
+) -> tuple[Result, int]:
+    """Compile and run a probe under the policy's limits, exposures and facts, in this
+    thread or a forked child; its output goes to ``output``. Returns how it ended and
+    the steps it used. ``started`` is the ``clock()`` reading when the attempt began to
+    read the probe: the timeout covers reading, compiling and running. ``argv`` is the
+    host's, already redacted, for the process fact."""
+    limits = policy.limits
+    code: types.CodeType | None = None
+    if policy.isolation == "fork":
+        # Compiled in the child, under its deadline and kill; only code this process
+        # compiled itself (in isolation: thread, same bytes) is reused from the cache.
+        code = code_cache.get(path=source.path, sha256=source.sha256)
+    else:
+        try:
+            code = code_cache.get_or_compile(
+                source.text,
+                path=source.path,
+                sha256=source.sha256,
+                deadline=started + limits.timeout_s,
+                clock=clock,
+            )
+        except ProbeCompileError as error:
+            return _compile_failure(error), 0
+    redactor = Redactor.with_defaults(policy.redact)
+    # Snapshots of the host, taken before the probe runs (and, in isolation: fork, in the
+    # host before the fork, so the child reads no host structure another thread may be
+    # changing); their time is added to the deadline so that a large thread dump does not
+    # eat into the probe's timeout; plain data, bounded (facts.py).
+    facts_started = clock()
+    facts = take_facts(policy.facts, argv=argv, max_items=limits.max_items)
+    budget = Budget(
+        timeout_s=limits.timeout_s,
+        max_steps=limits.max_steps,
+        max_items=limits.max_items,
+        clock=clock,
+        started=started + (clock() - facts_started),
+        # The RSS backstop measures this process: meaningful where the probe runs in it.
+        rss_backstop=policy.isolation == "thread",
+    )
+    render_limits = RenderLimits(
+        max_depth=limits.max_depth,
+        max_items=limits.max_repr_items,
+        max_str_chars=limits.max_str_chars,
+    )
+    state = AttemptState(budget=budget, output=output, render_limits=render_limits)
+    evaluations = Evaluations(budget)
+    plans = {
+        name: EvaluatePlan.parse(name, exposure.evaluate)
+        for name, exposure in policy.expose.items()
+        if exposure.evaluate
+    }
+    try:
+        exposures = {
+            name: _expose(
+                name,
+                exposure.target,
+                exposure.allow,
+                redactor,
+                state,
+                Evaluator(plans[name], evaluations) if name in plans else None,
+            )
+            for name, exposure in policy.expose.items()
+        }
+    except _ExposeError as error:
+        return Result(Outcome.ERROR, str(error)), 0
+    sandbox = Sandbox(state)
+    namespace = sandbox.globals({**exposures, **facts}, name=Path(source.path).stem)
+    late_ms = (clock() - budget.deadline) * 1000.0
+    if late_ms > 0:
+        # The whole timeout went before the probe could start: a host thread held the GIL
+        # in a long C call while this attempt read, compiled or prepared. Say so, rather
+        # than fork a child only to have it stop at once "while compiling".
+        timeout_ms = limits.timeout_s * 1000.0
+        return Result(
+            Outcome.TIMEOUT,
+            f"{source.path}: limits.timeout: the attempt could not start within "
+            f"{timeout_ms:.0f} ms (the host held the GIL), not run",
+        ), 0
+    if policy.isolation == "fork":
+        known = known_paths(plans.values())
+        return _run_forked(policy, source, code, namespace, state, clock, evaluations, known)
+    assert code is not None
+    result = _execute(code, namespace, state, source.path)
+    return replace(result, evaluated=evaluations.record()), budget.steps
+
+
+def _compile_failure(error: ProbeCompileError) -> Result:
+    if type(error) is ProbeCompileTimeout:
+        return Result(Outcome.TIMEOUT, str(error))
+    return Result(Outcome.COMPILE_ERROR, str(error))
+
+
+def _run_forked(
+    policy: Policy,
+    source: ProbeSource,
+    code: types.CodeType | None,
+    namespace: dict[str, object],
+    state: AttemptState,
+    clock: Callable[[], float],
+    evaluations: Evaluations,
+    known: frozenset[str],
+) -> tuple[Result, int]:
+    """Compile (unless cached) and run the probe in a forked child, under the child's
+    deadline and kill; its result and output come back on a pipe."""
+    path = source.path
+
+    def work(send: Callable[[bytes], None]) -> bytes:
+        evaluations.announce = lambda dotted: send(_EVALUATING + dotted.encode() + b"\n")
+        compiled = code
+        if compiled is None:
+            # The compiled code is not sent back for the host's cache: real probes compile
+            # in 0.1-1.5 ms here against ~4 ms for the fork itself, so it would save little,
+            # and the host would have to unmarshal bytes from a process that runs probe code.
+            try:
+                compiled = compile_probe(
+                    source.text, path=path, deadline=state.budget.deadline, clock=clock
+                )
+            except ProbeCompileError as error:
+                return _header(_compile_failure(error), state, evaluations) + b"\n"
+        send(_COMPILED)
+        result = _execute(compiled, namespace, state, path)
+        return _header(result, state, evaluations) + b"\n" + state.output.getvalue()
+
+    limits = policy.limits
+    report = run_forked(
+        work,
+        deadline_s=max(state.budget.deadline - clock(), 0.0),
+        max_payload_bytes=limits.max_output_bytes + _HEADER_ROOM_BYTES,
+        memory_bytes=limits.max_memory_bytes,
+        clock=clock,
+    )
+    child = {"pid": report.pid, "status": report.status()}
+    compiled = report.payload.startswith(_COMPILED)
+    payload = report.payload[len(_COMPILED) :] if compiled else report.payload
+    announced: list[str] = []
+    while payload.startswith(_EVALUATING):
+        notice, newline, rest = payload.partition(b"\n")
+        if not newline:
+            break
+        announced.append(notice[len(_EVALUATING) :].decode("utf-8", "replace"))
+        payload = rest
+    header_line, newline, body = payload.partition(b"\n")
+    if report.exit_code == 0 and newline:
+        header = json.loads(header_line)
+        state.output.restore(body, truncated=bool(header["truncated"]))
+        outcome = Outcome(header["outcome"])
+        evaluated = merge_reports(known, announced, header.get("evaluated"))
+        result = Result(outcome, header["reason"], header["detail"], child, evaluated)
+        return result, header["steps"]
+    failure = _child_failure(report, path, child, compiled=compiled)
+    return replace(failure, evaluated=merge_reports(known, announced, None)), 0
+
+
+def _header(result: Result, state: AttemptState, evaluations: Evaluations) -> bytes:
+    header = {
+        "outcome": str(result.outcome),
+        "reason": result.reason,
+        "detail": result.detail,
+        "steps": state.budget.steps,
+        "truncated": state.output.truncated,
+        "evaluated": evaluations.counts,
+    }
+    return json.dumps(header).encode()
+
+
+class _ExposeError(SafeprobeError):
+    """An exposure's target cannot be found in the host."""
+
+
+def _expose(
+    name: str,
+    target: str,
+    allow: tuple[str, ...],
+    redactor: Redactor,
+    state: AttemptState,
+    evaluator: Evaluator | None,
+) -> object:
+    module_name, _, attr_path = target.partition(":")
+    module = find_name(cast("dict[str, object]", sys.modules), module_name)  # no host key __eq__
+    if module is NOT_FOUND or module is None:
+        raise _ExposeError(
+            f"expose.{name}.target: module {module_name!r} is not loaded (safeprobe never imports)"
+        )
+    value: object = module
+    for attr in attr_path.split("."):
+        try:
+            value = read_attribute(value, attr)
+        except (AttributeError, ProbeDenied):
+            raise _ExposeError(f"expose.{name}.target: {target} not found in the host") from None
+    context = ViewContext(
+        exposure=name,
+        allowlist=Allowlist.parse(allow),
+        redactor=redactor,
+        max_items=state.budget.max_items,
+        render_limits=state.render_limits,
+        on_denied=state.record_denial,
+        budget=state.budget,
+        evaluator=evaluator,
+    )
+    return wrap(value, (), context)
+
+
+def _execute(
+    code: types.CodeType, namespace: dict[str, object], state: AttemptState, path: str
+) -> Result:
+    """Run top-level code, then ``execute()`` if defined; classify how it ended."""
+    try:
+        # Decimal arithmetic in plain Python's default context, not this thread's (the
+        # host may have changed decimal.DefaultContext); restored when the probe ends.
+        with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
+            exec(code, namespace)  # noqa: S102 - restricted code, guarded namespace
+            entry = namespace.get("execute")
+            if entry is not None:
+                # The probe's own def, compiled from its file; not a builtin wrapper or a view.
+                if type(entry) is not types.FunctionType or entry.__code__.co_filename != path:
+                    state.deny("execute", "'execute' must be a function the probe defines")
+                entry()
+        state.budget.check_expired()
+    except (KeyboardInterrupt, SystemExit):
+        # Never the probe's (it cannot name or raise either): the host's signal handlers, in
+        # run_probe's main thread; the runner records the attempt and lets them through.
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything the probe raises is data here
+        try:
+            return _classify(exc, state, path)
+        except Exception as failure:  # noqa: BLE001 - a hostile exception must not skip the audit
+            problem = f"raised an exception that could not be shown ({type(failure).__name__})"
+            return Result(Outcome.ERROR, f"{path}: {problem}")
+    if state.denial is not None:
+        return Result(Outcome.DENIED, f"{path}: {state.denial.rule}: {state.denial.problem}")
+    return Result(Outcome.OK, "ok")
+
+
+def _classify(exc: BaseException, state: AttemptState, path: str) -> Result:
+    """How a probe that raised ended. A stop or a refusal decides the outcome even when the
+    probe caught it and raised something else (``except BaseException`` is a NameError)."""
+    where = _where(path, exc)
+    stop = state.budget.stopped
+    if stop is not None:
+        return Result(Outcome(stop.outcome), where + f"{stop.rule}: {stop.problem}")
+    denial = state.denial or (exc if type(exc) is ProbeDenied else None)
+    if denial is not None:
+        return Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
+    if type(exc) is MemoryError:
+        return Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
+    if type(exc) is NameError:
+        # A probe can raise NameError(name=<anything>): only a short identifier is shown.
+        name = exc.name if type(exc.name) is str else ""
+        shown = repr(name) if name.isidentifier() and len(name) <= _MAX_NAME_CHARS else "a name"
+        problem = f"{shown} is not exposed by the policy nor defined by the probe"
+        if name in BUILTIN_HINTS:
+            problem += f" ({BUILTIN_HINTS[name]})"
+        return Result(Outcome.DENIED, where + f"name: {problem}")
+    text = to_text(exc, state.render_limits)
+    if len(text) > _MAX_DETAIL_CHARS:
+        text = text[:_MAX_DETAIL_CHARS] + f"…(+{len(text) - _MAX_DETAIL_CHARS} chars)"
+    detail = f"{type(exc).__name__}: {text}"
+    return Result(Outcome.ERROR, where + f"raised {type(exc).__name__}", detail)
+
+
+def _child_failure(
+    report: ChildReport, path: str, child: dict[str, object], *, compiled: bool
+) -> Result:
+    """A forked child that did not report back: why, by how it ended."""
+    if report.killed_at_deadline:
+        doing = "" if compiled else " while compiling"
+        reason = f"{path}: limits.timeout: child killed with SIGKILL at the deadline{doing}"
+        return Result(Outcome.TIMEOUT, reason, child=child)
+    if report.payload_cut:
+        return Result(Outcome.LIMIT, f"{path}: limits.max_output: child sent too much", child=child)
+    if report.signal in (signal.SIGXCPU, signal.SIGKILL):
+        reason = f"{path}: limits.timeout: child stopped by the CPU limit ({report.status()})"
+        return Result(Outcome.TIMEOUT, reason, child=child)
+    return Result(
+        Outcome.ERROR, f"{path}: child ended without a result ({report.status()})", child=child
+    )
+
+
+def _where(path: str, exc: BaseException) -> str:
+    """``path:line: `` of the innermost probe frame in the traceback."""
+    line: int | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"{path}:{line}: " if line is not None else f"{path}: "

@@ -1,0 +1,39 @@
+"""``safeprobe run --policy POLICY -- script.py [args]``: start an unmodified program with
+safeprobe installed, the way ``python -m cProfile script.py`` runs one under a profiler.
+
+The script runs as ``__main__`` (``sys.argv``, ``sys.path[0]`` and ``__file__`` as if it
+were started directly), so a policy can expose ``__main__:name``; ``-m module`` runs a
+module the same way. safeprobe is installed before the program's first line, from the
+main thread, and uninstalled when it ends.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from safeprobe.host.trigger import install, uninstall
+
+
+def run_program(policy: str, target: Sequence[str], *, module: bool = False) -> None:
+    """Install safeprobe for policy, then run target (a script and its arguments, or with
+    module=True a module name and its arguments) as __main__. Raises what install raises
+    (PolicyError, AuditError) before the program starts; SystemExit as the program does."""
+    if not target:
+        raise ValueError("nothing to run")
+    name, args = target[0], list(target[1:])
+    install(policy)
+    try:
+        if module:
+            sys.argv = [name, *args]
+            sys.path[0] = str(Path.cwd())  # as `python -m` does, wherever safeprobe lives
+            runpy.run_module(name, run_name="__main__", alter_sys=True)
+        else:
+            script = Path(name)
+            sys.argv = [name, *args]
+            sys.path[0] = str(script.resolve().parent)
+            runpy.run_path(name, run_name="__main__")
+    finally:
+        uninstall()

@@ -1,0 +1,651 @@
+"""One attempt, end to end: policy, probe file, compile, run, audit, output.
+
+Promise: ``Runner.attempt`` never raises into host code; every attempt ends as an
+``Attempt`` with an ``Outcome`` and a reason naming file, line and rule, and exactly one
+audit record. The audit sink is checked before anything of the probe is read, and the
+probe's output is released only after its record is written, so if the record cannot be
+written the operator sees a refusal and nothing of the probe (fail-closed).
+Threat model: SECURITY.md, "Audit integrity" and "Fail-closed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from safeprobe.attempt import API_TRIGGER, Attempt, Outcome, TriggerInfo
+from safeprobe.audit.log import AuditSink, load_hmac_key, output_digest, utc_timestamp
+from safeprobe.audit.syslog import SyslogCopy
+from safeprobe.errors import (
+    AuditError,
+    PolicyError,
+    ProbeRejected,
+    ResultFileError,
+    SafeprobeError,
+    SyslogError,
+)
+from safeprobe.host.execution import Result, run_code
+from safeprobe.host.results import write_result
+from safeprobe.host.source import ProbeSource, read_probe
+from safeprobe.policy.models import DEFAULT_PROBE, Policy, ProbeSpec, parse_policy
+from safeprobe.probe.budget import OutputBuffer
+from safeprobe.probe.compiler import CodeCache
+from safeprobe.probe.views import (
+    Redactor,
+)
+
+# argv is recorded so security can tell hosts apart; more than this many arguments, or
+# longer ones, add nothing to that and could carry data.
+_MAX_ARGV: Final = 16
+_MAX_ARG_CHARS: Final = 200
+# Bounds an audit reason, whatever the probe named.
+_MAX_REASON_CHARS: Final = 1000
+
+
+class Runner:
+    """Runs attempts for one policy file; one at a time; caches policy and code by digest."""
+
+    def __init__(
+        self,
+        policy_path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        write_stderr: Callable[[str], None] | None = None,
+    ) -> None:
+        self.policy_path = str(Path(policy_path).absolute())
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._write_stderr = write_stderr or _write_host_stderr
+        self._lock = threading.Lock()
+        self._policies: dict[str, Policy] = {}
+        self._policy_digest: str | None = None
+        self.last_good: Policy | None = None
+        self._audit_seen: dict[str, _SeenLog] = {}
+        self._syslog = SyslogCopy(self._write_stderr)
+        # Whether the running attempt has its record yet, and the record being appended: an
+        # interrupt that ends the attempt records it only if neither landed (see attempt()).
+        self._recorded = False
+        self._appending: dict[str, object] | None = None
+        self.code_cache = CodeCache()
+
+    # -- policy -----------------------------------------------------------------------------
+
+    def load(self) -> Policy:
+        """Read and validate the policy now; raises PolicyError. Cached by content digest."""
+        try:
+            data = Path(self.policy_path).read_bytes()
+        except OSError as exc:
+            raise PolicyError(
+                self.policy_path, None, "file", exc.strerror or "cannot read"
+            ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        policy = self._policies.get(digest)
+        if policy is None:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PolicyError(self.policy_path, None, "file", "not UTF-8") from None
+            policy = parse_policy(text, path=self.policy_path)
+            self._policies = {digest: policy}
+        self._policy_digest = digest
+        self.last_good = policy
+        return policy
+
+    # -- attempts ---------------------------------------------------------------------------
+
+    def attempt(
+        self, trigger: TriggerInfo = API_TRIGGER, *, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
+        """Run one attempt. Never raises (KeyboardInterrupt and SystemExit aside, after
+        auditing: they reach ``run_probe``'s caller in the main thread, recorded).
+        ``on_recorded`` is called once its record is written, before its output is
+        delivered: the trigger takes the next request from then on."""
+        with self._lock:
+            started = self._clock()
+            self._recorded, self._appending = False, None
+            try:
+                return self._attempt(trigger, on_recorded)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # SIGINT (or a SIGTERM handler that exits) while run_probe() runs in the main
+                # thread: the attempt still gets its one record before the host sees it.
+                if not self._recorded and not self._append_landed():
+                    self._record_interrupt(trigger, exc, started)
+                raise
+            except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
+                self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
+                return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
+
+    def _append_landed(self) -> bool:
+        """Whether the record being appended when an interrupt came was written anyway (the
+        interrupt landed after the write, before the append returned)."""
+        fields, policy = self._appending, self.last_good
+        if fields is None or policy is None:
+            return False
+        try:
+            last = _sink_for(policy).last_record()
+        except (AuditError, SafeprobeError):
+            return False
+        host = last.get("host") if last is not None else None
+        return (
+            last is not None
+            and last.get("ts") == fields.get("ts")
+            and isinstance(host, dict)
+            and host.get("pid") == os.getpid()
+        )
+
+    def _record_interrupt(self, trigger: TriggerInfo, exc: BaseException, started: float) -> None:
+        """The record of an attempt an interrupt ended, with the last good policy's sink."""
+        policy = self.last_good
+        reason = f"interrupted ({type(exc).__name__})"
+        if policy is None:
+            self._write_stderr(f"safeprobe: {reason}; no valid policy to audit with\n")
+            return
+        self._audit_refusal(
+            policy,
+            _sink_for(policy),
+            trigger,
+            Result(Outcome.ERROR, reason),
+            (self._clock() - started) * 1000.0,
+            said=f"error: {reason}",
+        )
+
+    def refuse(
+        self, trigger: TriggerInfo, outcome: Outcome, reason: str, *, count: int = 1
+    ) -> Attempt:
+        """Audit requests refused before running (busy, rate limited, unauthorized); ``count``
+        coalesced requests share one record."""
+        with self._lock:
+            policy = self.last_good
+            if policy is None:
+                return _unaudited(outcome, reason)
+            return self._audit_refusal(
+                policy,
+                _sink_for(policy),
+                trigger,
+                Result(outcome, reason),
+                0.0,
+                said=f"{outcome}: {reason}",
+                requests=count,
+            )
+
+    def _attempt(
+        self, trigger: TriggerInfo, on_recorded: Callable[[], None] | None = None
+    ) -> Attempt:
+        started = self._clock()
+        try:
+            policy = self.load()
+        except PolicyError as error:
+            return self._finish_without_policy(trigger, error, started)
+        try:
+            sink = _sink_for(policy)
+            sink.preflight()
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {exc}; probe not run (fail-closed)\n")
+            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        try:
+            self._syslog.preflight(policy.audit.syslog)
+        except SyslogError as exc:
+            return self._refuse_for_syslog(policy, sink, trigger, exc, started)
+
+        source: ProbeSource | None = None
+        output = OutputBuffer(policy.limits.max_output_bytes)
+        steps = 0
+        probe, spec = _requested(policy, trigger)
+        queue_ms = _queue_ms(trigger, started)
+        timeout_ms = policy.limits.timeout_s * 1000.0
+        if spec is None:
+            rule = f"probes: request {trigger.request} names no probe in the policy"
+            result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
+        elif queue_ms is not None and queue_ms > timeout_ms:
+            # The host held the runner off (a long C call holding the GIL) for longer than
+            # the whole attempt may take: what the operator asked about is long past.
+            result = Result(
+                Outcome.TIMEOUT,
+                f"limits.timeout: the attempt could not start within {timeout_ms:.0f} ms of "
+                f"the signal (it waited {queue_ms:.0f} ms; the host held the GIL), not run",
+            )
+        else:
+            result, steps, source = self._read_and_run(policy, spec, output)
+        duration_ms = (self._clock() - started) * 1000.0
+        if result.outcome is Outcome.OK and duration_ms > timeout_ms:
+            # The probe finished within its limits, but the attempt around it (fork, wait,
+            # read back) could not get the GIL: an ok that took this long must say why.
+            result = Result(
+                Outcome.OK,
+                f"ok; the attempt took {duration_ms:.0f} ms, over limits.timeout "
+                f"({timeout_ms:.0f} ms): the host held the GIL",
+                result.detail,
+                result.child,
+            )
+        fields = self._fields(
+            policy,
+            trigger,
+            source,
+            result,
+            duration_ms,
+            steps,
+            output,
+            key=sink.key,
+            probe=probe,
+            queue_ms=queue_ms,
+        )
+        try:
+            record = self._append(policy, sink, fields)
+        except (AuditError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
+            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+        if on_recorded is not None:
+            on_recorded()
+        if not self._syslog.ship(policy.audit.syslog, record):
+            # Withheld, fail-closed: nothing of the probe, not even its error text, and
+            # no result file; _ship has said why on stderr.
+            return Attempt(
+                outcome=result.outcome,
+                reason="output withheld: syslog",
+                output="",
+                output_truncated=False,
+                duration_ms=duration_ms,
+                steps=steps,
+                probe_path=probe.path,
+                probe_sha256=source.sha256 if source else None,
+                seq=_seq(record),
+                audited=True,
+            )
+        self._report(policy, record, probe, result, output, duration_ms)
+        return Attempt(
+            outcome=result.outcome,
+            reason=result.reason,
+            output=output.text(),
+            output_truncated=output.truncated,
+            duration_ms=duration_ms,
+            steps=steps,
+            probe_path=source.path if source else probe.path,
+            probe_sha256=source.sha256 if source else None,
+            seq=_seq(record),
+            audited=True,
+        )
+
+    def _finish_without_policy(
+        self, trigger: TriggerInfo, error: PolicyError, started: float
+    ) -> Attempt:
+        """The policy file is broken: audit with the last good policy's sink, if any."""
+        result = Result(Outcome.REJECTED, str(error))
+        policy = self.last_good
+        if policy is None:
+            self._write_stderr(
+                f"safeprobe: {error}; no valid policy to audit with, probe not run\n"
+            )
+            return _unaudited(result.outcome, result.reason)
+        duration_ms = (self._clock() - started) * 1000.0
+        return self._audit_refusal(
+            policy,
+            _sink_for(policy),
+            trigger,
+            result,
+            duration_ms,
+            said=f"rejected: {error}",
+            policy_error=True,
+        )
+
+    def preflight_audit(self, policy: Policy) -> None:
+        """Prove the policy's audit log can be written now (AuditError otherwise), and that
+        syslog can be reached when the policy requires it (SyslogError)."""
+        _sink_for(policy).preflight()
+        self._syslog.preflight(policy.audit.syslog)
+
+    # -- syslog -----------------------------------------------------------------------------
+
+    def _refuse_for_syslog(
+        self,
+        policy: Policy,
+        sink: AuditSink,
+        trigger: TriggerInfo,
+        error: SyslogError,
+        started: float,
+    ) -> Attempt:
+        """Required syslog is unreachable: the probe is not read or run; the file (which
+        works) gets the attempt's one record, and syslog no copy."""
+        result = Result(Outcome.REJECTED, f"audit: {error.problem} (audit.syslog.required)")
+        duration_ms = (self._clock() - started) * 1000.0
+        said = f"rejected: {error}; probe not run (fail-closed)"
+        return self._audit_refusal(
+            policy, sink, trigger, result, duration_ms, said=said, ship=False
+        )
+
+    def _audit_refusal(
+        self,
+        policy: Policy,
+        sink: AuditSink,
+        trigger: TriggerInfo,
+        result: Result,
+        duration_ms: float,
+        *,
+        said: str,
+        policy_error: bool = False,
+        requests: int = 1,
+        ship: bool = True,
+    ) -> Attempt:
+        """The one record of an attempt refused before its probe ran; ``said`` goes to the
+        host's stderr after the attempt's number."""
+        fields = self._fields(
+            policy,
+            trigger,
+            None,
+            result,
+            duration_ms,
+            0,
+            None,
+            policy_error=policy_error,
+            requests=requests,
+        )
+        try:
+            record = self._append(policy, sink, fields)
+        except (AuditError, OSError, SafeprobeError) as exc:
+            self._write_stderr(f"safeprobe: {said}; and {exc}; not audited\n")
+            return _unaudited(result.outcome, result.reason)
+        if ship:
+            self._syslog.ship(policy.audit.syslog, record)
+        self._write_stderr(f"safeprobe: attempt #{record['seq']} {said}\n")
+        return Attempt(
+            outcome=result.outcome,
+            reason=result.reason,
+            output="",
+            output_truncated=False,
+            duration_ms=duration_ms,
+            steps=0,
+            probe_path=None,
+            probe_sha256=None,
+            seq=_seq(record),
+            audited=True,
+        )
+
+    def _append(
+        self, policy: Policy, sink: AuditSink, fields: dict[str, object]
+    ) -> dict[str, object]:
+        """Append one record; if the log was rotated away since our last record (renamed,
+        replaced, truncated), the record names the head it last saw, so a chain is never
+        continued or restarted silently."""
+        path = policy.audit.path
+        seen = self._audit_seen.get(path)
+        if seen is not None and _rotated(path, seen):
+            fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
+        self._appending = fields
+        record = sink.append(fields)
+        self._recorded = True
+        try:
+            st = Path(path).lstat()
+        except OSError:
+            return record
+        seq, head = record.get("seq"), record.get("mac")
+        if isinstance(seq, int) and isinstance(head, str):
+            self._audit_seen[path] = _SeenLog(st.st_dev, st.st_ino, st.st_size, seq, head)
+        return record
+
+    # -- running the probe --------------------------------------------------------------------
+
+    def _read_and_run(
+        self, policy: Policy, spec: ProbeSpec, output: OutputBuffer
+    ) -> tuple[Result, int, ProbeSource | None]:
+        """Read, check, compile (cached by digest, in isolation: thread) and run one probe
+        file, all within the attempt's timeout."""
+        source: ProbeSource | None = None
+        steps = 0
+        # The attempt's timeout runs from here: reading, compiling and running.
+        started = self._clock()
+        try:
+            source = read_probe(
+                spec.path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
+            )
+            argv = tuple(_safe_argv(Redactor.with_defaults(policy.redact)))
+            result, steps = run_code(
+                policy,
+                source,
+                output,
+                clock=self._clock,
+                argv=argv,
+                started=started,
+                code_cache=self.code_cache,
+            )
+        except ProbeRejected as error:
+            result = Result(Outcome.REJECTED, str(error))
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
+            where = source.path if source else spec.path
+            result = Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
+        return result, steps, source
+
+    # -- audit and output ---------------------------------------------------------------------
+
+    def _fields(
+        self,
+        policy: Policy,
+        trigger: TriggerInfo,
+        source: ProbeSource | None,
+        result: Result,
+        duration_ms: float,
+        steps: int,
+        output: OutputBuffer | None,
+        *,
+        policy_error: bool = False,
+        requests: int = 1,
+        key: bytes | None = None,
+        probe: _ProbeRef | None = None,
+        queue_ms: float | None = None,
+    ) -> dict[str, object]:
+        """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
+        the probe asked for (the default one when not given)."""
+        if probe is None:  # a refusal: name what the request asked for
+            probe, _spec = _requested(policy, trigger)
+        redactor = Redactor.with_defaults(policy.redact)
+        out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
+        if output is not None:
+            data = output.getvalue()
+            out = {
+                "bytes": len(data),
+                "digest": output_digest(data, key),
+                "truncated": output.truncated,
+            }
+            if policy.audit.include_output:
+                out["text"] = output.text()
+        return {
+            "ts": utc_timestamp(self._wall_clock()),
+            "host": {
+                "pid": os.getpid(),
+                "hostname": socket.gethostname(),
+                "argv": _safe_argv(redactor),
+            },
+            "trigger": {
+                "signal": trigger.signal,
+                "sender_pid": trigger.sender_pid,
+                "sender_uid": trigger.sender_uid,
+                "sender_verified": trigger.sender_verified,
+                "received": trigger.received,
+                "request": trigger.request,
+                "requests": requests,
+            },
+            "policy": {
+                "path": self.policy_path,
+                "sha256": None if policy_error else self._policy_digest,
+                "name": policy.name,
+            },
+            "probe": {
+                "name": probe.name,
+                "path": source.path if source else probe.path,
+                "sha256": source.sha256 if source else None,
+                "bytes": source.size_bytes if source else None,
+                "owner": source.owner_uid if source else None,
+                "mode": f"{source.mode:04o}" if source else None,
+            },
+            "outcome": str(result.outcome),
+            "reason": _bounded(result.reason),
+            "duration_ms": round(duration_ms, 3),
+            # Signal received to attempt started; duration_ms is the attempt itself.
+            "queue_ms": None if queue_ms is None else round(queue_ms, 3),
+            "steps": steps,
+            "output": out,
+            "isolation": {"mode": policy.isolation, "child": result.child},
+            **({"evaluated": result.evaluated} if result.evaluated else {}),
+        }
+
+    def _report(
+        self,
+        policy: Policy,
+        record: Mapping[str, object],
+        probe: _ProbeRef,
+        result: Result,
+        output: OutputBuffer,
+        duration_ms: float,
+    ) -> None:
+        """Show the operator the probe's output: framed on the host's stderr, or with
+        ``output: file`` in the attempt's result file, with one line on stderr."""
+        seq, mac = record["seq"], record["mac"]
+        body = output.text()
+        if body and not body.endswith("\n"):
+            body += "\n"
+        tail = ""
+        if result.outcome is not Outcome.OK:
+            tail = f"safeprobe: {result.reason}\n"
+            if result.detail:
+                tail += f"safeprobe: {result.detail}\n"
+        shown = probe.name or "?"
+        if probe.path is not None and probe.name == DEFAULT_PROBE:
+            shown = Path(probe.path).name
+        summary = (
+            f"safeprobe {policy.name} #{seq} {shown}: {result.outcome} in {duration_ms:.1f} ms"
+        )
+        if policy.output == "file" and isinstance(seq, int) and isinstance(mac, str):
+            try:
+                where = write_result(policy.output_dir, os.getpid(), seq, mac, body + tail)
+            except ResultFileError as exc:
+                self._write_stderr(f"safeprobe: #{seq}: {exc}; output not delivered\n")
+                return
+            self._write_stderr(f"{summary}; output in {where}\n")
+            return
+        self._write_stderr(f"--- {summary} ---\n{body}{tail}--- end safeprobe #{seq} ---\n")
+
+
+@dataclass(frozen=True, slots=True)
+class _ProbeRef:
+    """The probe an attempt asked for: its name in the policy (None when the request
+    named none) and its path there."""
+
+    name: str | None
+    path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _SeenLog:
+    """The audit file as this runner last left it."""
+
+    dev: int
+    ino: int
+    size: int
+    seq: int
+    head: str
+
+
+def _rotated(path: str, seen: _SeenLog) -> bool:
+    """Whether the file at ``path`` is no longer the one we appended to, or was cut: other
+    processes sharing it only ever make it longer."""
+    try:
+        st = Path(path).lstat()
+    except OSError:
+        return True
+    return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
+
+
+def _queue_ms(trigger: TriggerInfo, started: float) -> float | None:
+    """How long the request waited between the signal path and the attempt's start."""
+    if trigger.received_at is None:
+        return None
+    return max(0.0, (started - trigger.received_at) * 1000.0)
+
+
+def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:
+    """The probe a request's code names in the policy, or (name None) none."""
+    name = policy.probe_named_by(trigger.request)
+    spec = policy.probe_for(name) if name is not None else None
+    return _ProbeRef(name, spec.path if spec is not None else None), spec
+
+
+def _sink_for(policy: Policy) -> AuditSink:
+    return AuditSink(policy.audit.path, key=_hmac_key(policy), fsync=policy.audit.fsync)
+
+
+def _hmac_key(policy: Policy) -> bytes | None:
+    key_file = policy.audit.hmac_key_file
+    return load_hmac_key(key_file) if key_file else None
+
+
+def _safe_argv(redactor: Redactor) -> list[str]:
+    """The host's argv with values of secret-looking options replaced."""
+    shown: list[str] = []
+    hide_next = False
+    for arg in sys.argv[:_MAX_ARGV]:
+        if hide_next:
+            shown.append("<redacted>")
+            hide_next = False
+            continue
+        flag, eq, _value = arg.partition("=")
+        if redactor.hides(flag.lstrip("-")):
+            if eq:
+                shown.append(f"{flag}=<redacted>")
+            else:
+                shown.append(arg)
+                hide_next = arg.startswith("-")
+            continue
+        shown.append(arg[:_MAX_ARG_CHARS])
+    # argv may hold bytes that are not UTF-8 (as surrogates); the audit line must be JSON.
+    return [a.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace") for a in shown]
+
+
+def _bounded(reason: str) -> str:
+    """Reasons quote probe identifiers; a record stays small whatever the probe named."""
+    if len(reason) <= _MAX_REASON_CHARS:
+        return reason
+    return reason[:_MAX_REASON_CHARS] + f"…(+{len(reason) - _MAX_REASON_CHARS} chars)"
+
+
+def _seq(record: Mapping[str, object]) -> int | None:
+    seq = record.get("seq")
+    return seq if isinstance(seq, int) else None
+
+
+def _unaudited(outcome: Outcome, reason: str) -> Attempt:
+    return Attempt(
+        outcome=outcome,
+        reason=reason,
+        output="",
+        output_truncated=False,
+        duration_ms=0.0,
+        steps=0,
+        probe_path=None,
+        probe_sha256=None,
+        seq=None,
+        audited=False,
+    )
+
+
+def _write_host_stderr(text: str) -> None:
+    """Write to the host's sys.stderr; if it is gone or broken, to fd 2; never raise."""
+    stream = sys.stderr
+    if stream is not None:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        else:
+            return
+    try:
+        os.write(2, text.encode("utf-8", "replace"))
+    except OSError:
+        return

@@ -1,0 +1,313 @@
+"""Budgets a probe runs under: deadline, steps, call depth, sizes and output.
+
+Promise: a probe written in pure Python stops within a few milliseconds of its deadline or
+at its step budget, whatever it catches, because every loop head, function entry and
+guarded iteration calls ``Budget.tick`` and a stop is sticky (once stopped, every later
+tick raises again). One C call cannot be interrupted in thread isolation, so anything that
+could allocate or loop much in one call is checked against the size caps before it starts
+(in ``isolation: fork`` the child is also killed at the deadline: host/isolation.py).
+Threat model: SECURITY.md, "Time", "Memory" and "Output".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from safeprobe.errors import ProbeStopped
+
+# Well below CPython's default recursion limit of 1000, so a runaway probe stops with our
+# outcome before the interpreter's RecursionError, and the host's limit is never touched.
+MAX_CALL_DEPTH: Final = 200
+
+# Bytes one string operation (repetition, padding, replace, join, formatting) may produce.
+# 16 MiB is far beyond any output cap, so no honest probe meets it.
+MAX_BUILT_BYTES: Final = 16 * 1024 * 1024
+
+# Digits in an integer built by ** or <<: 10,000 digits is ample for any metric and keeps
+# one C call in microseconds (a 10**10**8 would hold the GIL for minutes).
+MAX_INT_BITS: Final = 40_000
+
+# Bytes all of one attempt's size-checked allocations may add up to. Each one-call check
+# bounds a single step; this bounds a loop of them (``[[0] * 100_000 for _ in range(10**5)]``
+# would otherwise build gigabytes inside the deadline). Counted, not measured: each check
+# is an estimate from the call's inputs (sizes.py: a list slot per item plus each new
+# item's own size), made before the call, and never credited back when a value is freed.
+MAX_ATTEMPT_BUILT_BYTES: Final = 64 * 1024 * 1024
+_POINTER_BYTES: Final = 8
+
+# isolation: thread only: how much the process's resident set may grow during one attempt
+# before the budget stops the probe. The estimates above charge one-call allocations;
+# this backstop catches what is built step by step from small uncharged pieces (a million
+# ``x + i`` of a 40,000-bit x is 5 GB, 5 KiB a step). 32 MiB, plus one call's 16 MiB
+# (MAX_BUILT_BYTES) and what a loop can add between two samples, stays under the +64 MiB
+# issue 11 promises. Measured, so another host thread allocating at the same time can
+# stop a probe early: a refusal, the safe side.
+MAX_RSS_GROWTH_BYTES: Final = 32 * 1024 * 1024
+# The backstop reads /proc/self/statm (about 20 us) when a tick finds this much time
+# passed since the last read: ~1% of a tight loop, and a loop of Python steps adds well
+# under 1 MB in 2 ms (measured: 0.08 MB/ms keeping 40,000-bit ints).
+RSS_SAMPLE_INTERVAL_S: Final = 0.002
+# The backstop is also sampled before any single charged allocation this large: reading
+# /proc/self/statm (~20 us) is nothing beside writing 1 MiB, and a few such calls in a
+# row, with no loop between them, would otherwise all land before a tick's sample.
+RSS_SAMPLE_CHARGE_BYTES: Final = 1024 * 1024
+_PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+TRUNCATION_MARKER: Final = "\n[safeprobe: output truncated at {limit} bytes]\n"
+
+
+class Budget:
+    """Steps, deadline and call depth of one attempt."""
+
+    __slots__ = (
+        "_check_at",
+        "_clock",
+        "_rss_limit_pages",
+        "built_bytes",
+        "deadline",
+        "depth",
+        "max_items",
+        "max_steps",
+        "steps",
+        "stopped",
+        "timeout_s",
+    )
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        max_steps: int,
+        max_items: int,
+        clock: Callable[[], float] = time.monotonic,
+        started: float | None = None,
+        rss_backstop: bool = False,
+    ) -> None:
+        """``started``: the ``clock()`` reading the timeout runs from (now by default)."""
+        self._clock = clock
+        self.timeout_s = timeout_s
+        self.deadline = (clock() if started is None else started) + timeout_s
+        # Ticks compare the clock with _check_at: the deadline, or the next RSS sample when
+        # the backstop is on, so sampling costs the fast path nothing.
+        self._check_at = self.deadline
+        self._rss_limit_pages: int | None = None
+        if rss_backstop:
+            resident = _resident_pages()
+            if resident is not None:
+                self._rss_limit_pages = resident + MAX_RSS_GROWTH_BYTES // _PAGE_BYTES
+                self._check_at = min(self.deadline, clock() + RSS_SAMPLE_INTERVAL_S)
+        self.max_steps = max_steps
+        self.max_items = max_items
+        self.steps = 0
+        self.depth = 0
+        self.built_bytes = 0
+        self.stopped: ProbeStopped | None = None
+
+    def stop(self, outcome: str, rule: str, problem: str) -> ProbeStopped:
+        if self.stopped is None:
+            self.stopped = ProbeStopped(outcome, rule, problem)
+        return self.stopped
+
+    def tick(self) -> None:
+        """One unit of probe work: a loop iteration, a call, an item of a guarded iterator."""
+        self.steps += 1
+        if (
+            self.stopped is not None
+            or self.steps > self.max_steps
+            or self._clock() > self._check_at
+        ):
+            self.checkpoint()
+
+    def tick_quietly(self) -> bool:
+        """A tick for work that host-facing code also runs (rendering): False once a budget
+        is spent, the stop recorded so the probe's next tick raises it, instead of raising
+        into a caller that may not expect a ``ProbeStopped``."""
+        try:
+            self.tick()
+        except ProbeStopped:
+            return False
+        return True
+
+    def checkpoint(self) -> None:
+        """What a tick does when its fast test fails: raise a stop (sticky first, then steps,
+        then time, then memory), or take an RSS sample and set the next one."""
+        if self.stopped is not None:
+            raise self.stopped
+        if self.steps > self.max_steps:
+            raise self.stop("limit", "limits.max_steps", f"more than {self.max_steps} steps")
+        now = self._clock()
+        if now > self.deadline:
+            raise self.stop("timeout", "limits.timeout", f"ran past {self.timeout_s * 1000:g} ms")
+        if self._rss_limit_pages is not None:
+            self._check_rss()
+            self._check_at = min(self.deadline, now + RSS_SAMPLE_INTERVAL_S)
+
+    def enter(self) -> None:
+        """A probe function was called."""
+        self.depth += 1
+        if self.depth > MAX_CALL_DEPTH:
+            raise self.stop("limit", "recursion", f"calls nested deeper than {MAX_CALL_DEPTH}")
+        self.tick()
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+    def check_items(self, count: int, what: str, *, item_bytes: int = 0) -> None:
+        """Refuse building or walking a container larger than ``limits.max_items``, then
+        check and charge it as a slot per item plus ``item_bytes`` for each item the call
+        makes anew (sizes.py estimates it from the inputs)."""
+        if count > self.max_items:
+            raise self.stop(
+                "limit",
+                "limits.max_items",
+                f"{what} of {count} items is over the {self.max_items} cap",
+            )
+        self.check_bytes(count * (_POINTER_BYTES + max(item_bytes, 0)), what)
+
+    def check_bytes(self, count: int, what: str) -> None:
+        if count > MAX_BUILT_BYTES:
+            raise self.stop(
+                "limit", "size", f"{what} would build {count} bytes, over the {MAX_BUILT_BYTES} cap"
+            )
+        self._charge(count, what)
+
+    def check_total_bytes(self, count: int, what: str) -> None:
+        """A result assembled from pieces already charged: checked against the one-call
+        cap, not charged again."""
+        if count > MAX_BUILT_BYTES:
+            raise self.stop(
+                "limit", "size", f"{what} would build {count} bytes, over the {MAX_BUILT_BYTES} cap"
+            )
+
+    def _charge(self, count: int, what: str) -> None:
+        self.built_bytes += max(count, 0)
+        if self.built_bytes > MAX_ATTEMPT_BUILT_BYTES:
+            raise self.stop(
+                "limit",
+                "size",
+                f"{what}: the probe built more than {MAX_ATTEMPT_BUILT_BYTES} bytes in all",
+            )
+        if count >= RSS_SAMPLE_CHARGE_BYTES and self._rss_limit_pages is not None:
+            # A large allocation is about to be made: sample the backstop now instead of
+            # at the next tick. Straight-line code makes no tick, so a few calls each
+            # under-estimated would otherwise all land before any sample; now at most
+            # this one lands past the 32 MiB (the one-call cap bounds it).
+            self._check_rss()
+
+    def _check_rss(self) -> None:
+        limit = self._rss_limit_pages
+        if limit is None:
+            return
+        resident = _resident_pages()
+        if resident is not None and resident > limit:
+            raise self.stop(
+                "limit",
+                "size",
+                f"the process grew by more than {MAX_RSS_GROWTH_BYTES} bytes during the "
+                "attempt (isolation: thread)",
+            )
+
+    def check_int_bits(self, bits: int, what: str) -> None:
+        if bits > MAX_INT_BITS:
+            raise self.stop("limit", "size", f"{what} would build an integer of {bits} bits")
+
+    def check_expired(self) -> None:
+        """Called once the probe returns: a stop it caught still decides the outcome."""
+        if self.stopped is not None:
+            raise self.stopped
+
+
+class TickingIterator:
+    """An iterator that costs one step per item, so C loops over it obey the budget.
+
+    ``Budget.tick`` is inlined: this runs once per item of every loop a probe makes, and
+    the call was a third of the cost of walking a host container.
+    """
+
+    __slots__ = ("_budget", "_it")
+
+    def __init__(self, it: Iterator[object], budget: Budget) -> None:
+        self._it = it
+        self._budget = budget
+
+    def __iter__(self) -> TickingIterator:
+        return self
+
+    def __next__(self) -> object:
+        budget = self._budget
+        budget.steps += 1
+        if (
+            budget.stopped is not None
+            or budget.steps > budget.max_steps
+            or budget._clock() > budget._check_at
+        ):
+            budget.checkpoint()
+        return next(self._it)
+
+
+class OutputBuffer:
+    """The probe's captured output, never held beyond its cap."""
+
+    __slots__ = ("_chunks", "_size", "max_bytes", "truncated")
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.truncated = False
+
+    def write(self, text: str) -> None:
+        if self.truncated:
+            return
+        room = self.max_bytes - self._size
+        # A character is at least one byte, so never encode more characters than fit.
+        data = text[: room + 1].encode("utf-8", "backslashreplace")
+        if len(data) > room:
+            # Cut on a character boundary so the kept part still decodes.
+            data = data[:room].decode("utf-8", "ignore").encode("utf-8")
+            self.truncated = True
+        self._chunks.append(data)
+        self._size += len(data)
+
+    def restore(self, data: bytes, *, truncated: bool) -> None:
+        """Take over output captured elsewhere (a forked child), still under the cap."""
+        self._chunks = [data[: self.max_bytes]]
+        self._size = len(self._chunks[0])
+        self.truncated = truncated or len(data) > self.max_bytes
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def text(self) -> str:
+        """The output as an operator reads it, with the truncation marker when cut."""
+        body = self.getvalue().decode("utf-8", "replace")
+        if self.truncated:
+            body += TRUNCATION_MARKER.format(limit=self.max_bytes)
+        return body
+
+
+# Bound now, so a host that replaces os.open later cannot have its code run by a tick.
+_os_open: Final = os.open
+_os_read: Final = os.read
+_os_close: Final = os.close
+
+
+def _resident_pages() -> int | None:
+    """The process's resident set in pages (statm's second field), or None without /proc.
+    Plain os calls, no file object: this runs inside ticks."""
+    try:
+        fd = _os_open("/proc/self/statm", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fields = _os_read(fd, 128).split()
+    except OSError:
+        return None
+    finally:
+        _os_close(fd)
+    if len(fields) < 2 or not fields[1].isdigit():
+        return None
+    return int(fields[1])

@@ -1,0 +1,1 @@
+"""Facts: read-only snapshots of the host (threads, process, gc, asyncio tasks)."""

@@ -1,0 +1,214 @@
+"""What a probe may do with closed stdlib values (values.py) and how the idioms it types work.
+
+Promise: attribute reads of a closed value go through its type's list in values.py and
+their results are checked again (a scalar, a closed value or a tuple of those, else
+refused); calls that can build something large (``strftime`` with a long format, a
+Decimal's ``as_integer_ratio`` or fixed-point format, Fraction arithmetic) are charged to
+the attempt's budget before the one call that would build it. ``isinstance`` takes the
+builtin types and the stdlib types a probe may name (``TYPE_NAMES``); the names are
+tokens, not the classes, so a probe cannot reach a class's attributes, and only the value
+types in ``_CONSTRUCTORS`` can be called, with scalars and closed values only.
+``typename`` and ``hasattr`` answer from the type's C slot and the allowlists, without
+running host code. Threat model: SECURITY.md, "Stdlib values".
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import fractions
+import types
+import uuid
+from collections.abc import Callable
+from typing import Final, NoReturn, cast
+
+from safeprobe.probe.budget import Budget
+from safeprobe.probe.render import is_scalar
+from safeprobe.probe.values import (
+    ENUM_READS,
+    FIXED_DECIMAL_CONTEXT,
+    ISINSTANCE_TYPES,
+    READS_BY_ID,
+    decimal_digits,
+    format_bound,
+    is_closed,
+    read,
+    type_name,
+)
+
+_BITS_PER_DIGIT: Final = 3.33
+
+
+class TypeToken:
+    """A stdlib type as a probe names it: isinstance() maps it back to the class; it is
+    callable only for the value types in ``_CONSTRUCTORS``; it has no attributes."""
+
+    __slots__ = ("_sp_kind", "_sp_make")
+
+    _sp_kind: type
+    _sp_make: Callable[..., object] | None
+
+    def __init__(self, kind: type, make: Callable[..., object] | None) -> None:
+        object.__setattr__(self, "_sp_kind", kind)
+        object.__setattr__(self, "_sp_make", make)
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        make = self._sp_make
+        if make is None:
+            raise TypeError(f"{type_name(self._sp_kind)}() cannot be called in a probe")
+        return make(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<class '{type_name(self._sp_kind)}'>"
+
+    __str__ = __repr__
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise TypeError("type names are read-only")
+
+
+def token_kind(value: object) -> type | None:
+    """The class a token stands for, or None."""
+    if type(value) is TypeToken:
+        kind: type = value._sp_kind
+        return kind
+    return None
+
+
+def _only_plain(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    for value in (*args, *kwargs.values()):
+        if not is_scalar(value) and not is_closed(value):
+            raise TypeError("arguments must be numbers, strings or stdlib values")
+
+
+def _constructor(kind: type) -> Callable[..., object]:
+    def make(*args: object, **kwargs: object) -> object:
+        _only_plain(args, kwargs)
+        with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
+            return kind(*args, **kwargs)
+
+    return make
+
+
+# Value types a probe may build, to compare a host value with: each builds an immutable
+# value from numbers and short strings in time linear in them. Not Fraction (its str
+# parser builds 10**exponent) and no container (bytearray(10**10) is one allocation).
+_CONSTRUCTORS: Final = frozenset(
+    map(
+        id,
+        (
+            datetime.date,
+            datetime.datetime,
+            datetime.time,
+            datetime.timedelta,
+            decimal.Decimal,
+            uuid.UUID,
+        ),
+    )
+)
+
+
+def type_tokens() -> dict[str, TypeToken]:
+    """The names a probe may use for stdlib types, each a fresh token."""
+    return {
+        name: TypeToken(kind, _constructor(kind) if id(kind) in _CONSTRUCTORS else None)
+        for name, kind in ISINSTANCE_TYPES.items()
+    }
+
+
+def integer_bits(value: object) -> int:
+    """At least the bits of the integers a Decimal or Fraction becomes (``int()``,
+    ``round()``, ``as_integer_ratio()``): a Decimal's exponent is a count of digits to
+    write out (Decimal('1E+999999') is a million-digit integer); 0 for other values."""
+    if type(value) is decimal.Decimal:
+        number = value
+        if not number.is_finite():
+            return 0
+        # |exponent| <= |adjusted| + digits, and the digits are at most decimal_digits.
+        digits = 2 * decimal_digits(number) + abs(number.adjusted())
+        return int(digits * _BITS_PER_DIGIT)
+    if type(value) is fractions.Fraction:
+        fraction = value
+        return fraction.numerator.bit_length() + fraction.denominator.bit_length()
+    if type(value) is int:
+        return value.bit_length()
+    return 0
+
+
+# Operators whose result's integers are at most as long as both operands' together: a
+# Fraction's numerator and denominator after + - * / // % are products of the operands'.
+_GROWING: Final = frozenset({"+", "-", "*", "/", "//", "%"})
+
+
+class ValueAccess:
+    """The guards for closed values in one attempt."""
+
+    def __init__(self, budget: Budget, deny: Callable[[str, str], NoReturn]) -> None:
+        self.budget = budget
+        self.deny = deny
+
+    def getattr(self, value: object, name: str) -> object:
+        """``value.name`` for a closed value: listed names only, results checked."""
+        try:
+            found = read(value, name)
+        except LookupError:
+            self.deny(
+                "attribute",
+                f"'{name}' of {type_name(type(value))} values is not available to probes",
+            )
+        kind = type(found)
+        if kind is types.BuiltinMethodType or kind is types.MethodType:
+            return self._method(value, name, cast("Callable[..., object]", found))
+        return self.result(found, name)
+
+    def _method(self, value: object, name: str, method: Callable[..., object]) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            self._check_call(value, name, args)
+            return self.result(method(*args, **kwargs), name)
+
+        call.__name__ = name
+        call.__qualname__ = f"{type_name(type(value))}.{name}"
+        return call
+
+    def _check_call(self, value: object, name: str, args: tuple[object, ...]) -> None:
+        if name == "strftime" and args and type(args[0]) is str:
+            self.budget.check_bytes(format_bound(value, args[0]), f"{name}()")
+        elif name == "as_tuple" and type(value) is decimal.Decimal:
+            self.budget.check_items(decimal_digits(value), f"{name}()")
+        elif name == "as_integer_ratio" and type(value) is decimal.Decimal:
+            self.budget.check_int_bits(integer_bits(value), f"{name}()")
+
+    def readable(self, value: object, name: str) -> bool:
+        """Whether ``getattr`` would give ``value.name`` (for hasattr)."""
+        if issubclass(type(value), enum.Enum):
+            return name in ENUM_READS
+        names = READS_BY_ID.get(id(type(value)))
+        return names is not None and name in names
+
+    def check_arithmetic(self, op: str, left: object, right: object) -> None:
+        """Charge ``left op right`` when a Fraction or Decimal is in it: a Fraction's result
+        has integers as long as both operands' (``**``: times the exponent); a Decimal's is
+        rounded to the fixed context's 28 digits, but an int operand is converted exactly
+        first. Python code (fractions.py) or one C call, so checked before it runs."""
+        left_kind, right_kind = type(left), type(right)
+        if left_kind is fractions.Fraction or right_kind is fractions.Fraction:
+            bits = integer_bits(left) + integer_bits(right)
+            if op == "**" and type(right) is int:
+                bits = integer_bits(left) * max(abs(right), 1)
+            elif op not in _GROWING and op != "**":
+                return
+            self.budget.check_int_bits(bits, f"'{op}'")
+        elif left_kind is decimal.Decimal or right_kind is decimal.Decimal:
+            for operand in (left, right):
+                if type(operand) is int:
+                    self.budget.check_int_bits(operand.bit_length(), f"'{op}'")
+
+    def result(self, found: object, name: str) -> object:
+        """A read's result, if it is a scalar, a closed value or a tuple of those."""
+        plain = is_scalar(found) or is_closed(found)
+        if not plain and type(found) is tuple:
+            plain = all(is_scalar(v) or is_closed(v) for v in cast("tuple[object, ...]", found))
+        if not plain:
+            self.deny("host-code", f"'{name}' gave a value probes cannot hold")
+        return found

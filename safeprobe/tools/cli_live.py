@@ -1,0 +1,155 @@
+"""The commands that act on live processes: ``safeprobe trigger`` and ``safeprobe run``.
+
+Exit codes of ``trigger`` (scripts may rely on them): 0 the probe ran (outcome ok); 1 the
+attempt was audited with another outcome, or the policy is bad; 2 usage, or --probe names
+no probe of the policy; 3 no such process, or it does not run safeprobe; 4 not permitted
+(to signal it or read its audit file); 5 no audit record within --wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import TYPE_CHECKING, Final
+
+from safeprobe.errors import PolicyError
+
+if TYPE_CHECKING:
+    from safeprobe.tools.sender import TriggerResult
+
+EXIT_NOT_OK: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_NO_HOST: Final = 3
+EXIT_FORBIDDEN: Final = 4
+EXIT_NO_RECORD: Final = 5
+EXIT_INTERRUPTED: Final = 130  # as a shell reports a program ended by Ctrl-C
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    trigger = sub.add_parser(
+        "trigger",
+        help="run a process's probe now and print the outcome and output",
+        description="Check that PID runs safeprobe, send its policy's signal, wait for "
+        "that attempt's audit record, and print the outcome and the probe's output (from "
+        "the result file with 'output: file', or the record with "
+        "'audit.include_output: true').",
+        epilog="exit codes: 0 ran ok, 1 another outcome, 2 usage or unknown probe, 3 not a "
+        "safeprobe process, 4 not permitted, 5 no record within --wait\n\n"
+        "example:\n  safeprobe trigger 4242 --probe threads --wait 5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    trigger.add_argument("pid", type=int)
+    trigger.add_argument(
+        "--probe", default="default", help="a probe the policy names under probes: (default: probe)"
+    )
+    trigger.add_argument(
+        "--wait", type=_seconds, default=10.0, metavar="SECONDS", help="how long to wait (10)"
+    )
+    trigger.add_argument(
+        "--policy", help="the host's policy file, when it cannot be discovered from the pid"
+    )
+    trigger.add_argument("--json", action="store_true", help="the record and output as JSON")
+    trigger.set_defaults(func=_cmd_trigger)
+
+    run = sub.add_parser(
+        "run",
+        help="start a program with safeprobe installed",
+        description="Run an unmodified Python program as __main__ with safeprobe "
+        "installed for POLICY, like 'python -m cProfile'. Its __main__ objects can be "
+        "exposed as __main__:name.",
+        epilog="example:\n  safeprobe run --policy policy.yaml -- app.py --port 8080\n"
+        "  python -m safeprobe run --policy policy.yaml -m http.server 8000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--policy", required=True)
+    run.add_argument("-m", dest="module", action="store_true", help="run a module, not a script")
+    run.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args] (or module)")
+    run.set_defaults(func=_cmd_run)
+
+
+def _cmd_trigger(args: argparse.Namespace) -> int:
+    from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe  # noqa: PLC0415
+    from safeprobe.tools import sender  # noqa: PLC0415 - ctypes and the policy load on use
+
+    try:
+        outcome = sender.trigger(
+            args.pid, probe=args.probe, wait_s=args.wait, policy_path=args.policy
+        )
+    except NotAnnounced as exc:
+        return _fail(str(exc), EXIT_NO_HOST)
+    except ProcessLookupError:
+        return _fail(f"no process {args.pid}", EXIT_NO_HOST)
+    except PermissionError as exc:
+        where = f"{exc.filename}: " if exc.filename else f"process {args.pid}: "
+        return _fail(f"{where}{exc.strerror} (run as the host's user or root)", EXIT_FORBIDDEN)
+    except UnknownProbe as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except NoRecord as exc:
+        return _fail(str(exc), EXIT_NO_RECORD)
+    except PolicyError as exc:
+        return _fail(str(exc), EXIT_NOT_OK)
+    except OSError as exc:  # e.g. EAGAIN from sigqueue (the queue is full), ELOOP
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_NOT_OK)
+    if args.json:
+        shown = {
+            "output": outcome.output,
+            "output_from": outcome.output_from,
+            "record": outcome.record,
+        }
+        print(json.dumps(shown))
+    else:
+        _print_outcome(outcome)
+    return 0 if outcome.ok else EXIT_NOT_OK
+
+
+def _print_outcome(outcome: TriggerResult) -> None:
+    record = outcome.record
+    probe = record.get("probe")
+    name = probe.get("name") if isinstance(probe, dict) else None
+    print(
+        f"#{record.get('seq')} {name} in process {outcome.pid}: {record.get('outcome')}"
+        f" in {record.get('duration_ms')} ms"
+    )
+    if record.get("outcome") != "ok":
+        print(f"reason: {record.get('reason')}")
+    if outcome.output is not None:
+        sys.stdout.write(outcome.output)
+        if outcome.output and not outcome.output.endswith("\n"):
+            print()
+    elif outcome.output_from == "missing":
+        print("(no result file appeared; the host's stderr says why)")
+    else:
+        print(
+            "(the output went to the host's stderr; set 'output: file' or "
+            "'audit.include_output: true' in the policy to see it here)"
+        )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from safeprobe.host.launcher import run_program  # noqa: PLC0415
+
+    target = list(args.target)
+    if target[:1] == ["--"]:
+        target = target[1:]
+    if not target:
+        return _fail("run: name a script (or -m module) after the options", EXIT_USAGE)
+    try:
+        run_program(args.policy, target, module=args.module)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"safeprobe: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,177 @@
+"""Reading an audit trail for people: filter records, format them as a table, follow a file.
+
+Promise: reading never changes the log and never trusts it. A line that does not parse is
+skipped here and counted; whether the chain is intact is ``audit.verify_chain``'s job, and
+``safeprobe audit show`` says so. Threat model: SECURITY.md, "Audit integrity".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from safeprobe.audit.log import utc_timestamp
+from safeprobe.policy.models import parse_duration
+
+HEADER: Final = (
+    f"{'time (UTC)':<26} {'pid':>7} {'sender':>13} {'probe':<16} {'sha256':<8} "
+    f"{'outcome':<13} {'ms':>8}  reason"
+)
+_REASON_CHARS: Final = 70
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """Which records to show. Times are RFC 3339 strings as the log writes them."""
+
+    since: str | None = None
+    until: str | None = None
+    outcomes: frozenset[str] = frozenset()
+    pid: int | None = None
+    probe: str | None = None
+
+    def matches(self, record: dict[str, object]) -> bool:
+        """Pure: whether ``record`` passes every criterion that is set."""
+        ts = str(record.get("ts", ""))
+        if self.since is not None and ts < self.since:
+            return False
+        if self.until is not None and ts > self.until:
+            return False
+        if self.outcomes and record.get("outcome") not in self.outcomes:
+            return False
+        if self.pid is not None and _field(record, "host", "pid") != self.pid:
+            return False
+        return self.probe is None or self.probe in str(_field(record, "probe", "path") or "")
+
+
+def parse_when(text: str, *, now: float) -> str:
+    """An RFC 3339 time as written, or a duration ago ("10m", "2h") as such a time."""
+    if text[:1].isdigit() and ("-" in text or "T" in text):
+        return text
+    return utc_timestamp(now - parse_duration(text))
+
+
+def read_records(path: str) -> tuple[list[dict[str, object]], int]:
+    """Every record that parses, and how many lines did not."""
+    records: list[dict[str, object]] = []
+    skipped = 0
+    with Path(path).open("rb") as log:
+        for line in log:
+            record = _parse(line)
+            if record is None:
+                skipped += bool(line.strip())
+            else:
+                records.append(record)
+    return records, skipped
+
+
+def follow(
+    path: str,
+    *,
+    from_start: bool = False,
+    poll_s: float = 0.2,
+    keep_going: Callable[[], bool] = lambda: True,
+    sleep: Callable[[float], None] = time.sleep,
+    on_caught_up: Callable[[int], None] | None = None,
+) -> Iterator[dict[str, object]]:
+    """Records appended to ``path`` from now on (``from_start``: every record, then those),
+    as they arrive, like ``tail -F``.
+
+    One open file is read from start to end and then followed, so no record written
+    between reading and following is missed. When the path names another file (the log
+    was rotated) the rest of the old file is read and the new one followed from its start;
+    when the file was cut shorter, it is read again from its start. ``on_caught_up`` is
+    called once, at the first end of file, with how many lines did not parse so far.
+    """
+    log = Path(path).open("rb")  # noqa: SIM115 - replaced on rotation, closed below
+    try:
+        if not from_start:
+            log.seek(0, 2)
+        pending, skipped, caught_up = b"", 0, False
+        while keep_going():
+            chunk = log.readline()
+            if chunk:
+                pending += chunk
+                if not pending.endswith(b"\n"):
+                    continue  # a record still being written
+                line, pending = pending, b""
+                record = _parse(line)
+                if record is not None:
+                    yield record
+                elif line.strip():
+                    skipped += 1
+                continue
+            if not caught_up:
+                caught_up = True
+                if on_caught_up is not None:
+                    on_caught_up(skipped)
+            if _replaced(path, log):
+                log.close()
+                log = Path(path).open("rb")  # noqa: SIM115
+                pending = b""
+                continue
+            if _cut(log):
+                log.seek(0)
+                pending = b""
+                continue
+            sleep(poll_s)
+    finally:
+        log.close()
+
+
+def _replaced(path: str, log: BinaryIO) -> bool:
+    """Whether ``path`` now names another file than the one open (checked at its end)."""
+    try:
+        now = os.stat(path)  # noqa: PTH116 - compared with fstat's fields
+    except OSError:
+        return False  # removed and not yet replaced: keep the one we have
+    held = os.fstat(log.fileno())
+    return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+
+def _cut(log: BinaryIO) -> bool:
+    return os.fstat(log.fileno()).st_size < log.tell()
+
+
+def format_row(record: dict[str, object]) -> str:
+    """One line of the table. Pure."""
+    uid = _field(record, "trigger", "sender_uid")
+    sender_pid = _field(record, "trigger", "sender_pid")
+    sender = "?" if uid is None else f"{uid}/{sender_pid}"
+    probe = Path(str(_field(record, "probe", "path") or "-")).name
+    digest = str(_field(record, "probe", "sha256") or "-")[:8]
+    reason = str(record.get("reason", ""))
+    evaluated = record.get("evaluated")
+    if isinstance(evaluated, dict) and evaluated:
+        # Host code the policy vouched for ran: said before the cut, so it is always seen.
+        runs = ", ".join(
+            f"{path}" if count == 1 else f"{path} x{'?' if count is None else count}"
+            for path, count in evaluated.items()
+        )
+        reason = f"[evaluated {runs}] {reason}"
+    if len(reason) > _REASON_CHARS:
+        reason = reason[: _REASON_CHARS - 1] + "…"
+    duration = record.get("duration_ms", 0)
+    return (
+        f"{record.get('ts', '?')!s:<26} {_field(record, 'host', 'pid')!s:>7} {sender:>13} "
+        f"{probe[:16]:<16} {digest:<8} {record.get('outcome', '?')!s:<13} "
+        f"{duration!s:>8}  {reason}"
+    )
+
+
+def _field(record: dict[str, object], group: str, name: str) -> object:
+    section = record.get(group)
+    return section.get(name) if isinstance(section, dict) else None
+
+
+def _parse(line: bytes) -> dict[str, object] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

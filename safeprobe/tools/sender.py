@@ -1,0 +1,274 @@
+"""The sender's side of ``safeprobe trigger PID``: find the host's policy, send its signal,
+wait for that attempt's audit record, and fetch the probe's output from the result file
+or the record.
+
+The request carries only a number, the probe name's ``request_code``; the host looks the
+number up in its own policy, so a sender can choose among the probes the policy names
+and never supply a path. The default probe is asked for with tgkill(2) to the host's
+listener thread (kill(2) to the process when none is announced), whose sender the kernel
+vouches for; a named one is queued (rt_tgsigqueueinfo) to the same thread. Either way no
+thread the host started before ``install()`` can take it: a signal sent to a thread waits
+for that thread. The
+signal is the one the host announced, never the policy file's current one, and is sent
+only if the process blocks or catches it (/proc/PID/status): a signal's default action
+must never end a process that does not run safeprobe.
+
+The attempt is the first record past the audit file's end when the signal was sent that
+names this host, this request code, and this process as the sender (or no sender, for a
+default request that reached a plain handler). Its output comes from the result file whose
+name carries the record's mac, owned by the host's user, a regular file, size-capped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import platform
+import signal
+import stat
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
+from safeprobe.host.registry import lookup
+from safeprobe.host.results import read_result, result_path
+from safeprobe.policy.models import DEFAULT_PROBE, Policy, load_policy, request_code
+
+RESULT_FILE_WAIT_S: Final = 5.0
+RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output
+_POLL_S: Final = 0.01
+_SI_QUEUE: Final = -1
+_RT_TGSIGQUEUEINFO: Final = {"x86_64": 297, "aarch64": 240}  # syscall numbers
+_TGKILL: Final = {"x86_64": 234, "aarch64": 131}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerResult:
+    """What came of one triggered attempt."""
+
+    pid: int
+    policy_path: str
+    record: Mapping[str, object]
+    output: str | None  # None: not here (see output_from)
+    output_from: str  # "file", "audit", "stderr" (the policy sends it there) or "missing"
+
+    @property
+    def ok(self) -> bool:
+        return self.record.get("outcome") == "ok"
+
+
+def trigger(
+    pid: int, *, probe: str = DEFAULT_PROBE, wait_s: float = 10.0, policy_path: str | None = None
+) -> TriggerResult:
+    """Run one attempt in process pid and return its outcome.
+
+    Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
+    UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
+    (nothing within wait_s)."""
+    announced = lookup(pid) if policy_path is None else None
+    path = announced.policy_path if announced is not None else policy_path
+    if path is None:
+        raise NotAnnounced(f"no policy for process {pid}")
+    _check_regular(path)
+    policy = load_policy(path)
+    if policy.probe_for(probe) is None:
+        known = ", ".join([DEFAULT_PROBE, *sorted(policy.probes)])
+        raise UnknownProbe(f"{path}: probes: no probe named {probe!r} (known: {known})")
+    signame = announced.signal if announced is not None else policy.trigger.signal
+    signum = int(getattr(signal, signame))
+    _check_listening(pid, signum, signame)
+    audit = Path(policy.audit.path)
+    start = _end_of(audit)  # PermissionError here, before any signal is sent
+    code = request_code(probe)
+    send(pid, signum, code, thread=announced.listener_tid if announced is not None else None)
+    record = _wait_for_record(audit, start, pid, code, wait_s)
+    output, source = _output_of(policy, pid, record)
+    return TriggerResult(pid, path, record, output, source)
+
+
+def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:
+    """The default probe (code 0): tgkill(2) to that thread of the process when given,
+    else kill(2). Otherwise queue code as the signal's value: to that thread when given
+    (rt_tgsigqueueinfo), else to the process (sigqueue). OSError as raised."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if code == 0:
+        tgkill = _TGKILL.get(platform.machine())
+        if thread is None or tgkill is None:
+            os.kill(pid, signum)
+            return
+        # The kernel checks that the thread belongs to pid, so a stale id fails (ESRCH)
+        # instead of reaching another process.
+        result = libc.syscall(
+            ctypes.c_long(tgkill), ctypes.c_int(pid), ctypes.c_int(thread), ctypes.c_int(signum)
+        )
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return
+    number = _RT_TGSIGQUEUEINFO.get(platform.machine())
+    if thread is not None and number is not None:
+        info = _SigInfo(si_signo=signum, si_code=_SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
+        info.si_value = code
+        result = libc.syscall(
+            ctypes.c_long(number),
+            ctypes.c_int(pid),
+            ctypes.c_int(thread),
+            ctypes.c_int(signum),
+            ctypes.byref(info),
+        )
+    else:
+        queue = libc.sigqueue
+        queue.argtypes = [ctypes.c_int, ctypes.c_int, _Sigval]
+        queue.restype = ctypes.c_int
+        result = queue(pid, signum, _Sigval(sival_int=code))
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+class _Sigval(ctypes.Union):
+    _fields_ = (("sival_int", ctypes.c_int), ("sival_ptr", ctypes.c_void_p))
+
+
+class _SigInfo(ctypes.Structure):
+    """struct siginfo of a queued signal on 64-bit Linux: 128 bytes, _rt fields from 16."""
+
+    _fields_ = (
+        ("si_signo", ctypes.c_int),
+        ("si_errno", ctypes.c_int),
+        ("si_code", ctypes.c_int),
+        ("_pad", ctypes.c_int),
+        ("si_pid", ctypes.c_int),
+        ("si_uid", ctypes.c_uint),
+        ("si_value", ctypes.c_long),
+        ("_rest", ctypes.c_byte * 96),
+    )
+
+
+def _check_listening(pid: int, signum: int, name: str) -> None:
+    """NotAnnounced unless the process blocks or catches the signal: its default action
+    would end the process."""
+    masks = 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        raise NotAnnounced(f"no process {pid}") from None
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigBlk", "SigCgt"):
+            masks |= int(value.strip(), 16)
+    if not masks & (1 << (signum - 1)):
+        raise NotAnnounced(
+            f"process {pid} neither blocks nor handles {name}: it does not run safeprobe "
+            "with this policy, and the signal would end it"
+        )
+
+
+def _check_regular(path: str) -> None:
+    """A file to read must be a regular file: a FIFO planted by its owner would hang us."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PermissionError(errno.EACCES, "not a regular file", path)
+    finally:
+        os.close(fd)
+
+
+def _end_of(audit: Path) -> int:
+    try:
+        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return 0
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PermissionError(errno.EACCES, "not a regular file", str(audit))
+        return st.st_size
+    finally:
+        os.close(fd)
+
+
+def _wait_for_record(
+    audit: Path, start: int, pid: int, code: int, wait_s: float
+) -> Mapping[str, object]:
+    deadline = time.monotonic() + wait_s
+    offset, pending = start, b""
+    while True:
+        chunk = _read_from(audit, offset)
+        offset += len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()  # an unfinished line waits for its end
+        for line in lines:
+            record = _parse(line)
+            if record is not None and _is_ours(record, pid, code):
+                return record
+        if time.monotonic() > deadline:
+            raise NoRecord(
+                f"{audit}: no record of the attempt in process {pid} within {wait_s:g}s "
+                "(is it busy, or was the signal coalesced? see 'safeprobe audit show')"
+            )
+        time.sleep(_POLL_S)
+
+
+def _read_from(audit: Path, offset: int) -> bytes:
+    try:
+        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < offset:
+            return b""  # rotated or truncated: the record goes to a new file we do not follow
+        return os.pread(fd, 1 << 20, offset)
+    finally:
+        os.close(fd)
+
+
+def _parse(line: bytes) -> dict[str, object] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _is_ours(record: Mapping[str, object], pid: int, code: int) -> bool:
+    host, sent = record.get("host"), record.get("trigger")
+    if not isinstance(host, Mapping) or host.get("pid") != pid or not isinstance(sent, Mapping):
+        return False
+    if sent.get("request") != code:
+        return False
+    # A signal that reached a plain handler carries no sender; only a default request
+    # (a plain kill) can arrive that way.
+    sender = sent.get("sender_pid")
+    return sender == os.getpid() or (sender is None and code == 0)
+
+
+def _output_of(policy: Policy, pid: int, record: Mapping[str, object]) -> tuple[str | None, str]:
+    seq, mac = record.get("seq"), record.get("mac")
+    if policy.output == "file" and isinstance(seq, int) and isinstance(mac, str):
+        path = result_path(policy.output_dir, pid, seq, mac)
+        owner = Path(f"/proc/{pid}").stat().st_uid
+        cap = policy.limits.max_output_bytes + RESULT_SLACK_BYTES
+        deadline = time.monotonic() + RESULT_FILE_WAIT_S
+        while True:  # the host writes the file just after the record
+            try:
+                return read_result(path, owner=owner, max_bytes=cap), "file"
+            except FileNotFoundError:
+                if time.monotonic() > deadline:
+                    return None, "missing"
+            except PermissionError:
+                # The host links the finished file into place, then drops its temporary
+                # name: two links for a moment. Anything else stays refused.
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(_POLL_S)
+    output = record.get("output")
+    if isinstance(output, Mapping) and isinstance(output.get("text"), str):
+        return str(output["text"]), "audit"
+    return None, "stderr"
