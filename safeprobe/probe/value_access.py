@@ -44,19 +44,29 @@ class TypeToken:
     """A stdlib type as a probe names it: isinstance() maps it back to the class; it is
     callable only for the value types in ``_CONSTRUCTORS``; it has no attributes."""
 
-    __slots__ = ("_sp_kind", "_sp_make")
+    __slots__ = ("_sp_deny", "_sp_kind", "_sp_make")
 
     _sp_kind: type
     _sp_make: Callable[..., object] | None
+    _sp_deny: Callable[[str, str], NoReturn]
 
-    def __init__(self, kind: type, make: Callable[..., object] | None) -> None:
+    def __init__(
+        self,
+        kind: type,
+        make: Callable[..., object] | None,
+        deny: Callable[[str, str], NoReturn],
+    ) -> None:
         object.__setattr__(self, "_sp_kind", kind)
         object.__setattr__(self, "_sp_make", make)
+        object.__setattr__(self, "_sp_deny", deny)
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         make = self._sp_make
         if make is None:
-            raise TypeError(f"{type_name(self._sp_kind)}() cannot be called in a probe")
+            # bytearray(10**10), deque(endless), Enum('X', ...): a type name is for isinstance.
+            self._sp_deny(
+                "builtins", f"{type_name(self._sp_kind)}() cannot be called; it names a type"
+            )
         return make(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -109,10 +119,11 @@ _CONSTRUCTORS: Final = frozenset(
 )
 
 
-def type_tokens() -> dict[str, TypeToken]:
-    """The names a probe may use for stdlib types, each a fresh token."""
+def type_tokens(deny: Callable[[str, str], NoReturn]) -> dict[str, TypeToken]:
+    """The names a probe may use for stdlib types, each a fresh token; calling one that
+    is not a constructor is refused through ``deny``."""
     return {
-        name: TypeToken(kind, _constructor(kind) if id(kind) in _CONSTRUCTORS else None)
+        name: TypeToken(kind, _constructor(kind) if id(kind) in _CONSTRUCTORS else None, deny)
         for name, kind in ISINSTANCE_TYPES.items()
     }
 

@@ -1,4 +1,4 @@
-"""The README's operator walkthrough, command by command, as a person new to the project
+"""docs/operators.md's first-minute walkthrough, command by command, as a person new to the project
 would type it: lint the probes, start the HTTP example, trigger it, read the result, show
 and verify the audit trail."""
 
