@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 def test_reference_doc_is_what_the_code_generates() -> None:
     """The checked-in reference equals a fresh generation from the code."""
     spec = importlib.util.spec_from_file_location("reference", REPO / "scripts" / "reference.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     fresh = module.render()
@@ -26,7 +27,8 @@ def test_every_policy_field_is_explained_in_the_policy_doc() -> None:
     """Each field the reference lists has a row in docs/policy.md's hand-written table
     (the reference says what exists; policy.md says what it means)."""
     spec = importlib.util.spec_from_file_location("reference", REPO / "scripts" / "reference.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = (REPO / "docs" / "policy.md").read_text(encoding="utf-8")
