@@ -35,7 +35,9 @@ from safeprobe.errors import (
 from safeprobe.host.execution import Result, run_code
 from safeprobe.host.results import write_result
 from safeprobe.host.source import ProbeSource, read_probe
-from safeprobe.policy.models import DEFAULT_PROBE, Policy, ProbeSpec, parse_policy
+from safeprobe.policy.loading import parse_policy
+from safeprobe.policy.models import Policy, ProbeSpec
+from safeprobe.policy.named_probes import DEFAULT_PROBE
 from safeprobe.probe.budget import OutputBuffer
 from safeprobe.probe.compiler import CodeCache
 from safeprobe.probe.views import (
