@@ -661,6 +661,14 @@ def test_reserved_names_cover_probe_builtins_and_keywords_are_refused_too() -> N
     assert "keyword" in error.problem
 
 
+def test_every_name_a_probe_has_is_refused_as_an_exposure_name() -> None:
+    """The policy reserves exactly attempt.PROBE_NAMES, the list the sandbox is checked
+    against (tests/test_stdlib_values.py), so no exposure shadows what a probe calls."""
+    for name in sorted(PROBE_NAMES):
+        error = policy_error(expose_policy(name))
+        assert "would shadow a name the probe already has" in error.problem, name
+
+
 @pytest.mark.parametrize(
     "target",
     ["__main__:my_object", "app.models:registry.cache", "a:b.c.d", "pkg.sub_mod:Item2"],
