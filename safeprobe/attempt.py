@@ -78,8 +78,8 @@ class TriggerInfo:
     sender_pid: int | None
     sender_uid: int | None
     received: str  # "sigwaitinfo", "wakeup", "handler" or "api"
-    # sigqueue's value: which named probe the sender asks for (policy.request_code); 0 is
-    # the default probe, and what a plain kill(2) carries.
+    # sigqueue's value: which named probe the sender asks for (request_code in
+    # policy/named_probes.py); 0 is the default probe, and what a plain kill(2) carries.
     request: int = 0
     # True when the kernel filled in sender_pid and sender_uid (kill, tgkill); a queued
     # signal's sender wrote them itself.

@@ -56,7 +56,7 @@ MIN_STR_CHARS: Final = 16
 # A probe is a short hand-written script (the examples are 15-400 bytes); 32 KiB is ~800
 # lines, far beyond one. The cap also bounds ``ast.parse``, one C call no deadline can
 # interrupt in isolation: thread: the densest shapes parse at ~3 ms per KiB here, so 32 KiB
-# parses in ~100 ms, inside the default 500 ms timeout (compiler.py bounds the rest).
+# parses in ~100 ms, inside the default 500 ms timeout (probe/compiler.py bounds the rest).
 # A policy that raises it lifts that bound with it.
 DEFAULT_PROBE_MAX_BYTES: Final = 32 * 1024
 # The probe file is read whole into the host's memory, so a policy may not lift the cap

@@ -159,7 +159,7 @@ class Exposure(BaseModel, frozen=True, extra="forbid"):
     # Dotted paths relative to target: names, "*" (one name) or "**" (any depth).
     allow: tuple[Annotated[Text, AfterValidator(check_allow)], ...] = ()
     # Exact paths relative to target of properties ("stats.label") and zero-argument
-    # methods ("snapshot()") that may run when the probe reads them; see evaluation.py.
+    # methods ("snapshot()") that may run when the probe reads them; see probe/evaluation.py.
     evaluate: Annotated[
         tuple[Annotated[Text, AfterValidator(check_evaluate)], ...],
         AfterValidator(check_evaluate_list),
@@ -236,7 +236,7 @@ class Policy(BaseModel, frozen=True, extra="forbid"):
         AfterValidator(_frozen_expose),
         PlainSerializer(_expose_as_dict, return_type=dict[str, Exposure]),
     ] = Field(default_factory=_no_exposures)
-    # Built-in read-only snapshots the probe sees as globals of these names (facts.py).
+    # Built-in read-only snapshots the probe sees as globals of these names (probe/facts/).
     facts: Annotated[
         tuple[Annotated[FactName, BeforeValidator(literal_text)], ...],
         AfterValidator(_facts_once),
