@@ -31,7 +31,8 @@ from safeprobe.errors import (
 )
 from safeprobe.host.runner import Runner
 from safeprobe.host.trigger import install, uninstall
-from safeprobe.policy.models import Policy, load_policy
+from safeprobe.policy.loading import load_policy
+from safeprobe.policy.models import Policy
 
 __version__ = "0.1.0"
 

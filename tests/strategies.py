@@ -6,7 +6,8 @@ import collections
 
 from hypothesis import strategies as st
 
-from safeprobe.policy.models import MAX_INCLUDED_OUTPUT_BYTES, parse_size
+from safeprobe.policy.defaults import MAX_INCLUDED_OUTPUT_BYTES
+from safeprobe.policy.units import parse_size
 
 _KEYS = st.one_of(
     st.text(min_size=0, max_size=8),

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from safeprobe.policy.models import parse_policy
+from safeprobe.policy.loading import parse_policy
 from tests.harness import REPO, run_cli
 from tests.strategies import policy_dicts
 

@@ -14,7 +14,8 @@ import pydantic
 import pytest
 
 from safeprobe.errors import EvaluationError, PolicyError, ProbeDenied, ProbeStopped
-from safeprobe.policy.models import MAX_EVALUATE_ENTRIES, parse_policy
+from safeprobe.policy.defaults import MAX_EVALUATE_ENTRIES
+from safeprobe.policy.loading import parse_policy
 from safeprobe.probe.budget import Budget
 from safeprobe.probe.evaluation import (
     MAX_RECORDED_PATHS,

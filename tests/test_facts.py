@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import FACT_NAMES
 from safeprobe.errors import PolicyError
-from safeprobe.policy.models import parse_policy
+from safeprobe.policy.loading import parse_policy
 from safeprobe.probe.facts.records import (
     FACT_FIELDS,
     MAX_FRAMES,

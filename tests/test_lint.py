@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeprobe import Outcome, run_probe
-from safeprobe.policy.models import Policy, parse_policy
+from safeprobe.policy.loading import parse_policy
+from safeprobe.policy.models import Policy
 from safeprobe.tools.lint import Finding, lint_probe, lint_source, sandbox_names
 
 POLICY = parse_policy(

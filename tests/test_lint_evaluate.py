@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.policy.models import load_policy
+from safeprobe.policy.loading import load_policy
 from safeprobe.tools.lint_evaluate import check_evaluate
 from tests.harness import run_cli
 

@@ -13,28 +13,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from safeprobe.attempt import PROBE_NAMES
 from safeprobe.audit.log import MAX_RECORD_BYTES
 from safeprobe.errors import PolicyError
+from safeprobe.policy.defaults import AUDIT_RECORD_CAP_BYTES, MAX_INCLUDED_OUTPUT_BYTES
+from safeprobe.policy.loading import load_policy, parse_policy
 from safeprobe.policy.models import (
-    AUDIT_RECORD_CAP_BYTES,
-    DEFAULT_PROBE,
-    MAX_INCLUDED_OUTPUT_BYTES,
-    RESERVED_NAMES,
-    SIGNALS_ALLOWED,
     AuditConfig,
     Exposure,
     Limits,
     Policy,
     ProbeSpec,
     Trigger,
-    load_policy,
-    normalize_signal,
-    parse_duration,
-    parse_policy,
-    parse_size,
     policy_json_schema,
-    request_code,
 )
+from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
+from safeprobe.policy.units import SIGNALS_ALLOWED, normalize_signal, parse_duration, parse_size
 from tests.strategies import policy_dicts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -662,9 +656,17 @@ def test_exposure_name_must_be_a_free_public_identifier(name: str, words: str) -
 
 def test_reserved_names_cover_probe_builtins_and_keywords_are_refused_too() -> None:
     """The reserved set holds the probe's builtins; keywords are refused on their own."""
-    assert {"print", "len", "str", "int", "repr", "range", "sorted", "execute"} <= RESERVED_NAMES
+    assert {"print", "len", "str", "int", "repr", "range", "sorted", "execute"} <= PROBE_NAMES
     error = policy_error(expose_policy("None"))
     assert "keyword" in error.problem
+
+
+def test_every_name_a_probe_has_is_refused_as_an_exposure_name() -> None:
+    """The policy reserves exactly attempt.PROBE_NAMES, the list the sandbox is checked
+    against (tests/test_stdlib_values.py), so no exposure shadows what a probe calls."""
+    for name in sorted(PROBE_NAMES):
+        error = policy_error(expose_policy(name))
+        assert "would shadow a name the probe already has" in error.problem, name
 
 
 @pytest.mark.parametrize(

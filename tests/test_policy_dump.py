@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeprobe.policy.dump import dump_policy, format_duration, format_size
-from safeprobe.policy.models import parse_duration, parse_policy, parse_size
+from safeprobe.policy.loading import parse_policy
+from safeprobe.policy.units import parse_duration, parse_size
 from tests.harness import REPO
 from tests.strategies import policy_dicts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from safeprobe.errors import PolicyError
-from safeprobe.policy.models import parse_policy
+from safeprobe.policy.loading import parse_policy
 
 MINIMAL = "version: 1\nprobe: {path: p.py}\n"
 

@@ -12,7 +12,10 @@ import yaml
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import TriggerInfo
 from safeprobe.audit.log import verify_chain
+from safeprobe.errors import PolicyError
 from safeprobe.host.runner import Runner
+from safeprobe.policy.defaults import MAX_POLICY_BYTES
+from safeprobe.policy.loading import load_policy
 from tests.harness import read_records
 
 MODULE = "safeprobe_test_host_module"
@@ -154,3 +157,29 @@ def test_an_attempt_that_could_not_start_within_its_timeout_is_recorded_so(
     assert record["queue_ms"] == 36000.0
     assert "could not start within 500 ms" in record["reason"]
     assert record["steps"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "No such file or directory"),
+        (b"version: 1\nname: \xff\n", "not UTF-8 (byte 17)"),
+        (b"#" * (MAX_POLICY_BYTES + 1), "larger than 1 MiB"),
+        # Under the cap in characters, over it in bytes: the cap is on what is read.
+        (("# " + "é" * (MAX_POLICY_BYTES // 2)).encode(), "larger than 1 MiB"),
+    ],
+)
+def test_load_reads_the_policy_file_as_load_policy_does(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    """Runner.load reads through the one policy loader: the same size cap, the same errors."""
+    path = tmp_path / "policy.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(PolicyError) as by_runner:
+        Runner(path, write_stderr=lambda _text: None).load()
+    with pytest.raises(PolicyError) as by_loader:
+        load_policy(path)
+    assert str(by_runner.value) == str(by_loader.value)
+    assert (by_runner.value.field, by_runner.value.line) == ("file", None)
+    assert problem in by_runner.value.problem

@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from safeprobe import Outcome, run_probe
+from safeprobe.attempt import PROBE_BUILTINS, PROBE_NAMES
 from safeprobe.errors import ProbeCompileError
-from safeprobe.policy.models import RESERVED_NAMES
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import compile_probe
 from safeprobe.probe.render import RenderLimits
@@ -142,11 +142,12 @@ def _sandbox() -> Sandbox:
 
 
 def test_every_name_a_probe_sees_is_reserved_from_exposures() -> None:
-    """An exposure cannot take the name of a builtin or stdlib type name the probe uses:
-    the reserved list covers the sandbox's whole builtins namespace."""
-    builtins = set(_sandbox().globals({}, name="probe")["__builtins__"])  # type: ignore[arg-type]
-    missing = builtins - RESERVED_NAMES - {"True", "False", "None"}
-    assert not missing, sorted(missing)
+    """The sandbox's builtins namespace is exactly attempt.PROBE_BUILTINS (True, False and
+    None aside: keywords), the list policy/ reserves from exposures, so the two cannot drift."""
+    builtins = set(_sandbox().globals({}, name="probe")["__builtins__"])  # type: ignore[call-overload]
+    builtins -= {"True", "False", "None"}
+    assert builtins == PROBE_BUILTINS, sorted(builtins ^ PROBE_BUILTINS)
+    assert set(ISINSTANCE_TYPES) <= PROBE_BUILTINS <= PROBE_NAMES
 
 
 class CountingMeta(abc.ABCMeta):

@@ -15,7 +15,7 @@ import yaml
 import safeprobe
 from safeprobe.errors import InstallError
 from safeprobe.host.trigger import isolation_line
-from safeprobe.policy.models import parse_policy
+from safeprobe.policy.loading import parse_policy
 from tests.harness import read_records, wait_until
 
 MODULE = "safeprobe_trigger_test_module"

@@ -35,7 +35,9 @@ from safeprobe.errors import (
 from safeprobe.host.execution import Result, run_code
 from safeprobe.host.results import write_result
 from safeprobe.host.source import ProbeSource, read_probe
-from safeprobe.policy.models import DEFAULT_PROBE, Policy, ProbeSpec, parse_policy
+from safeprobe.policy.loading import parse_policy_bytes, read_policy_bytes
+from safeprobe.policy.models import Policy, ProbeSpec
+from safeprobe.policy.named_probes import DEFAULT_PROBE
 from safeprobe.probe.budget import OutputBuffer
 from safeprobe.probe.compiler import CodeCache
 from safeprobe.probe.views import (
@@ -81,20 +83,11 @@ class Runner:
 
     def load(self) -> Policy:
         """Read and validate the policy now; raises PolicyError. Cached by content digest."""
-        try:
-            data = Path(self.policy_path).read_bytes()
-        except OSError as exc:
-            raise PolicyError(
-                self.policy_path, None, "file", exc.strerror or "cannot read"
-            ) from None
+        data = read_policy_bytes(self.policy_path)
         digest = hashlib.sha256(data).hexdigest()
         policy = self._policies.get(digest)
         if policy is None:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PolicyError(self.policy_path, None, "file", "not UTF-8") from None
-            policy = parse_policy(text, path=self.policy_path)
+            policy = parse_policy_bytes(data, path=self.policy_path)
             self._policies = {digest: policy}
         self._policy_digest = digest
         self.last_good = policy

@@ -20,10 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from safeprobe.errors import ProbeRejected
-
-# The policy's default (policy.DEFAULT_PROBE_MAX_BYTES says why 32 KiB): a probe is a
-# short script, and the cap also bounds the parse, one C call.
-DEFAULT_MAX_PROBE_BYTES: Final = 32 * 1024
+from safeprobe.policy.defaults import DEFAULT_PROBE_MAX_BYTES
 
 _WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
 
@@ -98,7 +95,7 @@ def read_probe(
     path: str,
     *,
     owners: Iterable[str] = ("root", "current"),
-    max_bytes: int = DEFAULT_MAX_PROBE_BYTES,
+    max_bytes: int = DEFAULT_PROBE_MAX_BYTES,
     sha256_pins: Iterable[str] = (),
 ) -> ProbeSource:
     """Open, check and read the probe file; raise ProbeRejected naming the rule it broke."""

@@ -14,7 +14,8 @@ from typing import Final
 import yaml
 from pydantic import BaseModel
 
-from safeprobe.policy.models import Policy, parse_duration
+from safeprobe.policy.models import Policy
+from safeprobe.policy.units import parse_duration
 
 _INDENT: Final = "  "
 _DEFAULT_MARK: Final = "# default"

@@ -45,7 +45,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from safeprobe.policy.dump import dump_policy  # noqa: PLC0415
-    from safeprobe.policy.models import load_policy  # noqa: PLC0415
+    from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
 
     policy = load_policy(args.policy)
@@ -88,7 +88,7 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
-    from safeprobe.policy.models import load_policy  # noqa: PLC0415
+    from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint import lint_probe  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from safeprobe.audit.log import utc_timestamp
-from safeprobe.policy.models import parse_duration
+from safeprobe.policy.units import parse_duration
 
 HEADER: Final = (
     f"{'time (UTC)':<26} {'pid':>7} {'sender':>13} {'probe':<16} {'sha256':<8} "

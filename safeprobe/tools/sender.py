@@ -37,7 +37,9 @@ from typing import Final
 from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
 from safeprobe.host.registry import lookup
 from safeprobe.host.results import read_result, result_path
-from safeprobe.policy.models import DEFAULT_PROBE, Policy, load_policy, request_code
+from safeprobe.policy.loading import load_policy
+from safeprobe.policy.models import Policy
+from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
 
 RESULT_FILE_WAIT_S: Final = 5.0
 RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from safeprobe.audit.log import MAX_RECORD_BYTES
-from safeprobe.policy.models import MAX_INCLUDED_OUTPUT_BYTES
+from safeprobe.policy.defaults import MAX_INCLUDED_OUTPUT_BYTES
 from tests.harness import run_cli
 
 # As many control bytes as the largest output a policy may include, and more.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from safeprobe.policy.models import request_code
+from safeprobe.policy.named_probes import request_code
 from safeprobe.tools.sender import send
 from tests.harness import REPO, Host, base_policy, run_cli, wait_until
 
