@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from safeprobe.audit.log import MAX_RECORD_BYTES
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.errors import PolicyError
 from safeprobe.policy.models import (
     AUDIT_RECORD_CAP_BYTES,
