@@ -98,10 +98,12 @@ class ProbeRecord:
         metadata=_doc("the probe's name in the policy; null when the request named none")
     )
     path: str | None = field(metadata=_doc("the probe file's path; null when none was named"))
-    sha256: str | None = field(metadata=_doc("hex SHA-256 of the file as read"))
-    bytes: int | None = field(metadata=_doc("the file's size in bytes"))
-    owner: int | None = field(metadata=_doc("the file owner's user id"))
-    mode: str | None = field(metadata=_doc('the file\'s permission bits in octal ("0644")'))
+    sha256: str | None = field(metadata=_doc("hex SHA-256 of the file; null when it was not read"))
+    bytes: int | None = field(metadata=_doc("the file's size in bytes; null when it was not read"))
+    owner: int | None = field(metadata=_doc("the file owner's uid; null when it was not read"))
+    mode: str | None = field(
+        metadata=_doc('the file\'s permission bits in octal ("0644"); null when it was not read')
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,7 +114,8 @@ class OutputRecord:
     digest: str | None = field(
         metadata=_doc(
             '"sha256:<hex>" of the whole output, or "hmac-sha256:<hex>" with a key; null '
-            "when no probe ran"
+            "when the attempt was refused before it began (busy, rate_limited, unauthorized, a "
+            "broken policy, syslog required and down)"
         )
     )
     truncated: bool = field(metadata=_doc("true when the output passed limits.max_output"))
@@ -180,9 +183,13 @@ class AuditRecord:
         )
     )
     reason: str = field(
-        metadata=_doc("the rule that decided, named, never the value it saw (≤ 1000 chars)")
+        metadata=_doc(
+            "the rule that decided, named, never the value it saw; cut after 1000 characters"
+        )
     )
-    duration_ms: float = field(metadata=_doc("the attempt, from its start to its record"))
+    duration_ms: float = field(
+        metadata=_doc("the attempt, from its start to its record, in ms to 3 decimals")
+    )
     queue_ms: float | None = field(
         metadata=_doc(
             "from the signal reaching safeprobe to the attempt's start; null when not "
@@ -258,7 +265,7 @@ class AuditRecord:
 
 def child_record(child: Mapping[str, object] | None) -> ChildRecord | None:
     """A forked child's report (pid and status) as the record's ``isolation.child``."""
-    return None if child is None else _from_json(ChildRecord, child, "isolation.child")
+    return None if child is None else _from_json(ChildRecord, child, "isolation.child.")
 
 
 def utc_timestamp(now: float) -> str:
