@@ -21,6 +21,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Final, TypeVar, Union, get_args, get_origin
 
 from safeprobe.attempt import Outcome
@@ -284,6 +285,31 @@ def _walk(cls: type, prefix: str) -> Iterator[tuple[str, str]]:
             yield from _walk(inner, f"{name}.")
 
 
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One field of a record class, as writing and parsing it need it."""
+
+    name: str
+    hint: object
+    omit_if_none: bool
+
+
+def _slots(cls: type) -> tuple[_Slot, ...]:
+    return _SLOTS[cls]
+
+
+def _names(cls: type) -> frozenset[str]:
+    return _NAMES[cls]
+
+
+def _plan(cls: type) -> tuple[_Slot, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        _Slot(spec.name, hints[spec.name], bool(spec.metadata["omit_if_none"]))
+        for spec in dataclasses.fields(cls)
+    )
+
+
 def _dataclass_in(hint: object) -> type | None:
     options = get_args(hint) if _is_union(hint) else (hint,)
     return next((o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)), None)
@@ -295,16 +321,16 @@ def _is_union(hint: object) -> bool:
 
 def _to_json(record: object) -> dict[str, object]:
     out: dict[str, object] = {}
-    for spec in dataclasses.fields(record):  # type: ignore[arg-type]  # always a dataclass
-        value = getattr(record, spec.name)
-        if value is None and spec.metadata["omit_if_none"]:
+    for slot in _slots(type(record)):
+        value = getattr(record, slot.name)
+        if value is None and slot.omit_if_none:
             continue
-        out[spec.name] = _value_to_json(value, evaluated=spec.name == "evaluated")
+        out[slot.name] = _value_to_json(value, evaluated=slot.name == "evaluated")
     return out
 
 
 def _value_to_json(value: object, *, evaluated: bool) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if type(value) in _SLOTS:  # a record class
         return _to_json(value)
     if evaluated and isinstance(value, tuple):
         return dict(value)
@@ -318,21 +344,20 @@ def _value_to_json(value: object, *, evaluated: bool) -> object:
 def _from_json(cls: type[_T], value: object, where: str) -> _T:
     if not isinstance(value, dict):
         raise AuditRecordError(where.rstrip(".") or "record", "not a JSON object")
-    specs = dataclasses.fields(cls)  # type: ignore[arg-type]  # always a dataclass
-    unknown = sorted(set(value) - {spec.name for spec in specs})
+    known: type = cls
+    unknown = sorted(set(value) - _names(known))
     if unknown:
         raise AuditRecordError(f"{where}{unknown[0]}", "unknown field")
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, object] = {}
-    for spec in specs:
-        name = f"{where}{spec.name}"
-        if spec.name not in value:
-            if spec.metadata["omit_if_none"] or (spec.name in SINK_FIELDS and not where):
+    for slot in _slots(known):
+        name = f"{where}{slot.name}"
+        if slot.name not in value:
+            if slot.omit_if_none or (slot.name in SINK_FIELDS and not where):
                 continue
             raise AuditRecordError(name, "missing")
-        if value[spec.name] is None and spec.metadata["omit_if_none"]:
+        if value[slot.name] is None and slot.omit_if_none:
             raise AuditRecordError(name, "null; leave the field out instead")
-        kwargs[spec.name] = _check(hints[spec.name], value[spec.name], name)
+        kwargs[slot.name] = _check(slot.hint, value[slot.name], name)
     return cls(**kwargs)
 
 
@@ -374,3 +399,22 @@ def _typed(value: object, kind: type[_T], name: str) -> _T:
 FIELD_DOCS: Final[tuple[tuple[str, str], ...]] = tuple(_walk(AuditRecord, ""))
 # The top-level fields, in the order on disk: seq first, prev and mac last.
 RECORD_FIELDS: Final[tuple[str, ...]] = tuple(spec.name for spec in dataclasses.fields(AuditRecord))
+# Resolving the string annotations costs tens of microseconds and every attempt writes a
+# record, so each record class is planned once, here.
+_RECORD_CLASSES: Final = (
+    AuditRecord,
+    HostRecord,
+    TriggerRecord,
+    PolicyRecord,
+    ProbeRecord,
+    OutputRecord,
+    ChildRecord,
+    IsolationRecord,
+    RotatedFromRecord,
+)
+_SLOTS: Final[Mapping[type, tuple[_Slot, ...]]] = MappingProxyType(
+    {cls: _plan(cls) for cls in _RECORD_CLASSES}
+)
+_NAMES: Final[Mapping[type, frozenset[str]]] = MappingProxyType(
+    {cls: frozenset(slot.name for slot in slots) for cls, slots in _SLOTS.items()}
+)
