@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import safeprobe
-import safeprobe.audit.log
+import safeprobe.audit.sink
 import safeprobe.host.execution
 import safeprobe.host.isolation
 from benchmarks.driver import write_policy, write_probe
@@ -321,7 +321,7 @@ def instrumented(marks: Marks) -> Iterator[None]:
     )
     patch(safeprobe.host.isolation, "_collect", lambda real: _wrap(marks, None, "eof", real))
     patch(
-        safeprobe.audit.log.AuditSink,
+        safeprobe.audit.sink.AuditSink,
         "append",
         lambda real: _wrap(marks, "appending", "appended", real),
     )

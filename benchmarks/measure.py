@@ -29,7 +29,8 @@ import safeprobe
 from benchmarks import forkcost
 from benchmarks.driver import write_policy, write_probe
 from benchmarks.stats import percentile
-from safeprobe.audit.log import AuditSink, record_line
+from safeprobe.audit.chain import record_line
+from safeprobe.audit.sink import AuditSink
 
 Result = dict[str, object]
 

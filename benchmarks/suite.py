@@ -20,7 +20,7 @@ from typing import Final
 from benchmarks.driver import HostProcess, run_measure, wait_for, write_policy, write_probe
 from benchmarks.measure import BASELINE_BAR, STORY_PROBE
 from benchmarks.stats import Goal, Row, paired, percentile
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 
 Raw = dict[str, object]
 

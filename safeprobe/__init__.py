@@ -13,6 +13,7 @@ from safeprobe.attempt import Attempt, Outcome, TriggerInfo
 from safeprobe.errors import (
     AuditChainError,
     AuditError,
+    AuditRecordError,
     EvaluationError,
     FactError,
     InstallError,
@@ -57,6 +58,7 @@ __all__ = [
     "Attempt",
     "AuditChainError",
     "AuditError",
+    "AuditRecordError",
     "EvaluationError",
     "FactError",
     "InstallError",

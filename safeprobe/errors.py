@@ -8,6 +8,7 @@
     ├── EvaluationError    host code the policy names under evaluate raised (path, class)
     ├── AuditError         the audit record cannot be written (fail-closed)
     ├── AuditChainError    an audit file does not verify (line, kind)
+    ├── AuditRecordError   an audit line is not a record safeprobe writes (field)
     └── InstallError       install()/uninstall() cannot do what was asked
 
 No message includes a value read from the host: errors name files, lines, fields
@@ -79,6 +80,16 @@ class AuditChainError(SafeprobeError):
     def __init__(self, path: str, line: int, kind: str, problem: str) -> None:
         self.path, self.line, self.kind, self.problem = path, line, kind, problem
         super().__init__(f"{path}:{line}: {kind}: {problem}")
+
+
+class AuditRecordError(SafeprobeError):
+    """An audit line is not a record as safeprobe writes it; names the field, not its value."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(
+            f"audit record: {field}: {problem}" if field else f"audit record: {problem}"
+        )
 
 
 class InstallError(SafeprobeError):

@@ -18,7 +18,7 @@ from typing import cast
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from safeprobe.audit.log import RECORD_FIELDS  # noqa: E402
+from safeprobe.audit.record import FIELD_DOCS  # noqa: E402
 from safeprobe.policy.models import policy_json_schema  # noqa: E402
 from safeprobe.probe.budget import Budget, OutputBuffer  # noqa: E402
 from safeprobe.probe.render import RenderLimits  # noqa: E402
@@ -144,7 +144,9 @@ def render() -> str:
         rows.append(f"| `{label}` | {', '.join(f'`{m}`' for m in sorted(reads))} |")
     out += sorted(rows)
     out += [f"| enum members | {', '.join(f'`{m}`' for m in sorted(ENUM_READS))} |"]
-    out += ["", "## Audit record fields", "", ", ".join(f"`{f}`" for f in RECORD_FIELDS), ""]
+    out += ["", "## Audit record fields", "", "| field | meaning |", "|---|---|"]
+    out += [f"| `{name}` | {doc} |" for name, doc in FIELD_DOCS]
+    out += [""]
     out += ["## Commands", "", "| command | what it does |", "|---|---|"]
     out += _commands(_parser(), "safeprobe")
     return "\n".join(out) + "\n"

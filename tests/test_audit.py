@@ -1,4 +1,4 @@
-"""The audit log: chain, sink and verifier (safeprobe.audit.log)."""
+"""The audit log: chain, sink and verifier (safeprobe.audit.chain, .sink, .trail)."""
 
 from __future__ import annotations
 
@@ -17,25 +17,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import safeprobe.audit.log
-from safeprobe.audit.log import (
+import safeprobe.audit.sink
+from safeprobe.audit.chain import (
     CHAIN_ERROR_KINDS,
     GENESIS,
     MAX_RECORD_BYTES,
-    RECORD_FIELDS,
     SINK_FIELDS,
-    AuditSink,
     ChainReport,
     canonical_bytes,
     chain_link,
-    check_free_space,
-    load_hmac_key,
     output_digest,
     record_line,
-    utc_timestamp,
-    verify_chain,
     verify_lines,
 )
+from safeprobe.audit.record import RECORD_FIELDS, utc_timestamp
+from safeprobe.audit.sink import AuditSink, check_free_space, load_hmac_key
+from safeprobe.audit.trail import verify_chain
 from safeprobe.errors import AuditChainError, AuditError
 
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -91,7 +88,7 @@ def _chain_error(
 
 def _child_env() -> dict[str, str]:
     """The environment for a child Python that imports this same safeprobe."""
-    root = str(Path(safeprobe.audit.log.__file__).parents[1])
+    root = str(Path(safeprobe.audit.sink.__file__).parents[1])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
@@ -357,7 +354,7 @@ def test_empty_key_is_refused_rather_than_read_as_no_key(tmp_path: Path) -> None
 
 _SHORT_WRITE = """
 import resource, signal, sys
-from safeprobe.audit.log import AuditSink
+from safeprobe.audit.sink import AuditSink
 from safeprobe.errors import AuditError
 path, limit = sys.argv[1], int(sys.argv[2])
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -398,7 +395,7 @@ def test_write_cut_short_fails_closed_and_the_next_append_recovers(tmp_path: Pat
 
 _APPENDER = """
 import os, sys
-from safeprobe.audit.log import AuditSink
+from safeprobe.audit.sink import AuditSink
 path, count, name, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 sink = AuditSink(path)
 os.read(go, 1)  # end of file once the test closes the pipe: every writer starts at once

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeprobe.audit.log import AuditSink, record_line, verify_chain
+from safeprobe.audit.chain import record_line
+from safeprobe.audit.sink import AuditSink
 from safeprobe.audit.syslog import SyslogShipper
+from safeprobe.audit.trail import verify_chain
 from safeprobe.errors import SyslogError
 from safeprobe.policy.models import SyslogConfig
 from tests.harness import wait_until

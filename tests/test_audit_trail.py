@@ -1,4 +1,4 @@
-"""`safeprobe audit verify` across rotated logs (safeprobe.audit.log.verify_trail): every
+"""`safeprobe audit verify` across rotated logs (safeprobe.audit.trail.verify_trail): every
 rotated_from is followed into the older log, and the report says what it saw there."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeprobe.audit.log import AuditSink, verify_trail
+from safeprobe.audit.sink import AuditSink
+from safeprobe.audit.trail import verify_trail
 from safeprobe.errors import AuditChainError
 from tests.harness import run_cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.audit.log import AuditSink
+from safeprobe.audit.sink import AuditSink
 from safeprobe.tools.cli import subcommands
 from tests.harness import REPO, run_cli
 

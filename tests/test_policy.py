@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from safeprobe.attempt import PROBE_NAMES
-from safeprobe.audit.log import MAX_RECORD_BYTES
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.errors import PolicyError
 from safeprobe.policy.defaults import AUDIT_RECORD_CAP_BYTES, MAX_INCLUDED_OUTPUT_BYTES
 from safeprobe.policy.loading import load_policy, parse_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from safeprobe.audit.log import MAX_RECORD_BYTES
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.policy.defaults import (
     AUDIT_RECORD_CAP_BYTES,
     JSON_BYTES_PER_OUTPUT_BYTE,

@@ -39,3 +39,13 @@ def test_every_policy_field_is_explained_in_the_policy_doc() -> None:
         p for p in fields if f"`{p}`" not in text and f"`{p.rpartition('.')[0]}`" not in text
     ]
     assert not missing, missing
+
+
+def test_the_audit_doc_names_every_top_level_record_field() -> None:
+    """docs/audit.md's description of a record names each field AuditRecord writes (the
+    generated table in reference.md has them all, with their sub-fields)."""
+    from safeprobe.audit.record import FIELD_DOCS  # noqa: PLC0415
+
+    text = (REPO / "docs" / "audit.md").read_text(encoding="utf-8")
+    top = [name for name, _ in FIELD_DOCS if "." not in name]
+    assert [name for name in top if f"`{name}`" not in text] == []

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.audit.log import AuditSink
-from safeprobe.tools.review import RecordFilter, follow, format_row, parse_when, read_records
+from safeprobe.audit.reader import read_records
+from safeprobe.audit.sink import AuditSink
+from safeprobe.tools.review import RecordFilter, follow, format_row, parse_when
 from tests.harness import REPO
 
 
@@ -112,7 +113,7 @@ def test_show_follow_prints_new_records(tmp_path: Path) -> None:
 # --follow` starts, prints what it found and turns to following.
 _WRITER = """
 import sys, time
-from safeprobe.audit.log import AuditSink
+from safeprobe.audit.sink import AuditSink
 sink = AuditSink(sys.argv[1], fsync=False)
 for n in range(int(sys.argv[2])):
     sink.append({"outcome": "ok", "reason": f"r{n}"})

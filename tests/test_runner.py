@@ -11,7 +11,7 @@ import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import TriggerInfo
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from safeprobe.errors import PolicyError
 from safeprobe.host.runner import Runner
 from safeprobe.policy.defaults import MAX_POLICY_BYTES

@@ -31,7 +31,7 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from safeprobe.audit.log import record_line
+from safeprobe.audit.chain import record_line
 from safeprobe.errors import SyslogError
 from safeprobe.policy.models import SyslogConfig
 

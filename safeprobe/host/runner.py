@@ -22,7 +22,19 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.attempt import API_TRIGGER, Attempt, Outcome, TriggerInfo
-from safeprobe.audit.log import AuditSink, load_hmac_key, output_digest, utc_timestamp
+from safeprobe.audit.chain import output_digest
+from safeprobe.audit.record import (
+    AuditRecord,
+    HostRecord,
+    IsolationRecord,
+    OutputRecord,
+    PolicyRecord,
+    ProbeRecord,
+    TriggerRecord,
+    child_record,
+    utc_timestamp,
+)
+from safeprobe.audit.sink import AuditSink, load_hmac_key
 from safeprobe.audit.syslog import SyslogCopy
 from safeprobe.errors import (
     AuditError,
@@ -438,55 +450,55 @@ class Runner:
         if probe is None:  # a refusal: name what the request asked for
             probe, _spec = _requested(policy, trigger)
         redactor = Redactor.with_defaults(policy.redact)
-        out: dict[str, object] = {"bytes": 0, "digest": None, "truncated": False}
+        out = OutputRecord(bytes=0, digest=None, truncated=False)
         if output is not None:
             data = output.getvalue()
-            out = {
-                "bytes": len(data),
-                "digest": output_digest(data, key),
-                "truncated": output.truncated,
-            }
-            if policy.audit.include_output:
-                out["text"] = output.text()
-        return {
-            "ts": utc_timestamp(self._wall_clock()),
-            "host": {
-                "pid": os.getpid(),
-                "hostname": socket.gethostname(),
-                "argv": _safe_argv(redactor),
-            },
-            "trigger": {
-                "signal": trigger.signal,
-                "sender_pid": trigger.sender_pid,
-                "sender_uid": trigger.sender_uid,
-                "sender_verified": trigger.sender_verified,
-                "received": trigger.received,
-                "request": trigger.request,
-                "requests": requests,
-            },
-            "policy": {
-                "path": self.policy_path,
-                "sha256": None if policy_error else self._policy_digest,
-                "name": policy.name,
-            },
-            "probe": {
-                "name": probe.name,
-                "path": source.path if source else probe.path,
-                "sha256": source.sha256 if source else None,
-                "bytes": source.size_bytes if source else None,
-                "owner": source.owner_uid if source else None,
-                "mode": f"{source.mode:04o}" if source else None,
-            },
-            "outcome": str(result.outcome),
-            "reason": _bounded(result.reason),
-            "duration_ms": round(duration_ms, 3),
+            out = OutputRecord(
+                bytes=len(data),
+                digest=output_digest(data, key),
+                truncated=output.truncated,
+                text=output.text() if policy.audit.include_output else None,
+            )
+        record = AuditRecord(
+            ts=utc_timestamp(self._wall_clock()),
+            host=HostRecord(
+                pid=os.getpid(),
+                hostname=socket.gethostname(),
+                argv=tuple(_safe_argv(redactor)),
+            ),
+            trigger=TriggerRecord(
+                signal=trigger.signal,
+                sender_pid=trigger.sender_pid,
+                sender_uid=trigger.sender_uid,
+                sender_verified=trigger.sender_verified,
+                received=trigger.received,
+                request=trigger.request,
+                requests=requests,
+            ),
+            policy=PolicyRecord(
+                path=self.policy_path,
+                sha256=None if policy_error else self._policy_digest,
+                name=policy.name,
+            ),
+            probe=ProbeRecord(
+                name=probe.name,
+                path=source.path if source else probe.path,
+                sha256=source.sha256 if source else None,
+                bytes=source.size_bytes if source else None,
+                owner=source.owner_uid if source else None,
+                mode=f"{source.mode:04o}" if source else None,
+            ),
+            outcome=result.outcome,
+            reason=_bounded(result.reason),
+            duration_ms=round(duration_ms, 3),
             # Signal received to attempt started; duration_ms is the attempt itself.
-            "queue_ms": None if queue_ms is None else round(queue_ms, 3),
-            "steps": steps,
-            "output": out,
-            "isolation": {"mode": policy.isolation, "child": result.child},
-            **({"evaluated": result.evaluated} if result.evaluated else {}),
-        }
+            queue_ms=None if queue_ms is None else round(queue_ms, 3),
+            steps=steps,
+            output=out,
+            isolation=IsolationRecord(mode=policy.isolation, child=child_record(result.child)),
+            evaluated=tuple(result.evaluated.items()) if result.evaluated else None,
+        )
+        return record.fields()
 
     def _report(
         self,

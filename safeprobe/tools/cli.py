@@ -125,7 +125,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from safeprobe.audit.log import load_hmac_key, rotated_siblings, verify_trail  # noqa: PLC0415
+    from safeprobe.audit.sink import load_hmac_key  # noqa: PLC0415
+    from safeprobe.audit.trail import rotated_siblings, verify_trail  # noqa: PLC0415
 
     key = load_hmac_key(args.key_file) if args.key_file else None
     older = list(args.older) if args.older else rotated_siblings(args.log)
@@ -198,6 +199,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 def _cmd_audit_show(args: argparse.Namespace) -> int:
     import time  # noqa: PLC0415
 
+    from safeprobe.audit.reader import read_records  # noqa: PLC0415
     from safeprobe.tools import review  # noqa: PLC0415
 
     now = time.time()
@@ -229,7 +231,7 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
             for record in records:
                 emit(record)
             return EXIT_OK
-        found, skipped = review.read_records(args.log)
+        found, skipped = read_records(args.log)
     except OSError as exc:
         print(f"safeprobe: {args.log}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD

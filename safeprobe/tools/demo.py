@@ -7,7 +7,6 @@ True only when every step showed what it should, so the demo doubles as a smoke 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -21,7 +20,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.reader import read_records
+from safeprobe.audit.record import AuditRecord
+from safeprobe.audit.trail import verify_chain
 
 _WAIT_S: Final = 5.0
 _EDITED_PROBE: Final = """\
@@ -145,15 +146,14 @@ _COOLDOWN_S: Final = 0.6
 def _show_audit(audit: Path) -> bool:
     _say(f"\n6. The audit trail, {audit.name}: one record per signal, hash-chained:")
     prefix = f"{audit.parent}/"
-    for line in audit.read_text(encoding="utf-8").split("\n"):
-        if not line:
-            continue
-        record = json.loads(line)
-        sender = record["trigger"]
-        reason = record["reason"].replace(prefix, "")[:70]
+    found, _skipped = read_records(str(audit))
+    for written in found:
+        record = AuditRecord.from_json(written)
+        sender = record.trigger
+        reason = record.reason.replace(prefix, "")[:70]
         _say(
-            f"  #{record['seq']} {record['ts']} sender uid={sender['sender_uid']} "
-            f"pid={sender['sender_pid']} {record['outcome']:<13} {reason}"
+            f"  #{record.seq} {record.ts} sender uid={sender.sender_uid} "
+            f"pid={sender.sender_pid} {record.outcome:<13} {reason}"
         )
     report = verify_chain(str(audit))
     _say(f"\n$ safeprobe audit verify {audit.name}\n  ok: {report.records} records, chain intact")

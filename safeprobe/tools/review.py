@@ -1,13 +1,13 @@
 """Reading an audit trail for people: filter records, format them as a table, follow a file.
 
-Promise: reading never changes the log and never trusts it. A line that does not parse is
+Promise: reading never changes the log and never trusts it: files are opened by
+``audit.reader`` (no symlink, no FIFO, regular files only). A line that does not parse is
 skipped here and counted; whether the chain is intact is ``audit.verify_chain``'s job, and
 ``safeprobe audit show`` says so. Threat model: SECURITY.md, "Audit integrity".
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from safeprobe.audit.log import utc_timestamp
+from safeprobe.audit.reader import open_log, parse_record
+from safeprobe.audit.record import utc_timestamp
 from safeprobe.policy.units import parse_duration
 
 HEADER: Final = (
@@ -56,20 +57,6 @@ def parse_when(text: str, *, now: float) -> str:
     return utc_timestamp(now - parse_duration(text))
 
 
-def read_records(path: str) -> tuple[list[dict[str, object]], int]:
-    """Every record that parses, and how many lines did not."""
-    records: list[dict[str, object]] = []
-    skipped = 0
-    with Path(path).open("rb") as log:
-        for line in log:
-            record = _parse(line)
-            if record is None:
-                skipped += bool(line.strip())
-            else:
-                records.append(record)
-    return records, skipped
-
-
 def follow(
     path: str,
     *,
@@ -88,7 +75,7 @@ def follow(
     when the file was cut shorter, it is read again from its start. ``on_caught_up`` is
     called once, at the first end of file, with how many lines did not parse so far.
     """
-    log = Path(path).open("rb")  # noqa: SIM115 - replaced on rotation, closed below
+    log = open_log(path)  # replaced on rotation, closed below
     try:
         if not from_start:
             log.seek(0, 2)
@@ -100,7 +87,7 @@ def follow(
                 if not pending.endswith(b"\n"):
                     continue  # a record still being written
                 line, pending = pending, b""
-                record = _parse(line)
+                record = parse_record(line)
                 if record is not None:
                     yield record
                 elif line.strip():
@@ -112,7 +99,7 @@ def follow(
                     on_caught_up(skipped)
             if _replaced(path, log):
                 log.close()
-                log = Path(path).open("rb")  # noqa: SIM115
+                log = open_log(path)
                 pending = b""
                 continue
             if _cut(log):
@@ -167,11 +154,3 @@ def format_row(record: dict[str, object]) -> str:
 def _field(record: dict[str, object], group: str, name: str) -> object:
     section = record.get(group)
     return section.get(name) if isinstance(section, dict) else None
-
-
-def _parse(line: bytes) -> dict[str, object] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import os
 import platform
 import signal
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
 from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
 from safeprobe.host.registry import lookup
 from safeprobe.host.results import read_result, result_path
@@ -183,16 +183,13 @@ def _check_regular(path: str) -> None:
 
 def _end_of(audit: Path) -> int:
     try:
-        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_regular(str(audit))  # NotARegularFile is a PermissionError
     except FileNotFoundError:
         return 0
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PermissionError(errno.EACCES, "not a regular file", str(audit))
-        return st.st_size
+        return os.fstat(fd).st_size
     finally:
-        os.close(fd)
+        close_quietly(fd)
 
 
 def _wait_for_record(
@@ -206,7 +203,7 @@ def _wait_for_record(
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()  # an unfinished line waits for its end
         for line in lines:
-            record = _parse(line)
+            record = parse_record(line)
             if record is not None and _is_ours(record, pid, code):
                 return record
         if time.monotonic() > deadline:
@@ -219,24 +216,15 @@ def _wait_for_record(
 
 def _read_from(audit: Path, offset: int) -> bytes:
     try:
-        fd = os.open(audit, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return b""
+        fd = open_regular(str(audit))
+    except (FileNotFoundError, NotARegularFile):
+        return b""  # rotated away, or replaced by something we do not read
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size < offset:
+        if os.fstat(fd).st_size < offset:
             return b""  # rotated or truncated: the record goes to a new file we do not follow
         return os.pread(fd, 1 << 20, offset)
     finally:
-        os.close(fd)
-
-
-def _parse(line: bytes) -> dict[str, object] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+        close_quietly(fd)
 
 
 def _is_ours(record: Mapping[str, object], pid: int, code: int) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safeprobe.audit.log import MAX_RECORD_BYTES
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.policy.defaults import MAX_INCLUDED_OUTPUT_BYTES
 from tests.harness import run_cli
 

@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import REPO, wait_until
 
 WRITER = """
 import sys
-from safeprobe.audit.log import AuditSink
+from safeprobe.audit.sink import AuditSink
 sink = AuditSink(sys.argv[1], fsync=False)
 pad = "x" * 200_000  # a big record widens the window in which a kill lands mid-write
 while True:

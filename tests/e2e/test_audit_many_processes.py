@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import REPO, read_records
 
 PROCESSES = 8

@@ -3,7 +3,8 @@ the head it last saw, never silently continuing or restarting."""
 
 from __future__ import annotations
 
-from safeprobe.audit.log import GENESIS, verify_chain
+from safeprobe.audit.chain import GENESIS
+from safeprobe.audit.trail import verify_chain
 from tests.harness import Host, base_policy
 
 

@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import ExampleApp, copy_example, read_records
 
 TASKS = ("heartbeat", "producer", "worker-1", "worker-2", "report-uploader")

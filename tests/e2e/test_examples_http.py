@@ -10,7 +10,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import ExampleApp, copy_example, read_records, wait_until
 
 SECRETS = ("tok_live_5f2a9c0d7e1b", "sk-3b8e41f09a7c")

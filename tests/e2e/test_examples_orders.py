@@ -8,7 +8,7 @@ import re
 import signal
 from pathlib import Path
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import REPO, ExampleApp, copy_example, read_records
 
 MARKER = "<!-- output of examples/orders/probes/oncall.py"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Exposure
 from tests.harness import REPO, Host, base_policy, read_records

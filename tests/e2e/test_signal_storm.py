@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from safeprobe.audit.log import verify_chain
+from safeprobe.audit.trail import verify_chain
 from tests.harness import Host, base_policy, rss_kib, wait_until
 
 STORM_SIGNALS = 3000
