@@ -95,6 +95,7 @@ from types import MappingProxyType
 from typing import Final
 
 from safeprobe.errors import AuditChainError, AuditError
+from safeprobe.files import NO_FOLLOW_FLAGS, READ_NO_FOLLOW
 
 GENESIS: Final = "0" * 64
 
@@ -154,18 +155,10 @@ MIN_FREE_BYTES: Final = 1024 * 1024
 MAX_KEY_BYTES: Final = 4096
 
 # O_RDWR, not O_WRONLY: append reads the last record to chain to it, and preflight must
-# prove what append needs. O_NONBLOCK keeps a FIFO at the path from hanging the open, and
-# O_NOCTTY keeps a terminal there from becoming ours, before fstat refuses both.
-_SINK_OPEN_FLAGS: Final = (
-    os.O_RDWR
-    | os.O_APPEND
-    | os.O_CREAT
-    | os.O_NOFOLLOW
-    | os.O_CLOEXEC
-    | os.O_NONBLOCK
-    | os.O_NOCTTY
-)
-_READ_OPEN_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+# prove what append needs. The no-follow flags (no symlink, no FIFO hang, no terminal) are
+# files.py's, shared with every file safeprobe opens at a path someone else may control.
+_SINK_OPEN_FLAGS: Final = os.O_RDWR | os.O_APPEND | os.O_CREAT | NO_FOLLOW_FLAGS
+_READ_OPEN_FLAGS: Final = READ_NO_FOLLOW
 _SINK_FILE_MODE: Final = 0o600
 _WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
 _OTHERS_ACCESS: Final = stat.S_IRWXG | stat.S_IRWXO
