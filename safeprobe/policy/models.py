@@ -42,6 +42,7 @@ from pydantic import (
 
 from safeprobe.attempt import FACT_NAMES, FactName
 from safeprobe.errors import PolicyError
+from safeprobe.policy.syslog_address import parse_syslog_address
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -463,23 +464,10 @@ def _version_one(value: object) -> object:
 
 
 def _check_syslog_address(value: str) -> str:
-    """A socket path (/dev/log), udp://host:port or tcp://host:port."""
-    if value.startswith("/"):
+    """A socket path (/dev/log), udp://host:port or tcp://host:port (syslog_address.py)."""
+    if parse_syslog_address(value).socket_path is not None:
         return _check_path(value)
-    scheme, sep, rest = value.partition("://")
-    host, colon, port = rest.rpartition(":")
-    if (
-        sep
-        and scheme in ("udp", "tcp")
-        and colon
-        and host.strip("[]")
-        and port.isdigit()
-        and 0 < int(port) < 65536
-    ):
-        return value
-    raise ValueError(
-        "expected an absolute socket path such as /dev/log, or udp://host:port or tcp://host:port"
-    )
+    return value
 
 
 def _facts_once(values: tuple[str, ...]) -> tuple[str, ...]:
