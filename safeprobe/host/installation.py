@@ -1,9 +1,10 @@
 """The state of one installation: what install() set up, and what the signal paths, the
 runner thread and uninstall() share under its lock.
 
-Promise: plain data. Every field the signal paths write is written under ``lock`` (a
-``threading.Condition``), except ``wakeups``, which only uninstall() and exit write before
-they wake the listener. trigger.py owns the one live installation.
+Promise: plain data, no behaviour. What the signal paths and the runner thread decide on
+together (``pending``, ``running``, ``last_finished``, ``bursts``, ``stopping``,
+``chain_due``) changes under ``lock``, a ``threading.Condition`` the runner thread waits
+on. trigger.py owns the one live installation.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Burst:
 
 @dataclass(slots=True)
 class Installation:
+    """One install(): its runner, signal and rules, its threads, and what they share."""
+
     runner: Runner
     signum: int
     mode: str

@@ -30,11 +30,11 @@ class RecordShipper:
         # Whether the running attempt has its record yet, and the record being appended: an
         # interrupt that ends the attempt records it only if neither landed (Runner.attempt).
         self.recorded = False
-        self.appending: dict[str, object] | None = None
+        self._appending: dict[str, object] | None = None
 
     def start_attempt(self) -> None:
         """A new attempt begins: it has no record yet."""
-        self.recorded, self.appending = False, None
+        self.recorded, self._appending = False, None
 
     def append(
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]
@@ -46,7 +46,7 @@ class RecordShipper:
         seen = self._audit_seen.get(path)
         if seen is not None and _rotated(path, seen):
             fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
-        self.appending = fields
+        self._appending = fields
         record = sink.append(fields)
         self.recorded = True
         try:
@@ -61,7 +61,7 @@ class RecordShipper:
     def landed(self, policy: Policy | None) -> bool:
         """Whether the record being appended when an interrupt came was written anyway (the
         interrupt landed after the write, before the append returned)."""
-        fields = self.appending
+        fields = self._appending
         if fields is None or policy is None:
             return False
         try:

@@ -221,7 +221,7 @@ class Runner:
             on_recorded()
         if not self._syslog.ship(policy.audit.syslog, record):
             # Withheld, fail-closed: nothing of the probe, not even its error text, and
-            # no result file; _ship has said why on stderr.
+            # no result file; SyslogCopy.ship has said why on stderr.
             return Attempt(
                 outcome=result.outcome,
                 reason="output withheld: syslog",
