@@ -9,6 +9,7 @@
     ├── AuditError         the audit record cannot be written (fail-closed)
     ├── AuditChainError    an audit file does not verify (line, kind)
     ├── AuditRecordError   an audit line is not a record safeprobe writes (field)
+    ├── NotRegularFile     a path opened without following links holds no regular file
     └── InstallError       install()/uninstall() cannot do what was asked
 
 No message includes a value read from the host: errors name files, lines, fields
@@ -131,6 +132,15 @@ class NoRecord(SafeprobeError):
 
 class ResultFileError(SafeprobeError):
     """A result file could not be written; the message names the folder and why."""
+
+
+class NotRegularFile(SafeprobeError):
+    """A path opened without following links holds no regular file (a directory, FIFO,
+    device or socket); the caller says which rule that breaks (files.py)."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        self.path, self.mode = path, mode
+        super().__init__(f"{path}: not a regular file")
 
 
 class NotAnnounced(SafeprobeError):

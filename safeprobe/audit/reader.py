@@ -18,12 +18,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import BinaryIO, Final
 
+from safeprobe import files
 from safeprobe.audit.chain import parse_line
-
-# O_NONBLOCK keeps a FIFO at the path from hanging the open, and O_NOCTTY keeps a terminal
-# there from becoming ours, before fstat refuses both; on a regular file neither changes
-# how it reads.
-_READ_OPEN_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+from safeprobe.errors import NotRegularFile
 
 
 class NotARegularFile(PermissionError):
@@ -36,19 +33,16 @@ class NotARegularFile(PermissionError):
 
 def open_regular(path: str) -> int:
     """A read-only descriptor on the regular file at ``path``; the caller closes it.
+    files.open_regular opens it (the one way safeprobe opens a file it did not make);
+    anything but a regular file is reported as an audit reader reports it.
 
     Raises OSError: ELOOP for a symlink, NotARegularFile for anything but a regular file,
     and whatever else opening says (FileNotFoundError, PermissionError ...).
     """
-    fd = os.open(path, _READ_OPEN_FLAGS)
     try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        close_quietly(fd)
-        raise
-    if not stat.S_ISREG(mode):
-        close_quietly(fd)
-        raise NotARegularFile(path, mode)
+        fd, _ = files.open_regular(path)
+    except NotRegularFile as exc:
+        raise NotARegularFile(path, exc.mode) from None
     return fd
 
 

@@ -22,6 +22,7 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
+from safeprobe import files
 from safeprobe.audit.chain import (
     MAX_RECORD_BYTES,
     LineError,
@@ -49,17 +50,8 @@ MIN_FREE_BYTES: Final = 1024 * 1024
 MAX_KEY_BYTES: Final = 4096
 
 # O_RDWR, not O_WRONLY: append reads the last record to chain to it, and preflight must
-# prove what append needs. O_NONBLOCK keeps a FIFO at the path from hanging the open, and
-# O_NOCTTY keeps a terminal there from becoming ours, before fstat refuses both.
-_SINK_OPEN_FLAGS: Final = (
-    os.O_RDWR
-    | os.O_APPEND
-    | os.O_CREAT
-    | os.O_NOFOLLOW
-    | os.O_CLOEXEC
-    | os.O_NONBLOCK
-    | os.O_NOCTTY
-)
+# prove what append needs; files.NO_FOLLOW_FLAGS say why the rest.
+_SINK_OPEN_FLAGS: Final = os.O_RDWR | os.O_APPEND | os.O_CREAT | files.NO_FOLLOW_FLAGS
 _SINK_FILE_MODE: Final = 0o600
 _WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
 _OTHERS_ACCESS: Final = stat.S_IRWXG | stat.S_IRWXO

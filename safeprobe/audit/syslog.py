@@ -34,6 +34,7 @@ from typing import Final
 from safeprobe.audit.chain import record_line
 from safeprobe.errors import SyslogError
 from safeprobe.policy.models import SyslogConfig
+from safeprobe.policy.syslog_address import parse_syslog_address
 
 APP_NAME: Final = "safeprobe"
 _NILVALUE: Final = "-"
@@ -195,12 +196,11 @@ class SyslogShipper:
 def _parse_address(address: str) -> tuple[str | tuple[str, int], socket.SocketKind | None]:
     """The policy's address as SysLogHandler takes it. A socket path lets the handler pick
     datagram, falling back to stream, as C's syslog(3) does."""
-    if address.startswith("/"):
-        return address, None
-    scheme, _, rest = address.partition("://")
-    host, _, port = rest.rpartition(":")
-    kind = socket.SOCK_DGRAM if scheme == "udp" else socket.SOCK_STREAM
-    return (host.strip("[]"), int(port)), kind
+    parsed = parse_syslog_address(address)  # the policy's own grammar: validated there
+    if parsed.socket_path is not None:
+        return parsed.socket_path, None
+    kind = socket.SOCK_DGRAM if parsed.transport == "udp" else socket.SOCK_STREAM
+    return (parsed.host, parsed.port), kind
 
 
 def _msgid(outcome: object) -> str:

@@ -1,6 +1,7 @@
-"""Running a compiled probe: its namespace (exposures, facts, the sandbox), in the runner's
-thread or a forked child, and how it ended: an ``Outcome`` and a reason naming file, line
-and rule. The runner around it reads, audits and reports; this module only runs.
+"""Running a probe: its file read (source.py), its namespace (exposures, facts, the
+sandbox), in the runner's thread or a forked child, and how it ended: an ``Outcome`` and a
+reason naming file, line and rule. The runner around it audits and reports; this module
+only reads and runs.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from pathlib import Path
 from typing import Final, cast
 
 from safeprobe.attempt import Outcome
-from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout, ProbeDenied, SafeprobeError
+from safeprobe.errors import (
+    ProbeCompileError,
+    ProbeCompileTimeout,
+    ProbeDenied,
+    ProbeRejected,
+    SafeprobeError,
+)
 from safeprobe.host.isolation import ChildReport, run_forked
-from safeprobe.host.source import ProbeSource
-from safeprobe.policy.models import Policy
+from safeprobe.host.source import ProbeSource, read_probe
+from safeprobe.policy.models import Policy, ProbeSpec
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import BUILTIN_HINTS, CodeCache, compile_probe
 from safeprobe.probe.evaluation import (
@@ -68,6 +75,43 @@ class Result:
     # The audit record's ``evaluated``: each path named under evaluate that ran, and how
     # many times (null when a fork child ended before it could say).
     evaluated: dict[str, int | None] = field(default_factory=dict)
+
+
+def read_and_run(
+    policy: Policy,
+    spec: ProbeSpec,
+    output: OutputBuffer,
+    *,
+    argv: tuple[str, ...],
+    clock: Callable[[], float],
+    code_cache: CodeCache,
+) -> tuple[Result, int, ProbeSource | None]:
+    """Read, check, compile (cached by digest, in isolation: thread) and run one probe
+    file, all within the attempt's timeout. Never raises: whatever went wrong, the attempt
+    is audited."""
+    source: ProbeSource | None = None
+    steps = 0
+    # The attempt's timeout runs from here: reading, compiling and running.
+    started = clock()
+    try:
+        source = read_probe(
+            spec.path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
+        )
+        result, steps = run_code(
+            policy,
+            source,
+            output,
+            clock=clock,
+            argv=argv,
+            started=started,
+            code_cache=code_cache,
+        )
+    except ProbeRejected as error:
+        result = Result(Outcome.REJECTED, str(error))
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
+        where = source.path if source else spec.path
+        result = Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
+    return result, steps, source
 
 
 def run_code(

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from safeprobe.errors import NotAnnounced
+from safeprobe.errors import NotAnnounced, NotRegularFile
+from safeprobe.files import open_regular
 
 ENV_DIR: Final = "SAFEPROBE_RUNTIME_DIR"
 _MAX_BYTES: Final = 64 * 1024
@@ -133,14 +134,15 @@ def lookup(pid: int) -> Announcement:
     try:
         if not _trusted_dir(folder, owner):
             raise NotAnnounced(f"{folder}: not trusted (owner or mode); pass --policy")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd, st = open_regular(path)
     except FileNotFoundError:
         raise NotAnnounced(
             f"process {pid} does not run safeprobe (no {path}); if it does, pass --policy"
         ) from None
+    except NotRegularFile:
+        raise NotAnnounced(f"{path}: not trusted (owner or mode); pass --policy") from None
     with os.fdopen(fd, "rb") as stream:
-        st = os.fstat(stream.fileno())
-        if st.st_uid not in (owner, 0) or st.st_mode & 0o022 or not stat.S_ISREG(st.st_mode):
+        if st.st_uid not in (owner, 0) or st.st_mode & 0o022:
             raise NotAnnounced(f"{path}: not trusted (owner or mode); pass --policy")
         data = stream.read(_MAX_BYTES)
     try:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import stat
 from pathlib import Path
 from typing import Final
 
-from safeprobe.errors import ResultFileError
+from safeprobe.errors import NotRegularFile, ResultFileError
+from safeprobe.files import open_regular
 
 KEEP_PER_HOST: Final = 100
 _SUFFIX: Final = ".txt"
@@ -103,10 +103,12 @@ def _prune(dir_fd: int, host_pid: int, keep: str) -> None:
 def read_result(path: str, *, owner: int, max_bytes: int) -> str:
     """A result file's text. Refuses (PermissionError) a symlink, anything but a regular
     file with one link owned by ``owner`` or root, and more than ``max_bytes``."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd, st = open_regular(path)
+    except NotRegularFile:
+        raise PermissionError(errno.EACCES, "not a result file the host wrote", path) from None
     with os.fdopen(fd, "rb") as stream:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid not in (owner, 0):
+        if st.st_nlink != 1 or st.st_uid not in (owner, 0):
             raise PermissionError(errno.EACCES, "not a result file the host wrote", path)
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:

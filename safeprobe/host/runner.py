@@ -6,6 +6,10 @@ audit record. The audit sink is checked before anything of the probe is read, an
 probe's output is released only after its record is written, so if the record cannot be
 written the operator sees a refusal and nothing of the probe (fail-closed).
 Threat model: SECURITY.md, "Audit integrity" and "Fail-closed".
+
+This module orchestrates and builds the record; the stages are elsewhere: reading and
+running the probe (execution.py), appending and shipping the record (recording.py), showing
+the output (reporting.py), and judging the time the host let pass (timing.py).
 """
 
 from __future__ import annotations
@@ -34,22 +38,20 @@ from safeprobe.audit.record import (
     child_record,
     utc_timestamp,
 )
-from safeprobe.audit.sink import AuditSink, load_hmac_key
-from safeprobe.audit.syslog import SyslogCopy
+from safeprobe.audit.sink import AuditSink
 from safeprobe.errors import (
     AuditError,
     PolicyError,
-    ProbeRejected,
-    ResultFileError,
     SafeprobeError,
     SyslogError,
 )
-from safeprobe.host.execution import Result, run_code
-from safeprobe.host.results import write_result
-from safeprobe.host.source import ProbeSource, read_probe
+from safeprobe.host.execution import Result, read_and_run
+from safeprobe.host.recording import RecordShipper, sink_for
+from safeprobe.host.reporting import report_output, unaudited, write_host_stderr
+from safeprobe.host.source import ProbeSource
+from safeprobe.host.timing import late_finish, late_start, queued_ms
 from safeprobe.policy.loading import parse_policy_bytes, read_policy_bytes
 from safeprobe.policy.models import Policy, ProbeSpec
-from safeprobe.policy.named_probes import DEFAULT_PROBE
 from safeprobe.probe.budget import OutputBuffer
 from safeprobe.probe.compiler import CodeCache
 from safeprobe.probe.views import (
@@ -78,17 +80,13 @@ class Runner:
         self.policy_path = str(Path(policy_path).absolute())
         self._clock = clock
         self._wall_clock = wall_clock
-        self._write_stderr = write_stderr or _write_host_stderr
+        self._write_stderr = write_stderr or write_host_stderr
         self._lock = threading.Lock()
         self._policies: dict[str, Policy] = {}
         self._policy_digest: str | None = None
         self.last_good: Policy | None = None
-        self._audit_seen: dict[str, _SeenLog] = {}
-        self._syslog = SyslogCopy(self._write_stderr)
-        # Whether the running attempt has its record yet, and the record being appended: an
-        # interrupt that ends the attempt records it only if neither landed (see attempt()).
-        self._recorded = False
-        self._appending: dict[str, object] | None = None
+        self._records = RecordShipper(self._write_stderr)
+        self._syslog = self._records.syslog
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -116,36 +114,18 @@ class Runner:
         delivered: the trigger takes the next request from then on."""
         with self._lock:
             started = self._clock()
-            self._recorded, self._appending = False, None
+            self._records.start_attempt()
             try:
                 return self._attempt(trigger, on_recorded)
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SIGINT (or a SIGTERM handler that exits) while run_probe() runs in the main
                 # thread: the attempt still gets its one record before the host sees it.
-                if not self._recorded and not self._append_landed():
+                if not self._records.recorded and not self._records.landed(self.last_good):
                     self._record_interrupt(trigger, exc, started)
                 raise
             except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
                 self._write_stderr(f"safeprobe: internal error: {type(exc).__name__}: {exc}\n")
-                return _unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
-
-    def _append_landed(self) -> bool:
-        """Whether the record being appended when an interrupt came was written anyway (the
-        interrupt landed after the write, before the append returned)."""
-        fields, policy = self._appending, self.last_good
-        if fields is None or policy is None:
-            return False
-        try:
-            last = _sink_for(policy).last_record()
-        except (AuditError, SafeprobeError):
-            return False
-        host = last.get("host") if last is not None else None
-        return (
-            last is not None
-            and last.get("ts") == fields.get("ts")
-            and isinstance(host, dict)
-            and host.get("pid") == os.getpid()
-        )
+                return unaudited(Outcome.ERROR, f"internal error: {type(exc).__name__}")
 
     def _record_interrupt(self, trigger: TriggerInfo, exc: BaseException, started: float) -> None:
         """The record of an attempt an interrupt ended, with the last good policy's sink."""
@@ -156,7 +136,7 @@ class Runner:
             return
         self._audit_refusal(
             policy,
-            _sink_for(policy),
+            sink_for(policy),
             trigger,
             Result(Outcome.ERROR, reason),
             (self._clock() - started) * 1000.0,
@@ -171,10 +151,10 @@ class Runner:
         with self._lock:
             policy = self.last_good
             if policy is None:
-                return _unaudited(outcome, reason)
+                return unaudited(outcome, reason)
             return self._audit_refusal(
                 policy,
-                _sink_for(policy),
+                sink_for(policy),
                 trigger,
                 Result(outcome, reason),
                 0.0,
@@ -191,11 +171,11 @@ class Runner:
         except PolicyError as error:
             return self._finish_without_policy(trigger, error, started)
         try:
-            sink = _sink_for(policy)
+            sink = sink_for(policy)
             sink.preflight()
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe not run (fail-closed)\n")
-            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+            return unaudited(Outcome.REJECTED, f"audit: {exc}")
         try:
             self._syslog.preflight(policy.audit.syslog)
         except SyslogError as exc:
@@ -205,32 +185,25 @@ class Runner:
         output = OutputBuffer(policy.limits.max_output_bytes)
         steps = 0
         probe, spec = _requested(policy, trigger)
-        queue_ms = _queue_ms(trigger, started)
+        queue_ms = queued_ms(trigger, started)
         timeout_ms = policy.limits.timeout_s * 1000.0
+        late = late_start(queue_ms, timeout_ms)
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
             result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
-        elif queue_ms is not None and queue_ms > timeout_ms:
-            # The host held the runner off (a long C call holding the GIL) for longer than
-            # the whole attempt may take: what the operator asked about is long past.
-            result = Result(
-                Outcome.TIMEOUT,
-                f"limits.timeout: the attempt could not start within {timeout_ms:.0f} ms of "
-                f"the signal (it waited {queue_ms:.0f} ms; the host held the GIL), not run",
-            )
+        elif late is not None:
+            result = late
         else:
-            result, steps, source = self._read_and_run(policy, spec, output)
-        duration_ms = (self._clock() - started) * 1000.0
-        if result.outcome is Outcome.OK and duration_ms > timeout_ms:
-            # The probe finished within its limits, but the attempt around it (fork, wait,
-            # read back) could not get the GIL: an ok that took this long must say why.
-            result = Result(
-                Outcome.OK,
-                f"ok; the attempt took {duration_ms:.0f} ms, over limits.timeout "
-                f"({timeout_ms:.0f} ms): the host held the GIL",
-                result.detail,
-                result.child,
+            result, steps, source = read_and_run(
+                policy,
+                spec,
+                output,
+                argv=tuple(_safe_argv(Redactor.with_defaults(policy.redact))),
+                clock=self._clock,
+                code_cache=self.code_cache,
             )
+        duration_ms = (self._clock() - started) * 1000.0
+        result = late_finish(result, duration_ms, timeout_ms)
         fields = self._fields(
             policy,
             trigger,
@@ -247,12 +220,12 @@ class Runner:
             record = self._append(policy, sink, fields)
         except (AuditError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {exc}; probe output withheld (fail-closed)\n")
-            return _unaudited(Outcome.REJECTED, f"audit: {exc}")
+            return unaudited(Outcome.REJECTED, f"audit: {exc}")
         if on_recorded is not None:
             on_recorded()
         if not self._syslog.ship(policy.audit.syslog, record):
             # Withheld, fail-closed: nothing of the probe, not even its error text, and
-            # no result file; _ship has said why on stderr.
+            # no result file; SyslogCopy.ship has said why on stderr.
             return Attempt(
                 outcome=result.outcome,
                 reason="output withheld: syslog",
@@ -265,7 +238,16 @@ class Runner:
                 seq=_seq(record),
                 audited=True,
             )
-        self._report(policy, record, probe, result, output, duration_ms)
+        report_output(
+            policy,
+            record,
+            probe_name=probe.name,
+            probe_path=probe.path,
+            result=result,
+            output=output,
+            duration_ms=duration_ms,
+            write_stderr=self._write_stderr,
+        )
         return Attempt(
             outcome=result.outcome,
             reason=result.reason,
@@ -289,11 +271,11 @@ class Runner:
             self._write_stderr(
                 f"safeprobe: {error}; no valid policy to audit with, probe not run\n"
             )
-            return _unaudited(result.outcome, result.reason)
+            return unaudited(result.outcome, result.reason)
         duration_ms = (self._clock() - started) * 1000.0
         return self._audit_refusal(
             policy,
-            _sink_for(policy),
+            sink_for(policy),
             trigger,
             result,
             duration_ms,
@@ -304,7 +286,7 @@ class Runner:
     def preflight_audit(self, policy: Policy) -> None:
         """Prove the policy's audit log can be written now (AuditError otherwise), and that
         syslog can be reached when the policy requires it (SyslogError)."""
-        _sink_for(policy).preflight()
+        sink_for(policy).preflight()
         self._syslog.preflight(policy.audit.syslog)
 
     # -- syslog -----------------------------------------------------------------------------
@@ -356,7 +338,7 @@ class Runner:
             record = self._append(policy, sink, fields)
         except (AuditError, OSError, SafeprobeError) as exc:
             self._write_stderr(f"safeprobe: {said}; and {exc}; not audited\n")
-            return _unaudited(result.outcome, result.reason)
+            return unaudited(result.outcome, result.reason)
         if ship:
             self._syslog.ship(policy.audit.syslog, record)
         self._write_stderr(f"safeprobe: attempt #{record['seq']} {said}\n")
@@ -376,56 +358,10 @@ class Runner:
     def _append(
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]
     ) -> dict[str, object]:
-        """Append one record; if the log was rotated away since our last record (renamed,
-        replaced, truncated), the record names the head it last saw, so a chain is never
-        continued or restarted silently."""
-        path = policy.audit.path
-        seen = self._audit_seen.get(path)
-        if seen is not None and _rotated(path, seen):
-            fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
-        self._appending = fields
-        record = sink.append(fields)
-        self._recorded = True
-        try:
-            st = Path(path).lstat()
-        except OSError:
-            return record
-        seq, head = record.get("seq"), record.get("mac")
-        if isinstance(seq, int) and isinstance(head, str):
-            self._audit_seen[path] = _SeenLog(st.st_dev, st.st_ino, st.st_size, seq, head)
-        return record
+        """Append one record (recording.py: rotation noticed, interrupts accounted for)."""
+        return self._records.append(policy, sink, fields)
 
     # -- running the probe --------------------------------------------------------------------
-
-    def _read_and_run(
-        self, policy: Policy, spec: ProbeSpec, output: OutputBuffer
-    ) -> tuple[Result, int, ProbeSource | None]:
-        """Read, check, compile (cached by digest, in isolation: thread) and run one probe
-        file, all within the attempt's timeout."""
-        source: ProbeSource | None = None
-        steps = 0
-        # The attempt's timeout runs from here: reading, compiling and running.
-        started = self._clock()
-        try:
-            source = read_probe(
-                spec.path, owners=spec.owners, max_bytes=spec.max_bytes, sha256_pins=spec.sha256
-            )
-            argv = tuple(_safe_argv(Redactor.with_defaults(policy.redact)))
-            result, steps = run_code(
-                policy,
-                source,
-                output,
-                clock=self._clock,
-                argv=argv,
-                started=started,
-                code_cache=self.code_cache,
-            )
-        except ProbeRejected as error:
-            result = Result(Outcome.REJECTED, str(error))
-        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the attempt is audited
-            where = source.path if source else spec.path
-            result = Result(Outcome.ERROR, f"{where}: internal error ({type(exc).__name__})")
-        return result, steps, source
 
     # -- audit and output ---------------------------------------------------------------------
 
@@ -500,42 +436,6 @@ class Runner:
         )
         return record.fields()
 
-    def _report(
-        self,
-        policy: Policy,
-        record: Mapping[str, object],
-        probe: _ProbeRef,
-        result: Result,
-        output: OutputBuffer,
-        duration_ms: float,
-    ) -> None:
-        """Show the operator the probe's output: framed on the host's stderr, or with
-        ``output: file`` in the attempt's result file, with one line on stderr."""
-        seq, mac = record["seq"], record["mac"]
-        body = output.text()
-        if body and not body.endswith("\n"):
-            body += "\n"
-        tail = ""
-        if result.outcome is not Outcome.OK:
-            tail = f"safeprobe: {result.reason}\n"
-            if result.detail:
-                tail += f"safeprobe: {result.detail}\n"
-        shown = probe.name or "?"
-        if probe.path is not None and probe.name == DEFAULT_PROBE:
-            shown = Path(probe.path).name
-        summary = (
-            f"safeprobe {policy.name} #{seq} {shown}: {result.outcome} in {duration_ms:.1f} ms"
-        )
-        if policy.output == "file" and isinstance(seq, int) and isinstance(mac, str):
-            try:
-                where = write_result(policy.output_dir, os.getpid(), seq, mac, body + tail)
-            except ResultFileError as exc:
-                self._write_stderr(f"safeprobe: #{seq}: {exc}; output not delivered\n")
-                return
-            self._write_stderr(f"{summary}; output in {where}\n")
-            return
-        self._write_stderr(f"--- {summary} ---\n{body}{tail}--- end safeprobe #{seq} ---\n")
-
 
 @dataclass(frozen=True, slots=True)
 class _ProbeRef:
@@ -546,48 +446,11 @@ class _ProbeRef:
     path: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _SeenLog:
-    """The audit file as this runner last left it."""
-
-    dev: int
-    ino: int
-    size: int
-    seq: int
-    head: str
-
-
-def _rotated(path: str, seen: _SeenLog) -> bool:
-    """Whether the file at ``path`` is no longer the one we appended to, or was cut: other
-    processes sharing it only ever make it longer."""
-    try:
-        st = Path(path).lstat()
-    except OSError:
-        return True
-    return (st.st_dev, st.st_ino) != (seen.dev, seen.ino) or st.st_size < seen.size
-
-
-def _queue_ms(trigger: TriggerInfo, started: float) -> float | None:
-    """How long the request waited between the signal path and the attempt's start."""
-    if trigger.received_at is None:
-        return None
-    return max(0.0, (started - trigger.received_at) * 1000.0)
-
-
 def _requested(policy: Policy, trigger: TriggerInfo) -> tuple[_ProbeRef, ProbeSpec | None]:
     """The probe a request's code names in the policy, or (name None) none."""
     name = policy.probe_named_by(trigger.request)
     spec = policy.probe_for(name) if name is not None else None
     return _ProbeRef(name, spec.path if spec is not None else None), spec
-
-
-def _sink_for(policy: Policy) -> AuditSink:
-    return AuditSink(policy.audit.path, key=_hmac_key(policy), fsync=policy.audit.fsync)
-
-
-def _hmac_key(policy: Policy) -> bytes | None:
-    key_file = policy.audit.hmac_key_file
-    return load_hmac_key(key_file) if key_file else None
 
 
 def _safe_argv(redactor: Redactor) -> list[str]:
@@ -622,35 +485,3 @@ def _bounded(reason: str) -> str:
 def _seq(record: Mapping[str, object]) -> int | None:
     seq = record.get("seq")
     return seq if isinstance(seq, int) else None
-
-
-def _unaudited(outcome: Outcome, reason: str) -> Attempt:
-    return Attempt(
-        outcome=outcome,
-        reason=reason,
-        output="",
-        output_truncated=False,
-        duration_ms=0.0,
-        steps=0,
-        probe_path=None,
-        probe_sha256=None,
-        seq=None,
-        audited=False,
-    )
-
-
-def _write_host_stderr(text: str) -> None:
-    """Write to the host's sys.stderr; if it is gone or broken, to fd 2; never raise."""
-    stream = sys.stderr
-    if stream is not None:
-        try:
-            stream.write(text)
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-        else:
-            return
-    try:
-        os.write(2, text.encode("utf-8", "replace"))
-    except OSError:
-        return

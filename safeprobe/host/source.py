@@ -3,9 +3,9 @@
 Promise: the bytes handed to the compiler are exactly the bytes of a regular file at the
 policy's probe path, not reached through a symlink at its last component, owned by an
 allowed user, not writable by group or others, no larger than the cap and, when the policy
-pins digests, one of the pinned contents. Every check runs on the open file descriptor, so
-the file cannot be swapped between the check and the read. Threat model: SECURITY.md,
-"Probe file".
+pins digests, one of the pinned contents. Every check runs on the open file descriptor
+(files.open_regular), so the file cannot be swapped between the check and the read.
+Threat model: SECURITY.md, "Probe file".
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from safeprobe.errors import ProbeRejected
+from safeprobe.errors import NotRegularFile, ProbeRejected
+from safeprobe.files import open_regular
 from safeprobe.policy.defaults import DEFAULT_PROBE_MAX_BYTES
 
 _WRITABLE_BY_OTHERS: Final = stat.S_IWGRP | stat.S_IWOTH
@@ -62,10 +63,8 @@ def check_file_stat(
     max_bytes: int,
 ) -> None:
     """Refuse a file that is not a small regular file owned by an allowed user. Pure."""
-    if stat.S_ISDIR(st.st_mode):
-        raise ProbeRejected(path, "file-type", "is a directory, not a regular file")
     if not stat.S_ISREG(st.st_mode):
-        raise ProbeRejected(path, "file-type", "is not a regular file")
+        raise ProbeRejected(path, "file-type", _file_type_problem(st.st_mode))
     if st.st_uid not in allowed_uids:
         raise ProbeRejected(path, "owner", f"owned by uid {st.st_uid}, not an allowed owner")
     if st.st_mode & _WRITABLE_BY_OTHERS:
@@ -100,13 +99,13 @@ def read_probe(
 ) -> ProbeSource:
     """Open, check and read the probe file; raise ProbeRejected naming the rule it broke."""
     allowed = allowed_owner_uids(owners, current_uid=os.geteuid())
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
     try:
-        fd = os.open(path, flags)
+        fd, st = open_regular(path)
+    except NotRegularFile as exc:
+        raise ProbeRejected(path, "file-type", _file_type_problem(exc.mode)) from None
     except OSError as exc:
         raise _open_error(path, exc) from None
     try:
-        st = os.fstat(fd)
         check_file_stat(st, path=path, allowed_uids=allowed, max_bytes=max_bytes)
         data = _read_capped(fd, max_bytes, path=path)
     finally:
@@ -121,6 +120,12 @@ def read_probe(
         owner_uid=st.st_uid,
         mode=stat.S_IMODE(st.st_mode),
     )
+
+
+def _file_type_problem(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a regular file"
+    return "is not a regular file"
 
 
 def _read_capped(fd: int, max_bytes: int, *, path: str) -> bytes:

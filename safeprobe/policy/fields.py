@@ -24,6 +24,7 @@ from safeprobe.policy.defaults import (
     MAX_PROBE_BYTES_CAP,
     MAX_TIMEOUT_S,
 )
+from safeprobe.policy.syslog_address import parse_syslog_address
 from safeprobe.policy.units import excerpt, normalize_signal, parse_duration, parse_size
 
 _NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -196,23 +197,10 @@ def version_one(value: object) -> object:
 
 
 def check_syslog_address(value: str) -> str:
-    """A socket path (/dev/log), udp://host:port or tcp://host:port."""
-    if value.startswith("/"):
+    """A socket path (/dev/log), udp://host:port or tcp://host:port (syslog_address.py)."""
+    if parse_syslog_address(value).socket_path is not None:
         return check_path(value)
-    scheme, sep, rest = value.partition("://")
-    host, colon, port = rest.rpartition(":")
-    if (
-        sep
-        and scheme in ("udp", "tcp")
-        and colon
-        and host.strip("[]")
-        and port.isdigit()
-        and 0 < int(port) < 65536
-    ):
-        return value
-    raise ValueError(
-        "expected an absolute socket path such as /dev/log, or udp://host:port or tcp://host:port"
-    )
+    return value
 
 
 # The checked types the models are built from: strict, so a policy says what it means.

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from safeprobe.errors import ProbeRejected
+from safeprobe.files import READ_NO_FOLLOW
 from safeprobe.host.source import read_probe
 from safeprobe.policy.models import Policy, ProbeSpec
 from safeprobe.probe.budget import Budget, OutputBuffer
@@ -159,7 +160,7 @@ def _read_despite(refused: ProbeRejected, max_bytes: int) -> bytes | None:
     if refused.rule not in _READABLE_REFUSALS:
         return None
     try:
-        fd = os.open(refused.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(refused.path, READ_NO_FOLLOW)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as file:

@@ -35,6 +35,7 @@ from typing import Final
 
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
 from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
+from safeprobe.host.reception import SI_QUEUE
 from safeprobe.host.registry import lookup
 from safeprobe.host.results import read_result, result_path
 from safeprobe.policy.loading import load_policy
@@ -44,7 +45,6 @@ from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
 RESULT_FILE_WAIT_S: Final = 5.0
 RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output
 _POLL_S: Final = 0.01
-_SI_QUEUE: Final = -1
 _RT_TGSIGQUEUEINFO: Final = {"x86_64": 297, "aarch64": 240}  # syscall numbers
 _TGKILL: Final = {"x86_64": 234, "aarch64": 131}
 
@@ -114,7 +114,7 @@ def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None
         return
     number = _RT_TGSIGQUEUEINFO.get(platform.machine())
     if thread is not None and number is not None:
-        info = _SigInfo(si_signo=signum, si_code=_SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
+        info = _SigInfo(si_signo=signum, si_code=SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
         info.si_value = code
         result = libc.syscall(
             ctypes.c_long(number),

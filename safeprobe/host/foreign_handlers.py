@@ -1,0 +1,59 @@
+"""Foreign handlers: a handler for the trigger signal that safeprobe did not install.
+
+Promise: such a handler is refused at install() by default, never silently replaced: a
+Python one unless the policy says ``trigger.foreign_handler: chain`` (then it keeps running
+after safeprobe's request, in the main thread), and always one set outside the ``signal``
+module (``faulthandler.register`` or a C extension, which only /proc's SigCgt shows),
+which safeprobe could neither chain to nor restore. Threat model: SECURITY.md, "Foreign
+handlers".
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from safeprobe.errors import InstallError
+
+
+def foreign_handler(
+    signum: int, previous: object, policy_choice: str
+) -> Callable[[int, object], object] | None:
+    """Refuse (InstallError) a handler safeprobe did not install, or return the Python one
+    to chain to; None when there is none."""
+    name = signal.Signals(signum).name
+    if callable(previous) and previous is not signal.default_int_handler:
+        if policy_choice == "chain":
+            return previous
+        raise InstallError(
+            f"{name} already has a Python handler ({_describe_handler(previous)}); "
+            "safeprobe would replace it: remove it, or set trigger.foreign_handler: chain"
+        )
+    # getsignal answers None for a handler Python did not install, and SIG_DFL for one
+    # installed after Python started (faulthandler.register calls sigaction itself).
+    if previous is None or (previous in (signal.SIG_DFL, signal.SIG_IGN) and _os_catches(signum)):
+        raise InstallError(
+            f"{name} has a handler installed outside the signal module (faulthandler."
+            "register or a C extension; /proc/self/status SigCgt): safeprobe cannot "
+            "chain to it or restore it; remove it, or use another trigger.signal"
+        )
+    return None
+
+
+def _describe_handler(handler: object) -> str:
+    module = getattr(handler, "__module__", None) or "?"
+    qualname = getattr(handler, "__qualname__", None) or type(handler).__name__
+    return f"{module}.{qualname}"
+
+
+def _os_catches(signum: int) -> bool:
+    """Whether the kernel has a handler for ``signum`` in this process (SigCgt)."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    return False
