@@ -3,6 +3,7 @@ where a built-in's audit log goes, and that every built-in ships and loads."""
 
 from __future__ import annotations
 
+import hashlib
 import stat
 import tomllib
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from safeprobe.errors import PolicyError
+from safeprobe.host.source import read_probe
 from safeprobe.policy.builtins import builtin_dir, builtin_policies, resolve_policy
 from safeprobe.policy.loading import load_policy, parse_policy
 
@@ -96,18 +98,32 @@ def test_data_dir_moves_the_data_paths_and_leaves_the_probe_beside_the_policy() 
 def test_every_builtin_loads_by_name_with_its_audit_log_in_the_working_directory(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each built-in is a valid policy whose probe ships beside it, checkable as installed:
-    a regular file not writable by group or others, and whose audit log is
+    """Each built-in is a valid policy whose probe ships beside it and whose audit log is
     ./safeprobe-audit.jsonl of the host, never in site-packages."""
     monkeypatch.chdir(tmp_path)
     policy = load_policy(name)
     assert policy.audit.path == str(tmp_path / "safeprobe-audit.jsonl")
     probe = Path(policy.probe.path)
     assert probe.parent == builtin_dir() / "probes"
-    mode = probe.stat().st_mode
-    assert stat.S_ISREG(mode)
-    assert not mode & (stat.S_IWGRP | stat.S_IWOTH)
+    assert stat.S_ISREG(probe.stat().st_mode)
     assert policy.probe.owners == ("root", "current")
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "template"])
+def test_every_runnable_builtin_pins_its_probe_and_reads_under_umask_002(
+    name: str, tmp_path: Path
+) -> None:
+    """The pin is the shipped probe's digest (edit a probe: update its pin), and the probe
+    reads even when pip installed it group-writable (umask 002): the checks an installed
+    wheel meets, owned by root or by the user."""
+    policy = load_policy(name)
+    shipped = Path(policy.probe.path)
+    assert policy.probe.sha256 == (hashlib.sha256(shipped.read_bytes()).hexdigest(),)
+    installed = tmp_path / shipped.name
+    installed.write_bytes(shipped.read_bytes())
+    installed.chmod(0o664)
+    source = read_probe(str(installed), owners=policy.probe.owners, sha256_pins=policy.probe.sha256)
+    assert source.sha256 == policy.probe.sha256[0]
 
 
 def test_the_wheel_ships_every_builtin_policy_and_probe() -> None:
