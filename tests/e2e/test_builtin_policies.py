@@ -9,6 +9,9 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
+import safeprobe
 from safeprobe.audit.trail import verify_chain
 from safeprobe.policy.builtins import builtin_dir
 from tests.harness import HOSTS, ExampleApp, read_records, run_cli, wait_until
@@ -142,3 +145,27 @@ def test_check_and_lint_take_a_builtin_name_and_an_unknown_word_is_one_line(
         "safeprobe: nosuch: file: no such file, and not a built-in policy name "
         "(asyncio, gc, process, template, threads)"
     ]
+
+
+def test_trigger_takes_a_builtin_name_for_policy_in_the_hosts_directory(tmp_path: Path) -> None:
+    """`safeprobe trigger PID --policy threads`, run in the host's directory, reads the
+    host's ./safeprobe-audit.jsonl as the host writes it."""
+    app = _start(tmp_path, "threads", "threads")
+    try:
+        pid = int(app.wait_for(r"builtin host: pid (\d+)")[0][1])
+        done = run_cli("trigger", str(pid), "--policy", "threads", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"#1 default in process {pid}: ok in ")
+        assert "Thread dump (" in app.report(1)
+    finally:
+        app.stop()
+
+
+def test_run_probe_takes_a_builtin_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`safeprobe.run_probe("process")` in this process: ok, audited in the cwd."""
+    monkeypatch.chdir(tmp_path)
+    attempt = safeprobe.run_probe("process")
+    assert attempt.outcome == safeprobe.Outcome.OK, attempt.reason
+    [record] = read_records(tmp_path / AUDIT)
+    assert record["host"]["pid"] == os.getpid()
+    assert record["policy"]["name"] == "builtin-process"
