@@ -33,25 +33,29 @@ from safeprobe.errors import (
 )
 from safeprobe.host.runner import Runner
 from safeprobe.host.trigger import install, uninstall
+from safeprobe.policy.builtins import resolve_policy
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Policy
 
 __version__ = "0.1.0"
 
 
-_runners: dict[str, Runner] = {}
+_runners: dict[tuple[str, str | None], Runner] = {}
 
 
 def run_probe(policy_path: str | os.PathLike[str]) -> Attempt:
     """Run one attempt now, in the calling thread, and return its result (audited like any).
 
+    ``policy_path`` is a policy file or a built-in policy's name, as for ``install``.
     Runners are kept per policy path, so the compiled probe and the last good policy are
     reused across calls exactly as they are for signals.
     """
-    key = str(Path(policy_path).absolute())
+    ref = resolve_policy(policy_path)
+    path = str(Path(ref.path).absolute())
+    key = (path, ref.data_dir)
     runner = _runners.get(key)
     if runner is None:
-        runner = _runners.setdefault(key, Runner(key))
+        runner = _runners.setdefault(key, Runner(path, data_dir=ref.data_dir))
     return runner.attempt()
 
 

@@ -34,6 +34,25 @@ def test_announce_lookup_withdraw(runtime: Path) -> None:
         lookup(os.getpid())
 
 
+def test_a_builtin_policys_data_dir_is_announced_and_read_back(runtime: Path) -> None:
+    """A host on a built-in policy announces where its audit log is (its working directory
+    at install), so `safeprobe trigger PID` from elsewhere finds that log."""
+    path = announce("/site/threads.yaml", signal="SIGQUIT", listener_tid=7, data_dir="/srv/app")
+    assert lookup(os.getpid()).data_dir == "/srv/app"
+    withdraw(path)
+    announce("/etc/app/policy.yaml", signal="SIGQUIT", listener_tid=7)
+    assert lookup(os.getpid()).data_dir is None
+
+
+def test_an_announcement_without_data_dir_still_reads(runtime: Path) -> None:
+    """An announcement written before data_dir existed (a host on an older safeprobe)."""
+    path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
+    body = json.loads(path.read_text())
+    del body["data_dir"]
+    path.write_text(json.dumps(body))
+    assert lookup(os.getpid()).data_dir is None
+
+
 def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) -> None:
     path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert path is not None

@@ -76,6 +76,22 @@ def test_sha256_pins_refuse_other_content(tmp_path: Path) -> None:
         read_probe(str(path), sha256_pins=("0" * 64,))
 
 
+@pytest.mark.parametrize("mode", [0o664, 0o666])
+def test_a_pinned_probe_may_be_writable_by_group_or_others(tmp_path: Path, mode: int) -> None:
+    """With pins, who can write the file no longer decides what runs: the pinned content
+    runs (a wheel installed under umask 002 leaves files 0664), any other is refused."""
+    path = _probe(tmp_path, mode=mode)
+    good = hashlib.sha256(b"print(1)\n").hexdigest()
+    assert read_probe(str(path), sha256_pins=(good,)).mode == mode
+    path.write_text("print(2)\n")
+    with pytest.raises(ProbeRejected) as info:
+        read_probe(str(path), sha256_pins=(good,))
+    assert info.value.rule == "sha256"
+    with pytest.raises(ProbeRejected) as unpinned:
+        read_probe(str(path))
+    assert unpinned.value.rule == "mode"
+
+
 def test_owner_names_map_to_uids() -> None:
     assert allowed_owner_uids(("root", "current", "12345"), current_uid=777) == frozenset(
         {0, 777, 12345}

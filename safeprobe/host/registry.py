@@ -45,6 +45,8 @@ class Announcement:
     policy_path: str
     signal: str  # the signal the host installed, e.g. "SIGQUIT"
     listener_tid: int | None  # the listener thread's native id; None in handler mode
+    # A built-in policy's data directory (its audit log is there, not beside the policy).
+    data_dir: str | None = None
 
 
 def runtime_dir(uid: int) -> Path:
@@ -69,7 +71,9 @@ def process_start_time(pid: int) -> int:
     return int(fields[19])
 
 
-def announce(policy_path: str, *, signal: str, listener_tid: int | None) -> Path:
+def announce(
+    policy_path: str, *, signal: str, listener_tid: int | None, data_dir: str | None = None
+) -> Path:
     """Write this process's announcement; OSError when the runtime dir cannot be made or
     is not safe (which costs `safeprobe trigger` only its discovery)."""
     pid = os.getpid()
@@ -83,6 +87,7 @@ def announce(policy_path: str, *, signal: str, listener_tid: int | None) -> Path
         "policy": policy_path,
         "signal": signal,
         "listener_tid": listener_tid,
+        "data_dir": data_dir,
     }
     target = folder / f"{pid}.json"
     partial = folder / f".{pid}.json.partial"
@@ -147,13 +152,14 @@ def lookup(pid: int) -> Announcement:
         data = stream.read(_MAX_BYTES)
     try:
         body = json.loads(data)
-        tid = body["listener_tid"]
+        tid, data_dir = body["listener_tid"], body.get("data_dir")
         found = Announcement(
             int(body["pid"]),
             int(body["start_time"]),
             str(body["policy"]),
             str(body["signal"]),
             None if tid is None else int(tid),
+            None if data_dir is None else str(data_dir),
         )
     except (ValueError, KeyError, TypeError):
         raise NotAnnounced(f"{path}: not a safeprobe announcement") from None

@@ -73,11 +73,13 @@ class Runner:
         self,
         policy_path: str | os.PathLike[str],
         *,
+        data_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         write_stderr: Callable[[str], None] | None = None,
     ) -> None:
         self.policy_path = str(Path(policy_path).absolute())
+        self.data_dir = data_dir  # a built-in policy's (policy/builtins.py), fixed at install
         self._clock = clock
         self._wall_clock = wall_clock
         self._write_stderr = write_stderr or write_host_stderr
@@ -97,7 +99,7 @@ class Runner:
         digest = hashlib.sha256(data).hexdigest()
         policy = self._policies.get(digest)
         if policy is None:
-            policy = parse_policy_bytes(data, path=self.policy_path)
+            policy = parse_policy_bytes(data, path=self.policy_path, data_dir=self.data_dir)
             self._policies = {digest: policy}
         self._policy_digest = digest
         self.last_good = policy

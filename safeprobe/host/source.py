@@ -2,8 +2,11 @@
 
 Promise: the bytes handed to the compiler are exactly the bytes of a regular file at the
 policy's probe path, not reached through a symlink at its last component, owned by an
-allowed user, not writable by group or others, no larger than the cap and, when the policy
-pins digests, one of the pinned contents. Every check runs on the open file descriptor
+allowed user, no larger than the cap and, when the policy pins digests, one of the pinned
+contents; and not writable by group or others unless the policy pins its content (then a
+writer cannot change what runs, only stop it: the pin is checked on the very bytes read.
+A wheel installed under umask 002 leaves the built-in probes group-writable, and they are
+pinned for that reason). Every check runs on the open file descriptor
 (files.open_regular), so the file cannot be swapped between the check and the read.
 Threat model: SECURITY.md, "Probe file".
 """
@@ -61,13 +64,15 @@ def check_file_stat(
     path: str,
     allowed_uids: frozenset[int],
     max_bytes: int,
+    pinned: bool = False,
 ) -> None:
-    """Refuse a file that is not a small regular file owned by an allowed user. Pure."""
+    """Refuse a file that is not a small regular file owned by an allowed user, or that
+    group or others may write when its content is not pinned. Pure."""
     if not stat.S_ISREG(st.st_mode):
         raise ProbeRejected(path, "file-type", _file_type_problem(st.st_mode))
     if st.st_uid not in allowed_uids:
         raise ProbeRejected(path, "owner", f"owned by uid {st.st_uid}, not an allowed owner")
-    if st.st_mode & _WRITABLE_BY_OTHERS:
+    if st.st_mode & _WRITABLE_BY_OTHERS and not pinned:
         raise ProbeRejected(
             path, "mode", f"mode {stat.S_IMODE(st.st_mode):04o} is writable by group or others"
         )
@@ -99,6 +104,7 @@ def read_probe(
 ) -> ProbeSource:
     """Open, check and read the probe file; raise ProbeRejected naming the rule it broke."""
     allowed = allowed_owner_uids(owners, current_uid=os.geteuid())
+    pins = frozenset(sha256_pins)
     try:
         fd, st = open_regular(path)
     except NotRegularFile as exc:
@@ -106,12 +112,12 @@ def read_probe(
     except OSError as exc:
         raise _open_error(path, exc) from None
     try:
-        check_file_stat(st, path=path, allowed_uids=allowed, max_bytes=max_bytes)
+        check_file_stat(st, path=path, allowed_uids=allowed, max_bytes=max_bytes, pinned=bool(pins))
         data = _read_capped(fd, max_bytes, path=path)
     finally:
         os.close(fd)
     digest = hashlib.sha256(data).hexdigest()
-    check_pins(digest, sha256_pins, path=path)
+    check_pins(digest, pins, path=path)
     return ProbeSource(
         path=path,
         text=decode_probe(data, path=path),

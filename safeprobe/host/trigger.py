@@ -51,6 +51,7 @@ from safeprobe.host.reception import (
 )
 from safeprobe.host.registry import announce, withdraw
 from safeprobe.host.runner import Runner
+from safeprobe.policy.builtins import resolve_policy
 from safeprobe.policy.models import Policy
 
 _JOIN_TIMEOUT_S: Final = 5.0
@@ -69,6 +70,9 @@ def install(
 ) -> None:
     """Validate the policy and start listening for its signal. Call from the main thread.
 
+    ``policy_path`` is a policy file or a built-in policy's name (``"threads"``: see
+    ``safeprobe policies``); a path that exists wins over a name.
+
     Raises PolicyError for a bad policy and AuditError when the audit log cannot be
     written, so a broken setup fails at start-up rather than at the first signal.
     """
@@ -80,7 +84,8 @@ def install(
             raise InstallError(
                 "install() must be called from the main thread (signal handlers live there)"
             )
-        runner = Runner(policy_path, clock=clock)
+        ref = resolve_policy(policy_path)
+        runner = Runner(ref.path, data_dir=ref.data_dir, clock=clock)
         policy = runner.load()
         said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
@@ -126,7 +131,10 @@ def install(
         listener_tid = inst.listener.native_id if inst.listener is not None else None
         try:
             inst.announcement = announce(
-                runner.policy_path, signal=policy.trigger.signal, listener_tid=listener_tid
+                runner.policy_path,
+                signal=policy.trigger.signal,
+                listener_tid=listener_tid,
+                data_dir=ref.data_dir,
             )
         except OSError as exc:
             sys.stderr.write(

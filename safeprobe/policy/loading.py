@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from safeprobe.errors import PolicyError
+from safeprobe.policy.builtins import resolve_policy
 from safeprobe.policy.defaults import MAX_POLICY_BYTES
 from safeprobe.policy.fields import check_label
 from safeprobe.policy.models import Exposure, Policy
@@ -288,14 +289,19 @@ def _policy_error(exc: ValidationError, root: yaml.Node, path: str) -> PolicyErr
     return PolicyError(path, line, _field(first["loc"]), problem)
 
 
-def _resolved(policy: Policy, path: str) -> Policy:
-    """Paths made absolute against the policy file's directory; the name filled in."""
+def _resolved(policy: Policy, path: str, data_dir: str | None) -> Policy:
+    """Paths made absolute against the policy file's directory (the data paths against
+    data_dir when given: a built-in's, policy/builtins.py); the name filled in."""
     # Lexical, like os.path.abspath: symlinks are not followed, because the probe
     # reader refuses a symlinked probe file itself and must see the path as written.
     base = Path(path).absolute().parent
+    data_base = base if data_dir is None else Path(data_dir).absolute()
 
     def at(value: str) -> str:
         return os.path.normpath(base / value)
+
+    def data_at(value: str) -> str:
+        return os.path.normpath(data_base / value)
 
     name = policy.name or Path(path).stem
     try:
@@ -305,8 +311,8 @@ def _resolved(policy: Policy, path: str) -> Policy:
     key_file = policy.audit.hmac_key_file
     audit = policy.audit.model_copy(
         update={
-            "path": at(policy.audit.path),
-            "hmac_key_file": None if key_file is None else at(key_file),
+            "path": data_at(policy.audit.path),
+            "hmac_key_file": None if key_file is None else data_at(key_file),
         }
     )
     probe = policy.probe.model_copy(update={"path": at(policy.probe.path)})
@@ -320,16 +326,17 @@ def _resolved(policy: Policy, path: str) -> Policy:
             "probe": probe,
             "probes": probes,
             "audit": audit,
-            "output_dir": at(policy.output_dir),
+            "output_dir": data_at(policy.output_dir),
         }
     )
 
 
-def parse_policy(text: str, *, path: str) -> Policy:
+def parse_policy(text: str, *, path: str, data_dir: str | None = None) -> Policy:
     """YAML text in, Policy out, or PolicyError naming path, line and field. Pure.
 
     Relative paths in the policy are resolved, lexically, against the directory of
-    `path` (itself taken from the working directory when relative); nothing is read.
+    `path` (itself taken from the working directory when relative); the audit log, HMAC
+    key and result directory against ``data_dir`` instead when given. Nothing is read.
     """
     if len(text) > MAX_POLICY_BYTES:
         raise PolicyError(path, None, "file", "larger than 1 MiB; a policy is a page of YAML")
@@ -345,7 +352,7 @@ def parse_policy(text: str, *, path: str) -> Policy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise _policy_error(exc, root, path) from None
-    return _resolved(policy, path)
+    return _resolved(policy, path, data_dir)
 
 
 def read_policy_bytes(path: str) -> bytes:
@@ -361,16 +368,20 @@ def read_policy_bytes(path: str) -> bytes:
     return data
 
 
-def parse_policy_bytes(data: bytes, *, path: str) -> Policy:
+def parse_policy_bytes(data: bytes, *, path: str, data_dir: str | None = None) -> Policy:
     """``parse_policy`` of the file's bytes, which must be UTF-8. Pure."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(path, None, "file", f"not UTF-8 (byte {exc.start})") from None
-    return parse_policy(text, path=path)
+    return parse_policy(text, path=path, data_dir=data_dir)
 
 
-def load_policy(path: str | os.PathLike[str]) -> Policy:
-    """Read the policy file and parse it; a missing or unreadable file is a PolicyError."""
-    name = os.fspath(path)
-    return parse_policy_bytes(read_policy_bytes(name), path=name)
+def load_policy(path: str | os.PathLike[str], *, data_dir: str | None = None) -> Policy:
+    """Read the policy file, or the built-in policy of that name (policy/builtins.py), and
+    parse it; a missing or unreadable file is a PolicyError. ``data_dir``: as in
+    ``parse_policy`` (a built-in name brings its own: the working directory now)."""
+    ref = resolve_policy(path)
+    name = ref.path
+    where = ref.data_dir if data_dir is None else data_dir
+    return parse_policy_bytes(read_policy_bytes(name), path=name, data_dir=where)

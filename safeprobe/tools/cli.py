@@ -44,12 +44,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from safeprobe.policy.builtins import resolve_policy  # noqa: PLC0415
     from safeprobe.policy.dump import dump_policy  # noqa: PLC0415
     from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
 
     policy = load_policy(args.policy)
-    findings = check_evaluate(policy, args.policy, main=args.main)
+    findings = check_evaluate(policy, resolve_policy(args.policy).path, main=args.main)
     if args.json:
         dumped = policy.model_dump(mode="json", by_alias=True)
         report = {
@@ -87,7 +88,19 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_policies(_args: argparse.Namespace) -> int:
+    from safeprobe.policy.builtins import builtin_dir, builtin_policies  # noqa: PLC0415
+
+    found = builtin_policies()
+    width = max(map(len, found), default=0)
+    for name, summary in found.items():
+        print(f"{name:<{width}}  {summary}")
+    print(f"# in {builtin_dir()}; use a name wherever a policy path goes (a file wins)")
+    return EXIT_OK
+
+
 def _cmd_lint(args: argparse.Namespace) -> int:
+    from safeprobe.policy.builtins import resolve_policy  # noqa: PLC0415
     from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint import lint_probe  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
@@ -104,7 +117,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     probe: str = args.probe or spec.path
     policy_name = Path(args.policy).name
     findings = lint_probe(probe, policy, policy_name=policy_name, spec=spec)
-    findings += check_evaluate(policy, args.policy)
+    findings += check_evaluate(policy, resolve_policy(args.policy).path)
     if args.json:
         report = {
             "ok": not findings,
@@ -299,6 +312,18 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="the policy in seconds and bytes, as JSON"
     )
     check.set_defaults(func=_cmd_check)
+
+    policies = _command(
+        sub,
+        "policies",
+        "list the built-in policies, usable by name wherever a policy path goes",
+        ["safeprobe policies", "safeprobe run --policy threads -- app.py"],
+        "List the ready-made policies shipped with safeprobe, one line each. A name works\n"
+        "wherever a policy path does (install, run, check, lint, trigger --policy); a file\n"
+        "that exists wins over a name. Their audit log is ./safeprobe-audit.jsonl in the\n"
+        "host's working directory at install.",
+    )
+    policies.set_defaults(func=_cmd_policies)
 
     schema = _command(
         sub,

@@ -38,6 +38,7 @@ from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
 from safeprobe.host.registry import lookup
 from safeprobe.host.results import read_result, result_path
+from safeprobe.policy.builtins import PolicyRef, resolve_policy
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Policy
 from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
@@ -73,11 +74,15 @@ def trigger(
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
     (nothing within wait_s)."""
     announced = lookup(pid) if policy_path is None else None
-    path = announced.policy_path if announced is not None else policy_path
-    if path is None:
+    if announced is not None:
+        ref = PolicyRef(announced.policy_path, announced.data_dir)
+    elif policy_path is not None:
+        ref = resolve_policy(policy_path)  # a built-in name: data in this directory
+    else:
         raise NotAnnounced(f"no policy for process {pid}")
+    path = ref.path
     _check_regular(path)
-    policy = load_policy(path)
+    policy = load_policy(path, data_dir=ref.data_dir)
     if policy.probe_for(probe) is None:
         known = ", ".join([DEFAULT_PROBE, *sorted(policy.probes)])
         raise UnknownProbe(f"{path}: probes: no probe named {probe!r} (known: {known})")

@@ -1,0 +1,2 @@
+# The process at a glance.
+print(process)

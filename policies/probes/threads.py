@@ -1,0 +1,2 @@
+# Every thread's stack, most recent call first.
+print(threads)
