@@ -124,13 +124,13 @@ SAFE_EXCEPTIONS: Final = (
 # __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
 # (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
 # anext, callable, hash, format (not needed; format would run __format__ unguarded).
-# int, round and pow are wrapped instead: each has a one-call cost cliff (below); float
+# int, round and pow are wrapped instead: each has a one-call cost cliff (below); divmod
+# as ``//`` is (a host's Fraction divides in fractions.py, costed by its size); float
 # because its error message copies the argument (_without_repr).
 _PASS_THROUGH: Final = (
     "abs",
     "bool",
     "chr",
-    "divmod",
     "hex",
     "len",
     "oct",
@@ -309,10 +309,7 @@ class Sandbox:
         kind = type(obj)
         allowed = _SAFE_METHODS_BY_ID.get(id(kind)) or _FACT_FIELDS_BY_ID.get(id(kind))
         if allowed is None and is_closed(obj):
-            data = enum_data(obj) if name not in ENUM_READS else None
-            if data is not None:
-                return self.guarded_getattr(data, name)  # a StrEnum's upper(), split() …
-            return self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
+            return self._closed_getattr(obj, name)
         if allowed is None or name not in allowed:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
@@ -331,6 +328,20 @@ class Sandbox:
                 sized.__qualname__ = f"{kind.__name__}.{name}"
             return sized
         return getattr(obj, name)
+
+    def _closed_getattr(self, obj: object, name: str) -> object:
+        data = enum_data(obj) if name not in ENUM_READS else None
+        if data is not None:
+            return self.guarded_getattr(data, name)  # a StrEnum's upper(), split() …
+        found = self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
+        if name in COMPARING_METHOD_NAMES and callable(found):
+            # range.count/index of a non-int compare with every number in one C call:
+            # the same cost check as a list's (comparison.py).
+            checked = self.comparisons.method(obj, name, found)
+            if checked is not None:
+                checked.__name__ = name
+                return checked
+        return found
 
     def _comparing_method(self, obj: object, name: str) -> object | None:
         """count, index, remove, sort, startswith, endswith: their one C call compares, so
@@ -972,6 +983,7 @@ class Sandbox:
                     float, "could not convert to float", value
                 ),
                 "round": self._round,
+                "divmod": self._divmod,
                 "int": self._int,
                 "bytes": self._bytes,
                 "typename": self._typename,
@@ -1013,6 +1025,11 @@ class Sandbox:
             )
         result: object = round(number, ndigits)  # type: ignore[call-overload]
         return result
+
+    def _divmod(self, left: object, right: object) -> object:
+        if not is_scalar(left) or not is_scalar(right):
+            self.values.check_arithmetic("//", left, right)
+        return divmod(left, right)  # type: ignore[operator]
 
     def _int(self, *args: object, **kwargs: object) -> int:
         if args and is_closed(args[0]):

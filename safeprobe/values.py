@@ -155,6 +155,39 @@ ISINSTANCE_TYPES: Final[dict[str, type]] = {
     "array": array.array,
 }
 
+# Classes whose instances keep their state where a structural rendering does not look (C
+# members, private slots): a view of one of them (a subclass, or one holding a host
+# object) prints as "not shown" (view_render.py), never as an empty ``datetime()``.
+_VALUE_CLASS_IDS: Final = frozenset(
+    map(
+        id,
+        (
+            datetime.date,
+            datetime.time,
+            datetime.timedelta,
+            datetime.tzinfo,
+            decimal.Decimal,
+            fractions.Fraction,
+            uuid.UUID,
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+            pathlib.PurePath,
+            enum.Enum,
+            range,
+        ),
+    )
+)
+
+
+def is_value_class(kind: type) -> bool:
+    """Whether ``kind`` is, or derives from, a stdlib value type above: its MRO read from
+    the C slot and compared by identity (no metaclass code runs)."""
+    mro = _TYPE_MRO.__get__(kind)
+    return any(id(klass) in _VALUE_CLASS_IDS for klass in mro)
+
+
 # ---- closed values --------------------------------------------------------------------
 
 # Exact types that are closed whatever they hold: C types with only numbers inside.
@@ -190,6 +223,10 @@ _CANDIDATE_IDS: Final = _ALWAYS_CLOSED_IDS | _FIELD_CLOSED_IDS | _TZ_TYPE_IDS | 
 # Fields (and items of its tuples) of one value looked at before it is judged not closed:
 # real ones have a handful; a Decimal's as_tuple() has a digit each.
 _MAX_FIELDS: Final = 4096
+# Tuples nested in one value looked into before it is judged not closed: the test recurses,
+# and an enum member's value may nest deeper than the recursion limit (3,000 deep raised
+# RecursionError inside safeprobe on every read of it). A stdlib value nests two or three.
+_MAX_DEPTH: Final = 32
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 _TYPE_NAME: Final = type.__dict__["__name__"]
@@ -205,9 +242,9 @@ def is_closed(value: object) -> bool:
     return _closed(value, [0])
 
 
-def _closed(value: object, seen: list[int]) -> bool:
+def _closed(value: object, seen: list[int], depth: int = 0) -> bool:
     seen[0] += 1
-    if seen[0] > _MAX_FIELDS:
+    if seen[0] > _MAX_FIELDS or depth > _MAX_DEPTH:
         return False
     kind = type(value)
     kind_id = id(kind)
@@ -223,24 +260,25 @@ def _closed(value: object, seen: list[int]) -> bool:
         return type(cast(zoneinfo.ZoneInfo, value).key) in (str, _NONE_TYPE)
     if kind is tuple:
         items = cast("tuple[object, ...]", value)
-        return len(items) <= _MAX_FIELDS and all(_closed(item, seen) for item in items)
+        return len(items) <= _MAX_FIELDS and all(_closed(item, seen, depth + 1) for item in items)
     if kind_id in _FIELD_CLOSED_IDS:
         if issubclass(kind, tuple):
             return all(
-                _closed(item, seen) for item in tuple.__iter__(cast("tuple[object, ...]", value))
+                _closed(item, seen, depth + 1)
+                for item in tuple.__iter__(cast("tuple[object, ...]", value))
             )
-        return all(_closed_field(field, seen) for field in _fields(value))
+        return all(_closed_field(field, seen, depth + 1) for field in _fields(value))
     if issubclass(kind, enum.Enum):
         return is_plain_enum_member(value, seen)
     return False
 
 
-def _closed_field(value: object, seen: list[int]) -> bool:
+def _closed_field(value: object, seen: list[int], depth: int) -> bool:
     # Path internals hold lists of str (3.12+: _raw_paths, _tail_cached).
     if type(value) is list:
         items = cast("list[object]", value)
-        return len(items) <= _MAX_FIELDS and all(_closed(item, seen) for item in items)
-    return _closed(value, seen)
+        return len(items) <= _MAX_FIELDS and all(_closed(item, seen, depth) for item in items)
+    return _closed(value, seen, depth)
 
 
 def _fields(obj: object) -> list[object]:
@@ -343,7 +381,7 @@ def is_plain_enum_member(value: object, seen: list[int] | None = None) -> bool:
             if type(field) is not str and field is not None:
                 return False
         elif key in ("_value_", "_sort_order_"):
-            if not _closed(field, seen if seen is not None else [0]):
+            if not _closed(field, seen if seen is not None else [0], 1):
                 return False
         else:
             return False
@@ -480,7 +518,25 @@ def text_bound(value: object) -> int:
         fraction = cast(fractions.Fraction, value)
         bits = fraction.numerator.bit_length() + fraction.denominator.bit_length()
         return int(bits * _DIGITS_PER_BIT) + 32
+    if id(kind) in _FIELD_CLOSED_IDS and not issubclass(kind, tuple):
+        # A path is as long as its parts, which the host may have made a million
+        # characters long; a UUID or address is short. Repr may escape each character.
+        return 4 * _fields_length(value) + 4096
     return 4096
+
+
+def _fields_length(value: object) -> int:
+    """The characters of the str fields of a field-closed value (and of its str lists),
+    and the digits of its ints: what its text is made of."""
+    total = 0
+    for field in _fields(value):
+        items = cast("list[object]", field) if type(field) is list else [field]
+        for item in items:
+            if type(item) is str:
+                total += len(item)
+            elif type(item) is int:
+                total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
+    return total
 
 
 def decimal_digits(value: decimal.Decimal) -> int:

@@ -4,7 +4,9 @@ Promise: which code would print a host value is found statically (the class alon
 MRO whose namespace holds ``__repr__``), and a view prints as that code would when it is
 known: builtin containers; the stdlib's deque, Counter, OrderedDict, defaultdict,
 ChainMap and SimpleNamespace; named tuples (namedtuple's generated ``__repr__``);
-dataclasses (their generated ``__repr__``); bytearray and array.array. Every field and
+dataclasses (their generated ``__repr__``); bytearray and array.array. A view of a stdlib
+value type (a subclass, or one holding a host object: values.py) prints as ``<Class
+object>``, since its state is where no structural rendering looks. Every field and
 item is rendered by ``render`` within the policy's bounds and allowlist, secrets as the
 marker. A value whose ``__repr__`` is the host's own, or that has none (object's), prints
 structurally as ``Class(field=value, …)``, or ``Class([...])`` for a container, never as if
@@ -62,7 +64,7 @@ from safeprobe.render import (
     render_sequence,
     type_label,
 )
-from safeprobe.values import type_name
+from safeprobe.values import is_value_class, type_name
 
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
@@ -101,6 +103,12 @@ def _render_view(value: object, depth: int) -> str:
         return "<not allowed>"
     if kind == KIND_BUFFER:
         return _render_buffer(obj, ctx.render_limits)
+    if kind == KIND_OBJECT and is_value_class(type(obj)):
+        # A datetime with a host tzinfo, a Decimal subclass, an enum member holding a host
+        # object: not closed (values.py), and its state is in C members or private fields,
+        # so the structural form would print an empty ``datetime()``, a value that is not
+        # there. Said to be not shown instead.
+        return opaque(obj)
     owner = static_owner(type(obj), "__repr__", ctx.keys)
     if kind == KIND_MAPPING:
         return _render_mapping(obj, owner, path, ctx, depth)
