@@ -663,6 +663,9 @@ BUFFER_ATTRIBUTES: Final[dict[type, frozenset[str]]] = {
     ),
     array.array: frozenset({"typecode", "itemsize", "tolist", "tobytes"}),
 }
+# Looked up by the type's id: a dict lookup by the type itself hashes it (its metaclass's
+# __hash__); the package's type tests use identity (test_metaclass_eq_in_type_tests).
+_BUFFER_ATTRIBUTES_BY_ID: Final = {id(kind): names for kind, names in BUFFER_ATTRIBUTES.items()}
 BUFFER_BYTES_METHODS: Final = frozenset(
     {
         *("count", "decode", "endswith", "find", "hex", "index", "isalnum", "isalpha"),
@@ -933,7 +936,7 @@ class View:
         """A bytearray's, memoryview's or array's C getters, and copies charged first."""
         self._sp_require_full(f"attribute {name}")
         obj = self._sp_obj
-        if name not in BUFFER_ATTRIBUTES[type(obj)]:
+        if name not in _BUFFER_ATTRIBUTES_BY_ID[id(type(obj))]:
             self._sp_ctx.deny(
                 "attribute", f"'{name}' of {type_label(type(obj))} values is not available"
             )
@@ -958,7 +961,7 @@ class View:
         """Whether a read of ``name`` would be allowed and find something (hasattr)."""
         kind, obj = self._sp_kind, self._sp_obj
         if kind == KIND_BUFFER:
-            return name in BUFFER_ATTRIBUTES[type(obj)] or name in BUFFER_BYTES_METHODS
+            return name in _BUFFER_ATTRIBUTES_BY_ID[id(type(obj))] or name in BUFFER_BYTES_METHODS
         if name in self._sp_methods():
             return self._sp_access() == Access.FULL
         if self._sp_ctx.allowlist.access((*self._sp_path, name)) == Access.NONE:

@@ -139,6 +139,7 @@ _PASS_THROUGH: Final = (
 )
 
 _T = TypeVar("_T")
+_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 def _without_repr(call: Callable[..., _T], message: str, *args: object) -> _T:
@@ -1126,7 +1127,11 @@ class Sandbox:
                 )
             real.append(mapped)
         target = value._sp_obj if type(value) is View else value
-        return issubclass(type(target), tuple(real))
+        # By the MRO's identities, not issubclass: Fraction and ChainMap are ABCs, whose
+        # test walks their subclasses and asks each one's metaclass (host code, when the
+        # host subclassed them with its own __subclasscheck__).
+        wanted_ids = {id(kind) for kind in real}
+        return any(id(klass) in wanted_ids for klass in _TYPE_MRO.__get__(type(target)))
 
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""

@@ -33,6 +33,7 @@ from safeprobe.values import (
     ISINSTANCE_TYPES,
     READS_BY_ID,
     decimal_digits,
+    forget_numeric_check,
     format_bound,
     is_closed,
     read,
@@ -161,6 +162,7 @@ class ValueAccess:
     def __init__(self, budget: Budget, deny: Callable[[str, str], NoReturn]) -> None:
         self.budget = budget
         self.deny = deny
+        forget_numeric_check()  # a new attempt: the host may have made classes since
 
     def getattr(self, value: object, name: str) -> object:
         """``value.name`` for a closed value: listed names only, results checked."""
