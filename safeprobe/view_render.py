@@ -166,7 +166,14 @@ def _render_mapping(
         if owner is collections.Counter:
             if not all(id(type(v)) in _COUNT_IDS for _, v in pairs):
                 return f"{name}({_pairs_text(pairs, total, path, ctx, depth)})"
-            pairs.sort(key=operator.itemgetter(1), reverse=True)  # as most_common()
+            # As most_common(), except that a secret key's count takes no part in the order
+            # (its rank among the others would tell the count): those pairs go last, in
+            # insertion order.
+            hidden = [pair for pair in pairs if ctx.redactor.hides(pair[0])]
+            if hidden:
+                pairs = [pair for pair in pairs if not ctx.redactor.hides(pair[0])]
+            pairs.sort(key=operator.itemgetter(1), reverse=True)
+            pairs.extend(hidden)
         elif not _ORDERED_AS_DICT:
             # 3.11: OrderedDict([('a', 1), ...]), a list of pair tuples.
             shown: list[object] = [

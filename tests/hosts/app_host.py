@@ -558,6 +558,9 @@ class StdValues:
         self.member = Hostile.ONE
         self.deep = Deep.NESTED
         self.plain = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        # Two counters that differ only in a secret key's count.
+        self.counts_low = collections.Counter({"a": 10, "api_token": 5, "b": 1000})
+        self.counts_high = collections.Counter({"a": 10, "api_token": 5000, "b": 1000})
 
     def digest(self) -> object:
         """What the host's digest covers: every field's identity-free summary, read without
@@ -574,6 +577,7 @@ class StdValues:
             "member": type(Hostile.__dict__["_member_map_"]["ONE"]._value_).__name__,
             "deep": len(Deep.__members__),
             "plain": self.plain.isoformat(),
+            "counts": [dict(self.counts_low), dict(self.counts_high)],
             "attrs": sorted(vars(self)),
         }
 
