@@ -51,7 +51,15 @@ from safeprobe.text import (
     to_text,
 )
 from safeprobe.value_access import ValueAccess, integer_bits, token_kind, type_tokens
-from safeprobe.values import ENUM_READS, enum_data, format_bound, is_closed, type_name
+from safeprobe.values import (
+    ENUM_READS,
+    MAX_VALUE_TEXT,
+    enum_data,
+    format_bound,
+    is_closed,
+    text_bound,
+    type_name,
+)
 from safeprobe.view_render import record_fields
 
 # RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
@@ -622,7 +630,13 @@ class Sandbox:
         self._check_format_spec(spec)
         if conversion == -1 and is_closed(value):
             # A datetime's strftime, a Decimal's fixed point: the stdlib's own __format__,
-            # once its result's size is checked (values.format_bound).
+            # once its result's size is checked (values.format_bound). A value whose own
+            # text is over the cap (str() shows it marked) is refused: a marker formatted
+            # with the spec would be a wrong answer.
+            if text_bound(value) > MAX_VALUE_TEXT:
+                raise self.budget.stop(
+                    "limit", "size", "f-string field: the value's text is too long"
+                )
             self.budget.check_bytes(format_bound(value, spec), "f-string field")
             text = format(value, spec)
             self.budget.check_bytes(sized_bytes(text, len(text)), "f-string field")

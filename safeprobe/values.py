@@ -611,6 +611,15 @@ def text_bound(value: object) -> int:
         return decimal_digits(cast(decimal.Decimal, value)) + 32
     if kind is fractions.Fraction:
         fraction = cast(fractions.Fraction, value)
+        longest = max(fraction.numerator.bit_length(), fraction.denominator.bit_length())
+        if (
+            sys.get_int_max_str_digits() == 0
+            and longest * _DIGITS_PER_BIT > sys.int_info.default_max_str_digits
+        ):
+            # The host turned CPython's digit limit off: int-to-str is quadratic in the
+            # digits (CVE-2020-10735), ~10 s for a 1,500,000-bit numerator in one call. As
+            # an int is (render.int_text), a Fraction past the default limit is too long.
+            return MAX_VALUE_TEXT + 1
         bits = fraction.numerator.bit_length() + fraction.denominator.bit_length()
         return int(bits * _DIGITS_PER_BIT) + 32
     if id(kind) in _FIELD_CLOSED_IDS and not issubclass(kind, tuple):
