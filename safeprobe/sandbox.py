@@ -1007,7 +1007,7 @@ class Sandbox:
             }
         )
         named = {name: _named(name, value) for name, value in names.items()}
-        named.update(type_tokens())  # datetime, Decimal, deque …: for isinstance()
+        named.update(type_tokens(self.budget))  # datetime, Decimal, deque …: for isinstance()
         return named
 
     # One C call each, so no tick can stop them: ``pow(3, 2**40000 - 1, m)`` holds the GIL

@@ -86,9 +86,14 @@ def _only_plain(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
             raise TypeError("arguments must be numbers, strings or stdlib values")
 
 
-def _constructor(kind: type) -> Callable[..., object]:
+def _constructor(kind: type, budget: Budget) -> Callable[..., object]:
     def make(*args: object, **kwargs: object) -> object:
         _only_plain(args, kwargs)
+        # Decimal(n) converts an int in time quadratic in its length (a host's
+        # 3,000,000-bit int: ~18 s in one call): the int cap bounds it.
+        for value in (*args, *kwargs.values()):
+            if type(value) is int:
+                budget.check_int_bits(value.bit_length(), f"{type_name(kind)}()")
         with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
             return kind(*args, **kwargs)
 
@@ -113,10 +118,10 @@ _CONSTRUCTORS: Final = frozenset(
 )
 
 
-def type_tokens() -> dict[str, TypeToken]:
+def type_tokens(budget: Budget) -> dict[str, TypeToken]:
     """The names a probe may use for stdlib types, each a fresh token."""
     return {
-        name: TypeToken(kind, _constructor(kind) if id(kind) in _CONSTRUCTORS else None)
+        name: TypeToken(kind, _constructor(kind, budget) if id(kind) in _CONSTRUCTORS else None)
         for name, kind in ISINSTANCE_TYPES.items()
     }
 
