@@ -481,8 +481,12 @@ def _render_chain(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: i
     maps = find_name(instance, "maps", ctx.keys) if instance is not None else NOT_FOUND
     if type(maps) is not list:
         return _render_object(obj, path, ctx, depth)
+    if depth >= ctx.render_limits.max_depth:
+        return f"{name}(…)"
+    # One level deeper for its maps: a ChainMap among its own maps (or chains of chains
+    # thousands deep) recursed at one depth until RecursionError.
     parts = [
-        render(wrap(m, path, ctx), depth=depth, limits=ctx.render_limits)
+        render(wrap(m, path, ctx), depth=depth + 1, limits=ctx.render_limits)
         for m in list.copy(cast("list[object]", maps))[: ctx.render_limits.max_items]
     ]
     return f"{name}({', '.join(parts)})"

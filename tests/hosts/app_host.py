@@ -558,6 +558,12 @@ class StdValues:
         self.member = Hostile.ONE
         self.deep = Deep.NESTED
         self.plain = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        # A ChainMap among its own maps, and a chain of 3,000 ChainMaps.
+        self.chain_loop = collections.ChainMap({"a": 1})
+        self.chain_loop.maps.append(self.chain_loop)
+        self.chain_deep = collections.ChainMap({"x": 1})
+        for _ in range(3000):
+            self.chain_deep = collections.ChainMap(self.chain_deep)
         # Two counters that differ only in a secret key's count.
         self.counts_low = collections.Counter({"a": 10, "api_token": 5, "b": 1000})
         self.counts_high = collections.Counter({"a": 10, "api_token": 5000, "b": 1000})
@@ -578,6 +584,7 @@ class StdValues:
             "deep": len(Deep.__members__),
             "plain": self.plain.isoformat(),
             "counts": [dict(self.counts_low), dict(self.counts_high)],
+            "chains": [len(self.chain_loop.maps), len(self.chain_deep.maps)],
             "attrs": sorted(vars(self)),
         }
 
