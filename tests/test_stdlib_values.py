@@ -12,6 +12,7 @@ import datetime
 import decimal
 import enum
 import fractions
+import gc
 import io
 import sys
 import types
@@ -150,37 +151,40 @@ def test_every_name_a_probe_sees_is_reserved_from_exposures() -> None:
     assert set(ISINSTANCE_TYPES) <= PROBE_BUILTINS <= PROBE_NAMES
 
 
-class CountingMeta(abc.ABCMeta):
-    calls = 0
-
-    def __subclasscheck__(cls, subclass: type) -> bool:
-        CountingMeta.calls += 1
-        return False
-
-    def __instancecheck__(cls, instance: object) -> bool:
-        CountingMeta.calls += 1
-        return False
-
-
-class HostRational(fractions.Fraction, metaclass=CountingMeta):
-    pass
-
-
 def test_isinstance_with_an_abc_type_name_runs_no_metaclass_hook() -> None:
     """Fraction's and ChainMap's metaclass is ABCMeta, whose check asks every subclass's
     metaclass; the probe's isinstance() is nominal (the MRO by identity), so a host
-    subclass's hook never runs, and a plain Fraction still answers True."""
-    sandbox = _sandbox()
-    names = sandbox.globals({}, name="probe")["__builtins__"]
-    check = names["isinstance"]  # type: ignore[index]
-    token = names["Fraction"]  # type: ignore[index]
-    assert HostRational(1, 2)  # the class exists with its hook
-    CountingMeta.calls = 0
-    assert check(fractions.Fraction(1, 3), token) is True
-    assert check(3, (token, names["int"])) is True  # type: ignore[index]
-    assert check("x", token) is False
-    assert CountingMeta.calls == 0
-    assert any(type(kind) is abc.ABCMeta for kind in ISINSTANCE_TYPES.values())
+    subclass's hook never runs, and a plain Fraction still answers True. (The hostile
+    class lives only inside this test: while it exists, this process's Fractions and
+    Decimals are views, values.numeric_abcs_plain.)"""
+    calls = []
+
+    class CountingMeta(abc.ABCMeta):
+        def __subclasscheck__(cls, subclass: type) -> bool:
+            calls.append(subclass)
+            return False
+
+        def __instancecheck__(cls, instance: object) -> bool:
+            calls.append(instance)
+            return False
+
+    class HostRational(fractions.Fraction, metaclass=CountingMeta):
+        pass
+
+    try:
+        sandbox = _sandbox()
+        names = sandbox.globals({}, name="probe")["__builtins__"]
+        check = names["isinstance"]  # type: ignore[index]
+        token = names["Fraction"]  # type: ignore[index]
+        assert HostRational(1, 2)  # the class exists with its hook
+        assert check(fractions.Fraction(1, 3), token) is True
+        assert check(3, (token, names["int"])) is True  # type: ignore[index]
+        assert check("x", token) is False
+        assert calls == []
+        assert any(type(kind) is abc.ABCMeta for kind in ISINSTANCE_TYPES.values())
+    finally:
+        del HostRational, CountingMeta
+        gc.collect()
 
 
 class HostDatetime(datetime.datetime):

@@ -19,11 +19,14 @@ import math
 import operator
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
+from decimal import Decimal
+from fractions import Fraction
 from itertools import chain
 from typing import Final, NoReturn, cast
 
 from safeprobe.probe.budget import Budget
 from safeprobe.probe.sizes import DICT_ITEM_BYTES, SET_ITEM_BYTES
+from safeprobe.probe.values import decimal_digits
 from safeprobe.probe.views import View
 
 # One unit is about one element comparison. Measured on this project's 2-core runner
@@ -42,6 +45,11 @@ _BITS_PER_UNIT_SHIFT: Final = 7
 # The estimate is Python code: it checks the deadline this often, so estimating a huge
 # structure is itself interruptible.
 _TICK_EVERY: Final = 4096
+# The exponent of CPython's Karatsuba multiplication (log2 3), for a Fraction's products.
+_KARATSUBA_EXPONENT: Final = 1.585
+# Numbers whose comparison with anything, an int included, is as long as they are: a
+# closed Fraction or Decimal holds integers as long as the host made them.
+_SIZED_NUMBER_IDS: Final = frozenset({id(Fraction), id(Decimal)})
 _RULE: Final = "comparison"
 
 # Types whose comparison with anything is bounded by their own size, so a comparison with
@@ -72,9 +80,33 @@ def leaf_cost(value: object) -> int:
         return 1 + (len(cast(bytes, value)) >> _BYTES_PER_UNIT_SHIFT)
     if id(kind) in _CONTAINER_IDS:
         return -1
+    if kind is Fraction:
+        # Fractions compare by cross-multiplying (fractions.py, _richcmp): two products of
+        # the operands' integers, superlinear in their length (Karatsuba, ~n**1.585).
+        # Measured here: two Fractions of 2 x 400,000 bits compare in ~76 ms, 7.6M units,
+        # which four times this per side (8 for the pair) matches.
+        fraction = cast(Fraction, value)
+        bits = fraction.numerator.bit_length() + fraction.denominator.bit_length()
+        return 1 + 4 * int((bits >> _BITS_PER_UNIT_SHIFT) ** _KARATSUBA_EXPONENT)
+    if kind is Decimal:
+        # libmpdec aligns two coefficients digit by digit: linear in the longer one.
+        return 1 + (decimal_digits(cast(Decimal, value)) >> _BYTES_PER_UNIT_SHIFT)
     # float, bool, None, complex, range, views, functions, fact records (eq=False) and
     # exceptions compare in constant time or by identity.
     return 1
+
+
+def _int_to_decimal_cost(left: object, right: object) -> int:
+    """What a Decimal compared with an int pays first: libmpdec converts the int, in time
+    quadratic in its length (a 3,000,000-bit int: ~15 s; measured ~3 units per (bits/128)**2).
+    """
+    if type(left) is Decimal and type(right) is int:
+        bits = right.bit_length()
+    elif type(right) is Decimal and type(left) is int:
+        bits = left.bit_length()
+    else:
+        return 0
+    return 3 * (bits >> _BITS_PER_UNIT_SHIFT) ** 2
 
 
 def walk_cost(value: object, cap: int, tick: Callable[[], None]) -> int:
@@ -291,6 +323,12 @@ class Comparisons:
     def check_pair(self, left: object, right: object, symbol: str) -> None:
         """``left <symbol> right`` costs at most the cheaper of the two walks."""
         left_id, right_id = id(type(left)), id(type(right))
+        if left_id in _SIZED_NUMBER_IDS or right_id in _SIZED_NUMBER_IDS:
+            # A Fraction or Decimal is costed by its length even against an int (which
+            # the leaf test below would let through): its products are that long.
+            if leaf_cost(left) + leaf_cost(right) + _int_to_decimal_cost(left, right) > self.cap:
+                self.refuse(f"'{symbol}'")
+            return
         if left_id in _LEAF_IDS or right_id in _LEAF_IDS:
             return
         if left_id in _HASHED_IDS and right_id in _HASHED_IDS:
@@ -528,13 +566,14 @@ class Comparisons:
             # The fast path, inlined: a number, string or view on either side bounds it;
             # the commonest kinds are tested first, by identity, before the set of ids.
             kind = type(left)
+            right_id = id(type(right))
             if (
                 kind is int
                 or kind is str
                 or kind is float
                 or id(kind) in _LEAF_IDS
-                or id(type(right)) in _LEAF_IDS
-            ):
+                or right_id in _LEAF_IDS
+            ) and (right_id not in _SIZED_NUMBER_IDS and id(kind) not in _SIZED_NUMBER_IDS):
                 return function(left, right)
             check(left, right, symbol)
             return function(left, right)
@@ -575,7 +614,9 @@ class Comparisons:
         """``method`` (``obj.name``) behind its cost check, or None when it needs none."""
         kind = type(obj)
         what = f"{kind.__name__}.{name}()"
-        if name in ("count", "index", "remove") and (kind is list or kind is tuple):
+        if name in ("count", "index", "remove") and (
+            kind is list or kind is tuple or kind is range
+        ):
 
             def search(value: object, *args: object) -> object:
                 self.check_membership(value, obj, what)

@@ -50,7 +50,15 @@ from safeprobe.probe.text import (
     to_text,
 )
 from safeprobe.probe.value_access import ValueAccess, integer_bits, token_kind, type_tokens
-from safeprobe.probe.values import ENUM_READS, enum_data, format_bound, is_closed, type_name
+from safeprobe.probe.values import (
+    ENUM_READS,
+    MAX_VALUE_TEXT,
+    enum_data,
+    format_bound,
+    is_closed,
+    text_bound,
+    type_name,
+)
 from safeprobe.probe.view_render import record_fields
 from safeprobe.probe.views import BUFFER_BYTES_METHODS, KIND_BUFFER, View
 from safeprobe.probe.views import REDACTED as REDACTED_MARK
@@ -125,13 +133,13 @@ SAFE_EXCEPTIONS: Final = (
 # __import__, breakpoint, help (I/O and imports); compile, eval, exec, __build_class__
 # (they make code); memoryview, bytearray (mutable views of memory); iter, next, aiter,
 # anext, callable, hash, format (not needed; format would run __format__ unguarded).
-# int, round and pow are wrapped instead: each has a one-call cost cliff (below); float
+# int, round and pow are wrapped instead: each has a one-call cost cliff (below); divmod
+# as ``//`` is (a host's Fraction divides in fractions.py, costed by its size); float
 # because its error message copies the argument (_without_repr).
 _PASS_THROUGH: Final = (
     "abs",
     "bool",
     "chr",
-    "divmod",
     "hex",
     "len",
     "oct",
@@ -140,6 +148,7 @@ _PASS_THROUGH: Final = (
 )
 
 _T = TypeVar("_T")
+_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 def _without_repr(call: Callable[..., _T], message: str, *args: object) -> _T:
@@ -310,10 +319,7 @@ class Sandbox:
         kind = type(obj)
         allowed = _SAFE_METHODS_BY_ID.get(id(kind)) or _FACT_FIELDS_BY_ID.get(id(kind))
         if allowed is None and is_closed(obj):
-            data = enum_data(obj) if name not in ENUM_READS else None
-            if data is not None:
-                return self.guarded_getattr(data, name)  # a StrEnum's upper(), split() …
-            return self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
+            return self._closed_getattr(obj, name)
         if allowed is None or name not in allowed:
             self.state.deny(
                 "attribute", f"'{name}' of {kind.__name__} values is not available to probes"
@@ -332,6 +338,20 @@ class Sandbox:
                 sized.__qualname__ = f"{kind.__name__}.{name}"
             return sized
         return getattr(obj, name)
+
+    def _closed_getattr(self, obj: object, name: str) -> object:
+        data = enum_data(obj) if name not in ENUM_READS else None
+        if data is not None:
+            return self.guarded_getattr(data, name)  # a StrEnum's upper(), split() …
+        found = self.values.getattr(obj, name)  # a datetime, Decimal, enum member …
+        if name in COMPARING_METHOD_NAMES and callable(found):
+            # range.count/index of a non-int compare with every number in one C call:
+            # the same cost check as a list's (comparison.py).
+            checked = self.comparisons.method(obj, name, found)
+            if checked is not None:
+                checked.__name__ = name
+                return checked
+        return found
 
     def _comparing_method(self, obj: object, name: str) -> object | None:
         """count, index, remove, sort, startswith, endswith: their one C call compares, so
@@ -611,7 +631,13 @@ class Sandbox:
         self._check_format_spec(spec)
         if conversion == -1 and is_closed(value):
             # A datetime's strftime, a Decimal's fixed point: the stdlib's own __format__,
-            # once its result's size is checked (values.format_bound).
+            # once its result's size is checked (values.format_bound). A value whose own
+            # text is over the cap (str() shows it marked) is refused: a marker formatted
+            # with the spec would be a wrong answer.
+            if text_bound(value) > MAX_VALUE_TEXT:
+                raise self.budget.stop(
+                    "limit", "size", "f-string field: the value's text is too long"
+                )
             self.budget.check_bytes(format_bound(value, spec), "f-string field")
             text = format(value, spec)
             self.budget.check_bytes(sized_bytes(text, len(text)), "f-string field")
@@ -973,6 +999,7 @@ class Sandbox:
                     float, "could not convert to float", value
                 ),
                 "round": self._round,
+                "divmod": self._divmod,
                 "int": self._int,
                 "bytes": self._bytes,
                 "typename": self._typename,
@@ -981,7 +1008,9 @@ class Sandbox:
             }
         )
         named = {name: _named(name, value) for name, value in names.items()}
-        named.update(type_tokens(self.state.deny))  # datetime, Decimal, deque …: for isinstance()
+        named.update(
+            type_tokens(self.budget, self.state.deny)
+        )  # datetime, Decimal, deque …: for isinstance()
         return named
 
     # One C call each, so no tick can stop them: ``pow(3, 2**40000 - 1, m)`` holds the GIL
@@ -1014,6 +1043,11 @@ class Sandbox:
             )
         result: object = round(number, ndigits)  # type: ignore[call-overload]
         return result
+
+    def _divmod(self, left: object, right: object) -> object:
+        if not is_scalar(left) or not is_scalar(right):
+            self.values.check_arithmetic("//", left, right)
+        return divmod(left, right)  # type: ignore[operator]
 
     def _int(self, *args: object, **kwargs: object) -> int:
         if args and is_closed(args[0]):
@@ -1110,11 +1144,11 @@ class Sandbox:
                 )
             real.append(mapped)
         target = value._sp_obj if type(value) is View else value
-        # Nominal: the classes along the value's MRO, by identity. issubclass() would ask
-        # the metaclass, and Fraction's and ChainMap's are ABCMeta, which consults every
-        # (host) subclass's own __subclasscheck__.
-        mro = _TYPE_MRO.__get__(type(target))
-        return any(klass is kind for klass in mro for kind in real)
+        # By the MRO's identities, not issubclass: Fraction and ChainMap are ABCs, whose
+        # test walks their subclasses and asks each one's metaclass (host code, when the
+        # host subclassed them with its own __subclasscheck__).
+        wanted_ids = {id(kind) for kind in real}
+        return any(id(klass) in wanted_ids for klass in _TYPE_MRO.__get__(type(target)))
 
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""
@@ -1208,9 +1242,6 @@ class Sandbox:
             "_sub_": self.subtract,
             **exposures,
         }
-
-
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 def _ids(*kinds: type) -> frozenset[int]:

@@ -4,7 +4,8 @@ Promise: attribute reads of a closed value go through its type's list in values.
 their results are checked again (a scalar, a closed value or a tuple of those, else
 refused); calls that can build something large (``strftime`` with a long format, a
 Decimal's ``as_integer_ratio`` or fixed-point format, Fraction arithmetic) are charged to
-the attempt's budget before the one call that would build it. ``isinstance`` takes the
+the attempt's budget before the one call that would build it; so are a path's ``/`` and
+the methods that build a longer path, and Fraction's ``limit_denominator``. ``isinstance`` takes the
 builtin types and the stdlib types a probe may name (``TYPE_NAMES``); the names are
 tokens, not the classes, so a probe cannot reach a class's attributes, and only the value
 types in ``_CONSTRUCTORS`` can be called, with scalars and closed values only.
@@ -18,6 +19,7 @@ import datetime
 import decimal
 import enum
 import fractions
+import pathlib
 import types
 import uuid
 from collections.abc import Callable
@@ -31,9 +33,11 @@ from safeprobe.probe.values import (
     ISINSTANCE_TYPES,
     READS_BY_ID,
     decimal_digits,
+    forget_numeric_check,
     format_bound,
     is_closed,
     read,
+    text_bound,
     type_name,
 )
 
@@ -92,9 +96,14 @@ def _only_plain(args: tuple[object, ...], kwargs: dict[str, object]) -> None:
             raise TypeError("arguments must be numbers, strings or stdlib values")
 
 
-def _constructor(kind: type) -> Callable[..., object]:
+def _constructor(kind: type, budget: Budget) -> Callable[..., object]:
     def make(*args: object, **kwargs: object) -> object:
         _only_plain(args, kwargs)
+        # Decimal(n) converts an int in time quadratic in its length (a host's
+        # 3,000,000-bit int: ~18 s in one call): the int cap bounds it.
+        for value in (*args, *kwargs.values()):
+            if type(value) is int:
+                budget.check_int_bits(value.bit_length(), f"{type_name(kind)}()")
         with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
             return kind(*args, **kwargs)
 
@@ -119,11 +128,13 @@ _CONSTRUCTORS: Final = frozenset(
 )
 
 
-def type_tokens(deny: Callable[[str, str], NoReturn]) -> dict[str, TypeToken]:
+def type_tokens(budget: Budget, deny: Callable[[str, str], NoReturn]) -> dict[str, TypeToken]:
     """The names a probe may use for stdlib types, each a fresh token; calling one that
     is not a constructor is refused through ``deny``."""
     return {
-        name: TypeToken(kind, _constructor(kind) if id(kind) in _CONSTRUCTORS else None, deny)
+        name: TypeToken(
+            kind, _constructor(kind, budget) if id(kind) in _CONSTRUCTORS else None, deny
+        )
         for name, kind in ISINSTANCE_TYPES.items()
     }
 
@@ -147,6 +158,20 @@ def integer_bits(value: object) -> int:
     return 0
 
 
+# A glob for one path: a few parts of a few wildcards each. Longer patterns cost their
+# compile (Python code, ~2.6 ms per 1,000 characters) and a slot in fnmatch's cache.
+MAX_MATCH_PATTERN: Final = 256
+# Path methods that build a new path from this one and their arguments.
+_PATH_BUILDERS: Final = frozenset({"joinpath", "with_name", "with_suffix", "with_stem"})
+
+
+def _text_size(value: object) -> int:
+    """At least the characters ``value`` adds to a path built from it."""
+    if type(value) is str:
+        return len(value)
+    return text_bound(value) if is_closed(value) else 0
+
+
 # Operators whose result's integers are at most as long as both operands' together: a
 # Fraction's numerator and denominator after + - * / // % are products of the operands'.
 _GROWING: Final = frozenset({"+", "-", "*", "/", "//", "%"})
@@ -158,6 +183,7 @@ class ValueAccess:
     def __init__(self, budget: Budget, deny: Callable[[str, str], NoReturn]) -> None:
         self.budget = budget
         self.deny = deny
+        forget_numeric_check()  # a new attempt: the host may have made classes since
 
     def getattr(self, value: object, name: str) -> object:
         """``value.name`` for a closed value: listed names only, results checked."""
@@ -175,20 +201,40 @@ class ValueAccess:
 
     def _method(self, value: object, name: str, method: Callable[..., object]) -> object:
         def call(*args: object, **kwargs: object) -> object:
-            self._check_call(value, name, args)
+            self._check_call(value, name, args, kwargs)
             return self.result(method(*args, **kwargs), name)
 
         call.__name__ = name
         call.__qualname__ = f"{type_name(type(value))}.{name}"
         return call
 
-    def _check_call(self, value: object, name: str, args: tuple[object, ...]) -> None:
+    def _check_call(
+        self, value: object, name: str, args: tuple[object, ...], kwargs: dict[str, object]
+    ) -> None:
         if name == "strftime" and args and type(args[0]) is str:
             self.budget.check_bytes(format_bound(value, args[0]), f"{name}()")
         elif name == "as_tuple" and type(value) is decimal.Decimal:
             self.budget.check_items(decimal_digits(value), f"{name}()")
         elif name == "as_integer_ratio" and type(value) is decimal.Decimal:
             self.budget.check_int_bits(integer_bits(value), f"{name}()")
+        elif name == "limit_denominator":
+            # A continued-fraction loop in fractions.py, a division of the value's integers
+            # at each step: one call on a 4,000,000-bit Fraction ran ~4 s.
+            self.budget.check_int_bits(integer_bits(value), f"{name}()")
+        elif name == "match":
+            # fnmatch compiles the pattern in Python code (no tick reaches it) and keeps it
+            # in a process-wide cache of 32,768: a glob for a path is short.
+            pattern = args[0] if args else kwargs.get("path_pattern")
+            if type(pattern) is str and len(pattern) > MAX_MATCH_PATTERN:
+                raise self.budget.stop(
+                    "limit", "size", f"match() pattern over {MAX_MATCH_PATTERN} characters"
+                )
+        elif name in _PATH_BUILDERS:
+            # A new path as long as this one and every argument together.
+            self.budget.check_bytes(
+                text_bound(value) + sum(map(_text_size, (*args, *kwargs.values()))),
+                f"{name}()",
+            )
 
     def readable(self, value: object, name: str) -> bool:
         """Whether ``getattr`` would give ``value.name`` (for hasattr)."""
@@ -203,6 +249,10 @@ class ValueAccess:
         rounded to the fixed context's 28 digits, but an int operand is converted exactly
         first. Python code (fractions.py) or one C call, so checked before it runs."""
         left_kind, right_kind = type(left), type(right)
+        if issubclass(left_kind, pathlib.PurePath) or issubclass(right_kind, pathlib.PurePath):
+            # ``/`` joins: the result is as long as both operands (it is no division).
+            self.budget.check_bytes(_text_size(left) + _text_size(right), f"'{op}'")
+            return
         if left_kind is fractions.Fraction or right_kind is fractions.Fraction:
             bits = integer_bits(left) + integer_bits(right)
             if op == "**" and type(right) is int:

@@ -14,6 +14,7 @@ any of these types is not closed and stays a view. Threat model: SECURITY.md, "S
 
 from __future__ import annotations
 
+import abc
 import array
 import collections
 import datetime
@@ -21,6 +22,7 @@ import decimal
 import enum
 import fractions
 import ipaddress
+import numbers
 import pathlib
 import sys
 import types
@@ -155,6 +157,39 @@ ISINSTANCE_TYPES: Final[dict[str, type]] = {
     "array": array.array,
 }
 
+# Classes whose instances keep their state where a structural rendering does not look (C
+# members, private slots): a view of one of them (a subclass, or one holding a host
+# object) prints as "not shown" (view_render.py), never as an empty ``datetime()``.
+_VALUE_CLASS_IDS: Final = frozenset(
+    map(
+        id,
+        (
+            datetime.date,
+            datetime.time,
+            datetime.timedelta,
+            datetime.tzinfo,
+            decimal.Decimal,
+            fractions.Fraction,
+            uuid.UUID,
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+            pathlib.PurePath,
+            enum.Enum,
+            range,
+        ),
+    )
+)
+
+
+def is_value_class(kind: type) -> bool:
+    """Whether ``kind`` is, or derives from, a stdlib value type above: its MRO read from
+    the C slot and compared by identity (no metaclass code runs)."""
+    mro = _TYPE_MRO.__get__(kind)
+    return any(id(klass) in _VALUE_CLASS_IDS for klass in mro)
+
+
 # ---- closed values --------------------------------------------------------------------
 
 # Exact types that are closed whatever they hold: C types with only numbers inside.
@@ -190,9 +225,100 @@ _CANDIDATE_IDS: Final = _ALWAYS_CLOSED_IDS | _FIELD_CLOSED_IDS | _TZ_TYPE_IDS | 
 # Fields (and items of its tuples) of one value looked at before it is judged not closed:
 # real ones have a handful; a Decimal's as_tuple() has a digit each.
 _MAX_FIELDS: Final = 4096
+# Tuples nested in one value looked into before it is judged not closed: the test recurses,
+# and an enum member's value may nest deeper than the recursion limit (3,000 deep raised
+# RecursionError inside safeprobe on every read of it). A stdlib value nests two or three.
+_MAX_DEPTH: Final = 32
 _TYPE_DICT: Final = type.__dict__["__dict__"]
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 _TYPE_NAME: Final = type.__dict__["__name__"]
+
+
+# ---- the numeric ABCs' hooks ---------------------------------------------------------------
+# Fraction's own code and Decimal's C code test their other operand with isinstance(x,
+# numbers.Rational) (fractions.py: _operator_fallbacks, _richcmp; _decimal.c:
+# convert_op_cmp), even ``Decimal(1) == "x"``. An ABC answers by walking its subclasses and
+# registry and asking each ABC among them: a host ``class F(Fraction, metaclass=M)`` whose
+# M.__subclasscheck__ (or whose own __subclasshook__) is host code would run there. So a
+# Fraction or Decimal is closed only while every class that walk can reach keeps the
+# stdlib's hooks; a host that adds such a class makes them views.
+_ABC_HOOKS: Final = {
+    name: (abc.ABCMeta.__dict__[name], type.__dict__[name])
+    for name in ("__subclasscheck__", "__instancecheck__")
+}
+_STDLIB_SUBCLASSHOOK: Final = object.__dict__["__subclasshook__"]
+_TYPE_SUBCLASSES: Final = type.__dict__["__subclasses__"]
+_MAX_NUMERIC_CLASSES: Final = 4096
+
+
+# The answer for this attempt, with the ABC cache token it was found under (register()
+# changes the token): the walk takes ~60 us, too long to repeat for each Decimal a
+# probe meets. Cleared as each attempt starts (forget_numeric_check), so a class the host
+# made since is seen.
+_NUMERIC_CHECK: dict[str, int] = {}
+
+
+def forget_numeric_check() -> None:
+    """Make the next Fraction or Decimal walk the numeric ABCs again (one attempt starts)."""
+    _NUMERIC_CHECK.clear()
+
+
+def numeric_abcs_plain() -> bool:
+    """Whether an isinstance test against ``numbers.Number`` and the ABCs below it runs only
+    the stdlib's code: every class the test can consult (each ABC's subclasses and
+    registry, recursively) has a metaclass with ABCMeta's or type's hooks, and no ABC among
+    them has its own ``__subclasshook__``. Read through C slots, nothing host runs."""
+    token: int = abc.get_cache_token()  # type: ignore[assignment]  # an int in CPython
+    if _NUMERIC_CHECK.get("token") == token:
+        return _NUMERIC_CHECK["plain"] == 1
+    plain = _numeric_walk()
+    _NUMERIC_CHECK.update(token=token, plain=int(plain))
+    return plain
+
+
+def _numeric_walk() -> bool:
+    stack: list[type] = [numbers.Number]
+    seen: set[int] = set()
+    while stack:
+        klass = stack.pop()
+        if id(klass) in seen:
+            continue
+        seen.add(id(klass))
+        if len(seen) > _MAX_NUMERIC_CLASSES:
+            return False
+        meta = type(klass)
+        for name, stdlib in _ABC_HOOKS.items():
+            if _static(meta, name) not in stdlib:
+                return False
+        if not any(base is abc.ABCMeta for base in _TYPE_MRO.__get__(meta)):
+            continue  # type's test: the MRO only, no walk, no hook
+        if _static(klass, "__subclasshook__") is not _STDLIB_SUBCLASSHOOK:
+            hook = _static(klass, "__subclasshook__")
+            if not _is_numbers_hook(hook):
+                return False
+        stack.extend(_TYPE_SUBCLASSES(klass))
+        registry = abc._get_dump(klass)[0]  # type: ignore[attr-defined]  # C: weak refs
+        stack.extend(ref() for ref in list(registry) if ref() is not None)
+    return True
+
+
+def _static(kind: type, name: str) -> object:
+    """``name`` as ``kind``'s MRO dicts hold it (no descriptor, no metaclass code runs)."""
+    for klass in _TYPE_MRO.__get__(kind):
+        found = _TYPE_DICT.__get__(klass).get(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_numbers_hook(hook: object) -> bool:
+    # A classmethod of the stdlib's numbers.py or abc.py (none today; kept for new CPythons).
+    if type(hook) is classmethod:
+        hook = hook.__func__
+    if type(hook) is not types.FunctionType:
+        return False
+    code = types.FunctionType.__dict__["__code__"].__get__(hook)
+    return code.co_filename in (numbers.__file__, abc.__file__)
 
 
 def is_closed(value: object) -> bool:
@@ -205,12 +331,17 @@ def is_closed(value: object) -> bool:
     return _closed(value, [0])
 
 
-def _closed(value: object, seen: list[int]) -> bool:
+def _closed(value: object, seen: list[int], depth: int = 0) -> bool:
     seen[0] += 1
-    if seen[0] > _MAX_FIELDS:
+    if seen[0] > _MAX_FIELDS or depth > _MAX_DEPTH:
         return False
     kind = type(value)
     kind_id = id(kind)
+    if kind is decimal.Decimal or kind is fractions.Fraction:
+        if not numeric_abcs_plain():
+            return False
+        if kind is decimal.Decimal:
+            return True
     if kind_id in _SCALAR_IDS or kind_id in _ALWAYS_CLOSED_IDS:
         return True
     if kind_id in _ZONED_IDS:
@@ -220,28 +351,29 @@ def _closed(value: object, seen: list[int]) -> bool:
         name = cast(datetime.timezone, value).tzname(None)  # C: the stored name or a str
         return type(name) is str
     if kind is zoneinfo.ZoneInfo:
-        key = cast(zoneinfo.ZoneInfo, value).key
-        return type(key) is str or key is None
+        key_type: type = type(cast(zoneinfo.ZoneInfo, value).key)
+        return key_type is str or key_type is _NONE_TYPE  # identity: no metaclass __eq__
     if kind is tuple:
         items = cast("tuple[object, ...]", value)
-        return len(items) <= _MAX_FIELDS and all(_closed(item, seen) for item in items)
+        return len(items) <= _MAX_FIELDS and all(_closed(item, seen, depth + 1) for item in items)
     if kind_id in _FIELD_CLOSED_IDS:
         if issubclass(kind, tuple):
             return all(
-                _closed(item, seen) for item in tuple.__iter__(cast("tuple[object, ...]", value))
+                _closed(item, seen, depth + 1)
+                for item in tuple.__iter__(cast("tuple[object, ...]", value))
             )
-        return all(_closed_field(field, seen) for field in _fields(value))
+        return all(_closed_field(field, seen, depth + 1) for field in _fields(value))
     if issubclass(kind, enum.Enum):
         return is_plain_enum_member(value, seen)
     return False
 
 
-def _closed_field(value: object, seen: list[int]) -> bool:
+def _closed_field(value: object, seen: list[int], depth: int) -> bool:
     # Path internals hold lists of str (3.12+: _raw_paths, _tail_cached).
     if type(value) is list:
         items = cast("list[object]", value)
-        return len(items) <= _MAX_FIELDS and all(_closed(item, seen) for item in items)
-    return _closed(value, seen)
+        return len(items) <= _MAX_FIELDS and all(_closed(item, seen, depth) for item in items)
+    return _closed(value, seen, depth)
 
 
 def _fields(obj: object) -> list[object]:
@@ -344,7 +476,7 @@ def is_plain_enum_member(value: object, seen: list[int] | None = None) -> bool:
             if type(field) is not str and field is not None:
                 return False
         elif key in ("_value_", "_sort_order_"):
-            if not _closed(field, seen if seen is not None else [0]):
+            if not _closed(field, seen if seen is not None else [0], 1):
                 return False
         else:
             return False
@@ -479,9 +611,36 @@ def text_bound(value: object) -> int:
         return decimal_digits(cast(decimal.Decimal, value)) + 32
     if kind is fractions.Fraction:
         fraction = cast(fractions.Fraction, value)
+        longest = max(fraction.numerator.bit_length(), fraction.denominator.bit_length())
+        if (
+            sys.get_int_max_str_digits() == 0
+            and longest * _DIGITS_PER_BIT > sys.int_info.default_max_str_digits
+        ):
+            # The host turned CPython's digit limit off: int-to-str is quadratic in the
+            # digits (CVE-2020-10735), ~10 s for a 1,500,000-bit numerator in one call. As
+            # an int is (render.int_text), a Fraction past the default limit is too long.
+            return MAX_VALUE_TEXT + 1
         bits = fraction.numerator.bit_length() + fraction.denominator.bit_length()
         return int(bits * _DIGITS_PER_BIT) + 32
+    if id(kind) in _FIELD_CLOSED_IDS and not issubclass(kind, tuple):
+        # A path is as long as its parts, which the host may have made a million
+        # characters long; a UUID or address is short. Repr may escape each character.
+        return 4 * _fields_length(value) + 4096
     return 4096
+
+
+def _fields_length(value: object) -> int:
+    """The characters of the str fields of a field-closed value (and of its str lists),
+    and the digits of its ints: what its text is made of."""
+    total = 0
+    for field in _fields(value):
+        items = cast("list[object]", field) if type(field) is list else [field]
+        for item in items:
+            if type(item) is str:
+                total += len(item)
+            elif type(item) is int:
+                total += int(item.bit_length() * _DIGITS_PER_BIT) + 1
+    return total
 
 
 def decimal_digits(value: decimal.Decimal) -> int:

@@ -4,7 +4,9 @@ Promise: which code would print a host value is found statically (the class alon
 MRO whose namespace holds ``__repr__``), and a view prints as that code would when it is
 known: builtin containers; the stdlib's deque, Counter, OrderedDict, defaultdict,
 ChainMap and SimpleNamespace; named tuples (namedtuple's generated ``__repr__``);
-dataclasses (their generated ``__repr__``); bytearray and array.array. Every field and
+dataclasses (their generated ``__repr__``); bytearray and array.array. A view of a stdlib
+value type (a subclass, or one holding a host object: values.py) prints as ``<Class
+object>``, since its state is where no structural rendering looks. Every field and
 item is rendered by ``render`` within the policy's bounds and allowlist, secrets as the
 marker. A value whose ``__repr__`` is the host's own, or that has none (object's), prints
 structurally as ``Class(field=value, …)``, or ``Class([...])`` for a container, never as if
@@ -38,7 +40,7 @@ from safeprobe.probe.render import (
     render_sequence,
     type_label,
 )
-from safeprobe.probe.values import type_name
+from safeprobe.probe.values import is_value_class, type_name
 from safeprobe.probe.views import (
     KIND_BUFFER,
     KIND_MAPPING,
@@ -101,6 +103,12 @@ def _render_view(value: object, depth: int) -> str:
         return "<not allowed>"
     if kind == KIND_BUFFER:
         return _render_buffer(obj, ctx.render_limits)
+    if kind == KIND_OBJECT and is_value_class(type(obj)):
+        # A datetime with a host tzinfo, a Decimal subclass, an enum member holding a host
+        # object: not closed (values.py), and its state is in C members or private fields,
+        # so the structural form would print an empty ``datetime()``, a value that is not
+        # there. Said to be not shown instead.
+        return opaque(obj)
     owner = static_owner(type(obj), "__repr__", ctx.keys)
     if kind == KIND_MAPPING:
         return _render_mapping(obj, owner, path, ctx, depth)
@@ -158,7 +166,14 @@ def _render_mapping(
         if owner is collections.Counter:
             if not all(id(type(v)) in _COUNT_IDS for _, v in pairs):
                 return f"{name}({_pairs_text(pairs, total, path, ctx, depth)})"
-            pairs.sort(key=operator.itemgetter(1), reverse=True)  # as most_common()
+            # As most_common(), except that a secret key's count takes no part in the order
+            # (its rank among the others would tell the count): those pairs go last, in
+            # insertion order.
+            hidden = [pair for pair in pairs if ctx.redactor.hides(pair[0])]
+            if hidden:
+                pairs = [pair for pair in pairs if not ctx.redactor.hides(pair[0])]
+            pairs.sort(key=operator.itemgetter(1), reverse=True)
+            pairs.extend(hidden)
         elif not _ORDERED_AS_DICT:
             # 3.11: OrderedDict([('a', 1), ...]), a list of pair tuples.
             shown: list[object] = [
@@ -466,8 +481,12 @@ def _render_chain(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: i
     maps = find_name(instance, "maps", ctx.keys) if instance is not None else NOT_FOUND
     if type(maps) is not list:
         return _render_object(obj, path, ctx, depth)
+    if depth >= ctx.render_limits.max_depth:
+        return f"{name}(…)"
+    # One level deeper for its maps: a ChainMap among its own maps (or chains of chains
+    # thousands deep) recursed at one depth until RecursionError.
     parts = [
-        render(wrap(m, path, ctx), depth=depth, limits=ctx.render_limits)
+        render(wrap(m, path, ctx), depth=depth + 1, limits=ctx.render_limits)
         for m in list.copy(cast("list[object]", maps))[: ctx.render_limits.max_items]
     ]
     return f"{name}({', '.join(parts)})"

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime
+import decimal
 import enum
+import fractions
 import hashlib
 import json
 import mmap
 import os
+import pathlib
+import random
 import signal
 import sys
 import threading
@@ -623,6 +628,118 @@ class Models:
 zoo = Zoo()
 ledger = Ledger()
 models = Models()
+
+
+def _huge_fraction(numerator: int, denominator: int) -> fractions.Fraction:
+    """An exact Fraction with these integers, without Fraction()'s gcd: a gcd of two
+    1,500,000-bit integers would take the host seconds to start."""
+    value = object.__new__(fractions.Fraction)
+    value._numerator = numerator  # type: ignore[attr-defined]  # the slot Fraction reads
+    value._denominator = denominator  # type: ignore[attr-defined]
+    return value
+
+
+def _dense(source: random.Random, bits: int) -> int:
+    """An odd integer of exactly ``bits`` bits with random digits (no sparse fast paths)."""
+    return source.getrandbits(bits) | (1 << (bits - 1)) | 1
+
+
+class HostZone(datetime.tzinfo):
+    """A host tzinfo: a datetime holding it is not closed (its methods are host code)."""
+
+    def utcoffset(self, dt: object) -> datetime.timedelta:
+        _host_code_ran()
+        return datetime.timedelta(0)
+
+    def tzname(self, dt: object) -> str:
+        _host_code_ran()
+        return CANARY
+
+    def dst(self, dt: object) -> None:
+        _host_code_ran()
+
+
+class HostDecimal(decimal.Decimal):
+    """A host subclass of a closed type: a view, never the value itself."""
+
+
+class Hostile(enum.Enum):
+    """A plain enum class whose member holds a host object as its value."""
+
+    ONE = 1
+
+
+Hostile.ONE._value_ = HostileObject.__new__(HostileObject)  # type: ignore[call-overload]
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+class Deep(enum.Enum):
+    """A plain enum member whose value nests tuples 3,000 deep (deeper than the recursion
+    limit): an honest, if odd, host value."""
+
+    NESTED = _nested(3000)
+
+
+class StdValues:
+    """Stdlib values as hosts hold them, some huge and some not closed (issue 13's types)."""
+
+    def __init__(self) -> None:
+        # Dense 1,500,000-bit integers (random, from a fixed seed): one comparison of the
+        # two multiplies two pairs of them (~1 s in C), a divmod takes gcds (~8 s).
+        bits = random.Random(13)
+        self.frac = _huge_fraction(_dense(bits, 1_500_000), _dense(bits, 1_499_999))
+        self.frac2 = _huge_fraction(_dense(bits, 1_500_001), _dense(bits, 1_499_998))
+        # Longer than the comparison cap (4,000,000): a linear search of it is refused.
+        self.span = range(30_000_000)
+        self.path = pathlib.PurePosixPath("/srv/" + "d" * 1_000_000)
+        self.zoned = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=HostZone())
+        self.zoned_time = datetime.time(3, 4, tzinfo=HostZone())
+        self.price = HostDecimal("9.99")
+        self.third = fractions.Fraction(1, 3)
+        self.ratio = fractions.Fraction(1, 3)
+        object.__setattr__(self.ratio, "_numerator", _make(HostileInt, 1))
+        self.member = Hostile.ONE
+        self.deep = Deep.NESTED
+        self.plain = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        # A ChainMap among its own maps, and a chain of 3,000 ChainMaps.
+        self.chain_loop = collections.ChainMap({"a": 1})
+        self.chain_loop.maps.append(self.chain_loop)
+        self.chain_deep = collections.ChainMap({"x": 1})
+        for _ in range(3000):
+            self.chain_deep = collections.ChainMap(self.chain_deep)
+        # Two counters that differ only in a secret key's count.
+        self.counts_low = collections.Counter({"a": 10, "api_token": 5, "b": 1000})
+        self.counts_high = collections.Counter({"a": 10, "api_token": 5000, "b": 1000})
+
+    def digest(self) -> object:
+        """What the host's digest covers: every field's identity-free summary, read without
+        running any of the hostile hooks."""
+        return {
+            "frac": [self.frac.numerator.bit_length(), self.frac2.denominator.bit_length()],
+            "span": [self.span.start, self.span.stop, self.span.step],
+            "path": len(str(self.path)),
+            "zoned": datetime.datetime.isoformat(self.zoned.replace(tzinfo=None)),
+            "zoned_time": self.zoned_time.replace(tzinfo=None).isoformat(),
+            "price": decimal.Decimal.__str__(self.price),
+            "third": str(self.third),
+            "ratio": int(fractions.Fraction.__dict__["_denominator"].__get__(self.ratio)),
+            "member": type(Hostile.__dict__["_member_map_"]["ONE"]._value_).__name__,
+            "deep": len(Deep.__members__),
+            "plain": self.plain.isoformat(),
+            "counts": [dict(self.counts_low), dict(self.counts_high)],
+            "chains": [len(self.chain_loop.maps), len(self.chain_deep.maps)],
+            "attrs": sorted(vars(self)),
+        }
+
+
+zoo = Zoo()
+stdvals = StdValues()
 my_object = MyObject()
 service = Service()
 # A large host sequence for slicing and iteration attacks: a million references to one
@@ -649,6 +766,7 @@ def _state() -> object:
         "my_object_attrs": sorted(vars(my_object)),
         "ledger": ledger.entries,
         "ledger_attrs": sorted(vars(ledger)),
+        "stdvals": stdvals.digest(),
     }
 
 
