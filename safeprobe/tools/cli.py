@@ -174,7 +174,8 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     ok = _paint(sys.stdout, "ok", "ok")
     for n, f in enumerate(trail.files):
         where = "" if len(trail.files) == 1 else f"{f.path}: "
-        print(f"{where}{ok}: {f.records} records, chain intact")
+        fresh = " (an empty log: nothing recorded yet)" if f.records == 0 else ""
+        print(f"{where}{ok}: {f.records} records{fresh}, chain intact")
         if n == 0:
             print(f"head: {f.head}")
         if f.torn_lines:
@@ -203,9 +204,16 @@ def _cmd_audit_show(args: argparse.Namespace) -> int:
     from safeprobe.tools import review  # noqa: PLC0415
 
     now = time.time()
+    bounds: dict[str, str | None] = {}
+    for option, text in (("--since", args.since), ("--until", args.until)):
+        try:
+            bounds[option] = None if text is None else review.parse_when(text, now=now)
+        except ValueError as exc:
+            print(f"safeprobe: {option}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     wanted = review.RecordFilter(
-        since=review.parse_when(args.since, now=now) if args.since else None,
-        until=review.parse_when(args.until, now=now) if args.until else None,
+        since=bounds["--since"],
+        until=bounds["--until"],
         outcomes=frozenset(args.outcome or ()),
         pid=args.pid,
         probe=args.probe,
@@ -261,7 +269,21 @@ def _command(
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _head(text: str) -> str:
+    """--expect-head: a head as `audit verify` prints it, else a usage error (not tampering)."""
+    from safeprobe.audit.chain import is_hex_digest  # noqa: PLC0415
+
+    if not is_hex_digest(text):
+        raise argparse.ArgumentTypeError(
+            "expected 64 lowercase hex digits, as 'head:' in 'safeprobe audit verify' prints"
+        )
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, subcommands included (tests and the reference walk it)."""
+    from safeprobe import __version__  # noqa: PLC0415 - the package above tools/, read once
+
     parser = argparse.ArgumentParser(
         prog="safeprobe",
         description="Look inside a running Python process with a guarded, audited probe.",
@@ -269,6 +291,7 @@ def _parser() -> argparse.ArgumentParser:
         "example:\n  safeprobe lint probes/bar.py --policy policies/seed.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"safeprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = _command(
@@ -351,7 +374,7 @@ def _parser() -> argparse.ArgumentParser:
             "safeprobe audit verify audit.jsonl archive/audit-2.jsonl archive/audit-1.jsonl",
         ],
     )
-    verify.add_argument("log")
+    verify.add_argument("log", help="the audit log (JSON lines), the newest when rotated")
     verify.add_argument(
         "older",
         nargs="*",
@@ -365,7 +388,12 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--key-file", help="HMAC key file, when the policy sets audit.hmac_key_file"
     )
-    verify.add_argument("--expect-head", help="head hash kept elsewhere; detects a cut-off end")
+    verify.add_argument(
+        "--expect-head",
+        type=_head,
+        metavar="HEAD",
+        help="head hash kept elsewhere (64 hex digits); detects a cut-off end",
+    )
     verify.add_argument("--json", action="store_true", help="machine-readable result")
     verify.set_defaults(func=_cmd_audit_verify)
 
@@ -375,9 +403,14 @@ def _parser() -> argparse.ArgumentParser:
         "show audit records as a table (or JSON), with filters",
         ["safeprobe audit show audit.jsonl --since 1h --outcome denied"],
     )
-    show.add_argument("log")
-    show.add_argument("--since", help="RFC 3339 time, or a duration ago such as 10m or 2h")
-    show.add_argument("--until", help="RFC 3339 time, or a duration ago")
+    show.add_argument("log", help="the audit log (JSON lines)")
+    show.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="ISO time (2026-12-03T10:00; UTC unless it names a zone) or a duration ago "
+        "(45s, 30m, 1h, 2d)",
+    )
+    show.add_argument("--until", metavar="WHEN", help="ISO time or a duration ago, as --since")
     show.add_argument("--outcome", action="append", help="only this outcome (repeatable)")
     show.add_argument("--pid", type=int, help="only attempts in this host process")
     show.add_argument("--probe", help="only probes whose path contains this text")
@@ -401,7 +434,7 @@ def subcommands() -> list[str]:
                     names.append(f"{prefix}{name}")
                     walk(child, f"{prefix}{name} ")
 
-    walk(_parser(), "")
+    walk(build_parser(), "")
     return names
 
 
@@ -413,7 +446,7 @@ def _report(error: SafeprobeError, *, as_json: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

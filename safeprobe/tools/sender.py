@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
-from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
+from safeprobe.errors import NoRecord, NotAnnounced, PolicyMismatch, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
-from safeprobe.host.registry import lookup
+from safeprobe.host.registry import Announcement, lookup
 from safeprobe.host.results import read_result, result_path
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Policy
@@ -71,8 +71,9 @@ def trigger(
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
-    (nothing within wait_s)."""
-    announced = lookup(pid) if policy_path is None else None
+    (nothing within wait_s), PolicyMismatch (policy_path is not the policy the host
+    announced: nothing is sent)."""
+    announced = _announced(pid, policy_path)
     path = announced.policy_path if announced is not None else policy_path
     if path is None:
         raise NotAnnounced(f"no policy for process {pid}")
@@ -91,6 +92,28 @@ def trigger(
     record = _wait_for_record(audit, start, pid, code, wait_s)
     output, source = _output_of(policy, pid, record)
     return TriggerResult(pid, path, record, output, source)
+
+
+def _announced(pid: int, policy_path: str | None) -> Announcement | None:
+    """The host's announcement; with policy_path, only if it names that very file (else
+    PolicyMismatch), and None when the host announced nothing (policy_path is then all we
+    have, as for a host whose runtime dir was not writable)."""
+    if policy_path is None:
+        return lookup(pid)
+    try:
+        announced = lookup(pid)
+    except NotAnnounced:
+        return None
+    if not _same_file(announced.policy_path, policy_path):
+        raise PolicyMismatch(pid, announced.policy_path, policy_path)
+    return announced
+
+
+def _same_file(announced: str, given: str) -> bool:
+    try:
+        return Path(announced).samefile(given)
+    except OSError:
+        return Path(announced).resolve() == Path(given).resolve()
 
 
 def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:
