@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from safeprobe.errors import InstallError
@@ -82,6 +82,8 @@ def install(
             )
         runner = Runner(policy_path, clock=clock)
         policy = runner.load()
+        for line in unresolved_targets(policy, runner.policy_path, sys.modules):
+            sys.stderr.write(line)
         said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
@@ -133,6 +135,39 @@ def install(
                 f"safeprobe: not announced for 'safeprobe trigger' ({exc.strerror}); "
                 "pass it --policy for this process\n"
             )
+
+
+def unresolved_targets(
+    policy: Policy, policy_path: str, modules: Mapping[str, object]
+) -> list[str]:
+    """A warning line per exposure whose target does not resolve yet: its module is not in
+    ``modules`` (sys.modules), or the module has no such top-level attribute. Only a
+    warning: a host may import the module or set the name after install(). Reads module
+    dicts only (no attribute hook or property runs) and skips what cannot be told that
+    way: a module with ``__getattr__``, and ``__main__`` while it is still safeprobe's own
+    (``safeprobe run`` installs before the program's first line)."""
+    lines: list[str] = []
+    for name, exposure in policy.expose.items():
+        module_name, _, attr_path = exposure.target.partition(":")
+        module = modules.get(module_name)
+        where = f"safeprobe: warning: {policy_path}: expose.{name}.target: {exposure.target}"
+        if module is None:
+            lines.append(
+                f"{where}: module {module_name!r} is not loaded yet; safeprobe never imports "
+                "it, so a probe fails until the host has\n"
+            )
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if (
+            not isinstance(namespace, dict)
+            or "__getattr__" in namespace
+            or namespace.get("__name__") == "safeprobe.__main__"
+        ):
+            continue
+        first = attr_path.split(".", 1)[0]
+        if first not in namespace:
+            lines.append(f"{where}: module {module_name!r} has no {first!r} yet\n")
+    return lines
 
 
 def isolation_line(policy: Policy, policy_path: str, *, can_fork: bool) -> str:
