@@ -4,6 +4,7 @@ is not an audit log is refused, every positional argument says what it is, --ver
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,49 @@ def test_trigger_with_another_policy_than_the_host_announced_sends_nothing(
     assert err.count("\n") == 1
     assert "host.yaml" in err
     assert "seed.yaml" in err
+
+
+def _policy_with_targets(tmp_path: Path) -> Path:
+    (tmp_path / "probe.py").write_text("print(1)\n")
+    (tmp_path / "app.py").write_text("import os\nservice = object()\n")
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\n"
+        "probe: {path: probe.py}\n"
+        "audit: {path: audit.jsonl}\n"
+        "expose:\n"
+        "  gone:\n"
+        "    target: safeprobe_no_such_module:thing\n"
+        "  fine:\n"
+        "    target: json:dumps\n"
+        "  main_typo:\n"
+        "    target: __main__:servce\n"
+        "  main_ok:\n"
+        "    target: __main__:service\n"
+    )
+    return path
+
+
+def test_check_warns_about_targets_it_can_tell_do_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check names each target it cannot find (without importing), as a warning: exit 0."""
+    policy = _policy_with_targets(tmp_path)
+    assert cli.main(["check", str(policy), "--main", str(tmp_path / "app.py")]) == cli.EXIT_OK
+    warnings = [w for w in capsys.readouterr().err.splitlines() if "warning" in w]
+    assert len(warnings) == 2
+    assert any(f"{policy}:6: expose.gone.target" in w for w in warnings)
+    assert any(f"{policy}:10: expose.main_typo.target" in w and "servce" in w for w in warnings)
+
+
+def test_lint_warns_about_a_module_target_it_cannot_find(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lint, which knows no script, warns about module targets only, and still passes."""
+    policy = _policy_with_targets(tmp_path)
+    assert cli.main(["lint", "--policy", str(policy), "--json"]) == cli.EXIT_OK
+    out, err = capsys.readouterr()
+    assert [w for w in err.splitlines() if "warning" in w] != []
+    report = json.loads(out)
+    assert len(report["warnings"]) == 1
+    assert "expose.gone.target" in report["warnings"][0]

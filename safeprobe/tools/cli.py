@@ -47,9 +47,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from safeprobe.policy.dump import dump_policy  # noqa: PLC0415
     from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
+    from safeprobe.tools.lint_targets import unresolved_targets  # noqa: PLC0415
 
     policy = load_policy(args.policy)
     findings = check_evaluate(policy, args.policy, main=args.main)
+    warnings = unresolved_targets(policy, args.policy, main=args.main)
+    _print_warnings(warnings)
     if args.json:
         dumped = policy.model_dump(mode="json", by_alias=True)
         report = {
@@ -57,6 +60,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             "path": args.policy,
             "policy": dumped,
             "findings": [f.as_dict() for f in findings],
+            "warnings": warnings,
         }
         print(json.dumps(report, indent=2))
         return EXIT_BAD if findings else EXIT_OK
@@ -69,6 +73,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     print(f"# {args.policy}: {ok}; the effective policy, defaults marked")
     print(dump_policy(policy), end="")
     return EXIT_OK
+
+
+def _print_warnings(warnings: Sequence[str]) -> None:
+    """What may still be right in the host (a target not found from here): stderr only,
+    and never the exit code."""
+    for warning in warnings:
+        print(f"{_paint(sys.stderr, 'safeprobe: warning:', 'hint')} {warning}", file=sys.stderr)
 
 
 def _print_findings(findings: Sequence[Finding]) -> None:
@@ -91,6 +102,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     from safeprobe.policy.loading import load_policy  # noqa: PLC0415
     from safeprobe.tools.lint import lint_probe  # noqa: PLC0415
     from safeprobe.tools.lint_evaluate import check_evaluate  # noqa: PLC0415
+    from safeprobe.tools.lint_targets import unresolved_targets  # noqa: PLC0415
 
     policy = load_policy(args.policy)
     spec = policy.probe_for(args.named)
@@ -105,12 +117,15 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     policy_name = Path(args.policy).name
     findings = lint_probe(probe, policy, policy_name=policy_name, spec=spec)
     findings += check_evaluate(policy, args.policy)
+    warnings = unresolved_targets(policy, args.policy)
+    _print_warnings(warnings)
     if args.json:
         report = {
             "ok": not findings,
             "probe": probe,
             "policy": args.policy,
             "findings": [f.as_dict() for f in findings],
+            "warnings": warnings,
         }
         print(json.dumps(report, indent=2))
         return EXIT_BAD if findings else EXIT_OK
