@@ -102,6 +102,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
             "output": outcome.output,
             "output_from": outcome.output_from,
             "record": outcome.record,
+            "sent_with": outcome.sent_with,
         }
         print(json.dumps(shown))
     else:
