@@ -112,8 +112,8 @@ def _announced(pid: int, policy_path: str | None) -> Announcement | None:
         return lookup(pid)
     try:
         announced = lookup(pid)
-    except NotAnnounced:
-        return None
+    except (NotAnnounced, PermissionError):
+        return None  # as before --policy was checked: the file given is all there is
     if not _same_file(announced.policy_path, policy_path):
         raise PolicyMismatch(pid, announced.policy_path, policy_path)
     return announced
