@@ -14,7 +14,7 @@ import yaml
 
 import safeprobe
 from safeprobe.errors import InstallError, PolicyError
-from safeprobe.host.trigger import isolation_line
+from safeprobe.host.trigger import isolation_line, unresolved_targets
 from safeprobe.policy.loading import parse_policy
 from tests.harness import read_records, wait_until
 
@@ -180,3 +180,16 @@ def test_a_yaml_error_at_install_is_a_policy_error_with_file_and_line(tmp_path: 
     path.write_text("version: 1\nexpose:\n  a: [\n")
     with pytest.raises(PolicyError, match=rf"^{path}:\d+: yaml: "):
         safeprobe.install(path)
+
+
+def test_main_targets_are_not_checked_while_main_is_pending() -> None:
+    """`safeprobe run` installs before the program binds its names: no warning for them."""
+    policy = parse_policy(
+        "version: 1\nprobe: {path: p.py}\n"
+        "expose:\n  a: {target: '__main__:not_yet'}\n  b: {target: 'safeprobe_nope:x'}\n",
+        path="p.yaml",
+    )
+    pending = unresolved_targets(policy, "p.yaml", sys.modules, main_pending=True)
+    assert [line for line in pending if "__main__" in line] == []
+    assert len(pending) == 1
+    assert len(unresolved_targets(policy, "p.yaml", sys.modules)) == 2

@@ -50,7 +50,7 @@ def run_program(policy: str, target: Sequence[str], *, module: bool = False) -> 
         raise ValueError("nothing to run")
     name, args = target[0], list(target[1:])
     check_program(name, module=module)
-    install(policy)
+    install(policy, main_pending=True)
     try:
         if module:
             sys.argv = [name, *args]

@@ -66,8 +66,13 @@ def install(
     policy_path: str | os.PathLike[str],
     *,
     clock: Callable[[], float] = time.monotonic,
+    main_pending: bool = False,
 ) -> None:
     """Validate the policy and start listening for its signal. Call from the main thread.
+
+    Writes a warning to stderr for each exposure whose target does not resolve yet;
+    ``main_pending``: ``__main__`` is not the host's program yet (``safeprobe run``
+    installs before its first line), so its targets are not checked.
 
     Raises PolicyError for a bad policy and AuditError when the audit log cannot be
     written, so a broken setup fails at start-up rather than at the first signal.
@@ -82,7 +87,7 @@ def install(
             )
         runner = Runner(policy_path, clock=clock)
         policy = runner.load()
-        for line in unresolved_targets(policy, runner.policy_path, sys.modules):
+        for line in unresolved_targets(policy, runner.policy_path, sys.modules, main_pending):
             sys.stderr.write(line)
         said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
@@ -138,17 +143,19 @@ def install(
 
 
 def unresolved_targets(
-    policy: Policy, policy_path: str, modules: Mapping[str, object]
+    policy: Policy, policy_path: str, modules: Mapping[str, object], main_pending: bool = False
 ) -> list[str]:
     """A warning line per exposure whose target does not resolve yet: its module is not in
     ``modules`` (sys.modules), or the module has no such top-level attribute. Only a
     warning: a host may import the module or set the name after install(). Reads module
     dicts only (no attribute hook or property runs) and skips what cannot be told that
-    way: a module with ``__getattr__``, and ``__main__`` while it is still safeprobe's own
-    (``safeprobe run`` installs before the program's first line)."""
+    way: a module with ``__getattr__``, and ``__main__`` while ``main_pending`` says it is
+    not the program yet. Pure."""
     lines: list[str] = []
     for name, exposure in policy.expose.items():
         module_name, _, attr_path = exposure.target.partition(":")
+        if main_pending and module_name == "__main__":
+            continue
         module = modules.get(module_name)
         where = f"safeprobe: warning: {policy_path}: expose.{name}.target: {exposure.target}"
         if module is None:
@@ -158,11 +165,7 @@ def unresolved_targets(
             )
             continue
         namespace = getattr(module, "__dict__", None)
-        if (
-            not isinstance(namespace, dict)
-            or "__getattr__" in namespace
-            or namespace.get("__name__") == "safeprobe.__main__"
-        ):
+        if not isinstance(namespace, dict) or "__getattr__" in namespace:
             continue
         first = attr_path.split(".", 1)[0]
         if first not in namespace:
