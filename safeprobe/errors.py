@@ -10,6 +10,8 @@
     ├── AuditChainError    an audit file does not verify (line, kind)
     ├── AuditRecordError   an audit line is not a record safeprobe writes (field)
     ├── NotRegularFile     a path opened without following links holds no regular file
+    ├── PolicyMismatch     trigger --policy is not the policy the host announced
+    ├── ProgramNotFound    safeprobe run names a script or module that is not there
     └── InstallError       install()/uninstall() cannot do what was asked
 
 No message includes a value read from the host: errors name files, lines, fields
@@ -145,3 +147,23 @@ class NotRegularFile(SafeprobeError):
 
 class NotAnnounced(SafeprobeError):
     """The process does not exist, or no trustworthy announcement says it runs safeprobe."""
+
+
+class PolicyMismatch(SafeprobeError):
+    """``trigger --policy`` names another policy than the one the host announced; nothing
+    was sent, since the audit file, signal and probes would be the wrong ones."""
+
+    def __init__(self, pid: int, announced: str, given: str) -> None:
+        self.pid, self.announced, self.given = pid, announced, given
+        super().__init__(
+            f"process {pid} runs {announced}, not {given}: nothing sent "
+            "(drop --policy, or pass the one it runs)"
+        )
+
+
+class ProgramNotFound(SafeprobeError):
+    """``safeprobe run`` names a script or module that is not there; nothing was installed."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name, self.problem = name, problem
+        super().__init__(f"{name}: {problem}")

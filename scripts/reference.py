@@ -24,7 +24,7 @@ from safeprobe.probe.budget import Budget, OutputBuffer  # noqa: E402
 from safeprobe.probe.render import RenderLimits  # noqa: E402
 from safeprobe.probe.sandbox import SAFE_EXCEPTIONS, SAFE_METHODS, AttemptState, Sandbox  # noqa: E402
 from safeprobe.probe.values import ENUM_READS, ISINSTANCE_TYPES, READS_BY_ID  # noqa: E402
-from safeprobe.tools.cli import _parser  # noqa: E402
+from safeprobe.tools.cli import build_parser  # noqa: E402
 
 TARGET = REPO / "docs" / "reference.md"
 _PATH_TYPES = (
@@ -148,7 +148,7 @@ def render() -> str:
     out += [f"| `{name}` | {doc} |" for name, doc in FIELD_DOCS]
     out += [""]
     out += ["## Commands", "", "| command | what it does |", "|---|---|"]
-    out += _commands(_parser(), "safeprobe")
+    out += _commands(build_parser(), "safeprobe")
     return "\n".join(out) + "\n"
 
 

@@ -906,3 +906,18 @@ def test_a_record_over_the_cap_is_written_with_its_output_text_cut(tmp_path: Pat
     assert 0 < len(text) < len(data)
     assert data.decode().startswith(text)
     verify_chain(str(path))
+
+
+@pytest.mark.parametrize("text", [b"version: 1\nname: x\n", b"import os\n", b"\n\n", b"[1, 2]\n"])
+def test_a_file_with_no_record_and_a_whole_line_is_not_an_audit_log(text: bytes) -> None:
+    """A policy or a script handed to verify is refused, not reported as a chain of 0."""
+    with pytest.raises(AuditChainError, match="not an audit log") as caught:
+        verify_lines(text.splitlines(keepends=True), path="p.yaml")
+    assert (caught.value.line, caught.value.kind) == (1, "not-a-log")
+
+
+@pytest.mark.parametrize("text", [b"", b'{"seq": 1, "ts": "2026-'])
+def test_an_empty_log_or_one_torn_first_write_still_verifies(text: bytes) -> None:
+    """A fresh log, or one whose first write was cut by a crash, is a log with 0 records."""
+    report = verify_lines(text.splitlines(keepends=True), path="audit.jsonl")
+    assert (report.records, report.head) == (0, GENESIS)

@@ -191,6 +191,10 @@ def test_dump_by_alias_uses_yaml_key_names() -> None:
         ("0", 0.0),
         (" 250 ms ", 0.25),
         (".5s", 0.5),
+        ("2d", 172800.0),
+        ("500MS", 0.5),
+        ("1S", 1.0),
+        ("2H", 7200.0),
         (0, 0.0),
         (2, 2.0),
         (0.25, 0.25),
@@ -203,7 +207,21 @@ def test_duration_is_read_as_seconds(text: str | float, seconds: float) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["5", "1.5", "-1s", "-0.5", -1, float("inf"), float("nan"), "1 sec", "1S", "", "s", "1e3s"],
+    [
+        "5",
+        "1.5",
+        "-1s",
+        "-0.5",
+        -1,
+        float("inf"),
+        float("nan"),
+        "1 sec",
+        "1 SEC",
+        "",
+        "s",
+        "1e3s",
+        "1w",
+    ],
 )
 def test_duration_refuses_bare_negative_and_unknown(text: str | float) -> None:
     """A unitless string, a negative, a non-finite number or an unknown unit is refused."""
@@ -240,6 +258,8 @@ def test_duration_refuses_bool() -> None:
         ("10MB", 10_000_000),
         ("1.5KiB", 1536),
         ("64kib", 64 * 1024),
+        ("1KIB", 1024),
+        ("2mB", 2_000_000),
         ("0", 0),
         (4096, 4096),
         (0, 0),
@@ -248,6 +268,15 @@ def test_duration_refuses_bool() -> None:
 def test_size_is_read_as_bytes(text: str | int, size: int) -> None:
     """Binary and decimal units, and plain ints as bytes, are understood."""
     assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("duration", "size"), [("500ms", "64KiB"), ("500MS", "64KIB"), ("500Ms", "64kib")]
+)
+def test_durations_and_sizes_follow_one_case_rule(duration: str, size: str) -> None:
+    """Units are read case-insensitively in both, so no spelling works in one and not the
+    other; the documented spellings (500ms, 64KiB) are the ones `check` prints."""
+    assert (parse_duration(duration), parse_size(size)) == (0.5, 64 * 1024)
 
 
 @pytest.mark.parametrize("text", ["64", "-1KiB", -1, "1.5B", "0.3B", "10XB", "KiB", "", "1 2KB"])

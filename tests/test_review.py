@@ -51,8 +51,35 @@ def test_filters_combine_and_each_narrows(tmp_path: Path) -> None:
 
 
 def test_relative_times_become_timestamps() -> None:
+    """A duration ago, and an ISO time, both become the log's own timestamp form."""
     assert parse_when("1m", now=120.0) == "1970-01-01T00:01:00.000000Z"
-    assert parse_when("2026-11-27T02:00", now=0) == "2026-11-27T02:00"
+    assert parse_when("2026-11-27T02:00", now=0) == "2026-11-27T02:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-03T10:00", "2026-12-03T10:00:00.000000Z"),  # naive: UTC, as the log
+        ("2026-12-03 10:00:30", "2026-12-03T10:00:30.000000Z"),
+        ("2026-12-03T10:00Z", "2026-12-03T10:00:00.000000Z"),
+        ("2026-12-03T12:00+02:00", "2026-12-03T10:00:00.000000Z"),
+        ("2026-12-03", "2026-12-03T00:00:00.000000Z"),
+        ("1h", "1970-01-01T23:00:00.000000Z"),
+        ("30m", "1970-01-01T23:30:00.000000Z"),
+        ("45s", "1970-01-01T23:59:15.000000Z"),
+        ("1d", "1970-01-01T00:00:00.000000Z"),
+    ],
+)
+def test_since_takes_iso_times_in_any_zone_and_durations(text: str, expected: str) -> None:
+    """ISO times (naive ones are UTC, the log's zone) and durations ago become timestamps."""
+    assert parse_when(text, now=86400.0) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-45T10:00", "1w", "", "-1h", "10"])
+def test_a_time_that_is_neither_iso_nor_a_duration_is_a_value_error(text: str) -> None:
+    """What parse_when cannot read is a ValueError that names both forms it takes."""
+    with pytest.raises(ValueError, match=r"2026-12-03T10:00.*1h"):
+        parse_when(text, now=0.0)
 
 
 def test_row_shows_time_sender_probe_digest_outcome_and_reason() -> None:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import safeprobe
-from safeprobe.errors import InstallError
-from safeprobe.host.trigger import isolation_line
+from safeprobe.errors import InstallError, PolicyError
+from safeprobe.host.trigger import isolation_line, unresolved_targets
 from safeprobe.policy.loading import parse_policy
 from tests.harness import read_records, wait_until
 
@@ -139,3 +139,57 @@ def test_fork_where_fork_is_unavailable_is_refused_unless_thread(tmp_path: Path)
     assert "isolation: thread (policy opt-in" in isolation_line(thread, "a.yaml", can_fork=False)
     chosen = parse_policy(base + "isolation: fork\n", path=str(tmp_path / "a.yaml"))
     assert "isolation: fork (policy: probes run" in isolation_line(chosen, "a.yaml", can_fork=True)
+
+
+def test_install_warns_once_per_exposure_whose_target_does_not_resolve_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in a target is said at install, on stderr, not first at signal time."""
+    module = types.ModuleType(MODULE)
+    module.counter = {"n": 1}  # type: ignore[attr-defined]
+    sys.modules[MODULE] = module
+    (tmp_path / "probe.py").write_text("print(1)\n")
+    path = tmp_path / "policy.yaml"
+    expose = {
+        "good": {"target": f"{MODULE}:counter", "allow": ["**"]},
+        "typo": {"target": f"{MODULE}:countr", "allow": ["**"]},
+        "gone": {"target": "safeprobe_no_such_module:thing", "allow": ["**"]},
+    }
+    policy = {
+        "version": 1,
+        "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
+        "probe": {"path": "probe.py"},
+        "expose": expose,
+        "audit": {"path": "audit.jsonl"},
+    }
+    path.write_text(yaml.safe_dump(policy))
+    try:
+        safeprobe.install(path)
+    finally:
+        safeprobe.uninstall()
+        del sys.modules[MODULE]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 2
+    assert any("expose.typo.target" in w and "countr" in w for w in warnings)
+    assert any("expose.gone.target" in w and "not loaded" in w for w in warnings)
+
+
+def test_a_yaml_error_at_install_is_a_policy_error_with_file_and_line(tmp_path: Path) -> None:
+    """Broken YAML surfaces as PolicyError naming file:line, never raw PyYAML text."""
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 1\nexpose:\n  a: [\n")
+    with pytest.raises(PolicyError, match=rf"^{path}:\d+: yaml: "):
+        safeprobe.install(path)
+
+
+def test_main_targets_are_not_checked_while_main_is_pending() -> None:
+    """`safeprobe run` installs before the program binds its names: no warning for them."""
+    policy = parse_policy(
+        "version: 1\nprobe: {path: p.py}\n"
+        "expose:\n  a: {target: '__main__:not_yet'}\n  b: {target: 'safeprobe_nope:x'}\n",
+        path="p.yaml",
+    )
+    pending = unresolved_targets(policy, "p.yaml", sys.modules, main_pending=True)
+    assert [line for line in pending if "__main__" in line] == []
+    assert len(pending) == 1
+    assert len(unresolved_targets(policy, "p.yaml", sys.modules)) == 2

@@ -68,6 +68,7 @@ CHAIN_ERROR_KINDS: Final = frozenset(
         "truncated",
         "missing-predecessor",
         "unreadable",
+        "not-a-log",
     }
 )
 
@@ -305,6 +306,7 @@ def verify_lines(
     torn: list[int] = []
     pending: list[int] = []  # lines that do not parse, until a record vouches for them
     expected_at: int | None = None
+    whole_junk = 0  # the first line that does not parse and yet ends in a newline
     for line_no, raw in enumerate(lines, start=1):
         if len(raw) > MAX_RECORD_BYTES:
             raise AuditChainError(
@@ -314,6 +316,8 @@ def verify_lines(
         record = parse_line(body)
         if record is None:
             pending.append(line_no)
+            if not whole_junk and raw.endswith(b"\n"):
+                whole_junk = line_no
             continue
         try:
             last_seq, head = _check_line(body, record, head=head, last_seq=last_seq, key=key)
@@ -339,6 +343,13 @@ def verify_lines(
         if expect_head is not None and head == expect_head:
             expected_at = line_no
     torn += pending
+    if records == 0 and whole_junk:
+        # A crash can tear only the write in progress, and the sink then starts a line of
+        # its own: a file with no record but a whole line of something else (a policy or
+        # a script handed to verify) was never an audit log, and "0 records" would be a lie.
+        raise AuditChainError(
+            path, whole_junk, "not-a-log", "no line is an audit record: not an audit log"
+        )
     if expect_head is not None and not hmac.compare_digest(
         head.encode("utf-8"), expect_head.encode("utf-8")
     ):

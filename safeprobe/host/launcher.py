@@ -9,22 +9,48 @@ main thread, and uninstalled when it ends.
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from safeprobe.errors import ProgramNotFound
 from safeprobe.host.trigger import install, uninstall
+
+
+def check_program(name: str, *, module: bool = False) -> None:
+    """ProgramNotFound unless the script is a readable file (or, with module=True, the
+    module can be found as ``python -m`` would look for it). Nothing is installed or run,
+    and a module's packages are imported only as ``python -m`` would import them anyway."""
+    if not module:
+        if not Path(name).is_file():
+            raise ProgramNotFound(name, "no such script")
+        return
+    saved = sys.path[0] if sys.path else None
+    if saved is not None:
+        sys.path[0] = str(Path.cwd())  # where `python -m` looks first, as run_program sets
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    finally:
+        if saved is not None:
+            sys.path[0] = saved
+    if found is None:
+        raise ProgramNotFound(name, "no such module")
 
 
 def run_program(policy: str, target: Sequence[str], *, module: bool = False) -> None:
     """Install safeprobe for policy, then run target (a script and its arguments, or with
-    module=True a module name and its arguments) as __main__. Raises what install raises
-    (PolicyError, AuditError) before the program starts; SystemExit as the program does."""
+    module=True a module name and its arguments) as __main__. Raises ProgramNotFound and what
+    install raises (PolicyError, AuditError) before the program starts; SystemExit as the
+    program does."""
     if not target:
         raise ValueError("nothing to run")
     name, args = target[0], list(target[1:])
-    install(policy)
+    check_program(name, module=module)
+    install(policy, main_pending=True)
     try:
         if module:
             sys.argv = [name, *args]

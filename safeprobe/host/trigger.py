@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from safeprobe.errors import InstallError
@@ -67,11 +67,15 @@ def install(
     policy_path: str | os.PathLike[str],
     *,
     clock: Callable[[], float] = time.monotonic,
+    main_pending: bool = False,
 ) -> None:
     """Validate the policy and start listening for its signal. Call from the main thread.
 
     ``policy_path`` is a policy file or a built-in policy's name (``"threads"``: see
     ``safeprobe policies``); a path that exists wins over a name.
+    Writes a warning to stderr for each exposure whose target does not resolve yet;
+    ``main_pending``: ``__main__`` is not the host's program yet (``safeprobe run``
+    installs before its first line), so its targets are not checked.
 
     Raises PolicyError for a bad policy and AuditError when the audit log cannot be
     written, so a broken setup fails at start-up rather than at the first signal.
@@ -87,6 +91,8 @@ def install(
         ref = resolve_policy(policy_path)
         runner = Runner(ref.path, data_dir=ref.data_dir, clock=clock)
         policy = runner.load()
+        for line in unresolved_targets(policy, runner.policy_path, sys.modules, main_pending):
+            sys.stderr.write(line)
         said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
@@ -141,6 +147,37 @@ def install(
                 f"safeprobe: not announced for 'safeprobe trigger' ({exc.strerror}); "
                 "pass it --policy for this process\n"
             )
+
+
+def unresolved_targets(
+    policy: Policy, policy_path: str, modules: Mapping[str, object], main_pending: bool = False
+) -> list[str]:
+    """A warning line per exposure whose target does not resolve yet: its module is not in
+    ``modules`` (sys.modules), or the module has no such top-level attribute. Only a
+    warning: a host may import the module or set the name after install(). Reads module
+    dicts only (no attribute hook or property runs) and skips what cannot be told that
+    way: a module with ``__getattr__``, and ``__main__`` while ``main_pending`` says it is
+    not the program yet. Pure."""
+    lines: list[str] = []
+    for name, exposure in policy.expose.items():
+        module_name, _, attr_path = exposure.target.partition(":")
+        if main_pending and module_name == "__main__":
+            continue
+        module = modules.get(module_name)
+        where = f"safeprobe: warning: {policy_path}: expose.{name}.target: {exposure.target}"
+        if module is None:
+            lines.append(
+                f"{where}: module {module_name!r} is not loaded yet; safeprobe never imports "
+                "it, so a probe fails until the host has\n"
+            )
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict) or "__getattr__" in namespace:
+            continue
+        first = attr_path.split(".", 1)[0]
+        if first not in namespace:
+            lines.append(f"{where}: module {module_name!r} has no {first!r} yet\n")
+    return lines
 
 
 def isolation_line(policy: Policy, policy_path: str, *, can_fork: bool) -> str:

@@ -213,7 +213,7 @@ _DURATION_SCHEMA: Final = {
         {"type": "string", "examples": ["500ms", "2s", "1m"]},
         {"type": "number", "minimum": 0},
     ],
-    "description": "a duration: a string with a unit (ms, s, m, h), or seconds as a number",
+    "description": "a duration: a string with a unit (ms, s, m, h, d; any case), or seconds as a number",
 }
 _SIZE_SCHEMA: Final = {
     "anyOf": [

@@ -22,7 +22,10 @@ SIGNALS_ALLOWED: Final[frozenset[str]] = frozenset({"SIGQUIT", "SIGUSR1", "SIGUS
 
 
 _NUMBER: Final = r"(?P<number>\d{1,15}(?:\.\d{1,15})?|\.\d{1,15})"
-_DURATION_RE: Final = re.compile(_NUMBER + r"\s*(?P<unit>ms|s|m|h)")
+# One case rule for durations and sizes: units are read case-insensitively (500MS, 1S,
+# 64kib), so no spelling works in one and fails in the other; `check` prints the
+# documented ones (500ms, 64KiB).
+_DURATION_RE: Final = re.compile(_NUMBER + r"\s*(?P<unit>ms|s|m|h|d)", re.IGNORECASE)
 _SIZE_RE: Final = re.compile(_NUMBER + r"\s*(?P<unit>[A-Za-z]{1,3})")
 _ZERO_RE: Final = re.compile(r"0+(?:\.0+)?")
 _SECONDS_PER_UNIT: Final = {
@@ -30,6 +33,7 @@ _SECONDS_PER_UNIT: Final = {
     "s": Fraction(1),
     "m": Fraction(60),
     "h": Fraction(3600),
+    "d": Fraction(86400),
 }
 _BYTES_PER_UNIT: Final = {
     "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
@@ -48,10 +52,11 @@ def excerpt(value: object) -> str:
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Seconds from "500ms", "2s", "1.5s", "1m", "1h", "0" or a number of seconds.
+    """Seconds from "500ms", "2s", "1.5s", "1m", "1h", "2d", "0" or a number of seconds.
 
-    A string needs a unit unless it is zero, since a bare "500" could mean either;
-    a number (as a dumped policy holds) is seconds. Raises ValueError.
+    Units are read case-insensitively, as sizes' are. A string needs a unit unless it is
+    zero, since a bare "500" could mean either; a number (as a dumped policy holds) is
+    seconds. Raises ValueError.
     """
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise ValueError("expected a duration such as 500ms, 2s or 1m")  # noqa: TRY004
@@ -70,8 +75,8 @@ def parse_duration(text: str | int | float) -> float:
         return 0.0
     match = _DURATION_RE.fullmatch(stripped)
     if match is None:
-        raise ValueError(f"{excerpt(text)} is not a duration such as 500ms, 2s, 1.5s or 1m")
-    return float(Fraction(match["number"]) * _SECONDS_PER_UNIT[match["unit"]])
+        raise ValueError(f"{excerpt(text)} is not a duration such as 500ms, 2s, 1.5s, 1m, 1h or 2d")
+    return float(Fraction(match["number"]) * _SECONDS_PER_UNIT[match["unit"].lower()])
 
 
 def parse_size(text: str | int) -> int:

@@ -3,7 +3,9 @@
 Exit codes of ``trigger`` (scripts may rely on them): 0 the probe ran (outcome ok); 1 the
 attempt was audited with another outcome, or the policy is bad; 2 usage, or --probe names
 no probe of the policy; 3 no such process, or it does not run safeprobe; 4 not permitted
-(to signal it or read its audit file); 5 no audit record within --wait.
+(to signal it or read its audit file); 5 no audit record within --wait. ``trigger --policy``
+naming another policy than the host announced is usage (2), and nothing is sent. ``run`` of
+a script or module that is not there is usage (2), before anything is installed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Final
 
-from safeprobe.errors import PolicyError
+from safeprobe.errors import PolicyError, PolicyMismatch, ProgramNotFound
 
 if TYPE_CHECKING:
     from safeprobe.tools.sender import TriggerResult
@@ -40,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "example:\n  safeprobe trigger 4242 --probe threads --wait 5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    trigger.add_argument("pid", type=int)
+    trigger.add_argument("pid", type=int, help="the host process (safeprobe trigger checks it)")
     trigger.add_argument(
         "--probe", default="default", help="a probe the policy names under probes: (default: probe)"
     )
@@ -48,7 +50,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--wait", type=_seconds, default=10.0, metavar="SECONDS", help="how long to wait (10)"
     )
     trigger.add_argument(
-        "--policy", help="the host's policy file, when it cannot be discovered from the pid"
+        "--policy",
+        help="the host's policy file, when it cannot be discovered from the pid (when it "
+        "can, the two must be the same file)",
     )
     trigger.add_argument("--json", action="store_true", help="the record and output as JSON")
     trigger.set_defaults(func=_cmd_trigger)
@@ -63,7 +67,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "  python -m safeprobe run --policy policy.yaml -m http.server 8000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--policy", required=True)
+    run.add_argument("--policy", required=True, help="the policy to install (YAML)")
     run.add_argument("-m", dest="module", action="store_true", help="run a module, not a script")
     run.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args] (or module)")
     run.set_defaults(func=_cmd_run)
@@ -84,7 +88,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
     except PermissionError as exc:
         where = f"{exc.filename}: " if exc.filename else f"process {args.pid}: "
         return _fail(f"{where}{exc.strerror} (run as the host's user or root)", EXIT_FORBIDDEN)
-    except UnknownProbe as exc:
+    except (UnknownProbe, PolicyMismatch) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except NoRecord as exc:
         return _fail(str(exc), EXIT_NO_RECORD)
@@ -98,6 +102,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
             "output": outcome.output,
             "output_from": outcome.output_from,
             "record": outcome.record,
+            "sent_with": outcome.sent_with,
         }
         print(json.dumps(shown))
     else:
@@ -138,6 +143,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail("run: name a script (or -m module) after the options", EXIT_USAGE)
     try:
         run_program(args.policy, target, module=args.module)
+    except ProgramNotFound as exc:
+        return _fail(f"run: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return 0

@@ -22,7 +22,6 @@ than property, cached_property, classmethod or staticmethod) is left alone, neve
 from __future__ import annotations
 
 import ast
-import importlib.machinery
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from safeprobe.policy.models import Policy
 from safeprobe.probe.evaluation import METHOD, PROPERTY, parse_entry
 from safeprobe.probe.views import Access, Allowlist
 from safeprobe.tools.lint import Finding
+from safeprobe.tools.lint_targets import find_module_spec
 
 _PROPERTY_DECORATORS: Final = frozenset({"property", "cached_property"})
 _BINDING_DECORATORS: Final = frozenset({"classmethod", "staticmethod"})
@@ -115,18 +115,8 @@ def _load_source(module: str, main: str | None, policy_dir: Path) -> _Source | N
 
 
 def _module_file(module: str, search: Sequence[str]) -> str | None:
-    """The module's .py file, found as the import system would, without importing any of
-    it or its packages (PathFinder only looks at directories)."""
-    path: list[str] | None = list(search)
-    spec = None
-    for part in module.split("."):
-        if path is None:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(part, path)
-        if spec is None:
-            return None
-        locations = spec.submodule_search_locations
-        path = list(locations) if locations is not None else None
+    """The module's .py file, found without importing any of it or its packages."""
+    spec = find_module_spec(module, search)
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
         return None
     return spec.origin

@@ -12,12 +12,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from safeprobe.audit.reader import open_log, parse_record
 from safeprobe.audit.record import utc_timestamp
-from safeprobe.policy.units import parse_duration
+from safeprobe.policy.units import excerpt, parse_duration
 
 HEADER: Final = (
     f"{'time (UTC)':<26} {'pid':>7} {'sender':>13} {'probe':<16} {'sha256':<8} "
@@ -50,11 +51,32 @@ class RecordFilter:
         return self.probe is None or self.probe in str(_field(record, "probe", "path") or "")
 
 
+WHEN_FORMS: Final = (
+    "an ISO time such as 2026-12-03T10:00 (UTC unless it names a zone: "
+    "2026-12-03T10:00+02:00) or a duration ago such as 45s, 30m, 1h or 2d"
+)
+
+
 def parse_when(text: str, *, now: float) -> str:
-    """An RFC 3339 time as written, or a duration ago ("10m", "2h") as such a time."""
-    if text[:1].isdigit() and ("-" in text or "T" in text):
-        return text
-    return utc_timestamp(now - parse_duration(text))
+    """The log's own timestamp form (RFC 3339, UTC) of an ISO time or a duration ago.
+
+    A naive ISO time is UTC, as every ``ts`` in the log is; one with a zone is converted.
+    A duration ("45s", "30m", "1h", "2d") counts back from ``now``. Raises ValueError
+    naming both forms. Pure."""
+    stripped = text.strip()
+    if stripped[:4].isdigit() and stripped[4:5] == "-":
+        try:
+            when = datetime.fromisoformat(stripped)
+        except ValueError:
+            raise ValueError(f"{excerpt(text)} is not {WHEN_FORMS}") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return utc_timestamp(when.timestamp())
+    try:
+        seconds = parse_duration(stripped)
+    except ValueError:
+        raise ValueError(f"{excerpt(text)} is not {WHEN_FORMS}") from None
+    return utc_timestamp(now - seconds)
 
 
 def follow(

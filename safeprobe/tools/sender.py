@@ -5,13 +5,15 @@ or the record.
 The request carries only a number, the probe name's ``request_code``; the host looks the
 number up in its own policy, so a sender can choose among the probes the policy names
 and never supply a path. The default probe is asked for with tgkill(2) to the host's
-listener thread (kill(2) to the process when none is announced), whose sender the kernel
+listener thread (to the process when none is announced), whose sender the kernel
 vouches for; a named one is queued (rt_tgsigqueueinfo) to the same thread. Either way no
 thread the host started before ``install()`` can take it: a signal sent to a thread waits
-for that thread. The
-signal is the one the host announced, never the policy file's current one, and is sent
-only if the process blocks or catches it (/proc/PID/status): a signal's default action
-must never end a process that does not run safeprobe.
+for that thread. Where pidfds exist (Linux 5.1+) the process is pinned by one and checked
+against the announcement's start time before anything is sent, and a signal to the
+process goes through it (pidfd_send_signal), so a recycled pid receives nothing; ``send``
+says which way it went. The signal is the one the host announced, never the policy file's
+current one, and is sent only if the process blocks or catches it (/proc/PID/status): a
+signal's default action must never end a process that does not run safeprobe.
 
 The attempt is the first record past the audit file's end when the signal was sent that
 names this host, this request code, and this process as the sender (or no sender, for a
@@ -34,9 +36,9 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
-from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe
+from safeprobe.errors import NoRecord, NotAnnounced, PolicyMismatch, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
-from safeprobe.host.registry import lookup
+from safeprobe.host.registry import Announcement, lookup, process_start_time
 from safeprobe.host.results import read_result, result_path
 from safeprobe.policy.builtins import PolicyRef, resolve_policy
 from safeprobe.policy.loading import load_policy
@@ -48,6 +50,7 @@ RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the o
 _POLL_S: Final = 0.01
 _RT_TGSIGQUEUEINFO: Final = {"x86_64": 297, "aarch64": 240}  # syscall numbers
 _TGKILL: Final = {"x86_64": 234, "aarch64": 131}
+_PIDFD_SEND_SIGNAL: Final = 424  # one number on every architecture (Linux 5.1+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class TriggerResult:
     record: Mapping[str, object]
     output: str | None  # None: not here (see output_from)
     output_from: str  # "file", "audit", "stderr" (the policy sends it there) or "missing"
+    sent_with: str = ""  # how the signal went: "pidfd_send_signal", "tgkill (pid pinned…)" …
 
     @property
     def ok(self) -> bool:
@@ -72,12 +76,14 @@ def trigger(
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
-    (nothing within wait_s)."""
-    announced = lookup(pid) if policy_path is None else None
+    (nothing within wait_s), PolicyMismatch (policy_path is not the policy the host
+    announced: nothing is sent)."""
+    given = resolve_policy(policy_path) if policy_path is not None else None
+    announced = _announced(pid, given.path if given is not None else None)
     if announced is not None:
         ref = PolicyRef(announced.policy_path, announced.data_dir)
-    elif policy_path is not None:
-        ref = resolve_policy(policy_path)  # a built-in name: data in this directory
+    elif given is not None:
+        ref = given  # a built-in name: data in this directory
     else:
         raise NotAnnounced(f"no policy for process {pid}")
     path = ref.path
@@ -92,31 +98,111 @@ def trigger(
     audit = Path(policy.audit.path)
     start = _end_of(audit)  # PermissionError here, before any signal is sent
     code = request_code(probe)
-    send(pid, signum, code, thread=announced.listener_tid if announced is not None else None)
+    sent_with = send(
+        pid,
+        signum,
+        code,
+        thread=announced.listener_tid if announced is not None else None,
+        start_time=announced.start_time if announced is not None else None,
+    )
     record = _wait_for_record(audit, start, pid, code, wait_s)
     output, source = _output_of(policy, pid, record)
-    return TriggerResult(pid, path, record, output, source)
+    return TriggerResult(pid, path, record, output, source, sent_with)
 
 
-def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None:
-    """The default probe (code 0): tgkill(2) to that thread of the process when given,
-    else kill(2). Otherwise queue code as the signal's value: to that thread when given
-    (rt_tgsigqueueinfo), else to the process (sigqueue). OSError as raised."""
+def _announced(pid: int, policy_path: str | None) -> Announcement | None:
+    """The host's announcement; with policy_path, only if it names that very file (else
+    PolicyMismatch), and None when the host announced nothing (policy_path is then all we
+    have, as for a host whose runtime dir was not writable)."""
+    if policy_path is None:
+        return lookup(pid)
+    try:
+        announced = lookup(pid)
+    except (NotAnnounced, PermissionError):
+        return None  # as before --policy was checked: the file given is all there is
+    if not _same_file(announced.policy_path, policy_path):
+        raise PolicyMismatch(pid, announced.policy_path, policy_path)
+    return announced
+
+
+def _same_file(announced: str, given: str) -> bool:
+    try:
+        return Path(announced).samefile(given)
+    except OSError:
+        return Path(announced).resolve() == Path(given).resolve()
+
+
+def send(
+    pid: int, signum: int, code: int, *, thread: int | None = None, start_time: int | None = None
+) -> str:
+    """Send the request and say how it went (``sent_with``, for --json and debugging).
+
+    Where the platform has pidfds (Linux 5.1+), the process is pinned first with
+    pidfd_open(2) and, when ``start_time`` is given (the announcement's), checked to be
+    that very process, so a pid recycled since the announcement is refused (NotAnnounced)
+    and receives nothing. To the process (no thread): pidfd_send_signal(2), which reaches
+    the pinned process or fails, never a successor with its pid; with a code, the value
+    rides in its siginfo as sigqueue(3) would put it. To a thread: tgkill(2) for the
+    default probe (code 0), rt_tgsigqueueinfo(2) with the code, after the pidfd check: a
+    process-directed signal could be taken by a thread the host started before
+    ``install()``, and the kernel checks that the thread belongs to pid. Without pidfds:
+    kill(2) and sigqueue(3), as before. OSError as raised."""
+    pidfd = _pin(pid)
+    try:
+        if start_time is not None and process_start_time(pid) != start_time:
+            raise NotAnnounced(
+                f"process {pid} is not the host that announced itself (its pid was reused)"
+            )
+        how = _send(pid, signum, code, thread=thread, pidfd=pidfd)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    return how if pidfd is None or how.startswith("pidfd") else f"{how} (pid pinned by pidfd)"
+
+
+def _pin(pid: int) -> int | None:
+    """A pidfd for pid, or None where the platform has none (ProcessLookupError if gone)."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM):  # an old kernel, or a seccomp filter
+            return None
+        raise
+
+
+def _send(pid: int, signum: int, code: int, *, thread: int | None, pidfd: int | None) -> str:
     libc = ctypes.CDLL(None, use_errno=True)
+    if thread is None and pidfd is not None:
+        if code == 0:
+            signal.pidfd_send_signal(pidfd, signum)
+            return "pidfd_send_signal"
+        # Python's pidfd_send_signal takes no siginfo, so the syscall is made directly
+        # (424 on every architecture since Linux 5.1).
+        info = _SigInfo(si_signo=signum, si_code=SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
+        info.si_value = code
+        result = libc.syscall(
+            ctypes.c_long(_PIDFD_SEND_SIGNAL),
+            ctypes.c_int(pidfd),
+            ctypes.c_int(signum),
+            ctypes.byref(info),
+            ctypes.c_uint(0),
+        )
+        _check(result)
+        return "pidfd_send_signal (queued)"
     if code == 0:
         tgkill = _TGKILL.get(platform.machine())
         if thread is None or tgkill is None:
             os.kill(pid, signum)
-            return
+            return "kill"
         # The kernel checks that the thread belongs to pid, so a stale id fails (ESRCH)
         # instead of reaching another process.
         result = libc.syscall(
             ctypes.c_long(tgkill), ctypes.c_int(pid), ctypes.c_int(thread), ctypes.c_int(signum)
         )
-        if result != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        return
+        _check(result)
+        return "tgkill"
     number = _RT_TGSIGQUEUEINFO.get(platform.machine())
     if thread is not None and number is not None:
         info = _SigInfo(si_signo=signum, si_code=SI_QUEUE, si_pid=os.getpid(), si_uid=os.getuid())
@@ -128,11 +214,18 @@ def send(pid: int, signum: int, code: int, *, thread: int | None = None) -> None
             ctypes.c_int(signum),
             ctypes.byref(info),
         )
+        how = "rt_tgsigqueueinfo"
     else:
         queue = libc.sigqueue
         queue.argtypes = [ctypes.c_int, ctypes.c_int, _Sigval]
         queue.restype = ctypes.c_int
         result = queue(pid, signum, _Sigval(sival_int=code))
+        how = "sigqueue"
+    _check(result)
+    return how
+
+
+def _check(result: int) -> None:
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))

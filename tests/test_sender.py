@@ -1,0 +1,71 @@
+"""The sender's signal path, in process: pidfds pin the host, a recycled pid gets nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from safeprobe.errors import NotAnnounced
+from safeprobe.host.registry import process_start_time
+from safeprobe.tools import sender
+from tests.harness import wait_until
+
+HAS_PIDFD = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+
+
+@pytest.fixture
+def heard() -> Iterator[list[int]]:
+    """SIGUSR2 handled in this process for the test: each delivery is appended."""
+    got: list[int] = []
+    previous = signal.signal(signal.SIGUSR2, lambda signum, _frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+@pytest.mark.skipif(not HAS_PIDFD, reason="no pidfds on this platform")
+@pytest.mark.parametrize("code", [0, 7])
+def test_a_signal_to_the_process_goes_through_a_pidfd(heard: list[int], code: int) -> None:
+    """With pidfds, a process-directed request (plain or queued) cannot reach a successor."""
+    me = os.getpid()
+    how = sender.send(me, signal.SIGUSR2, code, start_time=process_start_time(me))
+    assert how.startswith("pidfd_send_signal")
+    wait_until(lambda: heard, "the signal")
+    assert heard == [signal.SIGUSR2]
+
+
+@pytest.mark.skipif(not HAS_PIDFD, reason="no pidfds on this platform")
+def test_a_signal_to_a_thread_is_pinned_by_a_pidfd_first(heard: list[int]) -> None:
+    """The listener thread still gets it by tgkill, after the pidfd check: the method says so."""
+    me = os.getpid()
+    how = sender.send(
+        me,
+        signal.SIGUSR2,
+        0,
+        thread=threading.get_native_id(),
+        start_time=process_start_time(me),
+    )
+    assert how == "tgkill (pid pinned by pidfd)"
+    wait_until(lambda: heard, "the signal")
+
+
+def test_a_pid_that_is_not_the_announced_process_receives_nothing(heard: list[int]) -> None:
+    """A start time that differs from the announcement's (a recycled pid) sends nothing."""
+    me = os.getpid()
+    with pytest.raises(NotAnnounced, match="pid was reused"):
+        sender.send(me, signal.SIGUSR2, 0, start_time=process_start_time(me) + 1)
+    assert heard == []
+
+
+def test_without_pidfds_the_sender_falls_back_to_kill(
+    heard: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the platform has no pidfd_open, kill(2) is used, and the method says so."""
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    assert sender.send(os.getpid(), signal.SIGUSR2, 0) == "kill"
+    wait_until(lambda: heard, "the signal")
