@@ -213,14 +213,16 @@ _DURATION_SCHEMA: Final = {
         {"type": "string", "examples": ["500ms", "2s", "1m"]},
         {"type": "number", "minimum": 0},
     ],
-    "description": "a duration: a string with a unit (ms, s, m, h, d; any case), or seconds as a number",
+    "description": (
+        "a duration: a string with a unit (ms, s, m, h, d; any case), or seconds as a number"
+    ),
 }
 _SIZE_SCHEMA: Final = {
     "anyOf": [
         {"type": "string", "examples": ["64KiB", "1MiB", "10KB"]},
         {"type": "integer", "minimum": 0},
     ],
-    "description": "a size: a string with a unit (B, KB, MB, GB, KiB, MiB, GiB), or bytes",
+    "description": "a size: a string with a unit (B, KB, MB, GB, KiB, MiB, GiB; any case), or bytes",
 }
 Duration = Annotated[float, BeforeValidator(check_duration), WithJsonSchema(_DURATION_SCHEMA)]
 Size = Annotated[int, BeforeValidator(check_size), WithJsonSchema(_SIZE_SCHEMA)]
