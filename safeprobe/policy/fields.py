@@ -222,7 +222,9 @@ _SIZE_SCHEMA: Final = {
         {"type": "string", "examples": ["64KiB", "1MiB", "10KB"]},
         {"type": "integer", "minimum": 0},
     ],
-    "description": "a size: a string with a unit (B, KB, MB, GB, KiB, MiB, GiB; any case), or bytes",
+    "description": (
+        "a size: a string with a unit (B, KB, MB, GB, KiB, MiB, GiB; any case), or bytes"
+    ),
 }
 Duration = Annotated[float, BeforeValidator(check_duration), WithJsonSchema(_DURATION_SCHEMA)]
 Size = Annotated[int, BeforeValidator(check_size), WithJsonSchema(_SIZE_SCHEMA)]
