@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import resource
 import signal
@@ -294,12 +295,18 @@ def test_rss_backstop_stops_a_probe_once_the_process_grew() -> None:
     resident set grew past MAX_RSS_GROWTH_BYTES since the budget was made."""
     clock = FakeClock()
     budget = Budget(timeout_s=5, max_steps=10**9, max_items=10, clock=clock, rss_backstop=True)
-    grown = bytearray(MAX_RSS_GROWTH_BYTES + 8 * 2**20)  # zero-filled: touched, resident
+    # Fresh pages from the kernel, each written so it is resident: a bytearray could reuse
+    # heap memory an earlier test freed (glibc keeps it, already resident), and then the
+    # process would not grow at all (CI saw that on 3.12).
+    size = MAX_RSS_GROWTH_BYTES + 8 * 2**20
+    grown = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        grown[offset] = 1
     budget.tick()  # within the interval: no sample yet
     clock.now += RSS_SAMPLE_INTERVAL_S * 2
     with pytest.raises(ProbeStopped, match="grew by more than"):
         budget.tick()
-    del grown
+    grown.close()
 
 
 def test_rss_backstop_is_off_unless_asked() -> None:

@@ -330,7 +330,7 @@ def _to_json(record: object) -> dict[str, object]:
 
 
 def _value_to_json(value: object, *, evaluated: bool) -> object:
-    if type(value) in _SLOTS:  # a record class
+    if id(type(value)) in _SLOT_IDS:  # a record class (by identity, as every type test)
         return _to_json(value)
     if evaluated and isinstance(value, tuple):
         return dict(value)
@@ -415,6 +415,7 @@ _RECORD_CLASSES: Final = (
 _SLOTS: Final[Mapping[type, tuple[_Slot, ...]]] = MappingProxyType(
     {cls: _plan(cls) for cls in _RECORD_CLASSES}
 )
+_SLOT_IDS: Final = frozenset(map(id, _SLOTS))
 _NAMES: Final[Mapping[type, frozenset[str]]] = MappingProxyType(
     {cls: frozenset(slot.name for slot in slots) for cls, slots in _SLOTS.items()}
 )
