@@ -113,7 +113,14 @@ class ViewContext:
 
 
 class View:
-    """A read-only window on one host value at one access path."""
+    """A read-only window on one host value at one access path.
+
+    Its ``_sp_*`` members are its internal protocol: the sandbox, the comparison guards and
+    the renderer (view_render.py) call them, which is why other probe modules reach them. A
+    probe cannot: its attribute reads go through the sandbox's ``_getattr_`` to
+    ``_sp_getattr``, never through Python's getattr on a view, and names starting with an
+    underscore are refused at compile time.
+    """
 
     __slots__ = ("_sp_ctx", "_sp_kind", "_sp_obj", "_sp_path")
 
