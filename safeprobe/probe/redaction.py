@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, cast
 
-from safeprobe.probe.host_keys import builtin_keys_only
+from safeprobe.probe.host_keys import MAX_PLAIN_KEY_PARTS, builtin_keys_only
 from safeprobe.probe.render import is_scalar, register_hook
 from safeprobe.probe.static_reads import enum_name_and_value, object_field_values
 
@@ -199,9 +199,10 @@ _NAMING_TYPES: Final = (str, bytes, memoryview, tuple, frozenset, enum.Enum)
 # A bytes-like key longer than this is not a name: judged secret without decoding it.
 _MAX_NAME_BYTES: Final = 4096
 _MAX_SEEN_NAMES: Final = 4096
-# Parts of one compound key that redaction looks at, as MAX_PLAIN_KEY_PARTS bounds the keys
-# a probe may look up: real keys have a handful; past this the key is treated as secret.
-MAX_REDACTION_KEY_PARTS: Final = 1000
+# Parts of one compound key that redaction looks at: the same bound MAX_PLAIN_KEY_PARTS sets
+# on the keys a probe may look up (one fact, one place): real keys have a handful; past
+# this the key is treated as secret.
+MAX_REDACTION_KEY_PARTS: Final = MAX_PLAIN_KEY_PARTS
 
 
 @dataclass(frozen=True, slots=True)
