@@ -16,6 +16,7 @@ import pytest
 from safeprobe.errors import EvaluationError, PolicyError, ProbeDenied, ProbeStopped
 from safeprobe.policy.defaults import MAX_EVALUATE_ENTRIES
 from safeprobe.policy.loading import parse_policy
+from safeprobe.probe.allowlist import Allowlist
 from safeprobe.probe.budget import Budget
 from safeprobe.probe.evaluation import (
     MAX_RECORDED_PATHS,
@@ -29,8 +30,9 @@ from safeprobe.probe.evaluation import (
     merge_reports,
     parse_entry,
 )
+from safeprobe.probe.redaction import REDACTED, Redactor
 from safeprobe.probe.render import RenderLimits
-from safeprobe.probe.views import REDACTED, Allowlist, Redactor, View, ViewContext
+from safeprobe.probe.views import View, ViewContext
 
 
 def _policy(evaluate: str) -> str:

@@ -15,21 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safeprobe.errors import ProbeDenied
+from safeprobe.probe.allowlist import Access, Allowlist
+from safeprobe.probe.host_keys import NOT_FOUND, KeyMemo, find_key
+from safeprobe.probe.redaction import MAX_REDACTION_KEY_PARTS, REDACTED, Redactor
 from safeprobe.probe.render import RenderLimits, render
-from safeprobe.probe.views import (
-    MAX_REDACTION_KEY_PARTS,
-    NOT_FOUND,
-    REDACTED,
-    Access,
-    Allowlist,
-    KeyMemo,
-    Redactor,
-    View,
-    ViewContext,
-    find_key,
-    read_attribute,
-    wrap,
-)
+from safeprobe.probe.static_reads import read_attribute
+from safeprobe.probe.views import View, ViewContext, wrap
 from tests.strategies import host_values
 
 

@@ -9,7 +9,8 @@ import dataclasses
 
 import pytest
 
-from safeprobe.probe.views import Redactor, secret_field_slots
+from safeprobe.probe.containers import secret_field_slots
+from safeprobe.probe.redaction import Redactor
 
 REDACTOR = Redactor.with_defaults()
 

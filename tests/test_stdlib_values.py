@@ -156,7 +156,7 @@ def test_isinstance_with_an_abc_type_name_runs_no_metaclass_hook() -> None:
     metaclass; the probe's isinstance() is nominal (the MRO by identity), so a host
     subclass's hook never runs, and a plain Fraction still answers True. (The hostile
     class lives only inside this test: while it exists, this process's Fractions and
-    Decimals are views, values.numeric_abcs_plain.)"""
+    Decimals are views, numeric_hooks.numeric_abcs_plain.)"""
     calls = []
 
     class CountingMeta(abc.ABCMeta):

@@ -13,11 +13,11 @@ import sys
 import pytest
 
 from safeprobe.probe.comparison import leaf_cost
+from safeprobe.probe.numeric_hooks import numeric_abcs_plain
 from safeprobe.probe.values import (
     MAX_VALUE_TEXT,
     is_closed,
     is_value_class,
-    numeric_abcs_plain,
     text_bound,
     value_text,
 )

@@ -27,6 +27,7 @@ from safeprobe.errors import (
 from safeprobe.host.isolation import ChildReport, run_forked
 from safeprobe.host.source import ProbeSource, read_probe
 from safeprobe.policy.models import Policy, ProbeSpec
+from safeprobe.probe.allowlist import Allowlist
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import BUILTIN_HINTS, CodeCache, compile_probe
 from safeprobe.probe.evaluation import (
@@ -37,19 +38,14 @@ from safeprobe.probe.evaluation import (
     merge_reports,
 )
 from safeprobe.probe.facts.take import take_facts
+from safeprobe.probe.host_keys import NOT_FOUND, find_name
+from safeprobe.probe.redaction import Redactor
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.static_reads import read_attribute
 from safeprobe.probe.text import to_text
 from safeprobe.probe.values import FIXED_DECIMAL_CONTEXT
-from safeprobe.probe.views import (
-    NOT_FOUND,
-    Allowlist,
-    Redactor,
-    ViewContext,
-    find_name,
-    read_attribute,
-    wrap,
-)
+from safeprobe.probe.views import ViewContext, wrap
 
 # Bounds on what a probe can make the runner write: the exception text shown to the
 # operator, a name quoted in a refusal.

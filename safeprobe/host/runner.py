@@ -54,9 +54,7 @@ from safeprobe.policy.loading import parse_policy_bytes, read_policy_bytes
 from safeprobe.policy.models import Policy, ProbeSpec
 from safeprobe.probe.budget import OutputBuffer
 from safeprobe.probe.compiler import CodeCache
-from safeprobe.probe.views import (
-    Redactor,
-)
+from safeprobe.probe.redaction import Redactor
 
 # argv is recorded so security can tell hosts apart; more than this many arguments, or
 # longer ones, add nothing to that and could carry data.

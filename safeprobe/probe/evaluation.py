@@ -38,15 +38,11 @@ from typing import Final, NoReturn, cast
 
 from safeprobe.errors import EvaluationError, ProbeDenied, ProbeStopped
 from safeprobe.probe.budget import Budget
+from safeprobe.probe.host_keys import NOT_FOUND
+from safeprobe.probe.redaction import REDACTED
 from safeprobe.probe.render import register_hook
-from safeprobe.probe.views import (
-    NOT_FOUND,
-    REDACTED,
-    ViewContext,
-    class_attribute,
-    read_attribute,
-    wrap,
-)
+from safeprobe.probe.static_reads import class_attribute, read_attribute
+from safeprobe.probe.views import ViewContext, wrap
 
 PROPERTY: Final = "property"
 METHOD: Final = "method"

@@ -27,7 +27,9 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from safeprobe.errors import ProbeDenied
 from safeprobe.probe.budget import Budget, OutputBuffer, TickingIterator
 from safeprobe.probe.comparison import COMPARING_METHOD_NAMES, Comparisons
+from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
 from safeprobe.probe.facts.records import FACT_FIELDS
+from safeprobe.probe.redaction import REDACTED as REDACTED_MARK
 from safeprobe.probe.render import RenderLimits, is_scalar
 from safeprobe.probe.sizes import (
     DICT_ITEM_BYTES,
@@ -60,8 +62,7 @@ from safeprobe.probe.values import (
     type_name,
 )
 from safeprobe.probe.view_render import record_fields
-from safeprobe.probe.views import BUFFER_BYTES_METHODS, KIND_BUFFER, View
-from safeprobe.probe.views import REDACTED as REDACTED_MARK
+from safeprobe.probe.views import View
 
 # RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
 _unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Final, NoReturn, cast
 
 from safeprobe.probe.budget import Budget
+from safeprobe.probe.numeric_hooks import forget_numeric_check
 from safeprobe.probe.render import is_scalar
 from safeprobe.probe.values import (
     ENUM_READS,
@@ -33,7 +34,6 @@ from safeprobe.probe.values import (
     ISINSTANCE_TYPES,
     READS_BY_ID,
     decimal_digits,
-    forget_numeric_check,
     format_bound,
     is_closed,
     read,

@@ -30,6 +30,19 @@ import pydantic
 from pydantic.fields import FieldInfo
 
 from safeprobe.errors import ProbeDenied
+from safeprobe.probe.allowlist import Access
+from safeprobe.probe.containers import (
+    KIND_BUFFER,
+    KIND_MAPPING,
+    KIND_OBJECT,
+    KIND_SET,
+    container_length,
+    hide_slots,
+    secret_field_slots,
+    snapshot_pairs,
+)
+from safeprobe.probe.host_keys import NOT_FOUND, find_name
+from safeprobe.probe.redaction import REDACTED
 from safeprobe.probe.render import (
     RenderLimits,
     opaque,
@@ -40,31 +53,17 @@ from safeprobe.probe.render import (
     render_sequence,
     type_label,
 )
-from safeprobe.probe.values import is_value_class, type_name
-from safeprobe.probe.views import (
-    KIND_BUFFER,
-    KIND_MAPPING,
-    KIND_OBJECT,
-    KIND_SET,
-    NOT_FOUND,
-    REDACTED,
-    Access,
-    View,
-    ViewContext,
-    _hide_slots,
-    _instance_dict,
-    _is,
+from safeprobe.probe.static_reads import (
     class_attribute,
-    container_length,
-    find_name,
     instance_attribute_names,
+    instance_dict,
+    is_instance,
     own_attribute,
     read_attribute,
-    secret_field_slots,
-    snapshot_pairs,
     static_owner,
-    wrap,
 )
+from safeprobe.probe.values import is_value_class, type_name
+from safeprobe.probe.views import View, ViewContext, wrap
 
 _TYPE_MRO: Final = type.__dict__["__mro__"]
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
@@ -245,7 +244,7 @@ def _render_collection(
     items = _prefix(obj, limits.max_items + 1)
     slots = secret_field_slots(obj, ctx.redactor)
     if slots:
-        _hide_slots(items, range(len(items)), slots)
+        hide_slots(items, range(len(items)), slots)
     wrapped = [wrap(v, path, ctx) for v in items]
     name = type_name(type(obj))
     if owner is not None and _is_namedtuple_repr(owner):
@@ -253,10 +252,10 @@ def _render_collection(
         if type(fields) is tuple and all(type(f) is str for f in fields):
             return _render_named(name, cast("tuple[str, ...]", fields), wrapped, depth, limits)
     shape: type = list
-    if _is(obj, tuple):
+    if is_instance(obj, tuple):
         shape = tuple
     elif kind == KIND_SET:
-        shape = set if _is(obj, set) else frozenset
+        shape = set if is_instance(obj, set) else frozenset
     text = render_sequence(wrapped, total, shape, depth, limits)
     if owner is collections.deque:
         maxlen = collections.deque.__dict__["maxlen"].__get__(obj)
@@ -302,7 +301,7 @@ def _render_named(
 def _prefix(obj: object, count: int) -> list[object]:
     """The first ``count`` elements of a host sequence or set, by the builtin's own iterator."""
     for base in (list, tuple, collections.deque, set, frozenset):
-        if _is(obj, base):
+        if is_instance(obj, base):
             iterator: Iterator[object] = base.__iter__(obj)  # type: ignore[arg-type]  # obj's base
             return list(itertools.islice(iterator, count))
     return []
@@ -393,7 +392,7 @@ def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
         return None
     if _MODEL_EXTRA.__get__(obj, kind):
         return None  # extras print too, from a slot a static read does not reach
-    instance = _instance_dict(obj, ctx.keys)
+    instance = instance_dict(obj, ctx.keys)
     if instance is None or not all(type(k) is str for k in fields):
         return None
     names: list[str] = []
@@ -411,7 +410,7 @@ def record_fields(view: View) -> list[str] | None:
     owner = static_owner(type(obj), "__repr__", ctx.keys)
     if owner is None:
         return None
-    if _is(obj, tuple) and _is_namedtuple_repr(owner):
+    if is_instance(obj, tuple) and _is_namedtuple_repr(owner):
         fields = own_attribute(owner, "_fields")
         if type(fields) is tuple and all(type(f) is str for f in fields):
             return list(cast("tuple[str, ...]", fields))
@@ -431,7 +430,7 @@ def record_fields(view: View) -> list[str] | None:
 
 
 def _namespace_names(obj: object) -> list[str]:
-    instance = _instance_dict(obj)
+    instance = instance_dict(obj)
     if instance is None:
         return []
     return [k for k in list(instance) if type(k) is str]
@@ -477,7 +476,7 @@ def _field_parts(
 
 def _render_chain(obj: object, path: tuple[str, ...], ctx: ViewContext, depth: int) -> str:
     name = type_name(type(obj))
-    instance = _instance_dict(obj, ctx.keys)
+    instance = instance_dict(obj, ctx.keys)
     maps = find_name(instance, "maps", ctx.keys) if instance is not None else NOT_FOUND
     if type(maps) is not list:
         return _render_object(obj, path, ctx, depth)

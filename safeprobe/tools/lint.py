@@ -31,18 +31,13 @@ from safeprobe.errors import ProbeRejected
 from safeprobe.files import READ_NO_FOLLOW
 from safeprobe.host.source import read_probe
 from safeprobe.policy.models import Policy, ProbeSpec
+from safeprobe.probe.allowlist import Access, Allowlist
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import BUILTIN_HINTS, probe_compile_errors
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import SAFE_METHODS, AttemptState, Sandbox
 from safeprobe.probe.scopes import Scope, bind_scopes
-from safeprobe.probe.views import (
-    MAPPING_METHODS,
-    SEQUENCE_METHODS,
-    SET_METHODS,
-    Access,
-    Allowlist,
-)
+from safeprobe.probe.views import MAPPING_METHODS, SEQUENCE_METHODS, SET_METHODS
 
 # A view's container methods (a view of a dict has keys() …) that are not attribute paths.
 _VIEW_METHODS: Final = MAPPING_METHODS | SEQUENCE_METHODS | SET_METHODS

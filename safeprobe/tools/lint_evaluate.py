@@ -31,8 +31,8 @@ from typing import Final
 import yaml
 
 from safeprobe.policy.models import Policy
+from safeprobe.probe.allowlist import Access, Allowlist
 from safeprobe.probe.evaluation import METHOD, PROPERTY, parse_entry
-from safeprobe.probe.views import Access, Allowlist
 from safeprobe.tools.lint import Finding
 from safeprobe.tools.lint_targets import find_module_spec
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, cast, overload
 
 from safeprobe.errors import ProbeDenied
 from safeprobe.probe.render import register_hook, render
-from safeprobe.probe.views import read_attribute
+from safeprobe.probe.static_reads import read_attribute
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

@@ -30,8 +30,9 @@ from safeprobe.probe.facts.records import (
     quoted,
     static_attribute,
 )
+from safeprobe.probe.host_keys import NOT_FOUND, find_name
 from safeprobe.probe.render import type_label
-from safeprobe.probe.views import NOT_FOUND, find_name, read_attribute
+from safeprobe.probe.static_reads import read_attribute
 
 if TYPE_CHECKING:
     pass

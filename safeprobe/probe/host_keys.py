@@ -1,0 +1,147 @@
+"""Lookups in host dicts that never compare the probe's key with a host key.
+
+Promise: ``find_key`` and ``find_name`` answer ``mapping[key]`` as ``dict.get`` finds it,
+or NOT_FOUND, without calling any host key's ``__eq__`` or ``__hash__``: a dict is searched
+with its own ``get`` only when every key is of an exact builtin type whose equality is the
+builtin's; otherwise only keys of exactly the probe key's type are compared, and type tests
+are by id. ``is_plain_key`` says which keys a probe may look up at all. Threat model:
+SECURITY.md, "No host code runs".
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final, cast
+
+from safeprobe.probe.render import is_scalar
+
+# What find_key and find_name answer for a key that is not there.
+NOT_FOUND: Final = object()
+# A dict compares the key looked up with each stored key of equal hash, by ``==``: a host
+# str subclass stored as a key, hashing like its text, runs its ``__eq__`` on a lookup of
+# that text. A dict is searched with its own ``get`` only when every key is of an exact
+# builtin type whose equality is the builtin's; otherwise only keys of exactly the probe
+# key's type are compared. Type tests are by id (a frozenset of ints), never by ``==``.
+
+_BUILTIN_KEY_TYPE_IDS: Final = frozenset(
+    map(id, (str, int, float, bool, bytes, type(None), complex))
+)
+_TUPLE_ID: Final = id(tuple)
+
+
+def builtin_keys_only(keys: Iterable[object]) -> bool:
+    """Whether every key is of an exact builtin scalar type: one pass in C."""
+    return all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, map(id, map(type, keys))))
+
+
+def plain_keys_only(mapping: dict[object, object]) -> bool:
+    """Whether every key is an exact builtin scalar, or an exact tuple of them (the usual
+    compound key): passes in C, no key's code runs. Nested tuples answer False."""
+    keys = dict.keys(mapping)  # a view: each pass below walks the dict in C, copying nothing
+    if builtin_keys_only(keys):
+        return True
+    kinds = map(id, map(type, keys))
+    others = list(
+        itertools.compress(keys, map(operator.not_, map(_BUILTIN_KEY_TYPE_IDS.__contains__, kinds)))
+    )
+    if not all(map(operator.eq, map(id, map(type, others)), itertools.repeat(_TUPLE_ID))):
+        return False
+    return builtin_keys_only(
+        itertools.chain.from_iterable(cast("list[tuple[object, ...]]", others))
+    )
+
+
+def scan_pairs(
+    pairs: Iterable[tuple[object, object]], keys: Iterable[object], key: object
+) -> object:
+    """The value of ``key`` among ``pairs`` (``keys`` are the same mapping's keys, in the
+    same order; both are views, re-iterable), comparing it only with keys of exactly its
+    type, or NOT_FOUND. Never copies the pairs: those of a million keys are 64 MB."""
+    kind = type(key)
+
+    def of_kind() -> Iterator[bool]:
+        return map(operator.is_, map(type, keys), itertools.repeat(kind))
+
+    if kind is not tuple:
+        # Exact scalars of the probe key's type: list.index compares them in C with the
+        # builtin's ==. The pair at that position is then taken, and kept only if its key
+        # is the very object found (a host thread may have changed the dict in between).
+        same = list(itertools.compress(keys, of_kind()))
+        try:
+            position = same.index(key)
+        except ValueError:
+            return NOT_FOUND
+        pair = next(itertools.islice(itertools.compress(pairs, of_kind()), position, None), None)
+        return pair[1] if pair is not None and pair[0] is same[position] else NOT_FOUND
+    for stored, value in itertools.compress(pairs, of_kind()):
+        # A tuple may hold host objects, whose == is host code: plain ones only.
+        if is_plain_key(stored) and stored == key:
+            return value
+    return NOT_FOUND
+
+
+# Dicts up to this size are checked on every lookup (a C pass over a few keys costs less
+# than remembering them: a walk over many small objects would hold every instance dict).
+_MEMO_MIN_KEYS: Final = 64
+
+
+def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = None) -> object:
+    """``mapping[key]`` (a plain key) as ``dict.get`` finds it, or NOT_FOUND, without calling
+    any host key's ``__eq__`` or ``__hash__``. ``memo`` remembers, for one attempt, which
+    host dicts hold only plain keys."""
+    if memo is not None and dict.__len__(mapping) > _MEMO_MIN_KEYS:
+        plain = memo.plain(mapping)
+    else:
+        plain = builtin_keys_only(dict.keys(mapping))
+    if plain:
+        return dict.get(mapping, key, NOT_FOUND)
+    return scan_pairs(dict.items(mapping), dict.keys(mapping), key)
+
+
+def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = None) -> object:
+    """``find_key`` for an attribute name in an instance ``__dict__``: usually a few keys,
+    but a module's namespace has thousands, so views pass their attempt's ``memo``."""
+    return find_key(cast("dict[object, object]", instance), name, memo)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMemo:
+    """Which host dicts hold only plain keys, for one attempt: checked once per dict (and
+    again when its size changes), so repeated lookups in a large dict stay O(1). The dict is
+    held, so its id is not reused while the attempt lasts."""
+
+    _seen: dict[int, tuple[object, int, bool]] = field(default_factory=dict)
+
+    def plain(self, mapping: dict[object, object]) -> bool:
+        size = dict.__len__(mapping)
+        entry = self._seen.get(id(mapping))
+        if entry is not None and entry[0] is mapping and entry[1] == size:
+            return entry[2]
+        verdict = plain_keys_only(mapping)
+        self._seen[id(mapping)] = (mapping, size, verdict)
+        return verdict
+
+
+# Parts of a tuple key counted as its hash would visit them (shared parts once per use).
+MAX_PLAIN_KEY_PARTS: Final = 1000
+
+
+def is_plain_key(key: object) -> bool:
+    """Keys a probe may look up: scalars, or small tuples of them, whose hashing and
+    equality are the builtins' own. Iterative and capped: ``x = (x, x)`` forty times is a
+    tree of 2**40 parts that neither this check nor the hash may walk."""
+    stack = [key]
+    parts = 0
+    while stack:
+        current = stack.pop()
+        parts += 1
+        if parts > MAX_PLAIN_KEY_PARTS:
+            return False
+        if type(current) is tuple:
+            stack.extend(cast("tuple[object, ...]", current))
+        elif not is_scalar(current):
+            return False
+    return True
