@@ -13,8 +13,9 @@ import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.own_methods import SAFE_METHODS, SIZED_METHOD_NAMES
 from safeprobe.probe.render import RenderLimits
-from safeprobe.probe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
+from safeprobe.probe.sandbox import AttemptState, Sandbox
 
 MODULE = "safeprobe_sandbox_test_host"
 
@@ -200,4 +201,4 @@ def test_methods_outside_the_sized_names_need_no_bound() -> None:
     assert set(samples) == set(SAFE_METHODS)
     for kind, names in SAFE_METHODS.items():
         for name in names - SIZED_METHOD_NAMES:
-            assert sandbox._sized_method(samples[kind], name) is None, (kind, name)
+            assert sandbox.methods.sized(samples[kind], name) is None, (kind, name)
