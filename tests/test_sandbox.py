@@ -179,7 +179,7 @@ def test_refused_probe_names_its_rule(tmp_path: Path, host, probe: str, rule: st
 
 def test_methods_outside_the_sized_names_need_no_bound() -> None:
     """guarded_getattr hands out a safe method outside SIZED_METHOD_NAMES as it is, without
-    asking _sized_method; so _sized_method must have no wrapper for any of them."""
+    asking OwnMethods.sized; so OwnMethods.sized must have no wrapper for any of them."""
     state = AttemptState(
         budget=Budget(timeout_s=1.0, max_steps=1000, max_items=1000),
         output=OutputBuffer(1000),
