@@ -1,4 +1,4 @@
-"""What the comparison guards (safeprobe/comparison.py) cost a probe loop.
+"""What the comparison guards (safeprobe/probe/comparison.py) cost a probe loop.
 
 Run ``python -m benchmarks.comparison_guard`` from a clone (or with ``PYTHONPATH`` at another
 checkout, to compare): each loop runs 1,000,000 comparisons (the last one 1,000 comparisons

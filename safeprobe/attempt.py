@@ -16,7 +16,7 @@ from typing import Final, Literal, get_args
 FactName = Literal["threads", "process", "gc", "asyncio"]
 FACT_NAMES: Final[frozenset[str]] = frozenset(get_args(FactName))
 
-# The probe's builtins namespace (probe/sandbox.py builds it; a test keeps the two equal),
+# The probe's builtins namespace (probe/safe_builtins.py builds it; a test keeps the two equal),
 # True, False and None aside (keywords).
 PROBE_BUILTINS: Final[frozenset[str]] = frozenset(
     {
@@ -31,13 +31,13 @@ PROBE_BUILTINS: Final[frozenset[str]] = frozenset(
         "IPv6Address", "IPv4Network", "IPv6Network", "PurePath", "Path", "deque",
         "defaultdict", "Counter", "OrderedDict", "ChainMap", "SimpleNamespace", "array",
         "bytearray", "memoryview",
-        # the exception classes a probe may raise and catch (probe/sandbox.py, SAFE_EXCEPTIONS)
+        # exception classes a probe may raise and catch (probe/safe_builtins.py, SAFE_EXCEPTIONS)
         "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError",
         "KeyError", "LookupError", "NameError", "NotImplementedError", "OverflowError",
         "RuntimeError", "StopIteration", "TypeError", "ValueError", "ZeroDivisionError",
     }
 )  # fmt: skip
-# Python builtins a probe is refused (probe/sandbox.py says why, next to what it passes
+# Python builtins a probe is refused (probe/safe_builtins.py says why, next to what it passes
 # through); named here so that no exposure can take one and blur the refusal.
 PROBE_REFUSED_BUILTINS: Final[frozenset[str]] = frozenset(
     {

@@ -21,8 +21,10 @@ sys.path.insert(0, str(REPO))
 from safeprobe.audit.record import FIELD_DOCS  # noqa: E402
 from safeprobe.policy.models import policy_json_schema  # noqa: E402
 from safeprobe.probe.budget import Budget, OutputBuffer  # noqa: E402
+from safeprobe.probe.own_methods import SAFE_METHODS  # noqa: E402
 from safeprobe.probe.render import RenderLimits  # noqa: E402
-from safeprobe.probe.sandbox import SAFE_EXCEPTIONS, SAFE_METHODS, AttemptState, Sandbox  # noqa: E402
+from safeprobe.probe.safe_builtins import SAFE_EXCEPTIONS  # noqa: E402
+from safeprobe.probe.sandbox import AttemptState, Sandbox  # noqa: E402
 from safeprobe.probe.values import ENUM_READS, ISINSTANCE_TYPES, READS_BY_ID  # noqa: E402
 from safeprobe.tools.cli import build_parser  # noqa: E402
 

@@ -13,13 +13,8 @@ from hypothesis import strategies as st
 from safeprobe import Outcome, run_probe
 from safeprobe.errors import ProbeStopped
 from safeprobe.probe.budget import Budget, OutputBuffer
-from safeprobe.probe.comparison import (
-    MAX_COMPARE_COST,
-    Comparisons,
-    hash_group_cost,
-    leaf_cost,
-    walk_cost,
-)
+from safeprobe.probe.comparison import Comparisons
+from safeprobe.probe.comparison_cost import MAX_COMPARE_COST, hash_group_cost, leaf_cost, walk_cost
 from safeprobe.probe.compiler import compile_probe
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox

@@ -13,8 +13,9 @@ import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.own_methods import SAFE_METHODS, SIZED_METHOD_NAMES
 from safeprobe.probe.render import RenderLimits
-from safeprobe.probe.sandbox import SAFE_METHODS, SIZED_METHOD_NAMES, AttemptState, Sandbox
+from safeprobe.probe.sandbox import AttemptState, Sandbox
 
 MODULE = "safeprobe_sandbox_test_host"
 
@@ -178,7 +179,7 @@ def test_refused_probe_names_its_rule(tmp_path: Path, host, probe: str, rule: st
 
 def test_methods_outside_the_sized_names_need_no_bound() -> None:
     """guarded_getattr hands out a safe method outside SIZED_METHOD_NAMES as it is, without
-    asking _sized_method; so _sized_method must have no wrapper for any of them."""
+    asking OwnMethods.sized; so OwnMethods.sized must have no wrapper for any of them."""
     state = AttemptState(
         budget=Budget(timeout_s=1.0, max_steps=1000, max_items=1000),
         output=OutputBuffer(1000),
@@ -200,4 +201,4 @@ def test_methods_outside_the_sized_names_need_no_bound() -> None:
     assert set(samples) == set(SAFE_METHODS)
     for kind, names in SAFE_METHODS.items():
         for name in names - SIZED_METHOD_NAMES:
-            assert sandbox._sized_method(samples[kind], name) is None, (kind, name)
+            assert sandbox.methods.sized(samples[kind], name) is None, (kind, name)

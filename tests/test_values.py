@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from safeprobe.probe.comparison import leaf_cost
+from safeprobe.probe.comparison_cost import leaf_cost
 from safeprobe.probe.numeric_hooks import numeric_abcs_plain
 from safeprobe.probe.values import (
     MAX_VALUE_TEXT,

@@ -67,11 +67,14 @@ def to_text(value: object, limits: RenderLimits) -> str:
 
 
 # CPython words a TypeError from the callable's qualified name and the operand's class, so
-# calling a wrapper wrongly would name our internals ("View._sp_m_get()", "Sandbox._make_
-# builtins.<locals>.<lambda>()"); messages are reworded to the names a probe knows.
+# calling a wrapper wrongly would name our internals ("View._sp_m_get()", "Builtins._make_
+# builtins.<locals>.<lambda>()"; the Sandbox's collaborators in sandbox.py, safe_builtins.py,
+# own_methods.py, formatting.py and printing.py); messages are reworded to the names a probe
+# knows.
 _INTERNAL_NAMES: Final = (
-    (re.compile(r"Sandbox\._make_builtins\.<locals>\.<lambda>"), "builtin"),
-    (re.compile(r"Sandbox\._?(\w+)"), r"\1"),
+    (re.compile(r"(?:Sandbox|Builtins)\._make_builtins\.<locals>\.<lambda>"), "builtin"),
+    (re.compile(r"Printer\._call_print"), "print"),
+    (re.compile(r"(?:Sandbox|Builtins|OwnMethods|Formatting)\._?(\w+)"), r"\1"),
     (re.compile(r"View\._sp_m_(\w+)"), r"\1"),
     (re.compile(r"View\._sp_(\w+)"), r"\1"),
     (re.compile(r"'View'"), "'host view'"),
@@ -83,7 +86,16 @@ _INTERNAL_NAMES: Final = (
     (re.compile(r"\bRedacted\b"), "redacted value"),
 )
 # Words any internal name above contains: a message with none of them is left as it is.
-_INTERNAL_WORDS: Final = ("View", "Sandbox", "<locals>", "Redacted")
+_INTERNAL_WORDS: Final = (
+    "View",
+    "Sandbox",
+    "Builtins",
+    "OwnMethods",
+    "Formatting",
+    "Printer",
+    "<locals>",
+    "Redacted",
+)
 
 
 # CPython 3.11 words some messages with the value's own repr ("<function f at 0x7f…> is

@@ -34,8 +34,9 @@ from safeprobe.policy.models import Policy, ProbeSpec
 from safeprobe.probe.allowlist import Access, Allowlist
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import BUILTIN_HINTS, probe_compile_errors
+from safeprobe.probe.own_methods import SAFE_METHODS
 from safeprobe.probe.render import RenderLimits
-from safeprobe.probe.sandbox import SAFE_METHODS, AttemptState, Sandbox
+from safeprobe.probe.sandbox import AttemptState, Sandbox
 from safeprobe.probe.scopes import Scope, bind_scopes
 from safeprobe.probe.views import MAPPING_METHODS, SEQUENCE_METHODS, SET_METHODS
 

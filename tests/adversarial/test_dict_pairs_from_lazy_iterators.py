@@ -1,5 +1,5 @@
 """Technique: hand ``dict()`` (or ``dict.update``, ``|=``) a pair that is a lazy iterator
-rather than a tuple or list. ``Sandbox._as_pairs`` checks the first item of each pair as a
+rather than a tuple or list. ``Sandbox.as_pairs`` checks the first item of each pair as a
 key only when the pair is a ``tuple`` or ``list``; a ``filter``, ``map``, ``zip`` or
 ``enumerate`` object passes unchecked, and CPython's ``dict_merge`` unpacks it in C and
 hashes its first item. A tuple nested 400,000 deep overflows the C stack (SIGSEGV, the

@@ -18,6 +18,10 @@ PROBES = [
     CATCH.format("service.cache.keys(1)"),
     CATCH.format("x = service.cache + 1"),
     CATCH.format("x = sorted([service.cache, service.queue])"),
+    # Each of the Sandbox's collaborators (builtins, print) named by a wrong call.
+    CATCH.format("pow()"),
+    CATCH.format("hasattr()"),
+    CATCH.format("print(foo=1)"),
     "sorted()",
 ]
 
@@ -25,5 +29,6 @@ PROBES = [
 @pytest.mark.parametrize("probe", PROBES)
 def test_error_messages_do_not_name_internals(attack, probe: str) -> None:
     record = attack(probe, ALLOWED)
-    for internal in ("Sandbox", "View", "_sp_", "<locals>", "_make_builtins"):
+    internals = ("Sandbox", "Builtins", "OwnMethods", "Formatting", "Printer", "_call_print")
+    for internal in (*internals, "View", "_sp_", "<locals>", "_make_builtins"):
         assert internal not in record["_report"], record["_report"]

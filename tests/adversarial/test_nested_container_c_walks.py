@@ -32,7 +32,7 @@ PROBES = [
 
 # Once a known gap (a strict xfail): in thread isolation one C comparison over an aliased
 # structure ran ~3 s and no tick could interrupt it. The comparison guards
-# (safeprobe/comparison.py) now refuse it before it starts; test_one_c_comparison.py has
+# (safeprobe/probe/comparison.py) now refuse it before it starts; test_one_c_comparison.py has
 # the whole class, in both isolation modes.
 @pytest.mark.parametrize("probe", PROBES)
 def test_c_walk_of_a_shared_container_stops_near_the_deadline(attack, probe: str) -> None:

@@ -1,5 +1,5 @@
 """Technique: give the sandbox's ``str.format`` replacement millions of fields. The
-replacement (``Sandbox._safe_str_format``) walks the fields in a Python loop that never
+replacement (``Formatting.str_format``) walks the fields in a Python loop that never
 ticks, and parses the whole template into a list of field tuples as soon as ``.format`` is
 *read* (``string.Formatter().parse``), before any check: two million ``{0}`` fields run for
 seconds past the deadline, and merely reading ``.format`` of a 15 MB template of five
