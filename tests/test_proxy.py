@@ -8,6 +8,7 @@ import dataclasses
 import enum
 import fnmatch
 import pickle
+import types
 from typing import NamedTuple
 
 import pytest
@@ -507,3 +508,15 @@ def test_the_attempt_memo_answers_for_large_dicts_and_notices_a_new_hostile_key(
     assert find_key(mapping, ("h", 7), memo) == 7
     assert find_key(mapping, "late", memo) is NOT_FOUND
     assert _CountingKey.calls == before
+
+
+def test_a_view_of_an_object_or_set_compares_by_identity_without_error() -> None:
+    """Only views of plain sequences and mappings compare by content; any other view is
+    equal to itself alone, and comparing it with a number raises nothing (a regression:
+    the content check measured the object's length first)."""
+    ctx = _ctx()
+    worker = wrap(types.SimpleNamespace(name="w1"), (), ctx)
+    assert (worker == 1) is False
+    assert (worker != 1) is True
+    assert worker == worker
+    assert (wrap({1, 2}, (), ctx) == wrap({1, 2}, (), ctx)) is False

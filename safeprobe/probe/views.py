@@ -556,6 +556,8 @@ class View:
         scalars and closed values, for comparisons as plain Python makes them; None when it
         holds anything else, hides a secret, is not fully allowed, or is over the cap."""
         obj, kind, ctx = self._sp_obj, self._sp_kind, self._sp_ctx
+        if kind not in (KIND_MAPPING, KIND_SEQUENCE):
+            return None  # an object, a set, a buffer: compared by identity
         if self._sp_access() != Access.FULL or container_length(obj, kind) > ctx.max_items:
             return None
         if kind == KIND_MAPPING and static_owner(type(obj), "__eq__") is dict:
