@@ -26,7 +26,8 @@ def test_interrupt_during_run_probe_is_recorded(
 ) -> None:
     """The record says the attempt was interrupted, and the exception still reaches the host."""
     policy = base_policy(tmp_path, isolation=isolation)
-    policy["limits"] = {"timeout": "10s", "max_output": "64KiB"}
+    # Enough steps that the loop runs until the interrupt (1M steps take ~0.3 s here).
+    policy["limits"] = {"timeout": "10s", "max_output": "64KiB", "max_steps": 10**9}
     policy["expose"] = {}  # this host has none of the app host's objects
     host = make_host(LONG_PROBE, policy, script="run_probe_host.py")
     assert host.proc.stdin is not None
