@@ -13,7 +13,8 @@ The convention, for whoever writes a transcript:
 - Each block runs in its own ``bash``, in a fresh temporary folder holding copies of the
   repository's ``examples/`` and ``policies/`` (as a clone's root: write
   ``$ cd examples/seed`` for another folder). ``python`` and ``safeprobe`` are the test
-  environment's; ``NO_COLOR`` and ``PYTHONUNBUFFERED`` are set. ``cd``, variables, ``&`` and
+  environment's; ``NO_COLOR`` and ``PYTHONUNBUFFERED`` are set, and ``TMPDIR`` is the
+  block's folder (so what ``demo --keep`` keeps goes with it). ``cd``, variables, ``&`` and
   ``$!`` work as in a terminal, and every process the block started is killed at its end.
 - ``<!-- console: continued -->`` on the line before a block: it goes on from the previous
   console block of the same file (same shell, folder and background processes); the two
@@ -241,7 +242,7 @@ class _Shell:
 
     def __init__(self, cwd: Path) -> None:
         bin_dir = str(Path(sys.executable).parent)
-        env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1", TMPDIR=str(cwd))
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         env.pop("PYTHONPATH", None)
         self._done_read, done_write = os.pipe()
