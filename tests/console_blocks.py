@@ -331,6 +331,7 @@ def _run_step(shell: _Shell, step: Step, values: dict[str, str], where: str) -> 
             values.update(found)
             return
         if now > deadline:
+            first = _first_difference(step.expected, actual)
             diff = difflib.unified_diff(
                 list(step.expected),
                 normalise(actual).split("\n"),
@@ -339,9 +340,27 @@ def _run_step(shell: _Shell, step: Step, values: dict[str, str], where: str) -> 
                 lineterm="",
             )
             raise Mismatch(
-                f"{where}: `{command}` printed what the block does not show"
+                f"{where}: `{command}` printed what the block does not show{first}"
                 " (placeholders and ... are shown unexpanded):\n" + "\n".join(diff)
             )
+
+
+def first_difference(expected: Sequence[str], actual: str) -> str | None:
+    """The first line, up to the first elided lines, that the printed output does not
+    match, as a sentence; None when there is none that far."""
+    printed = normalise(actual).split("\n")
+    for index, line in enumerate(normalise("\n".join(expected)).split("\n")):
+        if line.strip() in _ELISION_LINES:
+            return None
+        got = printed[index] if index < len(printed) else None
+        if got is None or (line != got and match_output([line], got) is None):
+            return f"line {index + 1} shows {line!r} but printed {got!r}"
+    return None
+
+
+def _first_difference(expected: Sequence[str], actual: str) -> str:
+    found = first_difference(expected, actual)
+    return f" ({found})" if found else ""
 
 
 def run_session(session: Session, *, repo: Path = REPO) -> None:
