@@ -1,4 +1,5 @@
-"""The console blocks of README.md and docs/*.md, run as a reader would type them.
+"""The console blocks of README.md, docs/*.md and examples/*/README.md, run as a reader
+would type them.
 
 CI runs every transcript (tests/e2e/test_console_blocks.py, one test per block), so a
 transcript cannot drift from what the commands print. ``python -m tests.console_blocks``
@@ -169,9 +170,10 @@ def sessions(blocks: Sequence[Block]) -> list[Session]:
 
 
 def documented_sessions(repo: Path = REPO) -> list[Session]:
-    """The sessions of README.md and docs/*.md, in reading order."""
+    """The sessions of README.md, docs/*.md and examples/*/README.md, in reading order."""
     found: list[Session] = []
-    for path in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
+    documents = [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
+    for path in documents + sorted((repo / "examples").glob("*/README.md")):
         relative = path.relative_to(repo).as_posix()
         found.extend(sessions(parse_blocks(path.read_text(encoding="utf-8"), file=relative)))
     return found

@@ -5,9 +5,9 @@ audit file, so `safeprobe audit verify` checks a single chain across the workers
     python examples/prefork/app.py [WORKERS]     (default: 3)
 
 The master prints `prefork: master PID, port PORT`, then starts the workers one after
-another; each prints `prefork: worker N ready, pid PID` on stderr before the next starts. Signal a worker: `kill -3 PID`. The master
-does not install safeprobe (SIGQUIT keeps its default meaning there); SIGTERM to the master
-stops every worker.
+another; each prints `prefork: worker N ready, pid PID` on stderr before the next starts.
+Signal a worker: `kill -3 PID`. The master does not install safeprobe (SIGQUIT keeps its
+default meaning there); SIGTERM to the master stops every worker.
 """
 
 from __future__ import annotations
