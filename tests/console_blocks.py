@@ -259,7 +259,7 @@ class _Shell:
             pass_fds=(done_write,),
         )
         os.close(done_write)
-        self._done_fd = done_write
+        self._done_fd = done_write  # its number in the shell, where it stays open
         self._output = b""
         self._done = b""
 

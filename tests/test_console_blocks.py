@@ -7,6 +7,7 @@ import pytest
 from tests.console_blocks import (
     Step,
     documented_sessions,
+    first_difference,
     match_output,
     parse_blocks,
     sessions,
@@ -104,3 +105,10 @@ def test_the_repository_documents_console_blocks() -> None:
     names = [s.name for s in documented_sessions()]
     assert any(name.startswith("README.md:") for name in names)
     assert any(name.startswith("docs/") for name in names)
+
+
+def test_a_mismatch_names_the_first_line_that_differs() -> None:
+    """The failure says which shown line the output first departs from."""
+    found = first_difference(["ok in <num> ms", "ok: 2 records"], "ok in 4.9 ms\nok: 3 records")
+    assert found == "line 2 shows 'ok: 2 records' but printed 'ok: 3 records'"
+    assert first_difference(["a", "...", "z"], "a\nb\ny") is None
