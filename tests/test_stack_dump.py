@@ -28,7 +28,7 @@ from safeprobe.host.stack_dump import (
     register_stack_dump,
     request_line,
 )
-from safeprobe.tools.busy_host import BUSY_BANNER, busy_watch
+from safeprobe.tools.busy_host import BUSY_BANNER, busy_watch, printable
 from safeprobe.tools.review import format_row
 from safeprobe.tools.sender import send
 
@@ -221,3 +221,24 @@ def test_audit_show_marks_a_record_that_noted_a_dump() -> None:
     }
     assert "[stack dump x1] ok" in format_row(record)
     assert "stack dump" not in format_row({**record, "stack_dump": None})
+
+
+def test_a_second_link_to_the_stacks_file_is_refused(own_dump: StackDump, tmp_path: Path) -> None:
+    """A stacks file with another name elsewhere is not written to nor signalled for."""
+    os.link(own_dump.stacks_path, tmp_path / "elsewhere")
+    shown: list[str] = []
+    watch = busy_watch(
+        os.getpid(), _announced(own_dump), busy_after_s=0.05, on_dump=shown.append, send=send
+    )
+    assert watch is not None
+    watch.sent(time.monotonic() - 1)
+    watch.poll(time.monotonic())
+    [text] = shown
+    assert "no stack dump: not the host's private stacks file" in text
+    assert own_dump.stacks_path.stat().st_size == 0
+
+
+def test_the_dump_reaches_the_terminal_as_printable_ascii_only() -> None:
+    """An escape sequence someone wrote into the stacks file is not sent to the terminal."""
+    shown = printable(b'  File "a.py", line 1 in f\n\x1b[2J\x07\xff\tend\n')
+    assert shown == '  File "a.py", line 1 in f\n?[2J??\tend\n'

@@ -20,7 +20,9 @@ it (mode 0600). Nothing here is fatal to the trigger: a dump that cannot be had 
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
@@ -42,8 +44,11 @@ _DUMP_WAIT_S: Final = 3.0
 _POLL_S: Final = 0.01
 # At most 100 threads of 100 frames, each line a path and a name: this holds them.
 _MAX_DUMP_BYTES: Final = 2 * 1024 * 1024
+# Dumps are appended until the host uninstalls; past this, no more are asked for.
+MAX_STACKS_FILE_BYTES: Final = 64 * 1024 * 1024
 _MAX_TAKEN_BYTES: Final = 64
 BUSY_BANNER: Final = "host busy in C, stacks as of now"
+_UNPRINTABLE: Final = re.compile(r"[^\n\t\x20-\x7e]")
 
 
 @dataclass(slots=True)
@@ -125,7 +130,10 @@ def request_dump(watch: BusyWatch) -> str:
     path = stacks_path(watch.folder, watch.pid)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | NO_FOLLOW_FLAGS)
     try:
-        _check_private(os.fstat(fd), watch.owner, path)
+        st = os.fstat(fd)
+        _check_private(st, watch.owner, path)
+        if st.st_size > MAX_STACKS_FILE_BYTES:
+            raise OSError(errno.EFBIG, "the stacks file is full (64 MiB); restart the host")
         line = request_line(os.getpid(), os.getuid(), utc_timestamp(time.time()))
         os.write(fd, line)
         start = os.fstat(fd).st_size  # our line is the last thing in the file, for now
@@ -157,7 +165,14 @@ def _read_dump(path: Path, owner: int, start: int) -> str:
         os.close(fd)
     if not data:
         return "(the host wrote no stacks within 3 s)\n"
-    return data.decode("utf-8", "replace")
+    return printable(data)
+
+
+def printable(data: bytes) -> str:
+    """The dump as the operator's terminal may show it. Pure. faulthandler writes printable
+    ASCII only (it escapes the rest); anything else was put there by someone else (an
+    escape sequence for the terminal), and becomes "?"."""
+    return _UNPRINTABLE.sub("?", data.decode("ascii", "replace"))
 
 
 def _size(path: Path) -> int:
@@ -168,7 +183,9 @@ def _size(path: Path) -> int:
 
 
 def _check_private(st: os.stat_result, owner: int, path: Path) -> None:
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != owner or st.st_mode & 0o077:
+    # One link: a second name for another of the owner's files is not ours to write to.
+    private = not st.st_mode & 0o077 and st.st_nlink == 1
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != owner or not private:
         raise PermissionError(1, "not the host's private stacks file", str(path))
 
 
