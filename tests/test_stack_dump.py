@@ -242,3 +242,22 @@ def test_the_dump_reaches_the_terminal_as_printable_ascii_only() -> None:
     """An escape sequence someone wrote into the stacks file is not sent to the terminal."""
     shown = printable(b'  File "a.py", line 1 in f\n\x1b[2J\x07\xff\tend\n')
     assert shown == '  File "a.py", line 1 in f\n?[2J??\tend\n'
+
+
+def test_a_forgotten_dump_never_touches_a_descriptor_the_host_reused(tmp_path: Path) -> None:
+    """After uninstall, a safeprobe thread still running neither writes the request counter
+    into nor notes the content of whatever file now has the old descriptor numbers."""
+    dump = register_stack_dump(tmp_path)
+    assert dump is not None
+    forget_stack_dump(dump, remove=True)
+    reused = [os.open(tmp_path / f"host-{n}", os.O_RDWR | os.O_CREAT, 0o600) for n in range(2)]
+    try:
+        assert sorted(reused) == sorted([dump.stacks_fd, dump.taken_fd])
+        os.write(reused[0], b"the host's own data\n")
+        note_request_taken(dump)
+        assert pending_note(dump) is None
+        assert (tmp_path / "host-1").read_bytes() == b""
+        assert (tmp_path / "host-0").read_bytes() == b"the host's own data\n"
+    finally:
+        for fd in reused:
+            os.close(fd)

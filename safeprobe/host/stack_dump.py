@@ -12,7 +12,9 @@ that does not. What was added to the stacks file since this process's last audit
 (the sender's request lines and faulthandler's dumps) is noted in the next record it writes
 (``stack_dump``, host/recording.py), so a dump is audited once the host can write again.
 Forked children start without the registration; ``forget_stack_dump`` (uninstall, exit)
-unregisters before it closes the descriptor, so faulthandler never writes to a reused one.
+unregisters before it closes the descriptors, and under the dump's lock, which every use of
+them takes, so neither faulthandler nor a safeprobe thread still running ever writes to or
+reads from a descriptor number the host has reused.
 Threat model: SECURITY.md, "Stuck host".
 """
 
@@ -24,7 +26,8 @@ import os
 import re
 import signal
 import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -63,6 +66,8 @@ class StackDump:
     taken_fd: int
     taken: int = 0
     noted: int = 0  # stacks file offset up to which records have noted what was added
+    closed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def stacks_path(folder: Path, pid: int) -> Path:
@@ -122,8 +127,10 @@ def _create(path: Path, flags: int) -> int:
 
 def note_request_taken(dump: StackDump) -> None:
     """The host took a request in Python: bump the counter the sender watches."""
-    dump.taken += 1
-    _write_taken(dump)
+    with dump.lock:
+        if not dump.closed:
+            dump.taken += 1
+            _write_taken(dump)
 
 
 def _write_taken(dump: StackDump) -> None:
@@ -147,13 +154,16 @@ class DumpNote:
 
 def pending_note(dump: StackDump) -> DumpNote | None:
     """What a record should note now; None when nothing was added (one fstat)."""
-    try:
-        size = os.fstat(dump.stacks_fd).st_size
-        if size <= dump.noted:
+    with dump.lock:
+        if dump.closed:
             return None
-        data = os.pread(dump.stacks_fd, min(size - dump.noted, _MAX_NOTE_BYTES), dump.noted)
-    except OSError:
-        return None
+        try:
+            size = os.fstat(dump.stacks_fd).st_size
+            if size <= dump.noted:
+                return None
+            data = os.pread(dump.stacks_fd, min(size - dump.noted, _MAX_NOTE_BYTES), dump.noted)
+        except OSError:
+            return None
     return DumpNote(dump.noted + len(data), note_fields(data))
 
 
@@ -176,14 +186,21 @@ def mark_noted(dump: StackDump, note: DumpNote) -> None:
     dump.noted = max(dump.noted, note.end)
 
 
-def forget_stack_dump(dump: StackDump, *, remove: bool) -> None:
+def forget_stack_dump(dump: StackDump, *, remove: bool, in_child: bool = False) -> None:
     """Unregister, then close (in that order: faulthandler keeps the bare descriptor), and
-    with ``remove`` delete the files (not in a forked child: they are its parent's)."""
-    with contextlib.suppress(RuntimeError, ValueError):
-        faulthandler.unregister(dump.signum)
-    for fd in (dump.stacks_fd, dump.taken_fd):
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    with ``remove`` delete the files (not in a forked child: they are its parent's). Once.
+    ``in_child``: right after fork, where another thread may have left the lock held."""
+    if in_child:
+        dump.lock = threading.Lock()
+    with dump.lock:
+        if dump.closed:
+            return
+        dump.closed = True
+        with contextlib.suppress(RuntimeError, ValueError):
+            faulthandler.unregister(dump.signum)
+        for fd in (dump.stacks_fd, dump.taken_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
     if remove:
         for path in (dump.stacks_path, dump.taken_path):
             with contextlib.suppress(OSError):

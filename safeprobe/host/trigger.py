@@ -293,7 +293,7 @@ def _reset_after_fork() -> None:
     if inst is not None and inst.stack_dump is not None:
         # The registration and its descriptor came across the fork; the files stay the
         # parent's (a probe's fork child included: it is never sent the dump signal).
-        forget_stack_dump(inst.stack_dump, remove=False)
+        forget_stack_dump(inst.stack_dump, remove=False, in_child=True)
     if inst is not None and inst.wakeup is not None:
         # The child has no reader: give the host its descriptor back where we may (only
         # a child forked from the main thread may set it; elsewhere the pipe stays set, and
