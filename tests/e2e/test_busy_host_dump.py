@@ -18,9 +18,10 @@ from tests.harness import HOSTS, REPO, Host, base_policy, run_cli, wait_until
 
 # The signal safeprobe dumps on (host/stack_dump.py), as an operator would name it.
 DUMP_SIGNAL = signal.SIGRTMIN + 6
-# 25 a's take the regex about 4 s on this hardware: well past the trigger's 1 s bound, and
-# short enough for a test. The probe's timeout is longer than the stall, so it runs after it.
-STALL_CHARS = 25
+# One regex call of about 6 s (the host picks its length): well past the trigger's start-up
+# and its 1 s bound, short enough for a test. The probe's timeout is longer than the stall,
+# so it runs after it.
+STALL_S = 6
 STUCK_LINE = next(
     number
     for number, line in enumerate((HOSTS / "busy_host.py").read_text().splitlines(), 1)
@@ -70,7 +71,7 @@ def test_a_host_busy_in_c_shows_its_stacks_then_the_result(make_host, tmp_path: 
     assert oct(stacks.stat().st_mode & 0o777) == "0o600"
     announced = json.loads(_runtime_file(host.pid, ".json").read_text())
     assert announced["dump_signal"] == DUMP_SIGNAL
-    assert host.ask(f"stall {STALL_CHARS}") == "stalling"
+    assert host.ask(f"stall {STALL_S}") == "stalling"
     lines, code, errors, sender = _trigger_lines(host.pid)
     text = [line for _, line in lines]
     assert code == 0, (text, errors)

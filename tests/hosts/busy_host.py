@@ -6,19 +6,22 @@ Usage: [BUSY_HOST_TAKES_DUMP_SIGNAL=1] python busy_host.py POLICY.yaml
 
 With ``BUSY_HOST_TAKES_DUMP_SIGNAL=1`` it registers faulthandler on safeprobe's dump signal before install(),
 as a host with its own use for that signal would. Commands on stdin, one per line:
-``stall N`` (the main thread says ``stalling`` and matches N a's and a b), ``child`` (fork;
+``stall SECONDS`` (the main thread times the regex on 20 a's, picks the length that takes
+about SECONDS, says ``stalling`` and matches it once), ``child`` (fork;
 the child says whether it still catches the dump signal), ``alive``, ``quit``.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import math
 import os
 import queue
 import re
 import signal
 import sys
 import threading
+import time
 
 import safeprobe
 
@@ -30,7 +33,8 @@ class MyObject:
 
 my_object = MyObject()
 service = MyObject()
-_stalls: queue.Queue[int] = queue.Queue()
+_stalls: queue.Queue[float] = queue.Queue()
+_PATTERN = re.compile(r"(a+)+$")
 DUMP_SIGNAL = signal.SIGRTMIN + 6  # safeprobe's stuck-host dump (host/stack_dump.py)
 
 
@@ -55,6 +59,15 @@ def _child_catches() -> str:
     return answer
 
 
+def _length_for(seconds: float) -> int:
+    """How many a's keep the regex busy about ``seconds`` here: each one more doubles the
+    backtracking, so the time of 20 says how many more are needed."""
+    started = time.monotonic()
+    _PATTERN.match("a" * 20 + "b")
+    base = max(time.monotonic() - started, 1e-4)
+    return 20 + max(0, math.ceil(math.log2(seconds / base)))
+
+
 def _commands() -> None:
     for line in sys.stdin:
         command = line.split()
@@ -65,7 +78,7 @@ def _commands() -> None:
         elif command == ["child"]:
             print(_child_catches(), flush=True)
         elif command[:1] == ["stall"]:
-            _stalls.put(int(command[1]))
+            _stalls.put(float(command[1]))
 
 
 def main() -> None:
@@ -75,9 +88,10 @@ def main() -> None:
     threading.Thread(target=_commands, name="commands", daemon=True).start()
     print(f"ready {os.getpid()}", flush=True)
     while True:
-        n = _stalls.get()  # waits with the GIL released
+        seconds = _stalls.get()  # waits with the GIL released
+        n = _length_for(seconds)
         print("stalling", flush=True)
-        re.match(r"(a+)+$", "a" * n + "b")  # STUCK HERE
+        _PATTERN.match("a" * n + "b")  # STUCK HERE
         print("unstuck", file=sys.stderr, flush=True)
 
 
