@@ -8,9 +8,11 @@ else can write it, and the process start time in it matches the process that has
 now, so a pid reused by another program is not mistaken for the host.
 
 It also carries what the command must not take from the policy file, which may have
-changed since the host read it: the signal the host listens for, and the thread id of its
+changed since the host read it: the signal the host listens for, the thread id of its
 listener (a named probe is queued to that thread, so a thread the host started before
-``install()`` cannot swallow the request).
+``install()`` cannot swallow the request), and the signal of its stuck-host dump, whose
+files (``<pid>.stacks``, ``<pid>.taken``: stack_dump.py) live beside the announcement and
+are swept with it when their process is gone.
 
 Runtime dir: ``$SAFEPROBE_RUNTIME_DIR`` if set, else ``/run/safeprobe`` for root,
 ``/run/user/<uid>/safeprobe`` where the system keeps a runtime dir per user, and

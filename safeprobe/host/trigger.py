@@ -13,7 +13,8 @@ audited are bounded. Threat model: SECURITY.md, "Availability", "Every signal he
 
 The parts: how a signal is received and what is known of its sender (reception.py), which
 requests run and the runner thread (admission.py), the handlers safeprobe refuses to
-replace (foreign_handlers.py), and the state they share (installation.py).
+replace (foreign_handlers.py), the stuck-host dump on a second signal (stack_dump.py), and
+the state they share (installation.py).
 
 Side effect to know: a blocked signal mask is inherited across ``exec``, so programs the
 host starts with ``subprocess`` start with the signal blocked; ``mode: handler`` avoids
