@@ -223,6 +223,9 @@ def test_audit_show_marks_a_record_that_noted_a_dump() -> None:
     assert "stack dump" not in format_row({**record, "stack_dump": None})
 
 
+# Link following: a hard link planted under the expected name makes a privileged writer
+# write to another file of the link's owner (CWE-59, "Improper Link Resolution Before File
+# Access"); O_NOFOLLOW stops a symlink, the link count a hard link.
 def test_a_second_link_to_the_stacks_file_is_refused(own_dump: StackDump, tmp_path: Path) -> None:
     """A stacks file with another name elsewhere is not written to nor signalled for."""
     os.link(own_dump.stacks_path, tmp_path / "elsewhere")
@@ -238,12 +241,17 @@ def test_a_second_link_to_the_stacks_file_is_refused(own_dump: StackDump, tmp_pa
     assert own_dump.stacks_path.stat().st_size == 0
 
 
+# Terminal escape injection: bytes written into a file that an operator's tool prints drive
+# the terminal (CWE-150; H D Moore, "Terminal Emulator Security Issues", 2003).
 def test_the_dump_reaches_the_terminal_as_printable_ascii_only() -> None:
     """An escape sequence someone wrote into the stacks file is not sent to the terminal."""
     shown = printable(b'  File "a.py", line 1 in f\n\x1b[2J\x07\xff\tend\n')
     assert shown == '  File "a.py", line 1 in f\n?[2J??\tend\n'
 
 
+# Use after release: a descriptor number closed by one thread and reused by the next open is
+# written by another thread that still holds the old number (CWE-672, "Operation on a
+# Resource after Expiration or Release").
 def test_a_forgotten_dump_never_touches_a_descriptor_the_host_reused(tmp_path: Path) -> None:
     """After uninstall, a safeprobe thread still running neither writes the request counter
     into nor notes the content of whatever file now has the old descriptor numbers."""
