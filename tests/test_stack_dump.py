@@ -29,6 +29,7 @@ from safeprobe.host.stack_dump import (
     request_line,
 )
 from safeprobe.tools.busy_host import BUSY_BANNER, busy_watch, printable
+from safeprobe.tools.cli import build_parser
 from safeprobe.tools.review import format_row
 from safeprobe.tools.sender import send
 
@@ -269,3 +270,17 @@ def test_a_forgotten_dump_never_touches_a_descriptor_the_host_reused(tmp_path: P
     finally:
         for fd in reused:
             os.close(fd)
+
+
+def test_busy_after_takes_durations_and_refuses_anything_else(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`trigger --busy-after` reads 250ms, 2s, 1.5 and 0 (off); nonsense is usage (exit 2)."""
+    parser = build_parser()
+    for text, seconds in (("250ms", 0.25), ("2s", 2.0), ("1.5", 1.5), ("0", 0.0)):
+        assert parser.parse_args(["trigger", "1", "--busy-after", text]).busy_after == seconds
+    assert parser.parse_args(["trigger", "1"]).busy_after == 1.0
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["trigger", "1", "--busy-after", "soon"])
+    assert stopped.value.code == 2
+    assert "--busy-after" in capsys.readouterr().err
