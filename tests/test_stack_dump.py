@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import safeprobe
 from safeprobe.audit.record import StackDumpRecord
-from safeprobe.host.registry import Announcement, own_runtime_dir, process_start_time
+from safeprobe.host.registry import Announcement, lookup, own_runtime_dir, process_start_time
 from safeprobe.host.stack_dump import (
     DUMP_SIGNAL,
     StackDump,
@@ -284,3 +285,29 @@ def test_busy_after_takes_durations_and_refuses_anything_else(
         parser.parse_args(["trigger", "1", "--busy-after", "soon"])
     assert stopped.value.code == 2
     assert "--busy-after" in capsys.readouterr().err
+
+
+def test_install_registers_the_dump_and_uninstall_takes_it_away(tmp_path: Path) -> None:
+    """install() leaves the two private files and the registration, announced; uninstall()
+    removes all three and the signal is no longer caught."""
+    (tmp_path / "probe.py").write_text("print(1)\n")
+    (tmp_path / "probe.py").chmod(0o644)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\ntrigger: {signal: SIGUSR2}\nprobe: {path: probe.py}\n"
+        "isolation: thread\naudit: {path: audit.jsonl}\n"
+    )
+    assert DUMP_SIGNAL is not None
+    folder = own_runtime_dir()
+    stacks, taken = folder / f"{os.getpid()}.stacks", folder / f"{os.getpid()}.taken"
+    safeprobe.install(policy)
+    try:
+        assert oct(stacks.stat().st_mode & 0o777) == "0o600"
+        assert parse_taken(taken.read_bytes()) == 0
+        assert _catches(DUMP_SIGNAL)
+        assert lookup(os.getpid()).dump_signal == DUMP_SIGNAL
+    finally:
+        safeprobe.uninstall()
+    assert not _catches(DUMP_SIGNAL)
+    assert not stacks.exists()
+    assert not taken.exists()
