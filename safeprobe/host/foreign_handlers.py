@@ -41,6 +41,19 @@ def foreign_handler(
     return None
 
 
+def outside_handler(signum: int, previous: object) -> str | None:
+    """What handles ``signum`` already, when something does (a Python handler, or one set
+    outside the signal module); None when nothing does. For a signal safeprobe adds to a
+    host without replacing anyone (the stuck-host dump, stack_dump.py)."""
+    if callable(previous) and previous is not signal.default_int_handler:
+        return f"a Python handler ({_describe_handler(previous)})"
+    if previous is None or (previous in (signal.SIG_DFL, signal.SIG_IGN) and _os_catches(signum)):
+        return "a handler set outside the signal module (faulthandler.register or a C extension)"
+    if previous is signal.SIG_IGN:
+        return "SIG_IGN (the host ignores it)"
+    return None
+
+
 def _describe_handler(handler: object) -> str:
     module = getattr(handler, "__module__", None) or "?"
     qualname = getattr(handler, "__qualname__", None) or type(handler).__name__

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from safeprobe.attempt import Outcome, TriggerInfo
 from safeprobe.host.runner import Runner
+from safeprobe.host.stack_dump import StackDump
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class Installation:
     wakeup: Wakeup | None = None
     chain: Callable[[int, object], object] | None = None  # foreign_handler: chain
     chain_due: int = 0  # requests whose chained handler has yet to run in the main thread
+    stack_dump: StackDump | None = None  # the stuck-host dump (stack_dump.py)
 
 
 @dataclass(slots=True)

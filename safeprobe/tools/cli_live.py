@@ -4,7 +4,9 @@ Exit codes of ``trigger`` (scripts may rely on them): 0 the probe ran (outcome o
 attempt was audited with another outcome, or the policy is bad; 2 usage, or --probe names
 no probe of the policy; 3 no such process, or it does not run safeprobe; 4 not permitted
 (to signal it or read its audit file); 5 no audit record within --wait. ``trigger --policy``
-naming another policy than the host announced is usage (2), and nothing is sent. ``run`` of
+naming another policy than the host announced is usage (2), and nothing is sent. When the
+host has not taken the request after ``--busy-after`` (1s), ``trigger`` prints the stacks
+the host's stuck-host dump wrote (host busy in C) and goes on waiting. ``run`` of
 a script or module that is not there is usage (2), before anything is installed.
 """
 
@@ -14,6 +16,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from safeprobe.errors import PolicyError, PolicyMismatch, ProgramNotFound
@@ -54,6 +57,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="the host's policy file, when it cannot be discovered from the pid (when it "
         "can, the two must be the same file)",
     )
+    trigger.add_argument(
+        "--busy-after",
+        type=_duration,
+        default=1.0,
+        metavar="DURATION",
+        help="when the host has not started the attempt by then, show its stacks (host busy "
+        "in C) and keep waiting; 0 never (default 1s)",
+    )
     trigger.add_argument("--json", action="store_true", help="the record and output as JSON")
     trigger.set_defaults(func=_cmd_trigger)
 
@@ -79,7 +90,12 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
 
     try:
         outcome = sender.trigger(
-            args.pid, probe=args.probe, wait_s=args.wait, policy_path=args.policy
+            args.pid,
+            probe=args.probe,
+            wait_s=args.wait,
+            policy_path=args.policy,
+            busy_after_s=args.busy_after,
+            on_dump=_show_dump(args.json),
         )
     except NotAnnounced as exc:
         return _fail(str(exc), EXIT_NO_HOST)
@@ -103,6 +119,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
             "output_from": outcome.output_from,
             "record": outcome.record,
             "sent_with": outcome.sent_with,
+            "stack_dump": outcome.stack_dump,
         }
         print(json.dumps(shown))
     else:
@@ -148,6 +165,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return 0
+
+
+def _show_dump(as_json: bool) -> Callable[[str], None]:
+    """Show a busy host's stacks at once: on stdout, or on stderr beside --json's object
+    (which carries them too), so the operator sees them before the attempt ends."""
+
+    def show(text: str) -> None:
+        stream = sys.stderr if as_json else sys.stdout
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+
+    return show
+
+
+def _duration(text: str) -> float:
+    from safeprobe.policy.units import parse_duration  # noqa: PLC0415
+
+    try:
+        return parse_duration(text if not text.replace(".", "", 1).isdigit() else float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:

@@ -30,7 +30,7 @@ import platform
 import signal
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -44,6 +44,7 @@ from safeprobe.policy.builtins import PolicyRef, resolve_policy
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Policy
 from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
+from safeprobe.tools.busy_host import DEFAULT_BUSY_AFTER_S, BusyWatch, busy_watch
 
 RESULT_FILE_WAIT_S: Final = 5.0
 RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output
@@ -63,6 +64,7 @@ class TriggerResult:
     output: str | None  # None: not here (see output_from)
     output_from: str  # "file", "audit", "stderr" (the policy sends it there) or "missing"
     sent_with: str = ""  # how the signal went: "pidfd_send_signal", "tgkill (pid pinned…)" …
+    stack_dump: str | None = None  # the stacks shown while the host was busy in C (busy_host.py)
 
     @property
     def ok(self) -> bool:
@@ -70,9 +72,17 @@ class TriggerResult:
 
 
 def trigger(
-    pid: int, *, probe: str = DEFAULT_PROBE, wait_s: float = 10.0, policy_path: str | None = None
+    pid: int,
+    *,
+    probe: str = DEFAULT_PROBE,
+    wait_s: float = 10.0,
+    policy_path: str | None = None,
+    busy_after_s: float = DEFAULT_BUSY_AFTER_S,
+    on_dump: Callable[[str], None] | None = None,
 ) -> TriggerResult:
-    """Run one attempt in process pid and return its outcome.
+    """Run one attempt in process pid and return its outcome. When the host has not taken
+    the request within ``busy_after_s`` (0: never), its stacks are dumped and handed to
+    ``on_dump`` (busy_host.py) while the wait goes on.
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
@@ -98,6 +108,7 @@ def trigger(
     audit = Path(policy.audit.path)
     start = _end_of(audit)  # PermissionError here, before any signal is sent
     code = request_code(probe)
+    watch = busy_watch(pid, announced, busy_after_s=busy_after_s, on_dump=on_dump, send=send)
     sent_with = send(
         pid,
         signum,
@@ -105,9 +116,12 @@ def trigger(
         thread=announced.listener_tid if announced is not None else None,
         start_time=announced.start_time if announced is not None else None,
     )
-    record = _wait_for_record(audit, start, pid, code, wait_s)
+    if watch is not None:
+        watch.sent(time.monotonic())
+    record = _wait_for_record(audit, start, pid, code, wait_s, watch)
     output, source = _output_of(policy, pid, record)
-    return TriggerResult(pid, path, record, output, source, sent_with)
+    dump = watch.dump if watch is not None else None
+    return TriggerResult(pid, path, record, output, source, sent_with, dump)
 
 
 def _announced(pid: int, policy_path: str | None) -> Announcement | None:
@@ -291,11 +305,13 @@ def _end_of(audit: Path) -> int:
 
 
 def _wait_for_record(
-    audit: Path, start: int, pid: int, code: int, wait_s: float
+    audit: Path, start: int, pid: int, code: int, wait_s: float, watch: BusyWatch | None = None
 ) -> Mapping[str, object]:
     deadline = time.monotonic() + wait_s
     offset, pending = start, b""
     while True:
+        if watch is not None:
+            watch.poll(time.monotonic())
         chunk = _read_from(audit, offset)
         offset += len(chunk)
         lines = (pending + chunk).split(b"\n")
