@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,29 @@ def test_without_pidfds_the_sender_falls_back_to_kill(
     monkeypatch.delattr(os, "pidfd_open", raising=False)
     assert sender.send(os.getpid(), signal.SIGUSR2, 0) == "kill"
     wait_until(lambda: heard, "the signal")
+
+
+def _fake_proc(root: Path, pid: int, ppid: int, comm: str = "python") -> None:
+    (root / str(pid) / "task" / str(pid)).mkdir(parents=True)
+    (root / str(pid) / "stat").write_bytes(f"{pid} ({comm}) S {ppid} 1 1 0".encode())
+
+
+def test_children_are_read_from_each_threads_children_file(tmp_path: Path) -> None:
+    """Where the kernel lists children per thread, every thread's list counts."""
+    _fake_proc(tmp_path, 100, 1)
+    (tmp_path / "100" / "task" / "101").mkdir()
+    (tmp_path / "100" / "task" / "100" / "children").write_text("200 201 ")
+    (tmp_path / "100" / "task" / "101" / "children").write_text("202")
+    assert sender.children_of(100, proc=tmp_path) == {200, 201, 202}
+
+
+def test_children_are_found_by_parent_pid_without_children_files(tmp_path: Path) -> None:
+    """Without the children files, a scan of every stat's parent pid finds them, a command
+    name holding ') 100 ' included, and nothing else."""
+    _fake_proc(tmp_path, 100, 1)
+    _fake_proc(tmp_path, 200, 100, comm="gunicorn: worker")
+    _fake_proc(tmp_path, 201, 100, comm="odd) 7 (name")
+    _fake_proc(tmp_path, 300, 1, comm="x) S 100 (y")
+    _fake_proc(tmp_path, 301, 200)
+    (tmp_path / "self").mkdir()
+    assert sender.children_of(100, proc=tmp_path) == {200, 201}
