@@ -5,10 +5,12 @@ keep serving. `safeprobe trigger --children MASTER` reaches every worker at once
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import sys
+import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -125,6 +127,35 @@ def test_trigger_children_reaches_every_worker_under_its_pid(tmp_path: Path) -> 
         assert [r["host"]["pid"] for r in records] == workers
         assert [r["seq"] for r in records] == list(range(1, WORKERS + 1))
         assert _get(port, "/still")[0] in workers
+    finally:
+        app.stop()
+
+
+def test_trigger_children_json_and_a_worker_that_does_not_answer(tmp_path: Path) -> None:
+    """--json gives one record per worker per line; a stopped worker costs its --wait, the
+    others still answer, and the exit code is the failure's (5, no record)."""
+    folder = copy_example("gunicorn_service", tmp_path)
+    app, _port = _start(folder, "-m", "gunicorn")
+    try:
+        workers = _workers(app)
+        done = run_cli("trigger", "--children", "--json", str(app.proc.pid), cwd=folder)
+        cooldown_over = time.monotonic() + 0.6
+        assert done.returncode == 0, done.stdout + done.stderr
+        shown = [json.loads(line) for line in done.stdout.splitlines()]
+        assert [one["record"]["host"]["pid"] for one in shown] == workers
+        assert all(one["output"].startswith("0 requests served") for one in shown)
+        # Past the policy's 500 ms cooldown, so the answering worker is not rate-limited.
+        wait_until(lambda: time.monotonic() > cooldown_over, "the cooldown")
+        os.kill(workers[0], signal.SIGSTOP)
+        try:
+            late = run_cli("trigger", "--children", "--wait", "2", str(app.proc.pid), cwd=folder)
+        finally:
+            os.kill(workers[0], signal.SIGCONT)
+        assert late.returncode == 5, late.stdout + late.stderr
+        assert f"no record of the attempt in process {workers[0]}" in late.stderr
+        heads = re.findall(r"^== worker (\d+) ==$", late.stdout, flags=re.MULTILINE)
+        assert heads == [str(pid) for pid in workers]
+        assert f"#3 default in process {workers[1]}: ok in " in late.stdout
     finally:
         app.stop()
 
