@@ -96,3 +96,30 @@ def test_children_are_found_by_parent_pid_without_children_files(tmp_path: Path)
     _fake_proc(tmp_path, 301, 200)
     (tmp_path / "self").mkdir()
     assert sender.children_of(100, proc=tmp_path) == {200, 201}
+
+
+def test_a_process_with_no_announced_child_has_an_empty_family() -> None:
+    """This test process announces nothing, nor do its children: nobody is addressed."""
+    assert sender.announced_family(os.getpid()) == []
+
+
+def test_the_family_of_a_missing_process_is_not_announced() -> None:
+    """A pid with no process behind it is refused, as `trigger PID` refuses it."""
+    with pytest.raises(NotAnnounced, match="no process"):
+        sender.announced_family(2**22 + 1)  # above pid_max's ceiling: never a process
+
+
+def test_trigger_children_with_nothing_below_says_so_and_exits_3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing announced under PID: one line on stderr, exit 3, nothing printed or sent."""
+    from safeprobe.tools.cli import main  # noqa: PLC0415
+
+    assert main(["trigger", "--children", str(os.getpid())]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"safeprobe: process {os.getpid()}: neither it nor any of its children runs safeprobe\n"
+    )
+    assert main(["trigger", "--children", str(2**22 + 1)]) == 3
+    assert "no process" in capsys.readouterr().err

@@ -220,6 +220,12 @@ def test_safeprobe_run_installs_the_master_and_workers_inherit_nothing(tmp_path:
         assert f"Process {master} (parent " in done.stdout
         for pid in workers:
             assert f"{last.get(pid, 0)} requests served" in done.stdout
+        # gunicorn set its own QUIT handler after install(): that handler no longer runs,
+        # and the master's stderr says so once, naming it.
+        app.wait_for(
+            r"safeprobe: warning: SIGQUIT's handler was replaced after install\(\) by "
+            r"gunicorn\.arbiter\.Arbiter\.signal"
+        )
         records = read_records(folder / "audit.jsonl")
         assert [r["host"]["pid"] for r in records] == [master, *workers]
         assert Counter(r["policy"]["name"] for r in records) == {
