@@ -4,9 +4,12 @@ from outside the loop, and the server keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,62 @@ def test_a_probe_reads_the_app_and_its_tasks_while_uvicorn_serves(tmp_path: Path
     finally:
         app.stop()
         waiter.join(timeout=5)
+
+
+# An ASGI app that knows nothing of safeprobe: `safeprobe run` installs it before uvicorn.
+PLAIN_APP = """
+import asyncio
+
+napping = 0
+
+
+async def app(scope, receive, send):
+    global napping
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/nap":
+        napping += 1
+        await asyncio.sleep(3600)
+    body = f"{napping} napping\\n".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+def _nap(port: Callable[[], int]) -> None:
+    """A request that naps in the app until the server stops and drops it."""
+    with contextlib.suppress(OSError):
+        _get(port(), "/nap")
+
+
+def test_safeprobe_run_with_the_builtin_asyncio_policy_under_uvicorn(tmp_path: Path) -> None:
+    """`safeprobe run --policy asyncio -- uvicorn plain:app` installs before uvicorn starts
+    an app that knows nothing of safeprobe; the built-in probe lists uvicorn's tasks, a
+    request napping in the app among them, and the server keeps serving."""
+    (tmp_path / "plain.py").write_text(PLAIN_APP, encoding="utf-8")
+    bin_dir = str(Path(sys.executable).parent)
+    argv = ["-m", "safeprobe", "run", "--policy", "asyncio", "--", "uvicorn", "plain:app"]
+    app = ExampleApp(
+        [*argv, "--host", "127.0.0.1", "--port", "0", "--loop", "asyncio"],
+        cwd=tmp_path,
+        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    napper = threading.Thread(target=_nap, args=(lambda: port,), daemon=True)
+    try:
+        app.wait_for(r"safeprobe: installed \S+asyncio\.yaml on SIGQUIT")
+        port = int(app.wait_for(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")[0][1])
+        assert _get(port, "/one") == "0 napping\n"
+        napper.start()
+        wait_until(lambda: _get(port, "/count") == "1 napping\n", "the nap to start")
+        done = run_cli("trigger", str(app.proc.pid), cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "the output went to the host's stderr" in done.stdout
+        report = app.report(1)
+        assert "Server.serve" in report
+        assert "RequestResponseCycle.run_asgi" in report
+        assert "plain.py" in report  # the napping request's frame in the app
+        records = read_records(tmp_path / "safeprobe-audit.jsonl")
+        assert [(r["host"]["pid"], r["outcome"]) for r in records] == [(app.proc.pid, "ok")]
+        assert _get(port, "/two") == "1 napping\n"
+    finally:
+        app.stop()
