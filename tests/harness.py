@@ -241,8 +241,8 @@ class ExampleApp:
     """An example started the way its README says, its stderr (where safeprobe reports)
     collected as it comes."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    def __init__(self, argv: list[str], cwd: Path, **extra_env: str) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra_env)
         self.proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=cwd,

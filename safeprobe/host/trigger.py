@@ -114,6 +114,7 @@ def install(
             clock=clock,
             lock=threading.Condition(),
             chain=chain,
+            handler=_fallback_handler,
         )
         signal.signal(signum, _fallback_handler)
         if mode == "listener":

@@ -6,7 +6,9 @@ no probe of the policy; 3 no such process, or it does not run safeprobe; 4 not p
 (to signal it or read its audit file); 5 no audit record within --wait. ``trigger --policy``
 naming another policy than the host announced is usage (2), and nothing is sent. When the
 host has not taken the request after ``--busy-after`` (1s), ``trigger`` prints the stacks
-the host's stuck-host dump wrote (host busy in C) and goes on waiting. ``run`` of
+the host's stuck-host dump wrote (host busy in C) and goes on waiting. With
+``--children`` the code is the first failing worker's (0 when every attempt ran ok), and 3
+when neither PID nor any child of it runs safeprobe. ``run`` of
 a script or module that is not there is usage (2), before anything is installed.
 """
 
@@ -42,7 +44,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "'audit.include_output: true').",
         epilog="exit codes: 0 ran ok, 1 another outcome, 2 usage or unknown probe, 3 not a "
         "safeprobe process, 4 not permitted, 5 no record within --wait\n\n"
-        "example:\n  safeprobe trigger 4242 --probe threads --wait 5",
+        "example:\n  safeprobe trigger 4242 --probe threads --wait 5\n"
+        "  safeprobe trigger --children 4200      # every worker of a gunicorn master",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     trigger.add_argument("pid", type=int, help="the host process (safeprobe trigger checks it)")
@@ -66,6 +69,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "in C) and keep waiting; 0 never (default 1s)",
     )
     trigger.add_argument("--json", action="store_true", help="the record and output as JSON")
+    trigger.add_argument(
+        "--children",
+        action="store_true",
+        help="PID is a prefork master (gunicorn …): trigger each of its children that runs "
+        "safeprobe, and PID too if it does, each result under a '== worker PID ==' heading "
+        "(--json: one object per line); the exit code is the first failure's",
+    )
     trigger.set_defaults(func=_cmd_trigger)
 
     run = sub.add_parser(
@@ -85,6 +95,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _cmd_trigger(args: argparse.Namespace) -> int:
+    if getattr(args, "children", False):
+        return _trigger_children(args)
     from safeprobe.errors import NoRecord, NotAnnounced, UnknownProbe  # noqa: PLC0415
     from safeprobe.tools import sender  # noqa: PLC0415 - ctypes and the policy load on use
 
@@ -125,6 +137,32 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
     else:
         _print_outcome(outcome)
     return 0 if outcome.ok else EXIT_NOT_OK
+
+
+def _trigger_children(args: argparse.Namespace) -> int:
+    """``trigger --children PID``: one attempt in each announced child of PID (and in PID
+    when it announces), one after another, each under its heading. Their records all come
+    from the audit trail each one's policy names (one file when the workers share it)."""
+    from safeprobe.errors import NotAnnounced  # noqa: PLC0415
+    from safeprobe.tools import sender  # noqa: PLC0415
+
+    try:
+        family = sender.announced_family(args.pid)
+    except NotAnnounced as exc:
+        return _fail(str(exc), EXIT_NO_HOST)
+    if not family:
+        return _fail(
+            f"process {args.pid}: neither it nor any of its children runs safeprobe", EXIT_NO_HOST
+        )
+    first_failure = 0
+    for pid in family:
+        if not args.json:
+            print(f"== {'master' if pid == args.pid else 'worker'} {pid} ==", flush=True)
+        one = argparse.Namespace(**{**vars(args), "pid": pid, "children": False})
+        code = _cmd_trigger(one)
+        sys.stdout.flush()
+        first_failure = first_failure or code
+    return first_failure
 
 
 def _print_outcome(outcome: TriggerResult) -> None:

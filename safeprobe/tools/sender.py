@@ -23,6 +23,7 @@ name carries the record's mac, owned by the host's user, a regular file, size-ca
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -376,3 +377,53 @@ def _output_of(policy: Policy, pid: int, record: Mapping[str, object]) -> tuple[
     if isinstance(output, Mapping) and isinstance(output.get("text"), str):
         return str(output["text"]), "audit"
     return None, "stderr"
+
+
+# ---- trigger --children: a prefork master's workers --------------------------------------
+
+
+def announced_family(pid: int, *, proc: Path = Path("/proc")) -> list[int]:
+    """The processes ``trigger --children PID`` addresses: pid itself when it announces
+    safeprobe, then each child of pid that announces it, in pid order. A child that does
+    not announce (or whose announcement is not trusted) is left out: it is not signalled.
+    NotAnnounced when pid is no process."""
+    if not (proc / str(pid)).is_dir():
+        raise NotAnnounced(f"no process {pid}")
+    return [p for p in [pid, *sorted(children_of(pid, proc=proc))] if _announces(p)]
+
+
+def children_of(pid: int, *, proc: Path = Path("/proc")) -> set[int]:
+    """pid's children: from /proc/PID/task/*/children where the kernel has it
+    (CONFIG_PROC_CHILDREN), else by the parent pid in every /proc/*/stat."""
+    tasks = proc / str(pid) / "task"
+    found: set[int] = set()
+    try:
+        listed = [task / "children" for task in tasks.iterdir()]
+        if listed and all(path.exists() for path in listed):
+            for path in listed:
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    found.update(int(word) for word in path.read_text().split())
+            return found
+    except OSError:
+        pass
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _parent_of(entry) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _parent_of(entry: Path) -> int | None:
+    try:
+        data = (entry / "stat").read_bytes()
+    except OSError:
+        return None  # gone meanwhile
+    # The command name (field 2) is in parentheses and may hold spaces or ')'.
+    return int(data[data.rindex(b")") + 2 :].split()[1])
+
+
+def _announces(pid: int) -> bool:
+    try:
+        lookup(pid)
+    except (NotAnnounced, PermissionError):
+        return False
+    return True
