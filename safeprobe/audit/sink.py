@@ -20,7 +20,6 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from safeprobe import files
@@ -94,36 +93,20 @@ def check_free_space(vfs: os.statvfs_result, *, path: str, privileged: bool) -> 
         raise AuditError(path, f"no space left on device (under {MIN_FREE_BYTES} bytes free)")
 
 
-@dataclass(frozen=True, slots=True)
-class _Tail:
-    """A log file as this process's last append left it: its identity, size and change
-    times, and the (seq, mac) of the record that append wrote at its end."""
-
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    last: tuple[int, str]
-
-    def holds(self, st: os.stat_result) -> bool:
-        """Whether the file is still exactly as that append left it."""
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (
-            self.dev,
-            self.ino,
-            self.size,
-            self.mtime_ns,
-            self.ctime_ns,
-        )
-
-
 # The last record each log had when this process last appended to it, by path. Reading the
 # tail back (pread, split, JSON, chain fields) cost ~45 µs twice an attempt (preflight and
 # append; BENCHMARKS.md, "Profiles"). Any other writer's append grows the file, a rotation
 # makes a new inode, and an edit or truncation changes the size or the change time: then
 # the tail is read again. An edit the times cannot show (same size, within one clock tick)
 # is still caught by verify, which checks every record's own mac.
-_tails: dict[str, _Tail] = {}
+# Each entry: the file's (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns) after that
+# append, and the (seq, mac) it wrote. Plain tuples: this runs before every attempt.
+_tails: dict[str, tuple[tuple[int, int, int, int, int], tuple[int, str]]] = {}
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What tells that a file is still exactly as an append left it."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class AuditSink:
@@ -151,7 +134,7 @@ class AuditSink:
                 vfs = os.fstatvfs(fd)
                 st = os.fstat(fd)
                 known = _tails.get(self.path)
-                if known is None or not known.holds(st):
+                if known is None or known[0] != _identity(st):
                     _read_last_record(fd, st.st_size, path=self.path)
             except OSError as exc:
                 raise AuditError(self.path, describe_os_error(exc, "checking the file")) from None
@@ -175,8 +158,8 @@ class AuditSink:
             check_sink_stat(st, path=self.path)
             known = _tails.pop(self.path, None)
             last: tuple[int, str] | None
-            if known is not None and known.holds(st):
-                last, unterminated = known.last, False
+            if known is not None and known[0] == _identity(st):
+                last, unterminated = known[1], False
             else:
                 last, unterminated = _read_last_record(fd, st.st_size, path=self.path)
             line = self._serialise(fields, last)
@@ -199,14 +182,7 @@ class AuditSink:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             close_quietly(fd)
         written: dict[str, object] = json.loads(line)
-        _tails[self.path] = _Tail(
-            dev=after.st_dev,
-            ino=after.st_ino,
-            size=after.st_size,
-            mtime_ns=after.st_mtime_ns,
-            ctime_ns=after.st_ctime_ns,
-            last=_last_links(written, path=self.path),
-        )
+        _tails[self.path] = (_identity(after), _last_links(written, path=self.path))
         return written
 
     def last_record(self) -> dict[str, object] | None:
