@@ -136,7 +136,8 @@ with bytecode caching on (an unchanged `bar.py` reloads from its `.pyc`).
    installed (listener mode, the default) and not installed, in turns. Then again after
    the host has started a thread of its own, as most services have.
 2. **Trigger latency.** Two host processes (`benchmarks/host.py`): one with safeprobe
-   installed (policy defaults, `cooldown: 0s` so signals can follow each other), one with
+   installed (policy defaults but `cooldown: 0s`, so signals can follow each other, and
+   `isolation: thread`, the figure issue 16 sets a goal for), one with
    the original handler. The suite signals them in turn with `os.kill` and takes the time
    just before the kill and the moment the attempt's last line arrives on the host's
    stderr, read with `select` on the suite's own thread. safeprobe writes that line after
