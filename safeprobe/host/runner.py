@@ -45,7 +45,7 @@ from safeprobe.errors import (
     SafeprobeError,
     SyslogError,
 )
-from safeprobe.host.execution import Result, read_and_run
+from safeprobe.host.execution import Result, policy_redactor, read_and_run
 from safeprobe.host.recording import RecordShipper, sink_for
 from safeprobe.host.reporting import report_output, unaudited, write_host_stderr
 from safeprobe.host.source import ProbeSource
@@ -198,7 +198,7 @@ class Runner:
                 policy,
                 spec,
                 output,
-                argv=tuple(_safe_argv(Redactor.with_defaults(policy.redact))),
+                argv=tuple(_safe_argv(policy_redactor(policy))),
                 clock=self._clock,
                 code_cache=self.code_cache,
             )
@@ -385,7 +385,7 @@ class Runner:
         the probe asked for (the default one when not given)."""
         if probe is None:  # a refusal: name what the request asked for
             probe, _spec = _requested(policy, trigger)
-        redactor = Redactor.with_defaults(policy.redact)
+        redactor = policy_redactor(policy)
         out = OutputRecord(bytes=0, digest=None, truncated=False)
         if output is not None:
             data = output.getvalue()
