@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import sized_bytes
 from safeprobe.probe.text import (
     MAX_FORMAT_WIDTH,

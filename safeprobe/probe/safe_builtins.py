@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Final, cast
 
 from safeprobe.probe.own_methods import TEXT_IDS, allowed_names, type_ids, without_repr
 from safeprobe.probe.redaction import REDACTED as REDACTED_MARK
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import DICT_ITEM_BYTES, POINTER_BYTES, text_bytes
+from safeprobe.probe.slots import TYPE_MRO, type_name
 from safeprobe.probe.text import to_repr, to_text
 from safeprobe.probe.value_access import integer_bits, token_kind, type_tokens
-from safeprobe.probe.values import is_closed, type_name
+from safeprobe.probe.values import is_closed
 from safeprobe.probe.view_render import record_fields
 from safeprobe.probe.views import View
 
@@ -72,8 +73,6 @@ _PASS_THROUGH: Final = (
     "ord",
     "bin",
 )
-
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
@@ -325,7 +324,7 @@ class Builtins:
         # test walks their subclasses and asks each one's metaclass (host code, when the
         # host subclassed them with its own __subclasscheck__).
         wanted_ids = {id(kind) for kind in real}
-        return any(id(klass) in wanted_ids for klass in _TYPE_MRO.__get__(type(target)))
+        return any(id(klass) in wanted_ids for klass in TYPE_MRO.__get__(type(target)))
 
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""

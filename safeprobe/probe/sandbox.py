@@ -31,8 +31,9 @@ from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
 from safeprobe.probe.formatting import Formatting
 from safeprobe.probe.own_methods import SIZED_METHOD_NAMES, OwnMethods, allowed_names, type_ids
 from safeprobe.probe.printing import Printer
-from safeprobe.probe.render import RenderLimits, is_scalar
+from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.safe_builtins import Builtins
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import (
     POINTER_BYTES,
     SET_ITEM_BYTES,

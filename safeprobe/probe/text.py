@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-from safeprobe.probe.render import RenderLimits, hooked_text, int_text, is_scalar, render
+from safeprobe.probe.render import RenderLimits, hooked_text, int_text, render
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.values import is_closed, value_text
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of

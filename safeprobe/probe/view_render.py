@@ -53,6 +53,7 @@ from safeprobe.probe.render import (
     render_sequence,
     type_label,
 )
+from safeprobe.probe.slots import TYPE_MRO, type_name
 from safeprobe.probe.static_reads import (
     class_attribute,
     instance_attribute_names,
@@ -62,10 +63,9 @@ from safeprobe.probe.static_reads import (
     read_attribute,
     static_owner,
 )
-from safeprobe.probe.values import is_value_class, type_name
+from safeprobe.probe.values import is_value_class
 from safeprobe.probe.views import View, ViewContext, wrap
 
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
 _FUNCTION_DICT: Final = types.FunctionType.__dict__["__dict__"]
 # The code every namedtuple class's __repr__ shares (it is one nested def in
@@ -380,7 +380,7 @@ def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
     """The fields a pydantic model's own repr/str would show, or None if ``obj`` is not
     a model that prints as BaseModel does (overridden printers, computed fields, extras)."""
     kind = type(obj)
-    mro = _TYPE_MRO.__get__(kind)
+    mro = TYPE_MRO.__get__(kind)
     if not any(klass is pydantic.BaseModel for klass in mro):
         return None
     for name, owner in _PYDANTIC_OWNERS.items():

@@ -54,12 +54,8 @@ from safeprobe.probe.host_keys import (
     plain_keys_only,
 )
 from safeprobe.probe.redaction import REDACTED, Redactor
-from safeprobe.probe.render import (
-    RenderLimits,
-    is_scalar,
-    render,
-    type_label,
-)
+from safeprobe.probe.render import RenderLimits, render, type_label
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import PAIR_BYTES, POINTER_BYTES
 from safeprobe.probe.static_reads import (
     instance_dict,
