@@ -80,7 +80,7 @@ class Formatting:
 
     def _percent_value(self, args: object, key: object) -> object:
         if type(args) is View:
-            return args._sp_getitem(key)
+            return args.sp_getitem(key)
         if type(args) is dict:
             return args[self._sandbox.key(key)]
         raise TypeError("format requires a mapping")

@@ -319,7 +319,7 @@ class Builtins:
                     "(datetime, Decimal, Enum, deque … as README lists)",
                 )
             real.append(mapped)
-        target = value._sp_obj if type(value) is View else value
+        target = value.sp_obj if type(value) is View else value
         # By the MRO's identities, not issubclass: Fraction and ChainMap are ABCs, whose
         # test walks their subclasses and asks each one's metaclass (host code, when the
         # host subclassed them with its own __subclasscheck__).
@@ -329,7 +329,7 @@ class Builtins:
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""
         if type(value) is View:
-            return type_name(type(value._sp_obj))
+            return type_name(type(value.sp_obj))
         if token_kind(value) is not None:
             return "type"
         if type(value) is type(REDACTED_MARK):
@@ -344,7 +344,7 @@ class Builtins:
         if name.startswith("_"):
             return False
         if type(value) is View:
-            return value._sp_has(name)
+            return value.sp_has(name)
         if is_closed(value):
             return self.values.readable(value, name)
         allowed = allowed_names(type(value))
@@ -378,7 +378,7 @@ class Builtins:
         if type(source) is bytes:
             return source
         if type(source) is View:
-            copy = source._sp_bytes()
+            copy = source.sp_bytes()
             if copy is not None:
                 return copy
         return bytes(cast("list[int]", self._sandbox.materialize(source, "bytes()")))

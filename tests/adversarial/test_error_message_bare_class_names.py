@@ -29,5 +29,5 @@ PROBES = [
 def test_error_messages_name_no_internal_class(held, probe: str) -> None:
     """No message a probe can see names View, Redacted or another internal class."""
     record = held(probe, ALLOWED)
-    for internal in ("View", "Redacted", "Sandbox", "_sp_", "TickingIterator"):
+    for internal in ("View", "ContainerReads", "Redacted", "Sandbox", "sp_", "TickingIterator"):
         assert internal not in record["_report"], record["_report"]

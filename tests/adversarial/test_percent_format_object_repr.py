@@ -28,5 +28,5 @@ def test_percent_format_shows_no_address_or_internals(attack, probe: str) -> Non
     record = attack(probe, frozenset({"ok", "denied", "error"}))
     report = record["_report"]
     assert not _ADDRESS.search(report), report
-    for internal in ("Sandbox", "View", "_sp_", "safeprobe.", "<locals>"):
+    for internal in ("Sandbox", "View", "ContainerReads", "sp_", "safeprobe.", "<locals>"):
         assert internal not in report, report
