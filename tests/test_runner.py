@@ -7,7 +7,6 @@ import types
 from pathlib import Path
 
 import pytest
-import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import TriggerInfo
@@ -18,7 +17,7 @@ from safeprobe.host.runner import Runner
 from safeprobe.policy.defaults import MAX_POLICY_BYTES
 from safeprobe.policy.loading import load_policy, parse_policy
 from safeprobe.probe.redaction import Redactor
-from tests.harness import read_records
+from tests.harness import read_records, write_policy
 
 MODULE = "safeprobe_test_host_module"
 
@@ -33,8 +32,6 @@ def host_module() -> types.ModuleType:
 
 
 def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
-    (tmp_path / "probe.py").write_text(probe)
-    (tmp_path / "probe.py").chmod(0o644)
     data: dict[str, object] = {
         "version": 1,
         "probe": {"path": "probe.py"},
@@ -42,9 +39,7 @@ def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
         "audit": {"path": "audit.jsonl"},
         **policy,
     }
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return write_policy(tmp_path, data, probe)
 
 
 @pytest.mark.slow

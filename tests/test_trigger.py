@@ -16,7 +16,7 @@ import safeprobe
 from safeprobe.errors import InstallError, PolicyError
 from safeprobe.host.trigger import isolation_line, unresolved_targets
 from safeprobe.policy.loading import parse_policy
-from tests.harness import read_records, wait_until
+from tests.harness import read_records, wait_until, write_policy
 
 MODULE = "safeprobe_trigger_test_module"
 
@@ -26,21 +26,14 @@ def policy(tmp_path: Path) -> Path:
     module = types.ModuleType(MODULE)
     module.counter = {"n": 1}  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
-    (tmp_path / "probe.py").write_text("print(counter['n'])\n")
-    (tmp_path / "probe.py").chmod(0o644)
-    path = tmp_path / "policy.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
-                "probe": {"path": "probe.py"},
-                "expose": {"counter": {"target": f"{MODULE}:counter", "allow": ["**"]}},
-                "audit": {"path": "audit.jsonl"},
-            }
-        )
-    )
-    yield path
+    policy = {
+        "version": 1,
+        "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
+        "probe": {"path": "probe.py"},
+        "expose": {"counter": {"target": f"{MODULE}:counter", "allow": ["**"]}},
+        "audit": {"path": "audit.jsonl"},
+    }
+    yield write_policy(tmp_path, policy, "print(counter['n'])\n")
     safeprobe.uninstall()
     del sys.modules[MODULE]
 
@@ -148,8 +141,6 @@ def test_install_warns_once_per_exposure_whose_target_does_not_resolve_yet(
     module = types.ModuleType(MODULE)
     module.counter = {"n": 1}  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
-    (tmp_path / "probe.py").write_text("print(1)\n")
-    path = tmp_path / "policy.yaml"
     expose = {
         "good": {"target": f"{MODULE}:counter", "allow": ["**"]},
         "typo": {"target": f"{MODULE}:countr", "allow": ["**"]},
@@ -162,7 +153,7 @@ def test_install_warns_once_per_exposure_whose_target_does_not_resolve_yet(
         "expose": expose,
         "audit": {"path": "audit.jsonl"},
     }
-    path.write_text(yaml.safe_dump(policy))
+    path = write_policy(tmp_path, policy, "print(1)\n")
     try:
         safeprobe.install(path)
     finally:

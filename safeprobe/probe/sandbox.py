@@ -31,8 +31,9 @@ from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
 from safeprobe.probe.formatting import Formatting
 from safeprobe.probe.own_methods import SIZED_METHOD_NAMES, OwnMethods, allowed_names, type_ids
 from safeprobe.probe.printing import Printer
-from safeprobe.probe.render import RenderLimits, is_scalar
+from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.safe_builtins import Builtins
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import (
     POINTER_BYTES,
     SET_ITEM_BYTES,
@@ -94,7 +95,7 @@ class Sandbox:
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
         if type(obj) is View:
-            return TickingIterator(obj._sp_iter_values(), self.budget)
+            return TickingIterator(obj.sp_iter_values(), self.budget)
         return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
 
     def iter_unpack_sequence(
@@ -176,11 +177,11 @@ class Sandbox:
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
-            if name in BUFFER_BYTES_METHODS and obj._sp_kind == KIND_BUFFER:
+            if name in BUFFER_BYTES_METHODS and obj.sp_kind == KIND_BUFFER:
                 # A bytearray's decode, find …: bytes' own, on a charged copy, so the same
                 # guards hold (codecs, sizes) and the result is what bytes' would be.
-                return self.guarded_getattr(obj._sp_bytes(), name)
-            return obj._sp_getattr(name)
+                return self.guarded_getattr(obj.sp_bytes(), name)
+            return obj.sp_getattr(name)
         kind = type(obj)
         allowed = allowed_names(kind)
         if allowed is None and is_closed(obj):
@@ -220,7 +221,7 @@ class Sandbox:
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
-            return obj._sp_getitem(self.key(key))
+            return obj.sp_getitem(self.key(key))
         kind = type(obj)
         if type(key) is slice and (kind is str or kind is bytes or kind is list or kind is tuple):
             # A slice copies up to its source's size in one step: charged before it is
@@ -300,7 +301,7 @@ class Sandbox:
         if id(type(obj)) in _WRITABLE_IDS:
             return obj
         if type(obj) is View:
-            obj._sp_refuse_write()
+            obj.sp_refuse_write()
         self.state.deny("read-only", f"{type(obj).__name__} values cannot be written by probes")
         return None
 
@@ -311,7 +312,7 @@ class Sandbox:
             # is at most one bit longer, so there is nothing to check.
             return target + value  # type: ignore[operator]
         if type(target) is View:
-            target._sp_refuse_write()
+            target.sp_refuse_write()
         symbol = op.removesuffix("=")
         if symbol in ("+", "*", "**", "<<", "%", "/", "//"):
             return self.binop(symbol, target, value)
@@ -387,7 +388,7 @@ class Sandbox:
 
     def as_pairs(self, obj: object) -> object:
         if type(obj) is View:
-            return obj._sp_m_items()
+            return obj.sp_m_items()
         if type(obj) is dict:
             return obj  # its keys were hashed (and checked) when they went in
         # Each pair is unpacked here, not by CPython's dict_merge, so a pair given as a lazy
