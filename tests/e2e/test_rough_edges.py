@@ -78,7 +78,11 @@ def test_trigger_with_another_policy_sends_nothing_and_says_so_at_once(
     other.mkdir()
     (other / "probe.py").write_text("print(2)\n")
     (other / "other.yaml").write_text(yaml.safe_dump(base_policy(other)))
-    done = run_cli("trigger", str(host.pid), "--policy", str(other / "other.yaml"), timeout=5)
+    # With --wait 60, a trigger that sent and waited for a record would outlast the 30 s
+    # bound; one that refuses before sending returns in the CLI's start-up time, which a
+    # loaded machine can stretch past a few seconds.
+    policy = str(other / "other.yaml")
+    done = run_cli("trigger", str(host.pid), "--policy", policy, "--wait", "60", timeout=30)
     assert done.returncode == 2
     _one_line_no_traceback(done.stderr)
     assert "other.yaml" in done.stderr
