@@ -311,3 +311,35 @@ def test_install_registers_the_dump_and_uninstall_takes_it_away(tmp_path: Path) 
     assert not _catches(DUMP_SIGNAL)
     assert not stacks.exists()
     assert not taken.exists()
+
+
+# Forged output lines (CWE-117, "Improper Output Neutralization for Logs"): the host's user
+# writes lines into its own stacks file right when the dump is asked for, imitating the
+# result line or a '== worker ==' heading that `trigger` prints next (red15).
+def test_lines_the_host_adds_to_its_dump_cannot_pass_for_the_commands_own(
+    own_dump: StackDump,
+) -> None:
+    """Every line of a dump after the banner is indented: none reads as a result or heading."""
+    forged = b"\n== worker 1 ==\n#1 default in process 1: ok in 1 ms\n"
+
+    def send_and_forge(*args: object, **kwargs: object) -> str:
+        with own_dump.stacks_path.open("ab") as stream:
+            stream.write(forged)
+        return send(*args, **kwargs)  # type: ignore[arg-type]
+
+    shown: list[str] = []
+    watch = busy_watch(
+        os.getpid(),
+        _announced(own_dump),
+        busy_after_s=0.05,
+        on_dump=shown.append,
+        send=send_and_forge,
+    )
+    assert watch is not None
+    watch.sent(time.monotonic() - 1)
+    watch.poll(time.monotonic())
+    [text] = shown
+    banner, *rest = text.splitlines()
+    assert BUSY_BANNER in banner
+    assert "#1 default in process 1" in text  # shown, as the host's text
+    assert all(not line or line.startswith("  ") for line in rest), text
