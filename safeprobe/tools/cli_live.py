@@ -109,6 +109,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
             policy_path=args.policy,
             busy_after_s=args.busy_after,
             on_dump=_show_dump(args.json, getattr(args, "margin", "")),
+            start_time=getattr(args, "listed_start", None),
         )
     except NotAnnounced as exc:
         return _fail(str(exc), EXIT_NO_HOST)
@@ -148,7 +149,7 @@ def _trigger_children(args: argparse.Namespace) -> int:
     from safeprobe.tools import sender  # noqa: PLC0415
 
     try:
-        family = sender.announced_family(args.pid)
+        family = sender.pinned_family(args.pid)
     except NotAnnounced as exc:
         return _fail(str(exc), EXIT_NO_HOST)
     if not family:
@@ -156,11 +157,13 @@ def _trigger_children(args: argparse.Namespace) -> int:
             f"process {args.pid}: neither it nor any of its children runs safeprobe", EXIT_NO_HOST
         )
     first_failure = 0
-    for pid in family:
+    for pid, started in family:
         if not args.json:
             print(f"== {'master' if pid == args.pid else 'worker'} {pid} ==", flush=True)
         # The worker's own text goes in a margin: no line of it can pass for a heading.
-        one = argparse.Namespace(**{**vars(args), "pid": pid, "children": False, "margin": "  "})
+        # Each is the very process listed (its start time): not one that took its pid since.
+        listed = {"pid": pid, "children": False, "margin": "  ", "listed_start": started}
+        one = argparse.Namespace(**{**vars(args), **listed})
         code = _cmd_trigger(one)
         sys.stdout.flush()
         first_failure = first_failure or code
