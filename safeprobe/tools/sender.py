@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
 from safeprobe.errors import NoRecord, NotAnnounced, PolicyMismatch, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
@@ -317,7 +318,7 @@ def _wait_for_record(
     audit: Path, start: int, pid: int, code: int, wait_s: float, watch: BusyWatch | None = None
 ) -> Mapping[str, object]:
     deadline = time.monotonic() + wait_s
-    offset, pending = start, b""
+    offset, pending, overlong = start, b"", False
     while True:
         if watch is not None:
             watch.poll(time.monotonic())
@@ -325,6 +326,12 @@ def _wait_for_record(
         offset += len(chunk)
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()  # an unfinished line waits for its end
+        if overlong and lines:
+            lines, overlong = lines[1:], False  # the end of a line too long to be a record
+        if len(pending) > MAX_RECORD_BYTES:
+            # No record is longer: the host's user may write a line that never ends, and
+            # holding it would grow this process by a chunk every poll.
+            pending, overlong = b"", True
         for line in lines:
             record = parse_record(line)
             if record is not None and _is_ours(record, pid, code):
