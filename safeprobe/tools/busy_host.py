@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit.record import utc_timestamp
-from safeprobe.errors import NotAnnounced
+from safeprobe.errors import NotAnnounced, NotRegularFile
 from safeprobe.files import NO_FOLLOW_FLAGS, open_regular
 from safeprobe.host.registry import Announcement, runtime_dir
 from safeprobe.host.stack_dump import parse_taken, request_line, stacks_path, taken_path
@@ -87,7 +87,9 @@ class BusyWatch:
         self.done = True
         try:
             text = request_dump(self)
-        except (OSError, NotAnnounced) as exc:
+        except (OSError, NotAnnounced, NotRegularFile) as exc:
+            # NotRegularFile: the host's user swapped a file for a FIFO (or another kind)
+            # since the checks: a refusal like the others, never a traceback.
             text = f"(no stack dump: {getattr(exc, 'strerror', None) or exc})\n"
         self.dump = text
         # The stacks are the host's text, which may hold lines it wrote itself: indented,
@@ -201,7 +203,7 @@ def _read_taken(path: Path, owner: int) -> int | None:
     for _ in range(3):  # a read that met the host's pwrite half-way is read again
         try:
             fd, st = open_regular(path)
-        except OSError:
+        except (OSError, NotRegularFile):  # gone, a symlink, a FIFO: no counter
             return None
         try:
             if st.st_uid != owner or st.st_mode & 0o077:
