@@ -29,13 +29,25 @@ def terminal_text(text: str) -> str:
     """``text`` with every character a terminal could act on shown as its escape. Pure."""
     if _ASCII_SAFE.fullmatch(text):
         return text
-    return "".join(_shown(char) for char in text)
+    return text.translate(_TABLE)
 
 
-def _shown(char: str) -> str:
-    if char in _KEPT or unicodedata.category(char) not in _ESCAPED_CATEGORIES:
-        return char
-    return char.encode("unicode_escape").decode("ascii")
+class _Shown(dict[int, str]):
+    """str.translate's table, filled on first sight of each code point (a host's output of
+    16 MiB costs one C lookup a character, not a Python call)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        shown = char
+        if char not in _KEPT and unicodedata.category(char) in _ESCAPED_CATEGORIES:
+            shown = char.encode("unicode_escape").decode("ascii")
+        if len(self) < _TABLE_CAP:
+            self[code] = shown
+        return shown
+
+
+_TABLE_CAP: Final = 65536  # distinct code points remembered; past it, looked up each time
+_TABLE: Final = _Shown()
 
 
 def indented(text: str, margin: str) -> str:
