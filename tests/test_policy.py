@@ -1025,3 +1025,31 @@ def test_the_policy_cap_is_the_sinks_cap() -> None:
     """The validator reasons about the same record cap the sink enforces."""
     assert AUDIT_RECORD_CAP_BYTES == MAX_RECORD_BYTES
     assert MAX_INCLUDED_OUTPUT_BYTES * 6 < MAX_RECORD_BYTES
+
+
+def test_a_fifo_at_the_policy_path_is_refused_at_once_never_waited_on(tmp_path: Path) -> None:
+    """A policy path that is a FIFO is a PolicyError at once: an open that waited for a
+    writer would hang `safeprobe trigger` (often root) for good, and a hostile host's user
+    can swap its announced policy for one right after trigger's check (red15)."""
+    import threading  # noqa: PLC0415
+
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)
+    raised: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_policy(str(fifo))
+        except BaseException as exc:
+            raised.append(exc)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=5)
+    if loader.is_alive():  # release it: a writer that comes and goes ends its open
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        loader.join(timeout=5)
+        pytest.fail("load_policy waited on a FIFO")
+    assert len(raised) == 1, raised
+    assert isinstance(raised[0], PolicyError), raised
+    assert "not a regular file" in str(raised[0])

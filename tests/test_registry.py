@@ -93,3 +93,31 @@ def test_a_squatted_runtime_dir_is_not_believed(runtime: Path) -> None:
     runtime.chmod(0o777)
     with pytest.raises(NotAnnounced, match="not trusted"):
         lookup(os.getpid())
+
+
+# Technique: a trusted file with hostile values (CWE-20, improper input validation): the
+# host's user writes its own announcement, and `safeprobe trigger` (often root) computed
+# signal masks from it: "SIG_DFL" is signal 0 (`1 << -1` raised), "__name__" is no number,
+# and a dump signal of SIGTERM or 0 is no stuck-host dump safeprobe registers (red15).
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"signal": "SIG_DFL"},
+        {"signal": "__name__"},
+        {"signal": "SIGKILL"},
+        {"dump_signal": 0},
+        {"dump_signal": 15},
+        {"dump_signal": 99},
+        {"listener_tid": -1},
+    ],
+)
+def test_an_announcement_naming_what_safeprobe_never_announces_is_not_believed(
+    runtime: Path, forged: dict[str, object]
+) -> None:
+    """Only a trigger signal a policy may name, a real-time dump signal and a positive
+    listener thread id are believed; anything else is no safeprobe announcement."""
+    path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None, dump_signal=None)
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, **forged}))
+    with pytest.raises(NotAnnounced, match="not a safeprobe announcement"):
+        lookup(os.getpid())

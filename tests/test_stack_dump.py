@@ -311,3 +311,104 @@ def test_install_registers_the_dump_and_uninstall_takes_it_away(tmp_path: Path) 
     assert not _catches(DUMP_SIGNAL)
     assert not stacks.exists()
     assert not taken.exists()
+
+
+# Forged output lines (CWE-117, "Improper Output Neutralization for Logs"): the host's user
+# writes lines into its own stacks file right when the dump is asked for, imitating the
+# result line or a '== worker ==' heading that `trigger` prints next (red15).
+def test_lines_the_host_adds_to_its_dump_cannot_pass_for_the_commands_own(
+    own_dump: StackDump,
+) -> None:
+    """Every line of a dump after the banner is indented: none reads as a result or heading."""
+    forged = b"\n== worker 1 ==\n#1 default in process 1: ok in 1 ms\n"
+
+    def send_and_forge(*args: object, **kwargs: object) -> str:
+        with own_dump.stacks_path.open("ab") as stream:
+            stream.write(forged)
+        return send(*args, **kwargs)  # type: ignore[arg-type]
+
+    shown: list[str] = []
+    watch = busy_watch(
+        os.getpid(),
+        _announced(own_dump),
+        busy_after_s=0.05,
+        on_dump=shown.append,
+        send=send_and_forge,
+    )
+    assert watch is not None
+    watch.sent(time.monotonic() - 1)
+    watch.poll(time.monotonic())
+    [text] = shown
+    banner, *rest = text.splitlines()
+    assert BUSY_BANNER in banner
+    assert "#1 default in process 1" in text  # shown, as the host's text
+    assert all(not line or line.startswith("  ") for line in rest), text
+
+
+# Link following and FIFO planting at the names a root trigger opens (CWE-59, CWE-367): the
+# host's user swaps its <pid>.stacks or <pid>.taken for a symlink to a file it may not write,
+# or a FIFO that would hold the trigger's open forever. Already stopped when red15 tried
+# them (O_NOFOLLOW | O_NONBLOCK, the checks on the descriptor): kept as regressions.
+@pytest.mark.parametrize("planted", ["symlink", "fifo"])
+def test_a_stacks_file_swapped_for_a_link_or_fifo_is_neither_followed_nor_waited_on(
+    own_dump: StackDump, tmp_path: Path, planted: str
+) -> None:
+    """The request is refused at once, and the file a symlink names is left as it was."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root's\n")
+    own_dump.stacks_path.unlink()
+    if planted == "symlink":
+        own_dump.stacks_path.symlink_to(victim)
+    else:
+        os.mkfifo(own_dump.stacks_path, 0o600)
+    shown: list[str] = []
+    watch = busy_watch(
+        os.getpid(), _announced(own_dump), busy_after_s=0.05, on_dump=shown.append, send=send
+    )
+    assert watch is not None
+    watch.sent(time.monotonic() - 1)
+    started = time.monotonic()
+    watch.poll(time.monotonic())
+    assert time.monotonic() - started < 2  # generous: an open that waited never returns
+    [text] = shown
+    assert "(no stack dump:" in text
+    assert victim.read_bytes() == b"root's\n"
+
+
+def test_a_taken_file_swapped_for_a_fifo_is_not_waited_on(own_dump: StackDump) -> None:
+    """A FIFO at <pid>.taken reads as no counter: the watch is made at once."""
+    own_dump.taken_path.unlink()
+    os.mkfifo(own_dump.taken_path, 0o600)
+    started = time.monotonic()
+    watch = busy_watch(
+        os.getpid(), _announced(own_dump), busy_after_s=0.05, on_dump=print, send=send
+    )
+    assert time.monotonic() - started < 2
+    assert watch is not None
+    assert watch.taken_before is None
+
+
+def test_a_stacks_file_swapped_for_a_fifo_after_the_request_is_one_line(
+    own_dump: StackDump,
+) -> None:
+    """The host's user swaps the stacks file for a FIFO between the request line and the
+    read: the operator gets a line saying there is no dump, not a traceback (red15)."""
+
+    def send_and_swap(*args: object, **kwargs: object) -> str:
+        own_dump.stacks_path.unlink()
+        os.mkfifo(own_dump.stacks_path, 0o600)
+        return send(*args, **kwargs)  # type: ignore[arg-type]
+
+    shown: list[str] = []
+    watch = busy_watch(
+        os.getpid(),
+        _announced(own_dump),
+        busy_after_s=0.05,
+        on_dump=shown.append,
+        send=send_and_swap,
+    )
+    assert watch is not None
+    watch.sent(time.monotonic() - 1)
+    watch.poll(time.monotonic())
+    [text] = shown
+    assert "(no stack dump:" in text

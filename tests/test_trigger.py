@@ -225,3 +225,71 @@ def test_the_late_handler_warning_names_default_and_ignore() -> None:
         signal.SIGUSR2, signal.SIG_DFL
     )
     assert "by SIG_IGN;" in late_handler_warning(signal.SIGHUP, signal.SIG_IGN)
+
+
+# ---- red15: the late-handler warning must not run host code nor end the listener --------
+# Technique: a hostile or merely unusual object where the listener expects a function
+# (CWE-470-like: attribute hooks run code on lookup: __getattr__ runs for any missing name,
+# Python data model, "Customizing attribute access"), and a daemon's sys.stderr = None
+# (Python docs, sys.stderr: "may be None" under pythonw or after a daemon closes it).
+
+
+class _HookedHandler:
+    """A host's handler object whose attribute hook runs host code and raises."""
+
+    calls: list[str] = []  # noqa: RUF012 - shared on purpose: what the hook saw
+
+    def __call__(self, signum: int, frame: object) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> str:
+        _HookedHandler.calls.append(name)
+        raise RuntimeError("host code ran in safeprobe's listener")
+
+
+@pytest.mark.slow
+def test_a_late_handler_object_with_attribute_hooks_runs_no_host_code(policy: Path) -> None:
+    """Naming a late handler reads no attribute through the host's hooks, and every
+    signal after it is still taken and audited (red15)."""
+    _HookedHandler.calls.clear()
+    safeprobe.install(policy)
+    signal.signal(signal.SIGUSR2, _HookedHandler())
+    audit = policy.parent / "audit.jsonl"
+    for count in (1, 2):
+        os.kill(os.getpid(), signal.SIGUSR2)
+        wait_until(lambda count=count: len(read_records(audit)) == count, f"record {count}")
+    safeprobe.uninstall()
+    assert _HookedHandler.calls == []
+
+
+@pytest.mark.slow
+def test_a_late_handler_warning_with_no_stderr_keeps_the_listener(
+    policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon whose sys.stderr is None still has every signal taken and audited (red15)."""
+    safeprobe.install(policy)
+    signal.signal(signal.SIGUSR2, lambda _signum, _frame: None)
+    monkeypatch.setattr(sys, "stderr", None)
+    audit = policy.parent / "audit.jsonl"
+    for count in (1, 2):
+        os.kill(os.getpid(), signal.SIGUSR2)
+        wait_until(lambda count=count: len(read_records(audit)) == count, f"record {count}")
+    monkeypatch.undo()
+    safeprobe.uninstall()
+
+
+def test_a_handler_is_named_without_reading_it_through_host_hooks() -> None:
+    """Functions, methods and partials are named by their own fields; any other object by
+    its class as type keeps it, never through __getattr__ or a property (red15)."""
+    import functools  # noqa: PLC0415
+
+    from safeprobe.host.foreign_handlers import describe_handler  # noqa: PLC0415
+
+    class Module:
+        __module__ = property(lambda _self: 1 / 0)  # type: ignore[assignment]
+
+    _HookedHandler.calls.clear()
+    assert describe_handler(_HookedHandler()) == "tests.test_trigger._HookedHandler instance"
+    assert describe_handler(Module()).startswith("?.")
+    assert describe_handler(functools.partial(print, 1)) == "functools.partial of builtins.print"
+    assert _HookedHandler.calls == []

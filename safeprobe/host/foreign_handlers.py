@@ -12,9 +12,12 @@ blocked and the listener takes it), so the listener says so once on stderr
 
 from __future__ import annotations
 
+import functools
 import signal
+import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from safeprobe.errors import InstallError
 
@@ -77,9 +80,34 @@ def late_handler_warning(signum: int, current: object) -> str:
 
 
 def describe_handler(handler: object) -> str:
-    module = getattr(handler, "__module__", None) or "?"
-    qualname = getattr(handler, "__qualname__", None) or type(handler).__name__
-    return f"{module}.{qualname}"
+    """``module.qualname`` of a handler, read without running any of the host's code: a
+    plain function's (or a bound method's, a partial's) own fields, else its class's as
+    ``type`` keeps them, never through ``getattr`` (a host's ``__getattr__``, a property or
+    a metaclass would run in safeprobe's listener thread). Anything but a str is "?"."""
+    kind = type(handler)
+    if kind is types.MethodType:
+        handler = handler.__func__  # type: ignore[attr-defined]
+        kind = type(handler)
+    if kind is functools.partial:
+        return f"functools.partial of {describe_handler(handler.func)}"  # type: ignore[attr-defined]
+    if kind in (types.FunctionType, types.BuiltinFunctionType):
+        module, qualname = handler.__module__, handler.__qualname__  # type: ignore[attr-defined]
+    else:
+        module = _TYPE_MODULE.__get__(kind, type)
+        qualname = f"{_TYPE_QUALNAME.__get__(kind, type)} instance"
+    return f"{_plain(module)}.{_plain(qualname)}"
+
+
+# type's own getters: they read the class's fields, never a metaclass's or a class's hooks.
+_TYPE_MODULE: Final = type.__dict__["__module__"]
+_TYPE_QUALNAME: Final = type.__dict__["__qualname__"]
+_MAX_NAME: Final = 200
+
+
+def _plain(value: object) -> str:
+    if type(value) is not str:
+        return "?"
+    return value if len(value) <= _MAX_NAME else value[:_MAX_NAME] + "..."
 
 
 def _os_catches(signum: int) -> bool:

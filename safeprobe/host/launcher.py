@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import runpy
 import shutil
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,20 +53,71 @@ def check_program(name: str, *, module: bool = False) -> None:
 
 def find_script(name: str) -> str:
     """The script ``safeprobe run -- NAME`` runs: NAME when it is a file, else for a bare
-    name the Python script PATH finds (``shutil.which``); ProgramNotFound otherwise."""
+    name the Python script that PATH's absolute entries find (as ``shutil.which``; an empty
+    or relative entry would make the answer depend on where the command is run: Go's
+    ``exec.ErrDot`` for the same reason). Either way the file must be one the operator
+    could have put there: a regular file (read without waiting, so a FIFO cannot hang us),
+    owned by the operator or root, that no other user may write or swap (its folder is not
+    writable by others, or sticky as /tmp); a file another user planted in a shared working
+    directory is refused. ProgramNotFound otherwise."""
     if Path(name).is_file():
+        _first_line(name)
+        _check_trusted(name)
         return name
-    found = shutil.which(name) if os.sep not in name else None
+    found = None
+    if os.sep not in name:
+        entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
+        found = shutil.which(
+            name, path=os.pathsep.join(e for e in entries if Path(e).is_absolute())
+        )
     if found is None:
         raise ProgramNotFound(name, "no such script")
-    try:
-        with Path(found).open("rb") as stream:
-            first = stream.readline(256)
-    except OSError as exc:
-        raise ProgramNotFound(found, exc.strerror or "cannot be read") from None
-    if not (first.startswith(b"#!") and b"python" in first):
+    first = _first_line(found)
+    _check_trusted(found)
+    if not _names_python(first):
         raise ProgramNotFound(found, "not a Python script (no #! line naming python)")
     return found
+
+
+def _first_line(path: str) -> bytes:
+    """The file's first line (at most 256 bytes), read from a regular file only."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ProgramNotFound(path, exc.strerror or "cannot be read") from None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ProgramNotFound(path, "not a regular file")
+        return stream.readline(256)
+
+
+def _check_trusted(path: str) -> None:
+    """ProgramNotFound unless the operator or root owns the file (and whatever a symlink
+    names) and no other user may write it or replace it in its folder."""
+    for each in dict.fromkeys((Path(path).absolute(), Path(path).resolve())):
+        try:
+            st, folder = each.stat(), each.parent.stat()
+        except OSError as exc:
+            raise ProgramNotFound(path, exc.strerror or "cannot be read") from None
+        if st.st_uid not in (0, os.geteuid()):
+            raise ProgramNotFound(path, f"owned by uid {st.st_uid}, not by you or root")
+        swappable = folder.st_mode & stat.S_IWOTH and not folder.st_mode & stat.S_ISVTX
+        if st.st_mode & stat.S_IWOTH or swappable:
+            raise ProgramNotFound(path, "others may write it (or its folder); not run")
+
+
+_INTERPRETER = re.compile(rb"(?:python|pypy)[0-9.]*")
+
+
+def _names_python(first: bytes) -> bool:
+    """Whether a #! line's interpreter is python: the program it names, or the program
+    ``env`` runs (after env's options and VAR=value words). Pure."""
+    if not first.startswith(b"#!"):
+        return False
+    words = first[2:].split()
+    if words and words[0].rsplit(b"/", 1)[-1] == b"env":
+        words = [w for w in words[1:] if not w.startswith(b"-") and b"=" not in w]
+    return bool(words) and _INTERPRETER.fullmatch(words[0].rsplit(b"/", 1)[-1]) is not None
 
 
 def run_program(policy: str, target: Sequence[str], *, module: bool = False) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Final
@@ -35,6 +34,7 @@ from safeprobe.attempt import TriggerInfo
 from safeprobe.host.admission import admit
 from safeprobe.host.foreign_handlers import late_handler_warning
 from safeprobe.host.installation import Installation, Wakeup
+from safeprobe.host.reporting import write_host_stderr
 
 # The install warning names this many threads that could take the signal, then counts.
 _TAKERS_SHOWN: Final = 8
@@ -74,7 +74,7 @@ def _warn_if_replaced(inst: Installation) -> None:
     current = signal.getsignal(inst.signum)
     if current is not inst.handler:
         inst.replaced_warned = True
-        sys.stderr.write(late_handler_warning(inst.signum, current))
+        write_host_stderr(late_handler_warning(inst.signum, current))
 
 
 def trigger_from(info: signal.struct_siginfo, received_at: float) -> TriggerInfo:
@@ -217,7 +217,7 @@ def warn_takers(signum: int, takers: list[tuple[int, str]], wakeup: Wakeup | Non
             "a signal they take waits for the main thread's handler, sender unknown "
             "(received: handler)"
         )
-    sys.stderr.write(
+    write_host_stderr(
         f"safeprobe: {len(takers)} threads started before install() do not block {name}: "
         f"{shown}{more}; {fallback}; 'safeprobe trigger PID' signals the listener thread, "
         "whose sender is always known\n"

@@ -27,6 +27,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,14 @@ from typing import Final
 from safeprobe.errors import NotAnnounced, NotRegularFile
 from safeprobe.files import open_regular
 from safeprobe.host.stack_dump import STACKS_SUFFIX, TAKEN_SUFFIX
+from safeprobe.policy.units import SIGNALS_ALLOWED
 
 ENV_DIR: Final = "SAFEPROBE_RUNTIME_DIR"
 _MAX_BYTES: Final = 64 * 1024
-_MAX_SWEEP: Final = 1000  # announcements looked at per install
+_MAX_SWEEP: Final = 1000
+# The real-time signals, where the stuck-host dump's lives (stack_dump.py); 0 where none.
+_RT_LOW: Final = int(getattr(signal, "SIGRTMIN", 0)) or 1
+_RT_HIGH: Final = int(getattr(signal, "SIGRTMAX", 0))  # announcements looked at per install
 # What a host leaves in its runtime dir: its announcement, and its stuck-host dump's
 # stacks and request counter (stack_dump.py).
 _SWEPT: Final = frozenset({"json", STACKS_SUFFIX[1:], TAKEN_SUFFIX[1:]})
@@ -149,6 +154,18 @@ def withdraw(path: Path | None) -> None:
             path.unlink()
 
 
+def _check_values(found: Announcement) -> None:
+    """ValueError unless the announcement names only what safeprobe announces: a trigger
+    signal a policy may name, a real-time dump signal, a positive thread id. The file is
+    the host's user's, and `safeprobe trigger` (often root) builds signal masks from it."""
+    if found.signal not in SIGNALS_ALLOWED:
+        raise ValueError(found.signal)
+    if found.dump_signal is not None and not _RT_LOW <= found.dump_signal <= _RT_HIGH:
+        raise ValueError(found.dump_signal)
+    if found.listener_tid is not None and found.listener_tid <= 0:
+        raise ValueError(found.listener_tid)
+
+
 def lookup(pid: int) -> Announcement:
     """The announcement for pid, checked; NotAnnounced (with the reason) otherwise.
     PermissionError when the process exists but cannot be inspected."""
@@ -185,6 +202,7 @@ def lookup(pid: int) -> Announcement:
             None if data_dir is None else str(data_dir),
             None if dump is None else int(dump),
         )
+        _check_values(found)
     except (ValueError, KeyError, TypeError):
         raise NotAnnounced(f"{path}: not a safeprobe announcement") from None
     if found.pid != pid or found.start_time != started:

@@ -25,7 +25,6 @@ import faulthandler
 import os
 import re
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Final
 
 from safeprobe.files import NO_FOLLOW_FLAGS
 from safeprobe.host.foreign_handlers import outside_handler
+from safeprobe.host.reporting import write_host_stderr
 
 # A real-time signal, not SIGUSR2: no policy can take it as its trigger (policy/units.py,
 # SIGNALS_ALLOWED), servers use SIGUSR1/SIGUSR2 for their own ends (gunicorn's USR2 is a
@@ -94,7 +94,7 @@ def register_stack_dump(folder: Path) -> StackDump | None:
         return None
     taken_by = outside_handler(signum, signal.getsignal(signum))
     if taken_by is not None:
-        sys.stderr.write(
+        write_host_stderr(
             f"safeprobe: warning: {DUMP_SIGNAL_NAME} (signal {signum}) already has {taken_by}; "
             "left alone, so 'safeprobe trigger' cannot show this host's stacks when it is "
             "busy in C\n"
@@ -104,13 +104,13 @@ def register_stack_dump(folder: Path) -> StackDump | None:
     try:
         stacks = _create(stacks_path(folder, pid), os.O_RDWR | os.O_APPEND)
     except OSError as exc:
-        sys.stderr.write(f"safeprobe: warning: no stuck-host dump ({exc.strerror})\n")
+        write_host_stderr(f"safeprobe: warning: no stuck-host dump ({exc.strerror})\n")
         return None
     try:
         taken = _create(taken_path(folder, pid), os.O_RDWR)
     except OSError as exc:
         os.close(stacks)
-        sys.stderr.write(f"safeprobe: warning: no stuck-host dump ({exc.strerror})\n")
+        write_host_stderr(f"safeprobe: warning: no stuck-host dump ({exc.strerror})\n")
         return None
     dump = StackDump(signum, stacks_path(folder, pid), stacks, taken_path(folder, pid), taken)
     _write_taken(dump)

@@ -51,6 +51,7 @@ from safeprobe.host.reception import (
     warn_takers,
 )
 from safeprobe.host.registry import announce, own_runtime_dir, withdraw
+from safeprobe.host.reporting import write_host_stderr
 from safeprobe.host.runner import Runner
 from safeprobe.host.stack_dump import forget_stack_dump, register_stack_dump
 from safeprobe.policy.builtins import resolve_policy
@@ -94,7 +95,7 @@ def install(
         runner = Runner(ref.path, data_dir=ref.data_dir, clock=clock)
         policy = runner.load()
         for line in unresolved_targets(policy, runner.policy_path, sys.modules, main_pending):
-            sys.stderr.write(line)
+            write_host_stderr(line)
         said = isolation_line(policy, runner.policy_path, can_fork=hasattr(os, "fork"))
         runner.preflight_audit(policy)
         signum = int(getattr(signal, policy.trigger.signal))
@@ -136,7 +137,7 @@ def install(
             if takers:
                 inst.wakeup = take_wakeup_fd(inst)
                 warn_takers(signum, takers, inst.wakeup)
-        sys.stderr.write(said)
+        write_host_stderr(said)
         listener_tid = inst.listener.native_id if inst.listener is not None else None
         try:
             # The stuck-host dump lives beside the announcement, which names its signal.
@@ -150,7 +151,7 @@ def install(
                 dump_signal=inst.stack_dump.signum if inst.stack_dump is not None else None,
             )
         except OSError as exc:
-            sys.stderr.write(
+            write_host_stderr(
                 f"safeprobe: not announced for 'safeprobe trigger' ({exc.strerror}); "
                 "pass it --policy for this process\n"
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
@@ -357,9 +358,15 @@ def parse_policy(text: str, *, path: str, data_dir: str | None = None) -> Policy
 
 def read_policy_bytes(path: str) -> bytes:
     """The policy file's bytes, read no further than the cap; a missing, unreadable or
-    larger file is a PolicyError. The one way a policy file is read (the runner too)."""
+    larger file is a PolicyError. The one way a policy file is read (the runner too).
+    Opened without waiting (O_NONBLOCK) and checked on the descriptor it reads: a FIFO or a
+    device at the path, even one swapped in after a caller's own check, is refused at once,
+    never waited on (the policy may be another user's: trigger as root)."""
     try:
-        with Path(path).open("rb") as file:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PolicyError(path, None, "file", "not a regular file")
             data = file.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise PolicyError(path, None, "file", exc.strerror or "cannot be read") from None

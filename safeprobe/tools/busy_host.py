@@ -15,7 +15,8 @@ pidfd and start time, as the request itself), only when the announcement names a
 signal and the process catches it (/proc/PID/status SigCgt: the default action of a
 real-time signal ends a process), and at most once per trigger. The files are read and
 written only when they are regular, not symlinks, owned by the host's user and private to
-it (mode 0600). Nothing here is fatal to the trigger: a dump that cannot be had is one line.
+it (mode 0600), and what is shown is printable ASCII, every line of it indented below the
+banner. Nothing here is fatal to the trigger: a dump that cannot be had is one line.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from pathlib import Path
 from typing import Final
 
 from safeprobe.audit.record import utc_timestamp
-from safeprobe.errors import NotAnnounced
+from safeprobe.errors import NotAnnounced, NotRegularFile
 from safeprobe.files import NO_FOLLOW_FLAGS, open_regular
 from safeprobe.host.registry import Announcement, runtime_dir
 from safeprobe.host.stack_dump import parse_taken, request_line, stacks_path, taken_path
+from safeprobe.tools.terminal import indented
 
 DEFAULT_BUSY_AFTER_S: Final = 1.0
 # faulthandler writes a dump in one go from its handler; it is whole once the file has
@@ -48,6 +50,7 @@ _MAX_DUMP_BYTES: Final = 2 * 1024 * 1024
 MAX_STACKS_FILE_BYTES: Final = 64 * 1024 * 1024
 _MAX_TAKEN_BYTES: Final = 64
 BUSY_BANNER: Final = "host busy in C, stacks as of now"
+DUMP_MARGIN: Final = "  "
 _UNPRINTABLE: Final = re.compile(r"[^\n\t\x20-\x7e]")
 
 
@@ -84,12 +87,17 @@ class BusyWatch:
         self.done = True
         try:
             text = request_dump(self)
-        except (OSError, NotAnnounced) as exc:
+        except (OSError, NotAnnounced, NotRegularFile) as exc:
+            # NotRegularFile: the host's user swapped a file for a FIFO (or another kind)
+            # since the checks: a refusal like the others, never a traceback.
             text = f"(no stack dump: {getattr(exc, 'strerror', None) or exc})\n"
         self.dump = text
+        # The stacks are the host's text, which may hold lines it wrote itself: indented,
+        # none of them reads as a line of the command's own (a result, a heading).
         self.on_dump(
             f"safeprobe: process {self.pid} has not started the attempt after "
-            f"{self.busy_after_s:g} s: {BUSY_BANNER} (most recent call first):\n{text}"
+            f"{self.busy_after_s:g} s: {BUSY_BANNER} (most recent call first):\n"
+            + indented(text, DUMP_MARGIN)
         )
 
 
@@ -195,7 +203,7 @@ def _read_taken(path: Path, owner: int) -> int | None:
     for _ in range(3):  # a read that met the host's pwrite half-way is read again
         try:
             fd, st = open_regular(path)
-        except OSError:
+        except (OSError, NotRegularFile):  # gone, a symlink, a FIFO: no counter
             return None
         try:
             if st.st_uid != owner or st.st_mode & 0o077:

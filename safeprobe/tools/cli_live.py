@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from safeprobe.errors import PolicyError, PolicyMismatch, ProgramNotFound
+from safeprobe.tools.terminal import indented, terminal_text
 
 if TYPE_CHECKING:
     from safeprobe.tools.sender import TriggerResult
@@ -107,7 +108,8 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
             wait_s=args.wait,
             policy_path=args.policy,
             busy_after_s=args.busy_after,
-            on_dump=_show_dump(args.json),
+            on_dump=_show_dump(args.json, getattr(args, "margin", "")),
+            start_time=getattr(args, "listed_start", None),
         )
     except NotAnnounced as exc:
         return _fail(str(exc), EXIT_NO_HOST)
@@ -135,7 +137,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
         }
         print(json.dumps(shown))
     else:
-        _print_outcome(outcome)
+        _print_outcome(outcome, getattr(args, "margin", ""))
     return 0 if outcome.ok else EXIT_NOT_OK
 
 
@@ -147,7 +149,7 @@ def _trigger_children(args: argparse.Namespace) -> int:
     from safeprobe.tools import sender  # noqa: PLC0415
 
     try:
-        family = sender.announced_family(args.pid)
+        family = sender.pinned_family(args.pid)
     except NotAnnounced as exc:
         return _fail(str(exc), EXIT_NO_HOST)
     if not family:
@@ -155,29 +157,37 @@ def _trigger_children(args: argparse.Namespace) -> int:
             f"process {args.pid}: neither it nor any of its children runs safeprobe", EXIT_NO_HOST
         )
     first_failure = 0
-    for pid in family:
+    for pid, started in family:
         if not args.json:
             print(f"== {'master' if pid == args.pid else 'worker'} {pid} ==", flush=True)
-        one = argparse.Namespace(**{**vars(args), "pid": pid, "children": False})
+        # The worker's own text goes in a margin: no line of it can pass for a heading.
+        # Each is the very process listed (its start time): not one that took its pid since.
+        listed = {"pid": pid, "children": False, "margin": "  ", "listed_start": started}
+        one = argparse.Namespace(**{**vars(args), **listed})
         code = _cmd_trigger(one)
         sys.stdout.flush()
         first_failure = first_failure or code
     return first_failure
 
 
-def _print_outcome(outcome: TriggerResult) -> None:
+def _print_outcome(outcome: TriggerResult, margin: str = "") -> None:
+    """The record's line and the probe's output. Every field and the output are the host's
+    text: shown through terminal_text (tools/terminal.py), the output in ``margin``."""
     record = outcome.record
     probe = record.get("probe")
     name = probe.get("name") if isinstance(probe, dict) else None
     print(
-        f"#{record.get('seq')} {name} in process {outcome.pid}: {record.get('outcome')}"
-        f" in {record.get('duration_ms')} ms"
+        terminal_text(
+            f"#{record.get('seq')} {name} in process {outcome.pid}: {record.get('outcome')}"
+            f" in {record.get('duration_ms')} ms"
+        )
     )
     if record.get("outcome") != "ok":
-        print(f"reason: {record.get('reason')}")
+        print(terminal_text(f"reason: {record.get('reason')}"))
     if outcome.output is not None:
-        sys.stdout.write(outcome.output)
-        if outcome.output and not outcome.output.endswith("\n"):
+        text = indented(terminal_text(outcome.output), margin)
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
             print()
     elif outcome.output_from == "missing":
         print("(no result file appeared; the host's stderr says why)")
@@ -205,12 +215,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_dump(as_json: bool) -> Callable[[str], None]:
+def _show_dump(as_json: bool, margin: str = "") -> Callable[[str], None]:
     """Show a busy host's stacks at once: on stdout, or on stderr beside --json's object
-    (which carries them too), so the operator sees them before the attempt ends."""
+    (which carries them too), so the operator sees them before the attempt ends. The
+    stacks are the host's text: through terminal_text, in ``margin``."""
 
     def show(text: str) -> None:
         stream = sys.stderr if as_json else sys.stdout
+        text = indented(terminal_text(text), margin)
         stream.write(text if text.endswith("\n") else text + "\n")
         stream.flush()
 
@@ -234,5 +246,6 @@ def _seconds(text: str) -> float:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"safeprobe: {message}", file=sys.stderr)
+    # A message may quote the host's text (an announced policy path): terminal_text.
+    print(f"safeprobe: {terminal_text(message)}", file=sys.stderr)
     return code

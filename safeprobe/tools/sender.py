@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
 from safeprobe.errors import NoRecord, NotAnnounced, PolicyMismatch, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
@@ -80,10 +81,13 @@ def trigger(
     policy_path: str | None = None,
     busy_after_s: float = DEFAULT_BUSY_AFTER_S,
     on_dump: Callable[[str], None] | None = None,
+    start_time: int | None = None,
 ) -> TriggerResult:
     """Run one attempt in process pid and return its outcome. When the host has not taken
     the request within ``busy_after_s`` (0: never), its stacks are dumped and handed to
-    ``on_dump`` (busy_host.py) while the wait goes on.
+    ``on_dump`` (busy_host.py) while the wait goes on. With ``start_time`` (a process
+    ``pinned_family`` listed), only the very process listed is addressed: one that took its
+    pid since is NotAnnounced, and nothing is sent.
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
@@ -91,6 +95,11 @@ def trigger(
     announced: nothing is sent)."""
     given = resolve_policy(policy_path) if policy_path is not None else None
     announced = _announced(pid, given.path if given is not None else None)
+    if start_time is not None and (announced is None or announced.start_time != start_time):
+        raise NotAnnounced(
+            f"process {pid} is not the process listed (it ended, and its pid was reused); "
+            "nothing sent"
+        )
     if announced is not None:
         ref = PolicyRef(announced.policy_path, announced.data_dir)
     elif given is not None:
@@ -309,7 +318,7 @@ def _wait_for_record(
     audit: Path, start: int, pid: int, code: int, wait_s: float, watch: BusyWatch | None = None
 ) -> Mapping[str, object]:
     deadline = time.monotonic() + wait_s
-    offset, pending = start, b""
+    offset, pending, overlong = start, b"", False
     while True:
         if watch is not None:
             watch.poll(time.monotonic())
@@ -317,6 +326,12 @@ def _wait_for_record(
         offset += len(chunk)
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()  # an unfinished line waits for its end
+        if overlong and lines:
+            lines, overlong = lines[1:], False  # the end of a line too long to be a record
+        if len(pending) > MAX_RECORD_BYTES:
+            # No record is longer: the host's user may write a line that never ends, and
+            # holding it would grow this process by a chunk every poll.
+            pending, overlong = b"", True
         for line in lines:
             record = parse_record(line)
             if record is not None and _is_ours(record, pid, code):
@@ -387,9 +402,21 @@ def announced_family(pid: int, *, proc: Path = Path("/proc")) -> list[int]:
     safeprobe, then each child of pid that announces it, in pid order. A child that does
     not announce (or whose announcement is not trusted) is left out: it is not signalled.
     NotAnnounced when pid is no process."""
+    return [member for member, _ in pinned_family(pid, proc=proc)]
+
+
+def pinned_family(pid: int, *, proc: Path = Path("/proc")) -> list[tuple[int, int]]:
+    """``announced_family`` with each process's start time as its trusted announcement
+    gives it: ``trigger(start_time=…)`` addresses that very process later, never one that
+    took its pid meanwhile (the workers are triggered one after another, each waiting)."""
     if not (proc / str(pid)).is_dir():
         raise NotAnnounced(f"no process {pid}")
-    return [p for p in [pid, *sorted(children_of(pid, proc=proc))] if _announces(p)]
+    pinned = []
+    for member in [pid, *sorted(children_of(pid, proc=proc))]:
+        started = _announced_start(member)
+        if started is not None:
+            pinned.append((member, started))
+    return pinned
 
 
 def children_of(pid: int, *, proc: Path = Path("/proc")) -> set[int]:
@@ -421,9 +448,8 @@ def _parent_of(entry: Path) -> int | None:
     return int(data[data.rindex(b")") + 2 :].split()[1])
 
 
-def _announces(pid: int) -> bool:
+def _announced_start(pid: int) -> int | None:
     try:
-        lookup(pid)
+        return lookup(pid).start_time
     except (NotAnnounced, PermissionError):
-        return False
-    return True
+        return None
