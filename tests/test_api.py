@@ -13,12 +13,14 @@ from tests.harness import REPO
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:
+    """__all__ is sorted, and every name in it exists in the package."""
     assert list(safeprobe.__all__) == sorted(safeprobe.__all__)
     for name in safeprobe.__all__:
         assert hasattr(safeprobe, name), name
 
 
 def test_every_error_derives_from_safeprobe_error() -> None:
+    """Every exception class the package exports derives from SafeprobeError."""
     for name in safeprobe.__all__:
         value = getattr(safeprobe, name)
         if isinstance(value, type) and issubclass(value, Exception):

@@ -72,6 +72,7 @@ def test_a_record_arrives_intact_as_rfc5424(rsyslogd: Rsyslog, tmp_path: Path, v
 def test_facility_is_configurable_and_refusals_are_notices(
     rsyslogd: Rsyslog, tmp_path: Path
 ) -> None:
+    """A record goes out with the configured facility, and a refusal goes at notice severity."""
     marker = f"m-{uuid.uuid4()}"
     record = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False).append(
         _fields(marker, outcome="unauthorized")

@@ -52,6 +52,7 @@ def run_on_terminal(*args: str, **env: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_audit_verify_reports_intact_and_tampered_chains(tmp_path: Path) -> None:
+    """audit verify exits 0 on an intact chain and 1 naming the edited line, as text and JSON."""
     log = tmp_path / "audit.jsonl"
     sink = AuditSink(str(log))
     for n in range(3):
@@ -74,6 +75,7 @@ def test_audit_verify_reports_intact_and_tampered_chains(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
+    """An unknown or missing subcommand exits 2."""
     assert run_cli("no-such-command").returncode == 2
     assert run_cli().returncode == 2
 

@@ -50,11 +50,13 @@ def test_compiler_crash_is_a_refusal_not_a_fallback() -> None:
 
 
 def test_nul_byte_is_refused() -> None:
+    """Source with a NUL byte is refused as a compile error."""
     with pytest.raises(ProbeCompileError):
         compile_probe("x = 1\x00\n", path="p.py")
 
 
 def test_ticks_are_added_to_loops_functions_and_lambdas() -> None:
+    """Compiled loops, functions and lambdas call the tick, enter and leave hooks."""
     code = compile_probe("while x:\n    pass\ndef f():\n    return 1\ng = lambda: 2\n", path="p.py")
     names = set(code.co_names)
     for const in code.co_consts:
@@ -64,11 +66,13 @@ def test_ticks_are_added_to_loops_functions_and_lambdas() -> None:
 
 
 def test_guarded_operators_and_fstrings_go_through_hooks() -> None:
+    """Guarded operators and f-string formatting compile to calls of their hooks."""
     code = compile_probe("a = b * c\nd = e ** f\ng = f'{h!r:>3}'\n", path="p.py")
     assert {"_binop_", "_format_"} <= set(code.co_names)
 
 
 def test_cache_compiles_once_per_digest() -> None:
+    """The code cache compiles once per source digest and reuses the code after."""
     cache = CodeCache()
     first = cache.get_or_compile("x = 1\n", path="p.py", sha256="aa")
     again = cache.get_or_compile("x = 1\n", path="p.py", sha256="aa")

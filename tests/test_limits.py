@@ -41,6 +41,7 @@ class FakeClock:
 
 
 def test_deadline_stops_at_the_first_tick_past_it() -> None:
+    """The first tick past the deadline stops the probe as a timeout under limits.timeout."""
     clock = FakeClock()
     budget = Budget(timeout_s=0.5, max_steps=10**9, max_items=10, clock=clock)
     budget.tick()
@@ -63,6 +64,7 @@ def test_stop_is_sticky_after_being_caught() -> None:
 
 
 def test_call_depth_is_capped() -> None:
+    """Entering one call past MAX_CALL_DEPTH stops the probe for recursion."""
     budget = Budget(timeout_s=1, max_steps=10**9, max_items=10, clock=FakeClock())
     for _ in range(MAX_CALL_DEPTH):
         budget.enter()
@@ -71,6 +73,7 @@ def test_call_depth_is_capped() -> None:
 
 
 def test_output_is_capped_on_a_character_boundary() -> None:
+    """Output is cut at the byte cap on a character boundary, and the cut is marked."""
     out = OutputBuffer(max_bytes=5)
     out.write("abcé")  # 5 bytes
     out.write("é")
@@ -84,6 +87,7 @@ def test_output_is_capped_on_a_character_boundary() -> None:
 
 @pytest.mark.slow
 def test_forked_work_returns_its_bytes_and_exit_code() -> None:
+    """Work run in a forked child returns its bytes and a clean exit."""
 
     report = run_forked(
         lambda _send: b"hello", deadline_s=5, max_payload_bytes=100, memory_bytes=2**28
@@ -142,6 +146,7 @@ def test_forked_child_stuck_in_c_is_killed_at_the_deadline() -> None:
 
 @pytest.mark.slow
 def test_forked_child_crash_is_reported_not_raised() -> None:
+    """A forked child that crashes is reported with its signal, not raised."""
 
     report = run_forked(
         lambda _send: os.kill(os.getpid(), signal.SIGSEGV) or b"",
@@ -173,6 +178,7 @@ def test_forked_child_memory_is_limited_in_the_child_only() -> None:
 
 @pytest.mark.slow
 def test_forked_child_sending_too_much_is_cut() -> None:
+    """A forked child sending more than the payload cap is cut near the cap, and says so."""
 
     report = run_forked(
         lambda _send: b"x" * 10**6, deadline_s=5, max_payload_bytes=1000, memory_bytes=2**28

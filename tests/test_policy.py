@@ -510,12 +510,14 @@ def test_top_level_must_be_a_mapping(text: str, kind: str) -> None:
 
 
 def test_output_file_resolves_its_folder_against_the_policy() -> None:
+    """output_dir resolves against the policy's folder and defaults to results there."""
     policy = parse_policy(MINIMAL + "output: file\noutput_dir: out\n", path="/p/app.yaml")
     assert (policy.output, policy.output_dir) == ("file", "/p/out")
     assert parse_policy(MINIMAL, path="/p/app.yaml").output_dir == "/p/results"
 
 
 def test_named_probes_resolve_and_answer_their_request_codes() -> None:
+    """Named probes resolve beside the policy and answer their request codes, and no others."""
     text = MINIMAL + "probes:\n  threads: {path: t.py}\n  cache-stats: {path: c.py}\n"
     policy = parse_policy(text, path="/p/app.yaml")
     assert {n: s.path for n, s in policy.probes.items()} == {
@@ -535,6 +537,7 @@ def test_named_probes_resolve_and_answer_their_request_codes() -> None:
 
 @given(name=st.from_regex(r"[a-z][a-z0-9_-]{0,62}", fullmatch=True))
 def test_every_valid_probe_name_has_a_nonzero_31_bit_code(name: str) -> None:
+    """Every valid probe name but the default's has a nonzero request code below 2**31."""
     code = request_code(name)
     assert (code == 0) == (name == DEFAULT_PROBE)
     assert 0 <= code < 2**31
@@ -562,6 +565,7 @@ def test_every_valid_probe_name_has_a_nonzero_31_bit_code(name: str) -> None:
     ],
 )
 def test_bad_named_probes_and_outputs_are_refused(text: str, field: str, problem: str) -> None:
+    """A bad named probe or output setting is refused, naming its field and problem."""
     error = policy_error(MINIMAL + text)
     assert error.field == field
     assert problem in error.problem
@@ -585,6 +589,7 @@ def test_audit_syslog_defaults_to_the_local_socket_auth_facility_and_fail_closed
     ["/run/rsyslog.sock", "udp://127.0.0.1:514", "tcp://logs.example:6514", "udp://[::1]:514"],
 )
 def test_audit_syslog_accepts_socket_paths_and_udp_tcp_addresses(address: str) -> None:
+    """audit.syslog accepts a socket path or a udp or tcp address, and a facility."""
     text = MINIMAL + f"audit:\n  syslog:\n    address: '{address}'\n    facility: local3\n"
     syslog = parse_policy(text, path="/p/policy.yaml").audit.syslog
     assert syslog is not None

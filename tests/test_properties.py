@@ -75,6 +75,7 @@ def _probe(ops: list[str]) -> str:
 def test_allowed_operations_never_change_the_host(
     folder: Path, value: object, ops: list[str]
 ) -> None:
+    """No allowed sequence of operations on any host value changes that value or its type."""
     module = types.ModuleType(MODULE)
     module.data = value  # type: ignore[attr-defined]
     before = copy.deepcopy(value)

@@ -113,6 +113,7 @@ def test_allowlist_answers_full_traverse_or_none(patterns, path, access) -> None
 
 
 def test_allowlist_rejects_bad_patterns() -> None:
+    """An allow pattern with a dunder name is rejected."""
     with pytest.raises(ValueError, match="bad allow pattern"):
         Allowlist.parse(["data.__class__"])
 
@@ -140,6 +141,7 @@ def test_read_attribute_bypasses_host_getattribute() -> None:
 
 
 def test_read_attribute_reads_slots_and_namedtuple_fields() -> None:
+    """read_attribute reads slots and namedtuple fields."""
     assert read_attribute(Inner(), "level") == 3
     assert read_attribute(Point(1, 2), "y") == 2
 
@@ -154,6 +156,7 @@ def test_render_of_hostile_object_runs_no_host_code() -> None:
 
 
 def test_view_of_dict_renders_exactly_like_python() -> None:
+    """A view of a dict renders by repr, str and format exactly as the dict does."""
     data = {
         "a": "aaa",
         "b": [1, 2.5, None, True],
@@ -245,6 +248,7 @@ def test_one_secret_key_among_many_is_redacted_in_every_walk() -> None:
 
 
 def test_redacted_attribute_reads_as_marker() -> None:
+    """A redacted attribute reads as the marker, at any depth, and never shows its value."""
     view = wrap(Plain(), (), _ctx())
     assert view.sp_getattr("password") is REDACTED
     assert view.sp_getattr("inner").sp_getattr("secret_key") is REDACTED
@@ -253,6 +257,7 @@ def test_redacted_attribute_reads_as_marker() -> None:
 
 
 def test_attribute_outside_allowlist_is_denied_and_recorded() -> None:
+    """An attribute outside the allowlist is denied, and the denial is recorded."""
     denials: list[ProbeDenied] = []
     view = wrap(Plain(), (), _ctx(("data",), denials=denials))
     assert view.sp_getattr("data")["a"] == "aaa"
@@ -285,6 +290,7 @@ def test_traverse_only_path_refuses_items_and_iteration() -> None:
     ],
 )
 def test_every_write_through_a_view_is_refused(write) -> None:
+    """Every kind of write through a view is refused, and the wrapped dict is unchanged."""
     data = {"a": 1}
     view = wrap(data, (), _ctx())
     with pytest.raises(ProbeDenied, match="read-only"):
@@ -293,6 +299,7 @@ def test_every_write_through_a_view_is_refused(write) -> None:
 
 
 def test_views_cannot_be_pickled_or_copied_into_the_host_object() -> None:
+    """A view cannot be pickled, and a copy of its copy is a plain value."""
     view = wrap({"a": 1}, (), _ctx())
     with pytest.raises(TypeError):
         pickle.dumps(view)
@@ -312,12 +319,14 @@ def test_iteration_is_a_snapshot() -> None:
 
 
 def test_container_over_max_items_is_refused() -> None:
+    """Iterating a container over max_items is refused."""
     view = wrap(list(range(50)), (), _ctx(max_items=10))
     with pytest.raises(ProbeDenied, match="max_items"):
         list(view)
 
 
 def test_deque_namedtuple_dataclass_and_sets_render() -> None:
+    """Deques, namedtuples, dataclasses and sets render as plain Python prints them."""
     ctx = _ctx()
     assert repr(wrap(collections.deque([1, 2]), (), ctx)) == "deque([1, 2])"
     assert repr(wrap(Point(1, 2), (), ctx)) == "Point(x=1, y=2)"  # as plain Python prints it
@@ -327,6 +336,7 @@ def test_deque_namedtuple_dataclass_and_sets_render() -> None:
 
 
 def test_rendering_is_bounded_and_marks_cuts() -> None:
+    """Rendering is bounded in items, characters and depth, and marks each cut."""
     limits = RenderLimits(max_depth=2, max_items=3, max_str_chars=5)
     assert render(list(range(10)), depth=0, limits=limits) == "[0, 1, 2, …(+7 more)]"
     assert render("abcdefgh", depth=0, limits=limits) == "'abcde'…(+3 chars)"
@@ -343,6 +353,7 @@ def test_mapping_lookup_never_calls_missing_of_defaultdict() -> None:
 
 
 def test_unhashable_or_host_keys_are_refused() -> None:
+    """Looking up a view by a key that is itself a view is refused."""
     view = wrap({"a": 1}, (), _ctx())
     with pytest.raises(ProbeDenied, match="key"):
         view[wrap([1], (), _ctx())]

@@ -20,6 +20,7 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_announce_lookup_withdraw(runtime: Path) -> None:
+    """An announcement is a 0644 file found by pid, with its policy and signal, until withdrawn."""
     path = announce("/etc/app/policy.yaml", signal="SIGQUIT", listener_tid=7)
     assert path == runtime / f"{os.getpid()}.json"
     assert path.stat().st_mode & 0o777 == 0o644
@@ -54,6 +55,7 @@ def test_an_announcement_without_data_dir_still_reads(runtime: Path) -> None:
 
 
 def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) -> None:
+    """An announcement whose start time differs from the process's is refused as stale."""
     path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert path is not None
     body = json.loads(path.read_text())
@@ -63,6 +65,7 @@ def test_a_stale_announcement_for_a_reused_pid_is_not_believed(runtime: Path) ->
 
 
 def test_an_announcement_others_can_write_is_not_believed(runtime: Path) -> None:
+    """An announcement file others can write is not trusted."""
     path = announce("/p.yaml", signal="SIGQUIT", listener_tid=None)
     assert path is not None
     path.chmod(0o666)
@@ -71,6 +74,7 @@ def test_an_announcement_others_can_write_is_not_believed(runtime: Path) -> None
 
 
 def test_announcements_of_dead_processes_are_swept(runtime: Path) -> None:
+    """Announcing sweeps away the announcements of dead processes."""
     runtime.mkdir(mode=0o755)
     dead = runtime / "999999999.json"
     dead.write_text("{}")
@@ -79,6 +83,7 @@ def test_announcements_of_dead_processes_are_swept(runtime: Path) -> None:
 
 
 def test_no_process_and_an_unsafe_runtime_dir(runtime: Path) -> None:
+    """Lookup of a missing pid says so, and announcing into a world-writable folder is refused."""
     with pytest.raises(NotAnnounced, match="no process"):
         lookup(999_999_999)
     runtime.mkdir(mode=0o777)

@@ -10,6 +10,7 @@ from safeprobe.probe.render import RenderLimits, int_text, render
 
 
 def test_an_int_alone_is_pythons_text() -> None:
+    """A huge int alone, positive or negative, renders as Python's own text for it."""
     assert render(2**1000, depth=0) == str(2**1000)
     assert int_text(-(10**300)) == str(-(10**300))
 

@@ -18,6 +18,7 @@ def _read(path: str) -> str:
 
 
 def test_a_result_file_is_new_and_private(tmp_path: Path) -> None:
+    """A result file is private in a private folder, and an existing one is never overwritten."""
     folder = tmp_path / "results"
     path = write_result(str(folder), 42, 7, MAC, "héllo\n")
     assert path == str(folder / "42-7-0123456789abcdef.txt")
@@ -29,6 +30,7 @@ def test_a_result_file_is_new_and_private(tmp_path: Path) -> None:
 
 
 def test_a_symlink_planted_at_the_name_or_as_the_folder_is_refused(tmp_path: Path) -> None:
+    """A symlink planted at the file's name or as the folder is refused, and its target is kept."""
     folder = tmp_path / "results"
     folder.mkdir(mode=0o700)
     victim = tmp_path / "victim"
@@ -44,6 +46,7 @@ def test_a_symlink_planted_at_the_name_or_as_the_folder_is_refused(tmp_path: Pat
 
 
 def test_a_folder_others_can_write_is_refused(tmp_path: Path) -> None:
+    """A result folder others can write is refused as not ours alone."""
     folder = tmp_path / "results"
     folder.mkdir()
     folder.chmod(0o777)
@@ -52,6 +55,7 @@ def test_a_folder_others_can_write_is_refused(tmp_path: Path) -> None:
 
 
 def test_each_host_keeps_its_newest_files_and_leaves_others_alone(tmp_path: Path) -> None:
+    """Each host keeps only its newest result files, and other hosts' files are left alone."""
     folder = tmp_path / "results"
     write_result(str(folder), 99, 1, MAC, "another host's")
     for seq in range(2, KEEP_PER_HOST + 12):
@@ -77,6 +81,7 @@ def test_reading_refuses_what_the_host_did_not_write(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file away")
 def test_a_file_owned_by_a_third_user_is_refused(tmp_path: Path) -> None:
+    """Reading a result file owned by neither us nor the expected owner is refused."""
     path = write_result(str(tmp_path / "r"), 1, 1, MAC, "planted")
     os.chown(path, 65534, 65534)
     with pytest.raises(PermissionError, match="not a result file"):

@@ -40,6 +40,7 @@ def _log(tmp_path: Path) -> Path:
 
 
 def test_filters_combine_and_each_narrows(tmp_path: Path) -> None:
+    """Record filters by pid, outcome, time window and probe each narrow, and combine."""
     records, skipped = read_records(str(_log(tmp_path)))
     assert skipped == 0
     pick = [r["seq"] for r in records if RecordFilter(pid=2).matches(r)]
@@ -83,6 +84,7 @@ def test_a_time_that_is_neither_iso_nor_a_duration_is_a_value_error(text: str) -
 
 
 def test_row_shows_time_sender_probe_digest_outcome_and_reason() -> None:
+    """A table row shows the time, sender, probe, digest, outcome and reason."""
     row = format_row(_record("2026-11-27T02:00:00.000000Z", "denied", 2, "bar.py"))
     for part in ("2026-11-27T02:00:00", "0/10", "bar.py", "abababab", "denied", "rule: problem"):
         assert part in row
@@ -110,6 +112,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_show_command_table_and_json(tmp_path: Path) -> None:
+    """audit show prints a filtered table, or one JSON record a line."""
     log = _log(tmp_path)
     table = _cli(str(log), "--outcome", "ok")
     assert table.returncode == 0
@@ -120,6 +123,7 @@ def test_show_command_table_and_json(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_show_follow_prints_new_records(tmp_path: Path) -> None:
+    """audit show --follow prints the existing records, then each new one as it is appended."""
     log = _log(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     with subprocess.Popen(

@@ -44,6 +44,7 @@ def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
 
 @pytest.mark.slow
 def test_run_probe_returns_output_and_audits_once(tmp_path: Path, host_module, capsys) -> None:
+    """run_probe returns the redacted output and writes one audit record without the secret."""
     policy = _setup(tmp_path, "print(state['count'], state['token'])\n")
     attempt = run_probe(policy)
     assert attempt.outcome is Outcome.OK
@@ -57,6 +58,7 @@ def test_run_probe_returns_output_and_audits_once(tmp_path: Path, host_module, c
 
 @pytest.mark.slow
 def test_probe_edits_are_seen_and_cached_code_reused(tmp_path: Path, host_module) -> None:
+    """An edited probe is run as edited, and each attempt is audited."""
     policy = _setup(tmp_path, "print(1)\n")
     assert run_probe(policy).output == "1\n"
     assert run_probe(policy).output == "1\n"
@@ -66,6 +68,7 @@ def test_probe_edits_are_seen_and_cached_code_reused(tmp_path: Path, host_module
 
 
 def test_missing_module_is_an_error_not_an_import(tmp_path: Path) -> None:
+    """An exposure naming a module not loaded is an error, and the module is not imported."""
     policy = _setup(tmp_path, "print(1)\n", expose={"x": {"target": "json_not_loaded_xyz:a"}})
     attempt = run_probe(policy)
     assert attempt.outcome is Outcome.ERROR
@@ -90,6 +93,7 @@ def test_unwritable_audit_means_the_probe_does_not_run(tmp_path: Path, host_modu
 
 
 def test_policy_broken_before_any_good_load_is_refused_unaudited(tmp_path: Path) -> None:
+    """A policy broken before any good load is rejected, unaudited, naming the problem."""
     path = tmp_path / "policy.yaml"
     path.write_text("version: 2\n")
     attempt = run_probe(path)
@@ -100,6 +104,7 @@ def test_policy_broken_before_any_good_load_is_refused_unaudited(tmp_path: Path)
 
 @pytest.mark.slow
 def test_execute_bound_to_a_view_is_refused(tmp_path: Path, host_module) -> None:
+    """A probe binding execute to a view is denied: execute must be a function."""
     policy = _setup(tmp_path, "execute = state\n")
     attempt = run_probe(policy)
     assert attempt.outcome is Outcome.DENIED

@@ -141,6 +141,7 @@ BENIGN = [
 
 @pytest.mark.parametrize(("probe", "expected"), BENIGN)
 def test_benign_probe_prints_exactly(tmp_path: Path, host, probe: str, expected: str) -> None:
+    """A benign probe runs and prints exactly what plain Python would."""
     outcome, output, reason = _run(tmp_path, probe + "\n")
     assert outcome is Outcome.OK, reason
     assert output == expected
@@ -172,6 +173,7 @@ def test_unpacking_the_wrong_number_of_items_raises(tmp_path: Path, host, probe:
 
 @pytest.mark.parametrize(("probe", "rule"), REFUSED)
 def test_refused_probe_names_its_rule(tmp_path: Path, host, probe: str, rule: str) -> None:
+    """A refused probe is denied or fails to compile, and the reason names its rule."""
     outcome, _output, reason = _run(tmp_path, probe + "\n")
     assert outcome in (Outcome.DENIED, Outcome.COMPILE_ERROR), reason
     assert rule in reason

@@ -44,11 +44,13 @@ def test_a_new_string_is_estimated_at_least_its_size(left: str, right: str) -> N
 
 @given(st.binary())
 def test_a_new_bytes_is_estimated_at_least_its_size(data: bytes) -> None:
+    """The estimate for a new bytes object is at least its real size."""
     assert sized_bytes(data, len(data)) >= sys.getsizeof(data)
 
 
 @given(st.integers(min_value=-(2**50000), max_value=2**50000))
 def test_an_int_is_estimated_at_least_its_size(number: int) -> None:
+    """The estimate for an int is at least its real size."""
     assert int_bytes(number.bit_length()) >= sys.getsizeof(number)
 
 
@@ -72,6 +74,7 @@ def test_small_ints_and_latin1_characters_cost_nothing_per_item() -> None:
 
 @given(st.text(min_size=1))
 def test_a_split_part_costs_at_least_an_empty_part_and_its_slot(text: str) -> None:
+    """A split part is charged at least an empty part and its list slot, for str and bytes."""
     assert part_bytes(text) >= sys.getsizeof(text[:0]) + 8
     assert part_bytes(text.encode()) >= sys.getsizeof(b"") + 8
 

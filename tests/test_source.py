@@ -20,6 +20,7 @@ def _probe(tmp_path: Path, text: str = "print(1)\n", mode: int = 0o644) -> Path:
 
 
 def test_reads_text_digest_size_owner_and_mode(tmp_path: Path) -> None:
+    """read_probe returns the text with its digest, size, owner and mode."""
     path = _probe(tmp_path)
     source = read_probe(str(path))
     assert source.text == "print(1)\n"
@@ -39,6 +40,7 @@ def test_reads_text_digest_size_owner_and_mode(tmp_path: Path) -> None:
     ],
 )
 def test_refusals_name_their_rule(tmp_path: Path, setup, rule: str) -> None:
+    """Each refused probe file raises ProbeRejected naming its rule and its path."""
     path = _probe(tmp_path)
     setup(path)
     with pytest.raises(ProbeRejected) as info:
@@ -48,6 +50,7 @@ def test_refusals_name_their_rule(tmp_path: Path, setup, rule: str) -> None:
 
 
 def test_symlink_is_refused_even_to_a_good_file(tmp_path: Path) -> None:
+    """A symlink is refused even when it points at a good probe file."""
     real = _probe(tmp_path)
     link = tmp_path / "link.py"
     link.symlink_to(real)
@@ -56,6 +59,7 @@ def test_symlink_is_refused_even_to_a_good_file(tmp_path: Path) -> None:
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    """A FIFO at the probe path is refused by file type, without blocking."""
     fifo = tmp_path / "fifo.py"
     os.mkfifo(fifo)
     with pytest.raises(ProbeRejected, match="file-type"):
@@ -63,12 +67,14 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 
 def test_owner_not_in_policy_is_refused(tmp_path: Path) -> None:
+    """A probe file whose owner the policy does not list is refused."""
     path = _probe(tmp_path)
     with pytest.raises(ProbeRejected, match="owner"):
         read_probe(str(path), owners=("no-such-user-xyz",))
 
 
 def test_sha256_pins_refuse_other_content(tmp_path: Path) -> None:
+    """A file matching a sha256 pin is read, and one matching none is refused."""
     path = _probe(tmp_path)
     good = hashlib.sha256(b"print(1)\n").hexdigest()
     assert read_probe(str(path), sha256_pins=(good,)).sha256 == good
@@ -93,6 +99,7 @@ def test_a_pinned_probe_may_be_writable_by_group_or_others(tmp_path: Path, mode:
 
 
 def test_owner_names_map_to_uids() -> None:
+    """Owner names, "current" and numeric uids map to the uids they name."""
     assert allowed_owner_uids(("root", "current", "12345"), current_uid=777) == frozenset(
         {0, 777, 12345}
     )

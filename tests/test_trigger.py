@@ -40,6 +40,7 @@ def policy(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_install_signal_uninstall_restores_everything(policy: Path) -> None:
+    """A signal after install runs the probe, and uninstall restores handler, mask and threads."""
     handler = signal.getsignal(signal.SIGUSR2)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     threads = threading.active_count()
@@ -58,12 +59,14 @@ def test_install_signal_uninstall_restores_everything(policy: Path) -> None:
 
 
 def test_install_twice_is_refused(policy: Path) -> None:
+    """A second install is refused as already installed."""
     safeprobe.install(policy)
     with pytest.raises(InstallError, match="already installed"):
         safeprobe.install(policy)
 
 
 def test_install_off_the_main_thread_is_refused(policy: Path) -> None:
+    """install off the main thread is refused, saying it needs the main thread."""
     errors: list[BaseException] = []
 
     def attempt() -> None:
@@ -80,6 +83,7 @@ def test_install_off_the_main_thread_is_refused(policy: Path) -> None:
 
 
 def test_install_with_a_bad_policy_raises_and_installs_nothing(tmp_path: Path) -> None:
+    """install with a bad policy raises PolicyError and leaves the signal handler as it was."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nprobe: {path: p.py}\nexpsoe: {}\n")
     handler = signal.getsignal(signal.SIGQUIT)

@@ -28,12 +28,14 @@ HARMLESS = [
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_paths_outside_the_allowlist_are_refused(attack, probe: str) -> None:
+    """A read outside the allowlist is denied or fails, and the host is unchanged."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]
 
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_rendering_shows_only_allowed_attributes(attack, probe: str) -> None:
+    """Printing an exposure shows none of the host attributes the policy leaves out."""
     record = attack(probe, frozenset({"ok"}))
     report = record["_report"]
     assert "property_calls" not in report

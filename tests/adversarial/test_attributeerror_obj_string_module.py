@@ -19,5 +19,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_exception_objects_and_string_module_are_unreachable(attack, probe: str) -> None:
+    """An exception's obj attribute and the string module stay out of a probe's reach."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "compile_error"), record["reason"]

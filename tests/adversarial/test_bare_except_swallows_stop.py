@@ -18,6 +18,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_a_caught_stop_still_stops(attack, probe: str) -> None:
+    """A probe that catches the stop still ends as a limit or timeout within five seconds."""
     record = attack(probe)
     assert record["outcome"] in ("limit", "timeout"), record["reason"]
     assert record["duration_ms"] < 5000

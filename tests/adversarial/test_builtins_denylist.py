@@ -38,5 +38,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_unsafe_builtins_are_not_in_the_namespace(attack, probe: str) -> None:
+    """Every unsafe builtin is missing from the probe's namespace or refused by the compiler."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "compile_error"), record["reason"]

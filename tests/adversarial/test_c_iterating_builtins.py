@@ -32,6 +32,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_c_iterating_builtins_are_bounded(attack, probe: str) -> None:
+    """A builtin that iterates in C is stopped or denied within five seconds."""
     record = attack(probe)
     assert record["outcome"] in ("limit", "timeout", "denied"), record["reason"]
     assert record["duration_ms"] < 5000

@@ -20,5 +20,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_only_plain_codecs_are_available(attack, probe: str) -> None:
+    """Naming a codec that imports a module or runs slow Python code is denied."""
     record = attack(probe)
     assert record["outcome"] == "denied", record["reason"]

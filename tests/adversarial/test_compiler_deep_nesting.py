@@ -23,5 +23,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_deep_source_is_refused_and_host_survives(attack, probe: str) -> None:
+    """Deeply nested source is refused before it runs, and the host survives."""
     record = attack(probe)
     assert record["outcome"] in ("compile_error", "rejected"), record["reason"]

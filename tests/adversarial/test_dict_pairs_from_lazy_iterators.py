@@ -31,11 +31,13 @@ HANGS = [
 
 @pytest.mark.parametrize("probe", CRASHES)
 def test_lazy_pair_with_deep_key_does_not_crash_the_host(attack, probe: str) -> None:
+    """A dict built from a lazy pair with a deeply nested key ends as an outcome, not a crash."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "limit", "error", "timeout"), record["reason"]
 
 
 @pytest.mark.parametrize("probe", HANGS)
 def test_lazy_pair_with_shared_subtuple_key_stops_near_the_deadline(attack, probe: str) -> None:
+    """A dict built from a lazy pair with a shared-subtuple key stops near its 200 ms timeout."""
     record = attack(probe, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"

@@ -25,11 +25,13 @@ KEYS_ONLY = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_unpacking_a_view_is_redacted(attack, probe: str) -> None:
+    """Every C path that copies a view's pairs gives a redacted value as its marker."""
     record = attack(probe, frozenset({"ok"}))
     assert "<redacted>" in record["_report"]
 
 
 @pytest.mark.parametrize("probe", KEYS_ONLY)
 def test_star_unpacking_a_view_gives_keys(attack, probe: str) -> None:
+    """Star-unpacking a view gives its keys."""
     record = attack(probe, frozenset({"ok"}))
     assert "session_token" in record["_report"]

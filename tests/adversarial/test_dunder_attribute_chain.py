@@ -16,6 +16,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_dunder_climb_is_refused_at_compile_time(attack, probe: str) -> None:
+    """A climb through dunder attributes is a compile error naming the underscore rule."""
     record = attack(probe)
     assert record["outcome"] == "compile_error"
     assert 'starts with "_"' in record["reason"] or "invalid attribute" in record["reason"]

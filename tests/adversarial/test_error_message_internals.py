@@ -30,5 +30,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_error_messages_do_not_name_internals(attack, probe: str) -> None:
+    """An error message a probe provokes names none of safeprobe's internals."""
     record = attack(probe, ALLOWED)
     assert not internal_names_in(record["_report"]), record["_report"]

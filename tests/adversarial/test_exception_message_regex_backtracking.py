@@ -30,5 +30,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_message_scrubbing_stops_near_the_deadline(attack, probe: str) -> None:
+    """Scrubbing a hostile exception message stops near the 200 ms timeout."""
     record = attack(probe, REFUSED_OR_OK, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"

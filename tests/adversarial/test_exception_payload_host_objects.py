@@ -22,6 +22,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_exception_payloads_stay_redacted(attack, probe: str) -> None:
+    """A secret carried in an exception's payload is shown only as its redaction marker."""
     record = attack(probe, ALLOWED)
     report = record["_report"]
     if "session_token" in report or "password" in report:

@@ -22,6 +22,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_exception_detail_obeys_the_output_cap(attack, probe: str) -> None:
+    """The text of a probe's exception is held to the output cap."""
     record = attack(probe)
     assert record["outcome"] == "error"
     # The framing lines are a few hundred bytes; the probe's text may not exceed the cap.

@@ -18,5 +18,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_tracebacks_and_frames_are_unreachable(attack, probe: str) -> None:
+    """A probe cannot reach a traceback or a frame from an exception it catches."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "compile_error"), record["reason"]

@@ -21,5 +21,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_execute_must_be_the_probes_own_function(attack, probe: str) -> None:
+    """Binding execute to host code, a view's method or a builtin is denied or fails."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]

@@ -40,6 +40,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_facts_lead_to_no_live_object(attack, probe: str) -> None:
+    """No fact leads to a live frame or object, and none of their addresses is printed."""
     record = attack(probe, policy=POLICY)
     assert record["outcome"] in ("denied", "compile_error", "error"), record["reason"]
     assert "<frame" not in record["_report"]
@@ -74,6 +75,7 @@ ASYNCIO_PROBES = [
 def test_asyncio_records_lead_to_no_live_loop_task_or_frame(
     make_host, tmp_path: Path, probe: str
 ) -> None:
+    """The asyncio records exist but lead to no live loop, task or frame."""
     policy = base_policy(tmp_path, facts=["asyncio"], expose={})
     host = make_host(probe, policy, script="facts_host.py")
     check = make_host(

@@ -31,6 +31,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_facts_cannot_be_changed(attack, probe: str) -> None:
+    """A probe cannot change a fact it was given."""
     record = attack(probe, policy=POLICY)
     assert record["outcome"] in ("denied", "compile_error"), record["reason"]
 

@@ -13,6 +13,7 @@ POLICY = base_policy(Path(), expose={}, facts=["threads", "asyncio"])
 
 
 def test_host_chosen_names_cannot_forge_dump_lines(make_host) -> None:
+    """A thread or task name the host chose is printed escaped and cannot forge dump lines."""
     host = make_host("print(threads)\nprint(asyncio)\n", POLICY, script="facts_host.py")
     record = host.probe()
     report = host.report(record["seq"])

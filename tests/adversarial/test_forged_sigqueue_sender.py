@@ -68,6 +68,7 @@ def _forge_as_nobody(pid: int) -> None:
 def test_a_queued_signal_claiming_root_is_not_trusted_by_allowed_uids(
     make_host, tmp_path: Path
 ) -> None:
+    """A queued signal that claims root is refused as unauthorized, and the probe does not run."""
     policy = base_policy(
         tmp_path, trigger={"signal": "SIGQUIT", "cooldown": "0s", "allowed_uids": [0]}
     )
@@ -84,6 +85,7 @@ def test_a_queued_signal_claiming_root_is_not_trusted_by_allowed_uids(
 
 
 def test_without_allowed_uids_the_claim_is_recorded_as_unverified(make_host) -> None:
+    """Without allowed_uids a queued signal runs, its claimed sender recorded as unverified."""
     host: Host = make_host("print('ran')\n")
     _forge_as_nobody(host.pid)
     wait_until(host.records, "the record")

@@ -31,6 +31,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_forked_child_is_contained(attack, probe: str) -> None:
+    """Under fork isolation each attack ends within two seconds and leaves the host unchanged."""
     # Rendering is bounded by its own budget since the review, so it may finish as ok.
     allowed = ALLOWED | {"ok"} if "str(x)" in probe else ALLOWED
     record = attack(probe, allowed, policy=POLICY)

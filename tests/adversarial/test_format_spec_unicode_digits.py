@@ -16,5 +16,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_unicode_digit_widths_are_refused(attack, probe: str) -> None:
+    """A format width written in non-ASCII digits is refused or stopped."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error", "limit"), record["reason"]

@@ -17,5 +17,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_fstring_total_size_is_bounded(attack, probe: str) -> None:
+    """An f-string whose joined fields pass the size limit is stopped as a limit."""
     record = attack(probe)
     assert record["outcome"] == "limit", record["reason"]

@@ -15,5 +15,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_generator_frames_are_unreachable(attack, probe: str) -> None:
+    """A probe cannot reach the frame of a generator it made."""
     record = attack(probe)
     assert record["outcome"] in ("compile_error", "denied")

@@ -31,5 +31,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_guard_hooks_cannot_be_rebound(attack, probe: str) -> None:
+    """A probe that rebinds a guard hook's name is refused at compile time."""
     record = attack(probe)
     assert record["outcome"] == "compile_error", record["reason"]

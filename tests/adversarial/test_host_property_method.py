@@ -26,11 +26,13 @@ HARMLESS = [
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_properties_and_methods_are_not_run(attack, probe: str) -> None:
+    """Reaching a host property or method through a view is denied."""
     record = attack(probe)
     assert record["outcome"] == "denied", record["reason"]
 
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_rendering_and_comparing_run_no_host_code(attack, probe: str) -> None:
+    """Rendering or comparing a view runs none of the host's own code."""
     record = attack(probe, frozenset({"ok"}))
     assert "expensive" not in record["_report"]

@@ -31,5 +31,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_every_write_form_is_refused(attack, probe: str) -> None:
+    """Every form of write to a host object is refused, and the host is unchanged."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error")

@@ -29,6 +29,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_long_integer_call_stops_near_the_deadline(attack, probe: str) -> None:
+    """A long integer operation stops near the 200 ms timeout and never ends as ok."""
     record = attack(probe, REFUSED_OR_OK, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"
     assert record["outcome"] != "ok"

@@ -23,11 +23,13 @@ HARMLESS = [
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_isinstance_takes_builtin_types_only(attack, probe: str) -> None:
+    """isinstance with anything but builtin types is denied or fails."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]
 
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_isinstance_of_a_view_answers_without_host_code(attack, probe: str) -> None:
+    """isinstance of a view against builtin types answers True, running no host code."""
     record = attack(probe, frozenset({"ok"}))
     assert "True" in record["_report"]

@@ -27,6 +27,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_hashing_keys_stays_within_the_timeout(make_host, probe: str) -> None:
+    """Hashing costly keys ends soon after the timeout and leaves the host unchanged."""
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
     record = host.probe()

@@ -22,6 +22,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_error_messages_show_no_address(attack, probe: str) -> None:
+    """Neither the report nor the audit reason of a failed probe shows a memory address."""
     record = attack(probe, frozenset({"ok", "denied", "error"}))
     assert not ADDRESS.search(record["_report"]), record["_report"]
     assert not ADDRESS.search(str(record.get("reason"))), record["reason"]

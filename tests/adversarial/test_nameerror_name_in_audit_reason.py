@@ -14,24 +14,29 @@ ALLOWED = frozenset({"denied", "error"})
 
 
 def test_name_repr_shows_no_address(attack) -> None:
+    """A NameError whose name is a function puts no memory address in the audit record."""
     record = attack("raise NameError(name=(lambda: 0))", ALLOWED)
     assert not ADDRESS.search(audit_json(record)), record["reason"]
 
 
 def test_host_data_is_not_rendered_into_the_reason(attack) -> None:
+    """A NameError whose name is host data puts none of that data in the reason."""
     record = attack("raise NameError(name=my_object.data)", ALLOWED)
     assert "aaa" not in record["reason"], record["reason"]
 
 
 def test_reason_size_is_bounded(attack) -> None:
+    """A NameError with a 200,000-character name leaves a reason under 4 KiB."""
     record = attack("raise NameError(name='A' * 200000)", ALLOWED)
     assert len(str(record["reason"])) < 4096, len(str(record["reason"]))
 
 
 def test_oversized_reason_still_gets_an_audit_record(attack) -> None:
+    """A NameError whose name renders to megabytes still gets exactly one audit record."""
     # repr() of this list is ~20 MB, over audit.MAX_RECORD_BYTES.
     attack("raise NameError(name=['A' * 1000] * 20000)", ALLOWED)
 
 
 def test_unrepresentable_name_still_gets_an_audit_record(attack) -> None:
+    """A NameError whose name is too deep to render still gets exactly one audit record."""
     attack("x = []\nfor i in range(5000):\n    x = [x]\nraise NameError(name=x)", ALLOWED)

@@ -36,5 +36,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_hashing_a_deeply_nested_tuple_does_not_crash_the_host(attack, probe: str) -> None:
+    """Hashing a deeply nested tuple ends as an outcome, and the host survives."""
     record = attack(probe, policy=None)
     assert record["outcome"] in ("denied", "limit", "error", "timeout"), record["reason"]

@@ -31,5 +31,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_one_call_allocations_are_refused(attack, probe: str) -> None:
+    """A single call that would allocate past the limits is stopped or denied."""
     record = attack(probe)
     assert record["outcome"] in ("limit", "denied"), record["reason"]

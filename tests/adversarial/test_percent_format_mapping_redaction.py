@@ -17,5 +17,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_percent_mapping_reads_are_redacted(attack, probe: str) -> None:
+    """A %-format reading a secret from a mapping shows only the redaction marker."""
     record = attack(probe, frozenset({"ok"}))
     assert "<redacted>" in record["_report"]

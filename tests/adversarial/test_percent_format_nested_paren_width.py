@@ -20,5 +20,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_width_behind_nested_paren_key_is_refused(attack, probe: str) -> None:
+    """A %-format width hidden behind a key with nested parentheses is refused or stopped."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "limit"), record["reason"]

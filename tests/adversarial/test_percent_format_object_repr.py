@@ -23,6 +23,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_percent_format_shows_no_address_or_internals(attack, probe: str) -> None:
+    """A %-format of any value shows no memory address and no safeprobe internals."""
     record = attack(probe, frozenset({"ok", "denied", "error"}))
     report = record["_report"]
     assert not ADDRESS.search(report), report

@@ -23,5 +23,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_percent_template_parse_stops_near_the_deadline(attack, probe: str) -> None:
+    """Parsing a costly %-format template stops near the 200 ms timeout."""
     record = attack(probe, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"

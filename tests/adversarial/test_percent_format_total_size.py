@@ -20,5 +20,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_total_percent_format_output_is_bounded(attack, probe: str) -> None:
+    """A %-format whose result grows past the size limit is stopped as a limit."""
     record = attack(probe)
     assert record["outcome"] == "limit", record["reason"]

@@ -25,6 +25,7 @@ PROBES = [
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", PROBES)
 def test_print_does_not_build_past_the_output_cap(make_host, probe: str) -> None:
+    """Printing a huge string grows the host's peak memory by under 96 MiB."""
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
     record, grew_mib = probe_peak_growth_mib(host)

@@ -72,6 +72,7 @@ TRICKS: list[Callable[[Path], None]] = [
 
 @pytest.mark.parametrize("trick", TRICKS, ids=lambda t: t.__name__.lstrip("_"))
 def test_probe_file_tricks_are_refused(make_host: Callable[..., Host], trick) -> None:
+    """A tampered probe file leaks nothing, and only the utf-7 cookie runs, as plain text."""
     host = make_host("print('placeholder')")
     digest = host.ask("digest")
     trick(host.probe_path)

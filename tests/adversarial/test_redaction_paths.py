@@ -28,5 +28,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_redacted_values_never_come_out(attack, probe: str) -> None:
+    """No path reveals a redacted value, not even a comparison answering True."""
     record = attack(probe, frozenset({"ok", "error"}))
     assert "True" not in record["_report"], "a comparison answered for the secret"

@@ -32,6 +32,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_rendering_is_bounded_in_time_and_size(attack, probe: str) -> None:
+    """Amplified rendering ends near the 200 ms timeout with at most 64 KiB of output."""
     record = attack(probe, ALLOWED, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"
     # Either stopped, or (since renders share a 5,000-value budget) finished quickly with a

@@ -19,5 +19,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_runaway_recursion_is_stopped(attack, probe: str) -> None:
+    """Runaway recursion is stopped as an outcome, and the host survives."""
     record = attack(probe)
     assert record["outcome"] in ("limit", "error", "timeout", "denied"), record["reason"]

@@ -23,5 +23,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_method_of_a_probe_value_shows_no_internals(attack, probe: str) -> None:
+    """Showing a method of a probe's own value names none of safeprobe's internals."""
     report = attack(probe, frozenset({"ok", "denied", "error"}))["_report"]
     assert not internal_names_in(report.split("\n", 1)[1]), report

@@ -24,11 +24,13 @@ REFUSED = [
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_slices_are_copies(attack, probe: str) -> None:
+    """A slice of a view is a copy the probe may change, and the host is unchanged."""
     record = attack(probe, frozenset({"ok"}))
     assert "'GET'" in record["_report"] or "'x'" in record["_report"]
 
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_odd_slices_and_slice_writes_are_refused(attack, probe: str) -> None:
+    """An odd slice or a write through a slice is denied or fails, and the host is unchanged."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]

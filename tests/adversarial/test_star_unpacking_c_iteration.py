@@ -20,6 +20,7 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_star_unpacking_obeys_the_item_cap(attack, probe: str) -> None:
+    """Star-unpacking past the item cap is stopped as a limit that names the cap."""
     record = attack(probe)
     assert record["outcome"] == "limit", record["reason"]
     assert "max_items" in record["reason"] or "size" in record["reason"], record["reason"]

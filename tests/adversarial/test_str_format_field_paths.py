@@ -17,12 +17,14 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_format_field_paths_are_refused(attack, probe: str) -> None:
+    """A str.format field with an attribute or index path is denied, naming format."""
     record = attack(probe)
     assert record["outcome"] == "denied"
     assert "format" in record["reason"]
 
 
 def test_plain_format_still_works(attack) -> None:
+    """str.format with plain positional and keyword fields still works."""
     record = attack(
         "print('{} has {n} keys'.format('data', n=len(my_object.data)))", frozenset({"ok"})
     )

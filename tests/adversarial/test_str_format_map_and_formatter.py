@@ -26,11 +26,13 @@ HARMLESS = [
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_format_map_and_nested_fields_are_refused(attack, probe: str) -> None:
+    """format_map and nested format fields are denied or fail."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]
 
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_plain_fields_render_redacted(attack, probe: str) -> None:
+    """A plain format field holding a secret renders as the redaction marker."""
     record = attack(probe, frozenset({"ok"}))
     assert "<redacted>" in record["_report"]

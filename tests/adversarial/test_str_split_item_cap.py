@@ -27,5 +27,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_splitting_obeys_the_item_cap(attack, probe: str) -> None:
+    """Splitting into more parts than the item cap allows is stopped as a limit."""
     record = attack(probe)
     assert record["outcome"] == "limit", record["reason"]

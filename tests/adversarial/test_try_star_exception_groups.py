@@ -16,5 +16,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_exception_groups_are_refused(attack, probe: str) -> None:
+    """except* and exception groups are refused."""
     record = attack(probe)
     assert record["outcome"] in ("compile_error", "denied"), record["reason"]

@@ -42,6 +42,7 @@ MESSAGE_PROBES = [
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", PROBES)
 def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str) -> None:
+    """Copies are charged to the 64 MiB budget: the attempt is stopped and the host grows little."""
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
     record, grew_mib = probe_peak_growth_mib(host)
@@ -58,6 +59,7 @@ def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", MESSAGE_PROBES)
 def test_error_messages_do_not_copy_the_value(make_host, probe: str) -> None:
+    """An error message does not copy a huge value: the host's peak grows by under 128 MiB."""
     host = make_host(probe, POLICY)
     record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] in ("timeout", "limit"), record["reason"]

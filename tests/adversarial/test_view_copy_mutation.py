@@ -23,11 +23,13 @@ REFUSED = [
 
 @pytest.mark.parametrize("probe", HARMLESS)
 def test_copies_are_the_probes_own(attack, probe: str) -> None:
+    """A probe may change a copy of a view, and neither the host nor a secret is touched."""
     record = attack(probe, frozenset({"ok"}))
     assert "CANARY" not in record["_report"]
 
 
 @pytest.mark.parametrize("probe", REFUSED)
 def test_nested_values_in_a_copy_stay_read_only(attack, probe: str) -> None:
+    """Nested values inside a copy of a view stay read-only."""
     record = attack(probe)
     assert record["outcome"] in ("denied", "error"), record["reason"]

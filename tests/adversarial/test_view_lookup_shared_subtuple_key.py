@@ -26,5 +26,6 @@ PROBES = [
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_view_lookup_with_shared_subtuple_key_stops_near_the_deadline(attack, probe: str) -> None:
+    """A view lookup with a shared-subtuple key stops near the 200 ms timeout."""
     record = attack(probe, policy=POLICY)
     assert record["duration_ms"] < 1500, f"ran {record['duration_ms']} ms past a 200 ms timeout"

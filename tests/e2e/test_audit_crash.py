@@ -26,6 +26,7 @@ ROUNDS = 8
 
 
 def test_sigkill_mid_append_leaves_only_torn_tails(tmp_path: Path) -> None:
+    """A writer killed mid-append leaves a chain that verifies, whose only damage is torn lines."""
     log = tmp_path / "audit.jsonl"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for _ in range(ROUNDS):

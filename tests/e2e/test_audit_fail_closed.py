@@ -81,6 +81,7 @@ def _fill(path: Path) -> int:
 
 
 def test_full_disk_refuses_before_the_probe_is_read(make_host, tmp_path: Path) -> None:
+    """On a full disk the attempt fails closed, naming the cause, and the probe does not run."""
     host, inside = _host_on_tmpfs(make_host, tmp_path)
     _first_attempt_then(host)
     assert _fill(inside / "filler") == errno.ENOSPC
@@ -88,6 +89,7 @@ def test_full_disk_refuses_before_the_probe_is_read(make_host, tmp_path: Path) -
 
 
 def test_read_only_file_system_refuses(make_host, tmp_path: Path) -> None:
+    """On a file system remounted read-only the attempt fails closed, naming the cause."""
     host, _ = _host_on_tmpfs(make_host, tmp_path)
     _first_attempt_then(host)
     subprocess.run(
@@ -107,6 +109,7 @@ def test_permission_denied_refuses(make_host, tmp_path: Path) -> None:
 
 
 def test_directory_at_the_path_refuses(make_host) -> None:
+    """A directory at the audit path fails the attempt closed: no probe runs, nothing is written."""
     host: Host = make_host(FIRST)
     _first_attempt_then(host)
     kept = host.audit_path.with_name("kept.jsonl")

@@ -27,6 +27,7 @@ for _ in range(int(sys.argv[2])):
 
 
 def test_eight_processes_share_one_chain(tmp_path: Path) -> None:
+    """Eight processes appending to one log leave one intact chain with every record in order."""
     (tmp_path / "probe.py").write_text("print(1)\n")
     (tmp_path / "probe.py").chmod(0o644)
     policy = tmp_path / "policy.yaml"

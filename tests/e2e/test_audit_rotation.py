@@ -9,6 +9,7 @@ from tests.harness import Host, base_policy
 
 
 def test_renamed_log_starts_a_new_chain_naming_the_old_head(make_host) -> None:
+    """After the log is renamed, a new chain starts whose first record names the old head."""
     host: Host = make_host("print(1)\n")
     host.probe()
     last = host.probe()
@@ -22,6 +23,7 @@ def test_renamed_log_starts_a_new_chain_naming_the_old_head(make_host) -> None:
 
 
 def test_truncated_log_is_noticed_too(make_host) -> None:
+    """After the log is truncated, the next record names the head it followed."""
     host: Host = make_host("print(1)\n")
     last = host.probe()
     host.audit_path.write_bytes(b"")
@@ -30,6 +32,7 @@ def test_truncated_log_is_noticed_too(make_host) -> None:
 
 
 def test_a_growing_shared_log_is_not_rotation(make_host) -> None:
+    """A log that only grows is not taken for a rotation."""
     host: Host = make_host("print(1)\n")
     host.probe()
     second = host.probe()

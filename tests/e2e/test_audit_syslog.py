@@ -88,6 +88,7 @@ def test_required_syslog_down_means_the_probe_does_not_run(make_host, tmp_path: 
 def test_optional_syslog_down_runs_the_probe_and_says_the_copy_is_missing(
     make_host, tmp_path: Path
 ) -> None:
+    """With optional syslog down, the probe runs and stderr warns the copy is in the file only."""
     daemon = start_rsyslogd(tmp_path / "rsyslog")
     host: Host = make_host(PROBE, _syslog_policy(tmp_path, str(daemon.socket_path), required=False))
     daemon.stop()

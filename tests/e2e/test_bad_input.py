@@ -70,6 +70,7 @@ def test_exception_message_goes_to_stderr_not_to_the_audit(make_host) -> None:
 
 
 def test_missing_probe_file_is_rejected(make_host) -> None:
+    """A missing probe file is rejected, and the reason names the path."""
     host: Host = make_host("print(1)\n")
     host.probe_path.unlink()
     record, report = _attempt(host)
@@ -79,6 +80,7 @@ def test_missing_probe_file_is_rejected(make_host) -> None:
 
 
 def test_symlinked_probe_is_rejected(make_host) -> None:
+    """A probe file that is a symlink is rejected without running its target."""
     host: Host = make_host("print(1)\n")
     real = host.folder / "real.py"
     real.write_text("print('via link')\n")
@@ -92,6 +94,7 @@ def test_symlinked_probe_is_rejected(make_host) -> None:
 
 
 def test_directory_probe_is_rejected(make_host) -> None:
+    """A directory at the probe path is rejected by the file-type rule."""
     host: Host = make_host("print(1)\n")
     host.probe_path.unlink()
     host.probe_path.mkdir()
@@ -101,6 +104,7 @@ def test_directory_probe_is_rejected(make_host) -> None:
 
 
 def test_world_writable_probe_is_rejected(make_host) -> None:
+    """A probe file writable by others is rejected, and the report says its mode."""
     host: Host = make_host("print(1)\n")
     host.probe_path.chmod(0o666)
     record, report = _attempt(host)
@@ -110,6 +114,7 @@ def test_world_writable_probe_is_rejected(make_host) -> None:
 
 
 def test_probe_owned_by_another_user_is_rejected(make_host) -> None:
+    """A probe file owned by another user is rejected by the owner rule."""
     host: Host = make_host("print(1)\n")
     if os.geteuid() != 0:
         pytest.skip("changing a file's owner needs root")
@@ -120,6 +125,7 @@ def test_probe_owned_by_another_user_is_rejected(make_host) -> None:
 
 
 def test_oversized_probe_is_rejected(make_host, tmp_path: Path) -> None:
+    """A probe file over the policy's max_size is rejected by the size rule."""
     policy = base_policy(tmp_path, probe={"path": "probe.py", "max_size": "1KiB"})
     host: Host = make_host("print(1)\n" + "#" * 2000 + "\n", policy)
     record, _ = _attempt(host)

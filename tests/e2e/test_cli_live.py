@@ -34,6 +34,7 @@ def _policy(folder: Path, **extra: object) -> dict[str, object]:
 
 
 def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_path: Path) -> None:
+    """trigger runs the default probe and prints the output it reads from a private result file."""
     host: Host = make_host("print('hello from', len(my_object.data))\n", _policy(tmp_path))
     done = run_cli("trigger", str(host.pid))
     assert done.returncode == 0, done.stderr
@@ -51,6 +52,7 @@ def test_trigger_runs_the_default_probe_and_prints_its_output(make_host, tmp_pat
 
 
 def test_trigger_selects_a_named_probe_by_request_code(make_host, tmp_path: Path) -> None:
+    """trigger --probe runs the named probe, sending its request code, and --json shows it."""
     host: Host = make_host("print('default')\n", _policy(tmp_path))
     done = run_cli("trigger", str(host.pid), "--probe", "keys", "--json")
     assert done.returncode == 0, done.stderr
@@ -65,6 +67,7 @@ def test_trigger_selects_a_named_probe_by_request_code(make_host, tmp_path: Path
 
 
 def test_trigger_reports_a_failed_probe_with_exit_1(make_host, tmp_path: Path) -> None:
+    """trigger exits 1 and prints the error when the probe fails."""
     host: Host = make_host("print('default')\n", _policy(tmp_path))
     done = run_cli("trigger", str(host.pid), "--probe", "broken")
     assert done.returncode == 1
@@ -75,6 +78,7 @@ def test_trigger_reports_a_failed_probe_with_exit_1(make_host, tmp_path: Path) -
 def test_trigger_refuses_an_unknown_probe_name_without_signalling(
     make_host, tmp_path: Path
 ) -> None:
+    """trigger exits 2 on an unknown probe name, listing the known ones; no attempt is made."""
     host: Host = make_host("print('default')\n", _policy(tmp_path))
     done = run_cli("trigger", str(host.pid), "--probe", "../../etc/passwd")
     assert done.returncode == 2
@@ -113,6 +117,7 @@ def test_trigger_output_from_the_audit_record_and_from_stderr(make_host, tmp_pat
 
 
 def test_trigger_exit_3_for_no_process_and_for_a_process_without_safeprobe() -> None:
+    """trigger exits 3 for a pid with no process and for a process not running safeprobe."""
     done = run_cli("trigger", "999999999")
     assert done.returncode == 3
     assert "no process 999999999" in done.stderr
@@ -126,6 +131,7 @@ def test_trigger_exit_3_for_no_process_and_for_a_process_without_safeprobe() -> 
 
 
 def test_trigger_exit_5_when_no_record_comes(make_host, tmp_path: Path) -> None:
+    """trigger exits 5 when no record of the attempt comes within --wait."""
     host: Host = make_host("print('x')\n", _policy(tmp_path))
     os.kill(host.pid, signal.SIGSTOP)
     try:
@@ -143,6 +149,7 @@ def test_trigger_exit_5_when_no_record_comes(make_host, tmp_path: Path) -> None:
 def test_trigger_exit_4_for_a_user_who_may_not_read_the_hosts_policy(
     make_host, tmp_path: Path
 ) -> None:
+    """trigger exits 4 for a user who may not read the host's policy, and no attempt is made."""
     host: Host = make_host("print('x')\n", _policy(tmp_path))
     drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
     done = run_cli("trigger", str(host.pid), prefix=drop, cwd=Path("/"))
@@ -152,6 +159,7 @@ def test_trigger_exit_4_for_a_user_who_may_not_read_the_hosts_policy(
 
 
 def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Path) -> None:
+    """run starts an unmodified script with its arguments; a probe reads its __main__ objects."""
     app = tmp_path / "app.py"
     app.write_text(
         textwrap.dedent(
@@ -187,6 +195,7 @@ def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Pat
 
 
 def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> None:
+    """run exits with the program's exit code, and -m runs a module as __main__."""
     write_policy(tmp_path, {"version": 1, "probe": {"path": "probe.py"}}, "print(1)\n")
     (tmp_path / "quits.py").write_text("import sys\nsys.exit(7)\n", encoding="utf-8")
     done = run_cli("run", "--policy", "policy.yaml", "--", "quits.py", cwd=tmp_path)
@@ -200,6 +209,7 @@ def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> N
 
 
 def test_run_refuses_a_bad_policy_before_the_program_starts(tmp_path: Path) -> None:
+    """run exits 1 on a bad policy, naming line and field, before the program starts."""
     (tmp_path / "policy.yaml").write_text("version: 1\nprobe: {path: p.py, colour: red}\n")
     (tmp_path / "app.py").write_text("print('started')\n", encoding="utf-8")
     done = run_cli("run", "--policy", "policy.yaml", "--", "app.py", cwd=tmp_path)
@@ -266,6 +276,7 @@ def test_an_earlier_chains_result_file_is_never_shown(make_host, tmp_path: Path)
 
 
 def test_a_result_folder_another_user_owns_is_refused(make_host, tmp_path: Path) -> None:
+    """A result folder not ours alone gets no result file, and trigger says none appeared."""
     folder = tmp_path / "planted"
     folder.mkdir(mode=0o755)
     if os.geteuid() == 0:

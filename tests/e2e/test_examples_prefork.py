@@ -17,6 +17,7 @@ REQUESTS = 12
 
 
 def test_every_worker_answers_and_one_chain_holds_every_record(tmp_path: Path) -> None:
+    """Every prefork worker answers its own signal, and one intact chain holds every record."""
     folder = copy_example("prefork", tmp_path)
     app = ExampleApp(["prefork/app.py", str(WORKERS)], cwd=tmp_path)
     try:

@@ -17,6 +17,7 @@ def _fork_policy(tmp: Path, **limits: object) -> dict[str, object]:
 
 
 def test_fork_mode_prints_the_data_and_records_the_child(make_host, tmp_path: Path) -> None:
+    """Fork mode prints the data and records the reaped child's pid and exit status."""
     host: Host = make_host("print(my_object.data)\n", _fork_policy(tmp_path))
     record = host.probe()
     assert record["outcome"] == "ok", record["reason"]
@@ -37,6 +38,7 @@ def test_fork_mode_prints_the_data_and_records_the_child(make_host, tmp_path: Pa
     ],
 )
 def test_fork_mode_stops_runaway_probes(make_host, tmp_path: Path, probe: str) -> None:
+    """Fork mode stops a runaway probe at the timeout while the host keeps running unchanged."""
     host: Host = make_host(probe, _fork_policy(tmp_path, max_steps=10**9))
     digest = host.ask("digest")
     ticks = int(host.ask("ticks"))
@@ -63,6 +65,7 @@ def test_fork_mode_bounds_memory_in_the_child(make_host, tmp_path: Path) -> None
 
 
 def test_fork_mode_output_cap_and_denials_work_as_in_thread_mode(make_host, tmp_path: Path) -> None:
+    """Fork mode denies writes and cuts output at the cap, as thread mode does."""
     host: Host = make_host("my_object.data['a'] = 1\n", _fork_policy(tmp_path))
     record = host.probe()
     assert record["outcome"] == "denied"

@@ -25,6 +25,7 @@ PROBES = [
 def test_interpreter_state_is_unchanged(
     make_host, tmp_path: Path, probe: str, isolation: str
 ) -> None:
+    """A probe leaves the host interpreter's state unchanged, in either isolation mode."""
     policy = base_policy(
         tmp_path, isolation=isolation, limits={"timeout": "300ms", "max_output": "4KiB"}
     )

@@ -66,6 +66,7 @@ def test_step_budget_stops_a_probe_deterministically(make_host, tmp_path: Path) 
 
 
 def test_recursion_is_capped_below_the_host_limit(make_host, tmp_path: Path) -> None:
+    """Probe recursion is stopped as a limit, and the host's recursion limit is unchanged."""
     host: Host = make_host("def f(n):\n    return f(n + 1)\nf(0)\n", _policy(tmp_path))
     limit = host.ask("recursionlimit")
     record = host.probe()

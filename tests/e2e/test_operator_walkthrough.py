@@ -12,6 +12,7 @@ from tests.harness import ExampleApp, copy_example, run_cli
 
 
 def test_lint_trigger_read_the_result_and_the_audit_trail(tmp_path: Path) -> None:
+    """The docs/operators.md walkthrough works: lint, trigger two probes, read, verify the log."""
     folder = copy_example("http_service", tmp_path)
     policy = "http_service/policies/ops.yaml"
     for named in ("default", "threads"):

@@ -59,6 +59,7 @@ def test_another_user_is_refused_as_unauthorized_and_recorded(make_host, tmp_pat
 
 
 def test_a_listed_second_user_may_trigger(make_host, tmp_path: Path) -> None:
+    """A second user listed in allowed_uids may trigger, and is recorded as the sender."""
     policy = base_policy(
         tmp_path, trigger={"signal": "SIGQUIT", "cooldown": "0s", "allowed_uids": [0, NOBODY]}
     )

@@ -22,6 +22,7 @@ def test_sender_outside_allowed_uids_is_unauthorized(make_host, tmp_path: Path) 
 
 
 def test_sender_in_allowed_uids_runs(make_host, tmp_path: Path) -> None:
+    """A sender whose uid is in allowed_uids gets the probe run."""
     policy = base_policy(
         tmp_path, trigger={"signal": "SIGQUIT", "cooldown": "0s", "allowed_uids": [os.getuid()]}
     )
