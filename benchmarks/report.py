@@ -388,7 +388,11 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   `threading.Event().wait` thread costs 0.91x; the same thread after
   `unshare(CLONE_FILES)` costs 1.00x. So the loss is the kernel's file-table fast path
   (a descriptor lookup takes no reference while one task uses the table), not the GIL,
-  the switch interval or a wakeup. Not changed: see the closing note.
+  the switch interval or a wakeup. Not changed: the listener thread could unshare its
+  table, but the runner thread must share the host's (it writes the host's stderr and
+  runs `evaluate` host code in thread isolation), and only a thread sharing the table can
+  start it: the main thread, at a bytecode boundary, which would bring back the late
+  `kill -3` that issue 12 removed.
 """
 
 
