@@ -30,7 +30,7 @@ _BUILTIN_KEY_TYPE_IDS: Final = frozenset(
     map(id, (str, int, float, bool, bytes, type(None), complex))
 )
 _TUPLE_ID: Final = id(tuple)
-_KEYS_VIEW: Final = type({}.keys())
+_KEYS_VIEW: Final[type] = type({}.keys())
 _ALWAYS_STR: Final = itertools.repeat(str)  # endless, never used up
 
 
