@@ -389,6 +389,26 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   `unshare(CLONE_FILES)` costs 1.00x. So the loss is the kernel's file-table fast path
   (a descriptor lookup takes no reference while one task uses the table), not the GIL,
   the switch interval or a wakeup. Not changed: see the closing note.
+- **Preparing an attempt** (issue 16, the preparation side; cProfile of 300 `run_probe`
+  calls of the story probe, `isolation: thread`, fsync off, then CPU time per attempt,
+  `time.process_time()` over 5 rounds of 200, the build before and after in turns three
+  times, load average ~4): the sandbox's builtins (~90 µs, of which ~40 µs the type
+  tokens' three `object.__setattr__` each), the walk of `sys.modules`' keys in `_expose`
+  (~35 µs for 340 modules, ~170 µs for 1,000) and the argv redacted twice. Changed: tokens
+  set through their slot descriptors from a per-process table (`probe/value_access.py`),
+  lambda builtins renamed in place rather than wrapped (`probe/safe_builtins.py`), a
+  first exact-str pass over a keys view (`probe/host_keys.py`), argv redacted once
+  (`host/runner.py`). CPU per attempt, median of 5 rounds: 1,173 / 920 / 1,110 µs before,
+  876 / 766 / 1,023 µs after. Not changed, measured: building the sandbox in the fork
+  child instead of the host (135 fewer page faults in the host, 150 more in the child,
+  no faster); a `sys.modules.get` for the target (no walk, 135 fewer host page faults a
+  fork attempt: the walk writes each key's reference count, so after a fork each page of
+  keys faults), because it would call a host str-subclass key's `__eq__`
+  (`tests/test_runner.py`) and CPython 3.11 shows no cheap sign that a dict's keys
+  changed; caching the numeric-ABC verdict past the attempt, because a host class made
+  since changes no ABC cache token (`tests/test_values.py`). A fork attempt of a ~100 MB
+  host still writes ~1,000 pages in the host (each one fault after a fork, ~2 µs on this
+  VM) against ~45 for a bare fork: the attempt's Python work itself, spread over the heap.
 """
 
 
