@@ -398,8 +398,15 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   set through their slot descriptors from a per-process table (`probe/value_access.py`),
   lambda builtins renamed in place rather than wrapped (`probe/safe_builtins.py`), a
   first exact-str pass over a keys view (`probe/host_keys.py`), argv redacted once
-  (`host/runner.py`). CPU per attempt, median of 5 rounds: 1,173 / 920 / 1,110 µs before,
-  876 / 766 / 1,023 µs after. Not changed, measured: building the sandbox in the fork
+  (`host/runner.py`), exact JSON scalars of the record written as they are
+  (`audit/record.py`: the record's fields were ~60% of `_fields`, 39 values through an
+  isinstance chain). The parts, timed alone (`timeit`, min of 5-15 repeats): builtins ~90
+  → ~50 µs, of which tokens ~40 → ~14; the sys.modules check ~170 → ~60 µs for 1,000
+  modules; `record.fields()` ~20 → ~13 µs: together ~100 µs of an attempt's ~1 ms. End to
+  end the difference is inside this VM's noise: CPU per attempt over 50 rounds of 200
+  each, before and after in turns, median 1,032 µs before and 1,050 after (p25 899 and
+  882, min 804 and 730); the first three turns alone gave 920-1,173 against 766-1,023.
+  Not changed, measured: building the sandbox in the fork
   child instead of the host (135 fewer page faults in the host, 150 more in the child,
   no faster); a `sys.modules.get` for the target (no walk, 135 fewer host page faults a
   fork attempt: the walk writes each key's reference count, so after a fork each page of
