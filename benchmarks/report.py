@@ -393,6 +393,33 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   runs `evaluate` host code in thread isolation), and only a thread sharing the table can
   start it: the main thread, at a bytecode boundary, which would bring back the late
   `kill -3` that issue 12 removed.
+- **Preparing an attempt** (issue 16, the preparation side; cProfile of 300 `run_probe`
+  calls of the story probe, `isolation: thread`, fsync off, then CPU time per attempt,
+  `time.process_time()` over 5 rounds of 200, the build before and after in turns three
+  times, load average ~4): the sandbox's builtins (~90 µs, of which ~40 µs the type
+  tokens' three `object.__setattr__` each), the walk of `sys.modules`' keys in `_expose`
+  (~35 µs for 340 modules, ~170 µs for 1,000) and the argv redacted twice. Changed: tokens
+  set through their slot descriptors from a per-process table (`probe/value_access.py`),
+  lambda builtins renamed in place rather than wrapped (`probe/safe_builtins.py`), a
+  first exact-str pass over a keys view (`probe/host_keys.py`), argv redacted once
+  (`host/runner.py`), exact JSON scalars of the record written as they are
+  (`audit/record.py`: the record's fields were ~60% of `_fields`, 39 values through an
+  isinstance chain). The parts, timed alone (`timeit`, min of 5-15 repeats): builtins ~90
+  → ~50 µs, of which tokens ~40 → ~14; the sys.modules check ~170 → ~60 µs for 1,000
+  modules; `record.fields()` ~20 → ~13 µs: together ~100 µs of an attempt's ~1 ms. End to
+  end the difference is inside this VM's noise: CPU per attempt over 50 rounds of 200
+  each, before and after in turns, median 1,032 µs before and 1,050 after (p25 899 and
+  882, min 804 and 730); the first three turns alone gave 920-1,173 against 766-1,023.
+  Not changed, measured: building the sandbox in the fork
+  child instead of the host (135 fewer page faults in the host, 150 more in the child,
+  no faster); a `sys.modules.get` for the target (no walk, 135 fewer host page faults a
+  fork attempt: the walk writes each key's reference count, so after a fork each page of
+  keys faults), because it would call a host str-subclass key's `__eq__`
+  (`tests/test_runner.py`) and CPython 3.11 shows no cheap sign that a dict's keys
+  changed; caching the numeric-ABC verdict past the attempt, because a host class made
+  since changes no ABC cache token (`tests/test_values.py`). A fork attempt of a ~100 MB
+  host still writes ~1,000 pages in the host (each one fault after a fork, ~2 µs on this
+  VM) against ~45 for a bare fork: the attempt's Python work itself, spread over the heap.
 """
 
 

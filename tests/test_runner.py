@@ -197,3 +197,34 @@ def test_each_attempt_gets_a_new_redactor_with_the_policys_patterns() -> None:
     assert first.patterns == second.patterns == Redactor.with_defaults(("*pin*",)).patterns
     assert first.hides("card_PIN")
     assert not first.hides("card_number")
+
+
+@pytest.mark.slow
+def test_exposing_a_module_runs_no_host_key_eq_in_sys_modules(
+    tmp_path: Path, host_module: types.ModuleType
+) -> None:
+    """A target module is looked up without comparing the policy's name with a host key:
+    a str subclass key in sys.modules equal to the name (whose ``__eq__`` a plain
+    ``sys.modules.get`` would call) is never asked, and the target is refused as not
+    loaded, as for a name that is not there."""
+    calls: list[object] = []
+
+    class HostKey(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            calls.append(other)
+            return str.__eq__(self, other)
+
+    key = HostKey(MODULE)
+    module = sys.modules.pop(MODULE)
+    sys.modules[key] = module  # the only entry for the name: its key is the host's
+    try:
+        policy = _setup(tmp_path, "print(state['count'])\n")
+        attempt = run_probe(policy)
+        assert calls == []
+        assert attempt.outcome is Outcome.ERROR
+        assert "is not loaded" in attempt.reason
+    finally:
+        del sys.modules[key]
+        sys.modules[MODULE] = module

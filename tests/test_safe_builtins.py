@@ -77,3 +77,37 @@ def test_hasattr_answers_from_the_allowlist_and_records_no_refusal() -> None:
     assert _call("hasattr", "a", "upper") is True
     assert _call("hasattr", "a", "format_map") is False
     assert _call("hasattr", "a", "__class__") is False
+
+
+def test_each_attempt_gets_its_own_wrappers_and_type_tokens() -> None:
+    """Builtins are made per attempt, never shared: each closes over its own sandbox, so a
+    wrapper or token cached across attempts would charge and record in the wrong one."""
+    first, second = _builtins(), _builtins()
+    for name in ("list", "sorted", "any", "Decimal", "deque", "datetime"):
+        assert first[name] is not second[name], name
+
+
+def test_a_type_token_refusal_is_recorded_in_its_own_attempt() -> None:
+    """Calling a non-constructor token denies through the attempt that made it."""
+    states = [
+        AttemptState(
+            budget=Budget(timeout_s=5.0, max_steps=10**6, max_items=1000),
+            output=OutputBuffer(1000),
+            render_limits=RenderLimits(),
+        )
+        for _ in range(2)
+    ]
+    tokens = [Builtins(Sandbox(state)).names["deque"] for state in states]
+    assert callable(tokens[1])
+    with pytest.raises(ProbeDenied):
+        tokens[1]()
+    assert states[0].denial is None
+    assert states[1].denial is not None
+
+
+def test_renamed_lambdas_still_show_only_the_builtin_name() -> None:
+    """A lambda builtin renamed in place prints as the builtin, not as a lambda."""
+    for name in ("list", "any", "reversed", "float", "repr"):
+        function = _builtins()[name]
+        assert getattr(function, "__name__", None) == name
+        assert "lambda" not in repr(function)

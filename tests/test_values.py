@@ -3,15 +3,19 @@ gives closed numbers (no subprocess)."""
 
 from __future__ import annotations
 
+import abc
 import datetime
 import decimal
 import enum
 import fractions
+import gc
 import pathlib
 import sys
+from typing import NoReturn
 
 import pytest
 
+from safeprobe.probe.budget import Budget
 from safeprobe.probe.comparison_cost import leaf_cost
 from safeprobe.probe.numeric_hooks import numeric_abcs_plain
 from safeprobe.probe.values import (
@@ -118,3 +122,35 @@ def test_fraction_past_a_million_bits_is_over_the_comparison_cap_alone() -> None
 def test_decimal_compare_cost_follows_its_digits() -> None:
     """A Decimal's comparison cost follows its coefficient's length."""
     assert leaf_cost(decimal.Decimal("9" * 100_000)) > 100 * leaf_cost(decimal.Decimal("9.99"))
+
+
+def test_a_hooked_numeric_class_made_after_an_attempt_is_seen_by_the_next() -> None:
+    """The numeric-ABC walk is redone by every attempt: a host class made since, which
+    changes no ABC cache token (no register()), still turns Fractions into views."""
+    from safeprobe.probe.value_access import ValueAccess  # noqa: PLC0415 - one test's use
+
+    def deny(rule: str, problem: str) -> NoReturn:
+        raise AssertionError(rule, problem)
+
+    budget = Budget(timeout_s=5.0, max_steps=10**6, max_items=1000)
+    ValueAccess(budget, deny)  # an attempt starts
+    assert is_closed(fractions.Fraction(1, 3))
+    token = abc.get_cache_token()
+
+    class HookedMeta(abc.ABCMeta):
+        def __instancecheck__(cls, instance: object) -> bool:
+            return False
+
+    class HostRational(fractions.Fraction, metaclass=HookedMeta):
+        pass
+
+    try:
+        assert abc.get_cache_token() == token  # nothing a token-keyed cache would notice
+        ValueAccess(budget, deny)  # the next attempt
+        assert not numeric_abcs_plain()
+        assert not is_closed(fractions.Fraction(1, 3))
+    finally:
+        del HostRational, HookedMeta
+        gc.collect()
+    ValueAccess(budget, deny)
+    assert is_closed(fractions.Fraction(1, 3))

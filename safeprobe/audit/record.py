@@ -368,7 +368,10 @@ def _to_json(record: object) -> dict[str, object]:
 
 
 def _value_to_json(value: object, *, evaluated: bool) -> object:
-    if id(type(value)) in _SLOT_IDS:  # a record class (by identity, as every type test)
+    kind = id(type(value))
+    if kind in _PLAIN_IDS:  # most fields: written as they are, with no isinstance chain
+        return value
+    if kind in _SLOT_IDS:  # a record class (by identity, as every type test)
         return _to_json(value)
     if evaluated and isinstance(value, tuple):
         return dict(value)
@@ -455,6 +458,9 @@ _SLOTS: Final[Mapping[type, tuple[_Slot, ...]]] = MappingProxyType(
     {cls: _plan(cls) for cls in _RECORD_CLASSES}
 )
 _SLOT_IDS: Final = frozenset(map(id, _SLOTS))
+# Exact JSON scalars, which _value_to_json returns unchanged (an Outcome, a str subclass,
+# is not among them: it is written as its str).
+_PLAIN_IDS: Final = frozenset(map(id, (str, int, float, bool, type(None))))
 _NAMES: Final[Mapping[type, frozenset[str]]] = MappingProxyType(
     {cls: frozenset(slot.name for slot in slots) for cls, slots in _SLOTS.items()}
 )

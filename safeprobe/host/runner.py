@@ -188,6 +188,8 @@ class Runner:
         queue_ms = queued_ms(trigger, started)
         timeout_ms = policy.limits.timeout_s * 1000.0
         late = late_start(queue_ms, timeout_ms)
+        # Redacted once an attempt, for the probe's facts and for its record alike.
+        argv = tuple(_safe_argv(policy_redactor(policy)))
         if spec is None:
             rule = f"probes: request {trigger.request} names no probe in the policy"
             result = Result(Outcome.REJECTED, f"{self.policy_path}: {rule}")
@@ -198,7 +200,7 @@ class Runner:
                 policy,
                 spec,
                 output,
-                argv=tuple(_safe_argv(policy_redactor(policy))),
+                argv=argv,
                 clock=self._clock,
                 code_cache=self.code_cache,
             )
@@ -215,6 +217,7 @@ class Runner:
             key=sink.key,
             probe=probe,
             queue_ms=queue_ms,
+            argv=argv,
         )
         try:
             record = self._append(policy, sink, fields)
@@ -380,12 +383,15 @@ class Runner:
         key: bytes | None = None,
         probe: _ProbeRef | None = None,
         queue_ms: float | None = None,
+        argv: tuple[str, ...] | None = None,
     ) -> dict[str, object]:
         """The record's fields; ``key`` (the sink's) keys the output digest; ``probe`` is
-        the probe asked for (the default one when not given)."""
+        the probe asked for (the default one when not given); ``argv`` the host's argv as
+        this attempt redacted it (redacted here when not given)."""
         if probe is None:  # a refusal: name what the request asked for
             probe, _spec = _requested(policy, trigger)
-        redactor = policy_redactor(policy)
+        if argv is None:
+            argv = tuple(_safe_argv(policy_redactor(policy)))
         out = OutputRecord(bytes=0, digest=None, truncated=False)
         if output is not None:
             data = output.getvalue()
@@ -400,7 +406,7 @@ class Runner:
             host=HostRecord(
                 pid=os.getpid(),
                 hostname=socket.gethostname(),
-                argv=tuple(_safe_argv(redactor)),
+                argv=argv,
             ),
             trigger=TriggerRecord(
                 signal=trigger.signal,
