@@ -84,6 +84,25 @@ def process_start_time(pid: int) -> int:
     return int(fields[19])
 
 
+_SIGNAL_MASKS: Final = frozenset({"SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"})
+
+
+def signal_masks(pid: int) -> dict[str, int]:
+    """The process's signal masks from /proc/PID/status (``SigPnd``, ``ShdPnd``, ``SigBlk``,
+    ``SigIgn``, ``SigCgt``), each a bit set with bit ``signum - 1``; NotAnnounced when there
+    is no such process."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        raise NotAnnounced(f"no process {pid}") from None
+    masks: dict[str, int] = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in _SIGNAL_MASKS:
+            masks[key] = int(value.strip(), 16)
+    return masks
+
+
 def own_runtime_dir() -> Path:
     """This process's runtime dir, made if need be; OSError when it cannot be made or is
     not safe (not ours, or others may write it)."""

@@ -34,7 +34,7 @@ from typing import Final
 from safeprobe.audit.record import utc_timestamp
 from safeprobe.errors import NotAnnounced, NotRegularFile
 from safeprobe.files import NO_FOLLOW_FLAGS, open_regular
-from safeprobe.host.registry import Announcement, runtime_dir
+from safeprobe.host.registry import Announcement, runtime_dir, signal_masks
 from safeprobe.host.stack_dump import parse_taken, request_line, stacks_path, taken_path
 from safeprobe.tools.terminal import indented
 
@@ -218,12 +218,5 @@ def _read_taken(path: Path, owner: int) -> int | None:
 
 def _check_catches(pid: int, signum: int) -> None:
     """NotAnnounced unless the process catches ``signum``: its default action would end it."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        raise NotAnnounced(f"no process {pid}") from None
-    for line in status.splitlines():
-        key, _, value = line.partition(":")
-        if key == "SigCgt" and int(value.strip(), 16) & (1 << (signum - 1)):
-            return
-    raise NotAnnounced(f"process {pid} does not catch the dump signal {signum}")
+    if not signal_masks(pid).get("SigCgt", 0) & (1 << (signum - 1)):
+        raise NotAnnounced(f"process {pid} does not catch the dump signal {signum}")

@@ -40,7 +40,7 @@ from safeprobe.audit.chain import MAX_RECORD_BYTES
 from safeprobe.audit.reader import NotARegularFile, close_quietly, open_regular, parse_record
 from safeprobe.errors import NoRecord, NotAnnounced, PolicyMismatch, UnknownProbe
 from safeprobe.host.reception import SI_QUEUE
-from safeprobe.host.registry import Announcement, lookup, process_start_time
+from safeprobe.host.registry import Announcement, lookup, process_start_time, signal_masks
 from safeprobe.host.results import read_result, result_path
 from safeprobe.policy.builtins import PolicyRef, resolve_policy
 from safeprobe.policy.loading import load_policy
@@ -277,16 +277,8 @@ class _SigInfo(ctypes.Structure):
 def _check_listening(pid: int, signum: int, name: str) -> None:
     """NotAnnounced unless the process blocks or catches the signal: its default action
     would end the process."""
-    masks = 0
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        raise NotAnnounced(f"no process {pid}") from None
-    for line in status.splitlines():
-        key, _, value = line.partition(":")
-        if key in ("SigBlk", "SigCgt"):
-            masks |= int(value.strip(), 16)
-    if not masks & (1 << (signum - 1)):
+    masks = signal_masks(pid)
+    if not (masks.get("SigBlk", 0) | masks.get("SigCgt", 0)) & (1 << (signum - 1)):
         raise NotAnnounced(
             f"process {pid} neither blocks nor handles {name}: it does not run safeprobe "
             "with this policy, and the signal would end it"
