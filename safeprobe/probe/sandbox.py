@@ -20,12 +20,19 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, replace
+from itertools import chain, repeat
 from typing import Final, NoReturn, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from safeprobe.errors import ProbeDenied
-from safeprobe.probe.budget import Budget, OutputBuffer, TickingIterator
+from safeprobe.probe.budget import (
+    Budget,
+    OutputBuffer,
+    TickingIterator,
+    batched_walk,
+    walk_batches,
+)
 from safeprobe.probe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
 from safeprobe.probe.formatting import Formatting
@@ -93,9 +100,22 @@ class Sandbox:
     # -- iteration and sizes --------------------------------------------------------------
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
+        """A walk of ``obj`` that costs a step per item. Where the budget allows it (a
+        forked child: ``Budget.batch_walks``), a view's snapshot and the builtin containers
+        of _BATCHED_IDS, which hold data already, are walked in batches (budget.py:
+        ``batched_walk``, one Python call per batch); anything else (map, filter, zip over
+        probe functions …) item by item, so the probe's code runs in its own order."""
+        budget = self.budget
         if type(obj) is View:
-            return TickingIterator(obj._sp_iter_values(), self.budget)
-        return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
+            values = obj._sp_iter_values()
+            # A private snapshot's own iterator, whose length hint is exact: a node's few
+            # children are walked item by item, cheaper than setting up batches.
+            if not budget.batch_walks or operator.length_hint(values) <= _SMALL_WALK:
+                return TickingIterator(values, budget)
+            return batched_walk(values, budget)
+        if budget.batch_walks and id(type(obj)) in _BATCHED_IDS:
+            return batched_walk(obj if type(obj) is list else iter(obj), budget)  # type: ignore[call-overload]
+        return TickingIterator(iter(obj), budget)  # type: ignore[call-overload]
 
     def iter_unpack_sequence(
         self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
@@ -107,7 +127,48 @@ class Sandbox:
         takes RestrictedPython's path."""
         if spec["childs"]:
             return _iter_unpack_guarded(iterable, spec, getiter)
-        return self._unpack_each(iterable, spec, getiter)
+        if not self.budget.batch_walks:
+            return self._unpack_each(iterable, spec, getiter)
+        if type(iterable) is View:
+            source: Iterator[object] | list[object] = iterable._sp_iter_values()
+        elif type(iterable) is list:
+            source = cast("list[object]", iterable)
+        elif id(type(iterable)) in _BATCHED_IDS:
+            source = iter(iterable)  # type: ignore[call-overload]
+        else:
+            return self._unpack_each(iterable, spec, getiter)
+        batches = walk_batches(source, self.budget)
+        return chain.from_iterable(self._unpack_batches(batches, spec, getiter))
+
+    def _unpack_batches(
+        self,
+        batches: Iterator[list[object]],
+        spec: dict[str, object],
+        getiter: Callable[[object], object],
+    ) -> Iterator[Iterable[object]]:
+        """Each batch as it is when every item is an exact tuple of the target's length
+        (checked in C: the type by identity first, the length only of exact tuples, so no
+        code of the items runs), which the loop then unpacks in C; otherwise the batch's
+        items one at a time, lazily, as ``_unpack_each`` does."""
+        size = spec["min_len"]
+        for batch in batches:
+            if all(map(operator.is_, map(type, batch), repeat(tuple))) and all(
+                map(operator.eq, map(len, cast("list[tuple[object]]", batch)), repeat(size))
+            ):
+                yield batch
+            else:
+                yield self._unpack_items(batch, spec, getiter)
+
+    def _unpack_items(
+        self, items: list[object], spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[object]:
+        size = spec["min_len"]
+        for item in items:
+            kind = type(item)
+            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
+                yield item
+            else:
+                yield _unpack_guarded(item, spec, getiter)
 
     def _unpack_each(
         self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
@@ -438,6 +499,16 @@ class Sandbox:
 
 
 _WRITABLE_IDS: Final = type_ids(list, dict, set)
+# Builtin containers whose iterator hands out stored items and runs no code, so a batch
+# can be taken early. A list appended to while it is walked still yields the new items (its
+# iterator reads by index, a batch at a time); an item the loop changes further on within
+# the current batch is seen as it was when the batch was taken. Left out on
+# purpose: dict and set, whose iterators raise when the container changes size during the
+# walk, which a batch taken early would hide; lazy iterators (map, filter, zip, enumerate),
+# which may call the probe's own functions, in an order a batch would change.
+_BATCHED_IDS: Final = type_ids(list, tuple, str, bytes, range, frozenset)
+# Views of at most this many items are walked with a tick per item (TickingIterator).
+_SMALL_WALK: Final = 8
 
 
 def _is_sized(value: object) -> bool:
