@@ -114,6 +114,11 @@ class KeyMemo:
     held, so its id is not reused while the attempt lasts."""
 
     _seen: dict[int, tuple[object, int, bool]] = field(default_factory=dict)
+    # What static_reads.read_attribute found on the class side for (exact type, name): by
+    # the type's id, with the type held (its id is not reused while the attempt lasts) and
+    # compared by identity, so no host metaclass's __hash__ or __eq__ runs and a subclass
+    # never gets its base's answer. Names are exact str. Owned by static_reads.py.
+    class_reads: dict[int, tuple[type, dict[str, object]]] = field(default_factory=dict)
 
     def plain(self, mapping: dict[object, object]) -> bool:
         size = dict.__len__(mapping)
