@@ -35,8 +35,15 @@ from safeprobe.probe.budget import (
 )
 from safeprobe.probe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
+from safeprobe.probe.facts.records import FACT_FIELDS
 from safeprobe.probe.formatting import Formatting
-from safeprobe.probe.own_methods import SIZED_METHOD_NAMES, OwnMethods, allowed_names, type_ids
+from safeprobe.probe.own_methods import (
+    SAFE_METHODS,
+    SIZED_METHOD_NAMES,
+    OwnMethods,
+    allowed_names,
+    type_ids,
+)
 from safeprobe.probe.printing import Printer
 from safeprobe.probe.render import RenderLimits, is_scalar
 from safeprobe.probe.safe_builtins import Builtins
@@ -234,6 +241,10 @@ class Sandbox:
     # -- guard hooks RestrictedPython calls ------------------------------------------------
 
     def guarded_getattr(self, obj: object, name: str) -> object:
+        if type(name) is str:
+            plain = _PLAIN_READS.get(id(type(obj)))
+            if plain is not None and name in plain:
+                return getattr(obj, name)  # list.append, str.lower …: nothing to bound
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
@@ -499,6 +510,15 @@ class Sandbox:
 
 
 _WRITABLE_IDS: Final = type_ids(list, dict, set)
+# The attribute guard's answer for the probe's own values where it is the plain
+# ``getattr``: by the exact type's id (a builtin type's or a fact record's, which live as
+# long as the process), the names allowed for it that neither compare (comparison.py) nor
+# size their result (own_methods.py). The same answer guarded_getattr's full path gives,
+# found in one lookup; any other type, a view or a closed value takes the full path.
+_PLAIN_READS: Final[dict[int, frozenset[str]]] = {
+    id(kind): (allowed_names(kind) or frozenset()) - COMPARING_METHOD_NAMES - SIZED_METHOD_NAMES
+    for kind in (*SAFE_METHODS, *FACT_FIELDS)
+}
 # Builtin containers whose iterator hands out stored items and runs no code, so a batch
 # can be taken early. A list appended to while it is walked still yields the new items (its
 # iterator reads by index, a batch at a time); an item the loop changes further on within
