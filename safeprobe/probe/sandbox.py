@@ -505,8 +505,35 @@ class Sandbox:
             ),
             **self.comparisons.operators(),
             "_sub_": self.subtract,
+            # The probe's top level runs as a function (top_level.py): its prologue and
+            # epilogue, and the exact-int test of an inlined ``+=`` (compiler.py).
+            "_globals_": globals,
+            "_locals_": locals,
+            "_prebound_": _prebound,
+            "_export_": _export,
+            "_type_": type,
+            "_int_": int,
             **exposures,
         }
+
+
+def _prebound(namespace: dict[str, object], names: tuple[str, ...]) -> dict[str, object]:
+    """What each of ``names`` (the probe's top-level names, exact str constants of the
+    compiled code) is bound to when the probe starts: in the namespace, else its builtins."""
+    builtins = namespace.get("__builtins__")
+    found: dict[str, object] = {}
+    for name in names:
+        if name in namespace:
+            found[name] = namespace[name]
+        elif type(builtins) is dict and name in builtins:
+            found[name] = builtins[name]
+    return found
+
+
+def _export(namespace: dict[str, object], local: dict[str, object]) -> None:
+    """The top level's locals into the namespace when it ends, as a module's names would
+    be; the compiler's own (a leading "_") stay out."""
+    namespace.update({k: v for k, v in local.items() if not k.startswith("_")})
 
 
 _WRITABLE_IDS: Final = type_ids(list, dict, set)
