@@ -21,6 +21,7 @@ from safeprobe.probe.host_keys import (
     NOT_FOUND,
     KeyMemo,
     builtin_keys_only,
+    find_key,
     find_name,
     scan_pairs,
 )
@@ -158,10 +159,10 @@ def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> objec
     if entry is None or entry[0] is not kind:
         entry = (kind, {})
         memo.class_reads[id(kind)] = entry
-    plan = entry[1].get(name)
-    if plan is None:
-        plan = entry[1][name] = _ClassRead(kind, name, memo)
-    return cast(_ClassRead, plan).read(obj, name, memo)
+    reader = entry[1].get(name)
+    if reader is None:
+        reader = entry[1][name] = _ClassRead(kind, name, memo).read
+    return reader(obj, name, memo)
 
 
 class _ClassRead:
@@ -204,7 +205,7 @@ class _ClassRead:
         if self.dict_slot is not None:
             instance = self.dict_slot.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C
             if type(instance) is dict:
-                value = find_name(instance, name, memo)
+                value = find_key(instance, name, memo)
                 if value is not NOT_FOUND:
                     return value
         if self.refusal is not None:
