@@ -479,7 +479,8 @@ def overshoot(quick: bool) -> Result:
 
 def fork(quick: bool) -> Result:
     """Attempt latency in fork and thread isolation at two host sizes, against calling the
-    original reload-and-call handler in the same process."""
+    original reload-and-call handler in the same process, and against the floor of a fork
+    attempt: a bare ``fork()`` + ``_exit`` + ``waitpid`` of the same process, in turns."""
     sizes_mb, rounds, runs = ((60, 120), 2, 3) if quick else ((100, 1000), 5, 20)
     folder = Path(tempfile.mkdtemp(prefix="sp-fork-"))
     sys.modules["__main__"].my_object = MyObject()  # type: ignore[attr-defined]
@@ -503,6 +504,7 @@ def fork(quick: bool) -> Result:
         "fork": lambda: _attempt(policies["fork"]),
         "thread": lambda: _attempt(policies["thread"]),
         "baseline": baseline,
+        "bare_fork": _bare_fork_ms,
     }
     for run in runners.values():
         run()  # compile, cache, warm
@@ -531,6 +533,16 @@ def fork(quick: bool) -> Result:
         result[str(size)] = {"rss_mb": round(_rss_mb()), **figures}
     del ballast
     return result
+
+
+def _bare_fork_ms() -> float:
+    """The floor of a fork attempt in this host: fork, the child exits at once, reap it."""
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return (time.perf_counter() - started) * 1000
 
 
 FIGURES: dict[str, Callable[[bool], Result]] = {

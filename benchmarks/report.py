@@ -136,7 +136,8 @@ with bytecode caching on (an unchanged `bar.py` reloads from its `.pyc`).
    installed (listener mode, the default) and not installed, in turns. Then again after
    the host has started a thread of its own, as most services have.
 2. **Trigger latency.** Two host processes (`benchmarks/host.py`): one with safeprobe
-   installed (policy defaults, `cooldown: 0s` so signals can follow each other), one with
+   installed (policy defaults but `cooldown: 0s`, so signals can follow each other, and
+   `isolation: thread`, the figure issue 16 sets a goal for), one with
    the original handler. The suite signals them in turn with `os.kill` and takes the time
    just before the kill and the moment the attempt's last line arrives on the host's
    stderr, read with `select` on the suite's own thread. safeprobe writes that line after
@@ -193,7 +194,24 @@ def _gap_idle_io(_rows: dict[str, Row]) -> str:
         "for a host that already runs a thread of its own, as most services do, show no "
         "cost. Avoiding it would mean no thread until the first signal, which the listener "
         "(`sigwaitinfo`, the sender's identity) rules out; `trigger.mode: handler` still "
-        "starts the runner thread."
+        "starts the runner thread. Issue 16 checked the cause (see Profiles): a "
+        "waiting thread that first calls `unshare(CLONE_FILES)` costs nothing, so it is the "
+        "shared file table; but the runner thread must share it (it writes the host's "
+        "stderr and, in thread isolation, runs host code named under evaluate), and only a "
+        "thread that shares it can start one, i.e. the host's main thread."
+    )
+
+
+def _gap_fork_floor(_rows: dict[str, Row]) -> str:
+    return (
+        "Against a small floor the attempt's fixed costs decide the ratio: the work before "
+        "the fork (policy, probe file, facts, views, sandbox), the child's limits and the "
+        "probe's compile and run, parsing its result, the audit append with fsync, and the "
+        "page faults of all that Python work after a fork (every page the parent or child "
+        "writes first faults once: ~1,100 in the parent and ~550 more in the child than a "
+        "bare fork's: see Profiles). `run_probe` from the main thread also starts a "
+        "thread per attempt (the signal path's runner thread forks itself). The floor grows "
+        "with the host's memory and the fixed costs do not: see the fork cost section."
     )
 
 
@@ -253,6 +271,7 @@ _GAPS: dict[str, Callable[[dict[str, Row]], str]] = {
     "idle_io": _gap_idle_io,
     "guard_": _gap_guard,
     "trigger_cached_": _gap_trigger,
+    "fork_": _gap_fork_floor,
     "overshoot_thread_": _gap_overshoot,
     "disturbance_": _gap_disturbance,
     "storm_survived": _gap_storm,
@@ -328,6 +347,51 @@ def _gaps(rows: Sequence[Row]) -> list[str]:
     return notes
 
 
+# Issue 16, host side: the top of each profile taken for it and what was changed because
+# of it. Hand-written (the profiles were taken by hand, on the loaded 2-core VM); the
+# commands are in the text so they can be taken again.
+_HOST_PROFILES = """\
+## Profiles
+
+Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average of 3-4
+(other engineers' test suites), so counts and CPU time rather than wall time.
+
+- **Cached attempt, thread isolation** (cProfile of 200 `run_probe` calls of the story
+  probe, `tottime`, then `cumulative`): `posix.fsync` first by far (the audit append;
+  ~0.25 ms on a quiet disk, ~5 ms while other suites wrote), then building the sandbox's
+  builtins (`safe_builtins._named`, 55 calls an attempt: probe side), the record's fields
+  (`runner._fields`), reading the log's last record back twice (`AuditSink.preflight`
+  and `append`, ~45 µs each), and `Redactor.with_defaults` three times an attempt (~20-40
+  µs each, normalizing ~20 patterns). Changed: the normalized patterns are computed once
+  per process and policy (`host/execution.py`, `policy_redactor`; each attempt still gets
+  a new `Redactor`, so the memo of names one probe looked up never reaches the next); the
+  sink chains to the record its process appended last while the file's inode, size,
+  mtime and ctime are as that append left them, and reads the tail otherwise
+  (`audit/sink.py`; preflight 79 → 28 µs, append without fsync 123 → 68 µs, minimum of
+  400). End to end, signal → report, `isolation: thread`, 100 signals per run in turns
+  with the original handler, the build before and after run twice each in turn (load
+  average ~8): p50 2.8 and 2.3 ms before, 2.2 and 1.8 ms after, with fsync off; with fsync
+  on, the disk's fsync decides it (p50 4 ms while other suites wrote, 0.25 ms quiet).
+- **Fork attempt vs bare fork, ~100 MB host** (`getrusage` around 30 of each, in turns;
+  `strace -f -c` of 20 of each): CPU per attempt 11 ms in the parent and 10 ms in the
+  child, against 4.5 and 6.5 ms for `fork()` + `_exit` + `waitpid`; minor page faults
+  1,130 in the parent and 820 in the child against 41 and 267. The faults are the
+  attempt's Python work after a fork: a fork write-protects every page, and each page
+  the parent writes afterwards (before the fork, ~390 of them again, in preparing the
+  next attempt; ~390 in parsing the child's result and building the record) or the child
+  writes (compiling and running the probe) faults once. `strace -c`: one `clone3` and one
+  `madvise` (~160 µs, glibc freeing the stack) per attempt are the thread `run_probe`
+  starts when called from the main thread; the signal path's runner thread forks itself.
+  Not changed: compiling in the parent would take the compile out of the child's kill.
+- **Idle, I/O-bound single-threaded host** (512-byte pipe round trips, main thread's CPU
+  time per op, 100 alternations of a waiting thread alive and not): a plain
+  `threading.Event().wait` thread costs 0.91x; the same thread after
+  `unshare(CLONE_FILES)` costs 1.00x. So the loss is the kernel's file-table fast path
+  (a descriptor lookup takes no reference while one task uses the table), not the GIL,
+  the switch interval or a wakeup. Not changed: see the closing note.
+"""
+
+
 # What each profile showed at the top before issue 16 (a profile of the probe's own work,
 # isolation: thread then, since the attempt's profile saw only the parent waiting for its
 # fork child) and what was changed because of it. Written by hand: the profile above each
@@ -377,7 +441,7 @@ def _profiles(raw: dict[str, Raw]) -> list[str]:
         if isinstance(part, dict) and part.get("profile")
     ]
     if not parts:
-        return []
+        return [_HOST_PROFILES]
     lines = [
         "## Where the time goes",
         "",
@@ -398,7 +462,7 @@ def _profiles(raw: dict[str, Raw]) -> list[str]:
                 f"| {entry['cum_share']:.0%} |"
             )
         lines += ["", _PROFILE_NOTES[name], ""]
-    return lines
+    return [*lines, _HOST_PROFILES]
 
 
 # ---- fork cost: its own section ----------------------------------------------------------

@@ -128,7 +128,11 @@ def trigger_latency(settings: Settings) -> tuple[list[Row], Raw]:
     rounds = int(settings.pick(2, 5))
     signals = int(settings.pick(3, 100))
     folder = settings.folder / "latency"
-    ours = _safeprobe_host(folder / "safeprobe", STORY_PROBE, trigger={"cooldown": "0s"})
+    # Thread isolation, as issue 16's target says: fork is the default now, and a fork
+    # attempt's cost is the fork figure's (which compares it with a bare fork).
+    ours = _safeprobe_host(
+        folder / "safeprobe", STORY_PROBE, trigger={"cooldown": "0s"}, isolation="thread"
+    )
     theirs = _baseline_host(folder / "baseline", BASELINE_BAR)
     hosts = {"safeprobe": ours, "baseline": theirs}
     done = {"safeprobe": _is_report_end, "baseline": _is_story_output}
@@ -160,7 +164,8 @@ def trigger_latency(settings: Settings) -> tuple[list[Row], Raw]:
         for host in hosts.values():
             host.stop()
     goals = {
-        "cached_p50": Goal("p50 ≤ 2 ms", "safeprobe", "<=", 2.0),
+        # Issue 16: a cached attempt, signal to audited record, within a millisecond.
+        "cached_p50": Goal("p50 ≤ 1 ms (issue 16)", "safeprobe", "<=", 1.0),
         "cached_p99": Goal("p99 ≤ 10 ms", "safeprobe", "<=", 10.0),
     }
     rows = []
@@ -170,7 +175,7 @@ def trigger_latency(settings: Settings) -> tuple[list[Row], Raw]:
             rows.append(
                 paired(
                     f"trigger_{key}",
-                    f"Trigger latency, {what}, p{q}: signal → attempt done",
+                    f"Trigger latency, {what}, p{q}: signal → attempt done (thread isolation)",
                     "ms",
                     stats[f"{key}_safeprobe"],
                     stats[f"{key}_baseline"],
@@ -489,7 +494,25 @@ def fork(settings: Settings) -> tuple[list[Row], Raw]:
                         detail={"rss_mb": part["rss_mb"]},
                     )
                 )
+        floor = part.get("bare_fork")
+        if isinstance(floor, dict):
+            rows.append(
+                paired(
+                    f"fork_{size}mb_floor_p50",
+                    f"Attempt latency, fork isolation, host RSS ~{size} MB, p50, against its "
+                    "floor (baseline: bare fork() + _exit + waitpid of the same host, in turns)",
+                    "ms",
+                    part["fork"]["p50"],
+                    floor["p50"],
+                    goal=FORK_FLOOR_GOAL,
+                    detail={"rss_mb": part["rss_mb"]},
+                )
+            )
     return rows, raw
+
+
+# Issue 16: a fork attempt costs at most half again what forking the same host costs.
+FORK_FLOOR_GOAL: Final = Goal("ratio ≤ 1.5 (issue 16)", "ratio", "<=", 1.5)
 
 
 # ---- 8. what fork isolation costs the host -----------------------------------------------------

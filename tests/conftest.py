@@ -100,6 +100,14 @@ def make_host(tmp_path: Path) -> Iterator[Callable[..., Host]]:
         host.stop()
 
 
+@pytest.fixture(params=["thread", "fork"])
+def isolation(request: pytest.FixtureRequest) -> str:
+    """Each isolation mode in turn, for a claim both modes must keep (the behaviour the
+    thread and fork implementations share); a test takes it as an argument."""
+    mode: str = request.param
+    return mode
+
+
 @pytest.fixture(scope="session")
 def rsyslogd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rsyslog]:
     """One real rsyslogd for the session (tests/rsyslog.py)."""

@@ -73,6 +73,14 @@ def peak_rss_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+def probe_peak_growth_mib(host: Host) -> tuple[dict[str, object], float]:
+    """Trigger one attempt in ``host``; its audit record and how much the host's peak
+    resident set size (VmHWM) grew meanwhile, in MiB."""
+    before = peak_rss_kib(host.pid)
+    record = host.probe()
+    return record, (peak_rss_kib(host.pid) - before) / 1024
+
+
 def read_records(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
@@ -80,6 +88,23 @@ def read_records(path: Path) -> list[dict[str, object]]:
     # The last piece has no newline yet: a record still being written (large ones are not
     # one write to a reader), so it is not read until it is whole.
     return [json.loads(line) for line in lines[:-1] if line.strip()]
+
+
+def write_probe(path: Path, text: str) -> None:
+    """Write a probe file as an operator would: UTF-8, readable by all, writable by its owner
+    only (a probe others can write is refused)."""
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o644)
+
+
+def write_policy(folder: Path, policy: dict[str, object], probe: str | None = None) -> Path:
+    """Write ``policy`` as ``folder/policy.yaml`` and, when given, ``probe`` as
+    ``folder/probe.py``; returns the policy's path."""
+    if probe is not None:
+        write_probe(folder / "probe.py", probe)
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    return path
 
 
 def base_policy(tmp: Path, **overrides: object) -> dict[str, object]:
@@ -132,8 +157,7 @@ class Host:
         self.policy_path = folder / "policy.yaml"
         self.probe_path = folder / "probe.py"
         self.audit_path = folder / "audit.jsonl"
-        self.policy_path.write_text(yaml.safe_dump(policy), encoding="utf-8")
-        self.write_probe(probe)
+        write_policy(folder, policy, probe)
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [*prefix, sys.executable, str(HOSTS / script), str(self.policy_path)],
@@ -170,8 +194,7 @@ class Host:
         return "".join(self._stderr)
 
     def write_probe(self, text: str) -> None:
-        self.probe_path.write_text(text, encoding="utf-8")
-        self.probe_path.chmod(0o644)
+        write_probe(self.probe_path, text)
 
     def ask(self, command: str) -> str:
         assert self.proc.stdin is not None
@@ -241,8 +264,8 @@ class ExampleApp:
     """An example started the way its README says, its stderr (where safeprobe reports)
     collected as it comes."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    def __init__(self, argv: list[str], cwd: Path, **extra_env: str) -> None:
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra_env)
         self.proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=cwd,

@@ -66,6 +66,13 @@ class Rsyslog:
     tcp_port: int
     out: Path
 
+    def address(self, via: str) -> str:
+        """The audit.syslog address that reaches this daemon over ``via`` (unix, udp, tcp)."""
+        if via == "unix":
+            return str(self.socket_path)
+        port = self.udp_port if via == "udp" else self.tcp_port
+        return f"{via}://127.0.0.1:{port}"
+
     def messages(self) -> list[dict[str, str]]:
         if not self.out.exists():
             return []

@@ -118,6 +118,87 @@ def test_seq_counts_up_from_one_and_each_prev_is_the_previous_mac(tmp_path: Path
     assert [r["prev"] for r in records] == [GENESIS] + [r["mac"] for r in records[:-1]]
 
 
+def _count_preads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the reads of a log's tail (os.pread) from here on."""
+    reads: list[int] = []
+    real = os.pread
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        reads.append(size)
+        return real(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", counted)
+    return reads
+
+
+def test_a_process_reads_the_tail_again_only_when_the_log_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its own append, the next preflight and append of the same process chain to the
+    record it wrote without reading it back; once the file changed, they read it again."""
+    path = tmp_path / "audit.jsonl"
+    first = _append(path, 1)[0]
+    reads = _count_preads(monkeypatch)
+    sink = AuditSink(str(path), fsync=False)
+    sink.preflight()
+    second = sink.append(_fields(2))
+    assert reads == []
+    assert second["prev"] == first["mac"]
+    with path.open("ab") as log:  # a byte another writer left: the file is not as we left it
+        log.write(b"\n")
+    sink.preflight()
+    assert reads != []
+    third = sink.append(_fields(3))
+    assert (third["seq"], third["prev"]) == (3, second["mac"])
+    assert verify_chain(str(path)).records == 3
+
+
+def test_a_record_another_writer_appended_is_chained_to(tmp_path: Path) -> None:
+    """A record appended through another path to the same file (as another process would)
+    is the one the next append chains to: the chain stays one line of records."""
+    path = tmp_path / "audit.jsonl"
+    mine = AuditSink(str(path), fsync=False)
+    other = AuditSink(str(tmp_path / "." / "audit.jsonl"), fsync=False)
+    records = [mine.append(_fields(1)), other.append(_fields(2)), mine.append(_fields(3))]
+    assert [r["seq"] for r in records] == [1, 2, 3]
+    assert [r["prev"] for r in records[1:]] == [r["mac"] for r in records[:-1]]
+    assert verify_chain(str(path)).records == 3
+
+
+def test_a_log_rotated_away_starts_a_new_chain_at_its_path(tmp_path: Path) -> None:
+    """After the log is renamed away, the next append at its path starts a new file at seq 1
+    rather than chaining to the record this process wrote to the old one."""
+    path = tmp_path / "audit.jsonl"
+    sink = AuditSink(str(path), fsync=False)
+    sink.append(_fields(1))
+    path.rename(tmp_path / "audit.jsonl.1")
+    record = sink.append(_fields(2))
+    assert (record["seq"], record["prev"]) == (1, GENESIS)
+
+
+def test_an_edit_of_the_last_record_with_its_times_put_back_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """The last record changed in place, same length, its mtime set back (timestomping:
+    MITRE ATT&CK T1070.006), then another append: verify names the edited line."""
+    path = tmp_path / "audit.jsonl"
+    sink = AuditSink(str(path), fsync=False)
+    sink.append(_fields(1))
+    sink.append(_fields(2))
+    before = path.stat()
+    data = path.read_bytes()
+    at = data.rindex(b'"steps":2')
+    edited = data[:at] + b'"steps":9' + data[at + len(b'"steps":9') :]
+    assert edited != data
+    assert len(edited) == len(data)
+    path.write_bytes(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    sink.append(_fields(3))
+    with pytest.raises(AuditChainError) as caught:
+        verify_chain(str(path))
+    assert caught.value.line == 2
+
+
 def test_record_is_one_compact_line_with_seq_first_and_prev_mac_last(tmp_path: Path) -> None:
     """append writes the record it returns, in field order, compact, as one line."""
     path = tmp_path / "audit.jsonl"

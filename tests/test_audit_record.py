@@ -26,6 +26,7 @@ from safeprobe.audit.record import (
     PolicyRecord,
     ProbeRecord,
     RotatedFromRecord,
+    StackDumpRecord,
     TriggerRecord,
     child_record,
 )
@@ -33,7 +34,8 @@ from safeprobe.errors import AuditRecordError
 
 MODULE = "safeprobe_test_record_module"
 # What a thread attempt that ran a probe, with include_output, leaves out: evaluate was
-# not used, the log was not rotated, the text was not cut, and no child was forked.
+# not used, the log was not rotated, the text was not cut, no child was forked, and no
+# stuck-host dump was requested.
 _ABSENT_FROM_A_PLAIN_ATTEMPT = frozenset(
     {
         "evaluated",
@@ -43,6 +45,12 @@ _ABSENT_FROM_A_PLAIN_ATTEMPT = frozenset(
         "output.text_cut",
         "isolation.child.pid",
         "isolation.child.status",
+        "stack_dump",
+        "stack_dump.requests",
+        "stack_dump.bytes",
+        "stack_dump.requested_at",
+        "stack_dump.sender_pid",
+        "stack_dump.sender_uid",
     }
 )
 
@@ -182,6 +190,15 @@ _RECORDS = st.builds(
     evaluated=st.none()
     | st.dictionaries(_TEXT, st.none() | _INT, max_size=3).map(lambda d: tuple(d.items())),
     rotated_from=st.none() | st.builds(RotatedFromRecord, seq=_INT, head=_HEX),
+    stack_dump=st.none()
+    | st.builds(
+        StackDumpRecord,
+        requests=_INT,
+        bytes=_INT,
+        requested_at=st.none() | _TEXT,
+        sender_pid=st.none() | _INT,
+        sender_uid=st.none() | _INT,
+    ),
 )
 
 

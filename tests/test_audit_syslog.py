@@ -30,13 +30,6 @@ from tests.syslog_listener import StreamListener, message_of
 TRANSPORTS = ("unix", "udp", "tcp")
 
 
-def _address(daemon: Rsyslog, via: str) -> str:
-    if via == "unix":
-        return str(daemon.socket_path)
-    port = daemon.udp_port if via == "udp" else daemon.tcp_port
-    return f"{via}://127.0.0.1:{port}"
-
-
 def _config(address: str, **extra: object) -> SyslogConfig:
     return SyslogConfig.model_validate({"address": address, **extra})
 
@@ -60,7 +53,7 @@ def test_a_record_arrives_intact_as_rfc5424(rsyslogd: Rsyslog, tmp_path: Path, v
     marker = f"m-{uuid.uuid4()}"
     log = tmp_path / "audit.jsonl"
     record = AuditSink(str(log), key=None, fsync=False).append(_fields(marker))
-    shipper = SyslogShipper(_config(_address(rsyslogd, via)))
+    shipper = SyslogShipper(_config(rsyslogd.address(via)))
     shipper.preflight()
     shipper.send(record)
     shipper.close()
@@ -83,7 +76,7 @@ def test_facility_is_configurable_and_refusals_are_notices(
     record = AuditSink(str(tmp_path / "a.jsonl"), key=None, fsync=False).append(
         _fields(marker, outcome="unauthorized")
     )
-    shipper = SyslogShipper(_config(_address(rsyslogd, "udp"), facility="local3"))
+    shipper = SyslogShipper(_config(rsyslogd.address("udp"), facility="local3"))
     shipper.send(record)
     shipper.close()
     [message] = _with_reason(
@@ -103,7 +96,7 @@ def test_many_records_over_tcp_stay_separate_and_the_chain_verifies_from_the_cop
     copies alone form a chain that verifies (with the same head as the file)."""
     marker = f"m-{uuid.uuid4()}"
     sink = AuditSink(str(tmp_path / "audit.jsonl"), key=b"k" * 32, fsync=False)
-    shipper = SyslogShipper(_config(_address(rsyslogd, "tcp")))
+    shipper = SyslogShipper(_config(rsyslogd.address("tcp")))
     for _ in range(50):
         shipper.send(sink.append(_fields(marker)))
     shipper.close()
@@ -129,7 +122,7 @@ def test_any_reason_text_arrives_byte_for_byte(
     fields["detail"] = text.encode("utf-8", "replace").decode("utf-8", "replace")
     log = tmp_path_factory.mktemp("hyp") / "audit.jsonl"
     record = AuditSink(str(log), key=None, fsync=False).append(fields)
-    shipper = SyslogShipper(_config(_address(rsyslogd, "unix")))
+    shipper = SyslogShipper(_config(rsyslogd.address("unix")))
     shipper.send(record)
     shipper.close()
     found = rsyslogd.wait_for(lambda ms: _with_reason(ms, marker), "the record")

@@ -62,7 +62,12 @@ def test_quick_mode_writes_every_figure(tmp_path: Path) -> None:
     rows = {row["id"]: row for row in document["rows"]}
     assert set(rows) >= EXPECTED_ROWS
     fork_rows = [name for name in rows if name.startswith("fork_")]
-    assert len(fork_rows) == 8, fork_rows  # 2 host sizes x fork/thread x p50/p99
+    # 2 host sizes x fork/thread x p50/p99, and per size the attempt against a bare fork
+    assert len(fork_rows) == 10, fork_rows
+    floors = [rows[name] for name in fork_rows if name.endswith("_floor_p50")]
+    assert len(floors) == 2, floors
+    assert all(row["baseline"] is not None for row in floors), floors
+    assert all(row["goal"] is not None for row in floors), floors
     # Fork cost: per host size, the attempt beside its floor, the stall, the idle gap and
     # the stall per GB; and the table of where an attempt's time goes, one column a size.
     kinds = ("latency", "stall", "idle_gap", "stall_per_gb")

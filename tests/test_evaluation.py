@@ -380,15 +380,15 @@ def _view(evaluate: tuple[str, ...], denials: list[ProbeDenied] | None = None) -
 def test_named_paths_run_through_a_view_and_results_are_wrapped() -> None:
     """A named property reads as its value; a named method as a call; results are views."""
     view = _view(("label", "size()", "stats.snapshot()"))
-    assert view._sp_getattr("label") == "ledger:2"
-    size = view._sp_getattr("size")
+    assert view.sp_getattr("label") == "ledger:2"
+    size = view.sp_getattr("size")
     assert type(size) is HostCall
     assert size() == 2
-    snapshot = view._sp_getattr("stats")._sp_getattr("snapshot")()
+    snapshot = view.sp_getattr("stats").sp_getattr("snapshot")()
     assert type(snapshot) is View
     assert snapshot["password"] is REDACTED
     assert "hunter2" not in repr(snapshot)
-    ctx = view._sp_ctx
+    ctx = view.sp_ctx
     assert ctx.evaluator is not None
     assert ctx.evaluator.evaluations.record() == {
         "ledger.label": 1,
@@ -401,22 +401,22 @@ def test_unnamed_paths_are_refused_as_before() -> None:
     """Another attribute of the same object, or the same name elsewhere, never runs."""
     view = _view(("label", "stats.ratio"))
     with pytest.raises(ProbeDenied, match="host-code"):
-        view._sp_getattr("other")
+        view.sp_getattr("other")
     with pytest.raises(ProbeDenied, match="host-code"):
-        view._sp_getattr("size")
+        view.sp_getattr("size")
 
 
 def test_secret_named_entries_never_run() -> None:
     """A named property or method whose name is secret reads as the marker, unrun."""
     view = _view(("api_token", "session_key()"))
-    assert view._sp_getattr("api_token") is REDACTED
-    assert view._sp_getattr("session_key")() is REDACTED
+    assert view.sp_getattr("api_token") is REDACTED
+    assert view.sp_getattr("session_key")() is REDACTED
 
 
 def test_a_named_method_called_with_arguments_is_refused() -> None:
     """Only the zero-argument call the author vouched for."""
     denials: list[ProbeDenied] = []
-    size = _view(("size()",), denials)._sp_getattr("size")
+    size = _view(("size()",), denials).sp_getattr("size")
     with pytest.raises(ProbeDenied, match="without arguments"):
         size(1)
     with pytest.raises(ProbeDenied, match="without arguments"):
@@ -446,6 +446,6 @@ class Frozen:
 @pytest.mark.parametrize("obj", [Model(), Slotted(), Frozen()])
 def test_model_fields_read_without_evaluate(obj: object) -> None:
     """Pydantic v2 and attrs fields are instance data or slots: read statically, no evaluate."""
-    view = View(obj, (), _view(())._sp_ctx)
-    assert view._sp_getattr("name") == "svc"
+    view = View(obj, (), _view(()).sp_ctx)
+    assert view.sp_getattr("name") == "svc"
     assert "name='svc'" in repr(view)

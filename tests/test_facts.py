@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import os
 import sys
@@ -147,6 +148,24 @@ def test_the_probe_thread_is_marked_and_shows_no_safeprobe_frames() -> None:
     # ~/safeprobe holds these tests there too.
     package = str(Path(safeprobe.__file__).resolve().parent) + os.sep
     assert all(not str(Path(frame.file).resolve()).startswith(package) for frame in me.stack)
+
+
+def test_safeprobe_frames_are_cut_from_every_subpackage_not_only_facts() -> None:
+    """Frames of safeprobe/host (the runner, the execution) are cut too, not just facts'."""
+    package = Path(safeprobe.__file__).resolve().parent
+    # A frame whose file is safeprobe/host/…, as the runner's are, between this test and
+    # take_facts (a partial adds no frame of its own).
+    namespace: dict[str, object] = {}
+    code = compile(
+        "def run_code(take):\n    return take()\n", str(package / "host" / "x.py"), "exec"
+    )
+    exec(code, namespace)  # a stand-in frame for the runner's own
+    take = functools.partial(take_facts, ["threads"], argv=(), max_items=100)
+    dump = namespace["run_code"](take)["threads"]  # type: ignore[operator]
+    me = next(t for t in dump if t.current)
+    assert (
+        me.stack[0].function == "test_safeprobe_frames_are_cut_from_every_subpackage_not_only_facts"
+    )
 
 
 def test_thread_dump_prints_like_faulthandler(parked_thread: threading.Thread) -> None:

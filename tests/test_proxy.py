@@ -173,9 +173,9 @@ def test_redaction_applies_on_every_way_out() -> None:
     data = {"user": "ada", "Session-Token": "tok", "db_password": "pw"}
     view = wrap(data, (), _ctx())
     assert view["Session-Token"] is REDACTED
-    assert view._sp_m_get("db_password") is REDACTED
-    assert REDACTED in view._sp_m_values()
-    assert ("db_password", REDACTED) in view._sp_m_items()
+    assert view.sp_m_get("db_password") is REDACTED
+    assert REDACTED in view.sp_m_values()
+    assert ("db_password", REDACTED) in view.sp_m_items()
     text = repr(view) + str(view) + f"{view}" + format(view, ">5")
     assert "tok" not in text
     assert "pw'" not in text
@@ -235,19 +235,19 @@ def test_one_secret_key_among_many_is_redacted_in_every_walk() -> None:
     data["api_token"] = "tok"
     data[7] = "seven"
     view = wrap(data, (), _ctx(max_items=10_000))
-    values = view._sp_m_values()
+    values = view.sp_m_values()
     assert values.count(REDACTED) == 1
     assert "tok" not in values
-    assert dict(view._sp_m_items())["api_token"] is REDACTED
-    assert dict(view._sp_m_items())[7] == "seven"
+    assert dict(view.sp_m_items())["api_token"] is REDACTED
+    assert dict(view.sp_m_items())[7] == "seven"
     del data[7]
-    assert dict(view._sp_m_items())["api_token"] is REDACTED  # str keys only: the batch path
+    assert dict(view.sp_m_items())["api_token"] is REDACTED  # str keys only: the batch path
 
 
 def test_redacted_attribute_reads_as_marker() -> None:
     view = wrap(Plain(), (), _ctx())
-    assert view._sp_getattr("password") is REDACTED
-    assert view._sp_getattr("inner")._sp_getattr("secret_key") is REDACTED
+    assert view.sp_getattr("password") is REDACTED
+    assert view.sp_getattr("inner").sp_getattr("secret_key") is REDACTED
     assert "hunter2" not in repr(view)
     assert "s3" not in repr(view)
 
@@ -255,9 +255,9 @@ def test_redacted_attribute_reads_as_marker() -> None:
 def test_attribute_outside_allowlist_is_denied_and_recorded() -> None:
     denials: list[ProbeDenied] = []
     view = wrap(Plain(), (), _ctx(("data",), denials=denials))
-    assert view._sp_getattr("data")["a"] == "aaa"
+    assert view.sp_getattr("data")["a"] == "aaa"
     with pytest.raises(ProbeDenied, match=r"x\.inner is not in the allowlist"):
-        view._sp_getattr("inner")
+        view.sp_getattr("inner")
     assert [d.rule for d in denials] == ["allowlist"]
 
 
@@ -266,7 +266,7 @@ def test_traverse_only_path_refuses_items_and_iteration() -> None:
     holder = Plain()
     holder.inner = {"level": 1}  # type: ignore[assignment]
     view = wrap(holder, (), _ctx(("inner.level",)))
-    inner = view._sp_getattr("inner")
+    inner = view.sp_getattr("inner")
     with pytest.raises(ProbeDenied):
         inner["level"]
     with pytest.raises(ProbeDenied):
@@ -281,7 +281,7 @@ def test_traverse_only_path_refuses_items_and_iteration() -> None:
         lambda v: v.__delitem__("a"),
         lambda v: setattr(v, "data", 1),
         lambda v: delattr(v, "data"),
-        lambda v: object.__getattribute__(v, "_sp_refuse_write")(),
+        lambda v: object.__getattribute__(v, "sp_refuse_write")(),
     ],
 )
 def test_every_write_through_a_view_is_refused(write) -> None:
@@ -296,7 +296,7 @@ def test_views_cannot_be_pickled_or_copied_into_the_host_object() -> None:
     view = wrap({"a": 1}, (), _ctx())
     with pytest.raises(TypeError):
         pickle.dumps(view)
-    clone = copy.copy(view._sp_m_copy())
+    clone = copy.copy(view.sp_m_copy())
     assert clone == {"a": 1}
 
 
@@ -357,7 +357,7 @@ def _walk(value: object, depth: int = 0) -> None:
         return
     repr(value)
     str(value)
-    kind = value._sp_kind
+    kind = value.sp_kind
     if kind == "object":
         return
     len(value)
@@ -365,7 +365,7 @@ def _walk(value: object, depth: int = 0) -> None:
     for item in value:
         _walk(item, depth + 1)
     if kind == "mapping":
-        for key, item in value._sp_m_items():
+        for key, item in value.sp_m_items():
             _walk(item, depth + 1)
             if type(key) in (str, int, float, bytes, bool) or key is None:
                 _walk(value[key], depth + 1)
@@ -387,18 +387,18 @@ def test_reading_never_changes_the_host(value: object) -> None:
 def test_no_read_hands_out_a_raw_mutable_host_object(value: object) -> None:
     """Everything a view gives back is a scalar, the marker, a view or a fresh container."""
     view = wrap(value, (), _ctx())
-    if not isinstance(view, View) or view._sp_kind == "object":
+    if not isinstance(view, View) or view.sp_kind == "object":
         return
     outputs = list(view)
-    if view._sp_kind == "mapping":
-        outputs += [v for _, v in view._sp_m_items()]
+    if view.sp_kind == "mapping":
+        outputs += [v for _, v in view.sp_m_items()]
     for out in outputs:
         assert (
             type(out) in (int, float, complex, str, bytes, bool, type(None), View)
             or out is REDACTED
         )
         if isinstance(out, View):
-            assert out._sp_obj is not value
+            assert out.sp_obj is not value
 
 
 @given(host_values())

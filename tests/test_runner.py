@@ -7,16 +7,17 @@ import types
 from pathlib import Path
 
 import pytest
-import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import TriggerInfo
 from safeprobe.audit.trail import verify_chain
 from safeprobe.errors import PolicyError
+from safeprobe.host.execution import policy_redactor
 from safeprobe.host.runner import Runner
 from safeprobe.policy.defaults import MAX_POLICY_BYTES
-from safeprobe.policy.loading import load_policy
-from tests.harness import read_records
+from safeprobe.policy.loading import load_policy, parse_policy
+from safeprobe.probe.redaction import Redactor
+from tests.harness import read_records, write_policy
 
 MODULE = "safeprobe_test_host_module"
 
@@ -31,8 +32,6 @@ def host_module() -> types.ModuleType:
 
 
 def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
-    (tmp_path / "probe.py").write_text(probe)
-    (tmp_path / "probe.py").chmod(0o644)
     data: dict[str, object] = {
         "version": 1,
         "probe": {"path": "probe.py"},
@@ -40,9 +39,7 @@ def _setup(tmp_path: Path, probe: str, **policy: object) -> Path:
         "audit": {"path": "audit.jsonl"},
         **policy,
     }
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return write_policy(tmp_path, data, probe)
 
 
 @pytest.mark.slow
@@ -183,3 +180,15 @@ def test_load_reads_the_policy_file_as_load_policy_does(
     assert str(by_runner.value) == str(by_loader.value)
     assert (by_runner.value.field, by_runner.value.line) == ("file", None)
     assert problem in by_runner.value.problem
+
+
+def test_each_attempt_gets_a_new_redactor_with_the_policys_patterns() -> None:
+    """The patterns are normalized once per policy, but no redactor (and so no memo of the
+    names one probe looked up) is shared between attempts."""
+    text = "version: 1\nprobe: {path: p.py}\nredact: ['*pin*']\n"
+    policy = parse_policy(text, path="p.yaml")
+    first, second = policy_redactor(policy), policy_redactor(policy)
+    assert first is not second
+    assert first.patterns == second.patterns == Redactor.with_defaults(("*pin*",)).patterns
+    assert first.hides("card_PIN")
+    assert not first.hides("card_number")

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,56 @@ def test_without_pidfds_the_sender_falls_back_to_kill(
     monkeypatch.delattr(os, "pidfd_open", raising=False)
     assert sender.send(os.getpid(), signal.SIGUSR2, 0) == "kill"
     wait_until(lambda: heard, "the signal")
+
+
+def _fake_proc(root: Path, pid: int, ppid: int, comm: str = "python") -> None:
+    (root / str(pid) / "task" / str(pid)).mkdir(parents=True)
+    (root / str(pid) / "stat").write_bytes(f"{pid} ({comm}) S {ppid} 1 1 0".encode())
+
+
+def test_children_are_read_from_each_threads_children_file(tmp_path: Path) -> None:
+    """Where the kernel lists children per thread, every thread's list counts."""
+    _fake_proc(tmp_path, 100, 1)
+    (tmp_path / "100" / "task" / "101").mkdir()
+    (tmp_path / "100" / "task" / "100" / "children").write_text("200 201 ")
+    (tmp_path / "100" / "task" / "101" / "children").write_text("202")
+    assert sender.children_of(100, proc=tmp_path) == {200, 201, 202}
+
+
+def test_children_are_found_by_parent_pid_without_children_files(tmp_path: Path) -> None:
+    """Without the children files, a scan of every stat's parent pid finds them, a command
+    name holding ') 100 ' included, and nothing else."""
+    _fake_proc(tmp_path, 100, 1)
+    _fake_proc(tmp_path, 200, 100, comm="gunicorn: worker")
+    _fake_proc(tmp_path, 201, 100, comm="odd) 7 (name")
+    _fake_proc(tmp_path, 300, 1, comm="x) S 100 (y")
+    _fake_proc(tmp_path, 301, 200)
+    (tmp_path / "self").mkdir()
+    assert sender.children_of(100, proc=tmp_path) == {200, 201}
+
+
+def test_a_process_with_no_announced_child_has_an_empty_family() -> None:
+    """This test process announces nothing, nor do its children: nobody is addressed."""
+    assert sender.announced_family(os.getpid()) == []
+
+
+def test_the_family_of_a_missing_process_is_not_announced() -> None:
+    """A pid with no process behind it is refused, as `trigger PID` refuses it."""
+    with pytest.raises(NotAnnounced, match="no process"):
+        sender.announced_family(2**22 + 1)  # above pid_max's ceiling: never a process
+
+
+def test_trigger_children_with_nothing_below_says_so_and_exits_3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing announced under PID: one line on stderr, exit 3, nothing printed or sent."""
+    from safeprobe.tools.cli import main  # noqa: PLC0415
+
+    assert main(["trigger", "--children", str(os.getpid())]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"safeprobe: process {os.getpid()}: neither it nor any of its children runs safeprobe\n"
+    )
+    assert main(["trigger", "--children", str(2**22 + 1)]) == 3
+    assert "no process" in capsys.readouterr().err

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from safeprobe import Outcome, run_probe
 from safeprobe.attempt import PROBE_BUILTINS, PROBE_NAMES
@@ -31,6 +30,7 @@ from safeprobe.probe.compiler import compile_probe
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
 from safeprobe.probe.values import ISINSTANCE_TYPES, is_closed
+from tests.harness import write_policy
 
 MODULE = "safeprobe_stdlib_values_host"
 
@@ -90,9 +90,6 @@ def _plain(host: types.ModuleType, source: str) -> str:
 
 
 def _probe(tmp_path: Path, source: str, isolation: str) -> tuple[Outcome, str, str]:
-    probe = tmp_path / "probe.py"
-    probe.write_text(source)
-    probe.chmod(0o644)
     policy = {
         "version": 1,
         "isolation": isolation,
@@ -101,12 +98,10 @@ def _probe(tmp_path: Path, source: str, isolation: str) -> tuple[Outcome, str, s
         "audit": {"path": "audit.jsonl"},
         "limits": {"timeout": "5s"},
     }
-    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy))
-    attempt = run_probe(tmp_path / "policy.yaml")
+    attempt = run_probe(write_policy(tmp_path, policy, source))
     return attempt.outcome, attempt.output, attempt.reason
 
 
-@pytest.mark.parametrize("isolation", ["thread", "fork"])
 @pytest.mark.parametrize("row", list(TABLE))
 def test_issue_table_row_prints_what_plain_python_prints(
     host: types.ModuleType, tmp_path: Path, row: str, isolation: str

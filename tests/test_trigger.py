@@ -16,7 +16,7 @@ import safeprobe
 from safeprobe.errors import InstallError, PolicyError
 from safeprobe.host.trigger import isolation_line, unresolved_targets
 from safeprobe.policy.loading import parse_policy
-from tests.harness import read_records, wait_until
+from tests.harness import read_records, wait_until, write_policy
 
 MODULE = "safeprobe_trigger_test_module"
 
@@ -26,21 +26,14 @@ def policy(tmp_path: Path) -> Path:
     module = types.ModuleType(MODULE)
     module.counter = {"n": 1}  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
-    (tmp_path / "probe.py").write_text("print(counter['n'])\n")
-    (tmp_path / "probe.py").chmod(0o644)
-    path = tmp_path / "policy.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
-                "probe": {"path": "probe.py"},
-                "expose": {"counter": {"target": f"{MODULE}:counter", "allow": ["**"]}},
-                "audit": {"path": "audit.jsonl"},
-            }
-        )
-    )
-    yield path
+    policy = {
+        "version": 1,
+        "trigger": {"signal": "SIGUSR2", "cooldown": "0s"},
+        "probe": {"path": "probe.py"},
+        "expose": {"counter": {"target": f"{MODULE}:counter", "allow": ["**"]}},
+        "audit": {"path": "audit.jsonl"},
+    }
+    yield write_policy(tmp_path, policy, "print(counter['n'])\n")
     safeprobe.uninstall()
     del sys.modules[MODULE]
 
@@ -148,8 +141,6 @@ def test_install_warns_once_per_exposure_whose_target_does_not_resolve_yet(
     module = types.ModuleType(MODULE)
     module.counter = {"n": 1}  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
-    (tmp_path / "probe.py").write_text("print(1)\n")
-    path = tmp_path / "policy.yaml"
     expose = {
         "good": {"target": f"{MODULE}:counter", "allow": ["**"]},
         "typo": {"target": f"{MODULE}:countr", "allow": ["**"]},
@@ -162,7 +153,7 @@ def test_install_warns_once_per_exposure_whose_target_does_not_resolve_yet(
         "expose": expose,
         "audit": {"path": "audit.jsonl"},
     }
-    path.write_text(yaml.safe_dump(policy))
+    path = write_policy(tmp_path, policy, "print(1)\n")
     try:
         safeprobe.install(path)
     finally:
@@ -193,3 +184,44 @@ def test_main_targets_are_not_checked_while_main_is_pending() -> None:
     assert [line for line in pending if "__main__" in line] == []
     assert len(pending) == 1
     assert len(unresolved_targets(policy, "p.yaml", sys.modules)) == 2
+
+
+@pytest.mark.slow
+def test_a_handler_the_host_sets_after_install_is_named_once_on_stderr(
+    policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A host that takes the signal after install() (gunicorn's master does) learns, once,
+    that its handler never runs while safeprobe listens; the attempts still run."""
+    heard: list[int] = []
+
+    def host_handler(signum: int, _frame: object) -> None:
+        heard.append(signum)
+
+    safeprobe.install(policy)
+    signal.signal(signal.SIGUSR2, host_handler)
+    audit = policy.parent / "audit.jsonl"
+    for count in (1, 2):
+        os.kill(os.getpid(), signal.SIGUSR2)
+        wait_until(lambda count=count: len(read_records(audit)) == count, f"record {count}")
+    safeprobe.uninstall()
+    warnings = [
+        line for line in capsys.readouterr().err.splitlines() if "was replaced after" in line
+    ]
+    assert warnings == [
+        "safeprobe: warning: SIGUSR2's handler was replaced after install() by "
+        "tests.test_trigger.test_a_handler_the_host_sets_after_install_is_named_once_on_stderr"
+        ".<locals>.host_handler; safeprobe's listener still takes SIGUSR2, so that handler "
+        "never runs: give the policy a trigger.signal the host does not use"
+    ]
+    assert heard == []
+    assert read_records(audit)[0]["outcome"] == "ok"  # the second may find it still busy
+
+
+def test_the_late_handler_warning_names_default_and_ignore() -> None:
+    """SIG_DFL and SIG_IGN are named as what they are, not as a function."""
+    from safeprobe.host.foreign_handlers import late_handler_warning  # noqa: PLC0415
+
+    assert "by the default action (SIG_DFL);" in late_handler_warning(
+        signal.SIGUSR2, signal.SIG_DFL
+    )
+    assert "by SIG_IGN;" in late_handler_warning(signal.SIGHUP, signal.SIG_IGN)

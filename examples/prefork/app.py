@@ -4,10 +4,10 @@ audit file, so `safeprobe audit verify` checks a single chain across the workers
 
     python examples/prefork/app.py [WORKERS]     (default: 3)
 
-The master prints `prefork: master PID, port PORT`, then each worker prints
-`prefork: worker N ready, pid PID` on stderr. Signal a worker: `kill -3 PID`. The master
-does not install safeprobe (SIGQUIT keeps its default meaning there); SIGTERM to the master
-stops every worker.
+The master prints `prefork: master PID, port PORT`, then starts the workers one after
+another; each prints `prefork: worker N ready, pid PID` on stderr before the next starts.
+Signal a worker: `kill -3 PID`. The master does not install safeprobe (SIGQUIT keeps its
+default meaning there); SIGTERM to the master stops every worker.
 """
 
 from __future__ import annotations
@@ -67,13 +67,15 @@ class WorkerServer(http.server.HTTPServer):
             raise SystemExit(0)
 
 
-def run_worker(index: int, listener: socket.socket, master: int) -> None:
+def run_worker(index: int, listener: socket.socket, master: int, ready: int) -> None:
     global worker  # noqa: PLW0603 - the object the policy exposes, one per worker process
     worker = Worker(index)
     # After the fork: safeprobe starts uninstalled in a forked child, and each worker
     # installs its own listener and runner threads.
     safeprobe.install(POLICY)
     print(f"prefork: worker {index} ready, pid {os.getpid()}", file=sys.stderr, flush=True)
+    os.write(ready, b"!")
+    os.close(ready)
     WorkerServer(listener, master).serve_forever(poll_interval=0.5)
 
 
@@ -86,13 +88,20 @@ def main() -> None:
         f"prefork: master {master}, port {listener.getsockname()[1]}", file=sys.stderr, flush=True
     )
     children = []
+    # One worker after another: each says it is ready before the next starts, so the
+    # startup lines come in order (docs/operators.md shows them).
     for index in range(1, count + 1):
+        ready_read, ready_write = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(ready_read)
             try:
-                run_worker(index, listener, master)
+                run_worker(index, listener, master, ready_write)
             finally:
                 os._exit(0)
+        os.close(ready_write)
+        os.read(ready_read, 1)  # b"" if the worker died before it was ready
+        os.close(ready_read)
         children.append(pid)
 
     def stop(signum: int, _frame: FrameType | None) -> None:

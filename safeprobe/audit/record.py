@@ -163,6 +163,35 @@ class RotatedFromRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StackDumpRecord:
+    """What was added to this process's stuck-host stacks file since its previous record:
+    C-level stack dumps (faulthandler) and the requests for them."""
+
+    requests: int = field(
+        metadata=_doc(
+            "how many requests for a dump were written there (safeprobe trigger writes one "
+            "before it sends the dump signal)"
+        )
+    )
+    bytes: int = field(metadata=_doc("how many bytes were added: the requests and the dumps"))
+    requested_at: str | None = field(
+        metadata=_doc(
+            "the first request's UTC time as its sender wrote it; null when a dump came with "
+            "no request (the signal sent by hand)"
+        )
+    )
+    sender_pid: int | None = field(
+        metadata=_doc(
+            "the first request's sender as it wrote itself (only the host's user and root "
+            "can write there; the kernel tells faulthandler's handler nothing); null as above"
+        )
+    )
+    sender_uid: int | None = field(
+        metadata=_doc("that sender's user id, as written; null as above")
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditRecord:
     """One attempt's record: what the runner builds, the sink chains, the reader parses."""
 
@@ -215,6 +244,15 @@ class AuditRecord:
         metadata=_doc(
             "only on the first record a process writes after the log was rotated away "
             "under it (renamed, replaced, cut)",
+            omit_if_none=True,
+        ),
+    )
+    stack_dump: StackDumpRecord | None = field(
+        default=None,
+        metadata=_doc(
+            "only when the host's stuck-host stacks file grew since this process's previous "
+            "record: a C-level stack dump was requested while the host could not run Python, "
+            "noted by the first record it wrote after",
             omit_if_none=True,
         ),
     )
@@ -411,6 +449,7 @@ _RECORD_CLASSES: Final = (
     ChildRecord,
     IsolationRecord,
     RotatedFromRecord,
+    StackDumpRecord,
 )
 _SLOTS: Final[Mapping[type, tuple[_Slot, ...]]] = MappingProxyType(
     {cls: _plan(cls) for cls in _RECORD_CLASSES}

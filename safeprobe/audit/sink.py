@@ -93,6 +93,22 @@ def check_free_space(vfs: os.statvfs_result, *, path: str, privileged: bool) -> 
         raise AuditError(path, f"no space left on device (under {MIN_FREE_BYTES} bytes free)")
 
 
+# The last record each log had when this process last appended to it, by path. Reading the
+# tail back (pread, split, JSON, chain fields) cost ~45 µs twice an attempt (preflight and
+# append; BENCHMARKS.md, "Profiles"). Any other writer's append grows the file, a rotation
+# makes a new inode, and an edit or truncation changes the size or the change time: then
+# the tail is read again. An edit the times cannot show (same size, within one clock tick)
+# is still caught by verify, which checks every record's own mac.
+# Each entry: the file's (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns) after that
+# append, and the (seq, mac) it wrote. Plain tuples: this runs before every attempt.
+_tails: dict[str, tuple[tuple[int, int, int, int, int], tuple[int, str]]] = {}
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What tells that a file is still exactly as an append left it."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class AuditSink:
     """Appends chained records to one file; processes may share the file."""
 
@@ -116,7 +132,10 @@ class AuditSink:
         try:
             try:
                 vfs = os.fstatvfs(fd)
-                _read_last_record(fd, os.fstat(fd).st_size, path=self.path)
+                st = os.fstat(fd)
+                known = _tails.get(self.path)
+                if known is None or known[0] != _identity(st):
+                    _read_last_record(fd, st.st_size, path=self.path)
             except OSError as exc:
                 raise AuditError(self.path, describe_os_error(exc, "checking the file")) from None
             check_free_space(vfs, path=self.path, privileged=os.geteuid() == 0)
@@ -137,7 +156,12 @@ class AuditSink:
             st = os.fstat(fd)
             # The file may have been renamed or replaced while we waited for the lock.
             check_sink_stat(st, path=self.path)
-            last, unterminated = _read_last_record(fd, st.st_size, path=self.path)
+            known = _tails.pop(self.path, None)
+            last: tuple[int, str] | None
+            if known is not None and known[0] == _identity(st):
+                last, unterminated = known[1], False
+            else:
+                last, unterminated = _read_last_record(fd, st.st_size, path=self.path)
             line = self._serialise(fields, last)
             if len(line) > MAX_RECORD_BYTES:
                 # Every attempt leaves a record: output text cut to fit, never the record.
@@ -148,6 +172,7 @@ class AuditSink:
             _write_all(fd, b"\n" + line if unterminated else line)
             if self.fsync:
                 os.fsync(fd)
+            after = os.fstat(fd)
         except OSError as exc:
             raise AuditError(self.path, describe_os_error(exc, "appending a record")) from None
         finally:
@@ -157,6 +182,7 @@ class AuditSink:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             close_quietly(fd)
         written: dict[str, object] = json.loads(line)
+        _tails[self.path] = (_identity(after), _last_links(written, path=self.path))
         return written
 
     def last_record(self) -> dict[str, object] | None:

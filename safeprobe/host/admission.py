@@ -18,6 +18,7 @@ from typing import Final
 
 from safeprobe.attempt import Outcome, TriggerInfo
 from safeprobe.host.installation import Burst, Installation
+from safeprobe.host.stack_dump import note_request_taken
 
 # Refusals are coalesced: one audit record per (outcome, sender uid) per burst, with a
 # count. Distinct senders beyond this share one bucket, so a storm costs bounded memory.
@@ -35,6 +36,8 @@ def admit(inst: Installation, trigger: TriggerInfo, *, chain: bool = True) -> No
             inst.chain_due += 1
         _thread.interrupt_main(signal.Signals(inst.signum))
     with inst.lock:
+        if inst.stack_dump is not None:  # the sender sees the host runs Python: no dump
+            note_request_taken(inst.stack_dump)
         outcome = _refusal(inst, trigger)
         if outcome is None:
             inst.pending = trigger

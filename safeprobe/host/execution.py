@@ -7,6 +7,7 @@ only reads and runs.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import signal
 import sys
@@ -60,6 +61,21 @@ _COMPILED: Final = b"c"
 # Before it first runs a path named under evaluate, the child sends this byte, the path and
 # a newline, so a child killed inside host code still has that path in the audit record.
 _EVALUATING: Final = b"e"
+
+
+def policy_redactor(policy: Policy) -> Redactor:
+    """A new redactor for the policy's patterns and the defaults: its memo of names starts
+    empty, so what one attempt's probe looked up does not carry into the next; only the
+    normalized patterns, a pure function of the policy, are computed once per process."""
+    return Redactor(_normalized_patterns(policy.redact))
+
+
+# Normalizing the defaults and the policy's patterns cost ~20-40 µs, three times an
+# attempt (profile of a cached attempt, BENCHMARKS.md "Profiles"); a process has one or a
+# few policies, each edit of one is a new tuple.
+@functools.lru_cache(maxsize=16)
+def _normalized_patterns(extra: tuple[str, ...]) -> tuple[str, ...]:
+    return Redactor.with_defaults(extra).patterns
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +158,7 @@ def run_code(
             )
         except ProbeCompileError as error:
             return _compile_failure(error), 0
-    redactor = Redactor.with_defaults(policy.redact)
+    redactor = policy_redactor(policy)
     # Snapshots of the host, taken before the probe runs (and, in isolation: fork, in the
     # host before the fork, so the child reads no host structure another thread may be
     # changing); their time is added to the deadline so that a large thread dump does not

@@ -4,8 +4,10 @@ Promise: such a handler is refused at install() by default, never silently repla
 Python one unless the policy says ``trigger.foreign_handler: chain`` (then it keeps running
 after safeprobe's request, in the main thread), and always one set outside the ``signal``
 module (``faulthandler.register`` or a C extension, which only /proc's SigCgt shows),
-which safeprobe could neither chain to nor restore. Threat model: SECURITY.md, "Foreign
-handlers".
+which safeprobe could neither chain to nor restore. A handler the host sets *after*
+``install()`` cannot be refused; it never runs while safeprobe listens (the signal stays
+blocked and the listener takes it), so the listener says so once on stderr
+(``late_handler_warning``). Threat model: SECURITY.md, "Foreign handlers".
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def foreign_handler(
         if policy_choice == "chain":
             return previous
         raise InstallError(
-            f"{name} already has a Python handler ({_describe_handler(previous)}); "
+            f"{name} already has a Python handler ({describe_handler(previous)}); "
             "safeprobe would replace it: remove it, or set trigger.foreign_handler: chain"
         )
     # getsignal answers None for a handler Python did not install, and SIG_DFL for one
@@ -41,7 +43,40 @@ def foreign_handler(
     return None
 
 
-def _describe_handler(handler: object) -> str:
+def outside_handler(signum: int, previous: object) -> str | None:
+    """What handles ``signum`` already, when something does (a Python handler, or one set
+    outside the signal module); None when nothing does. For a signal safeprobe adds to a
+    host without replacing anyone (the stuck-host dump, stack_dump.py)."""
+    if callable(previous) and previous is not signal.default_int_handler:
+        return f"a Python handler ({describe_handler(previous)})"
+    if previous is None or (previous in (signal.SIG_DFL, signal.SIG_IGN) and _os_catches(signum)):
+        return "a handler set outside the signal module (faulthandler.register or a C extension)"
+    if previous is signal.SIG_IGN:
+        return "SIG_IGN (the host ignores it)"
+    return None
+
+
+def late_handler_warning(signum: int, current: object) -> str:
+    """The line the listener writes, once, when the signal it takes has a handler the host
+    set after ``install()`` (gunicorn's master sets one for every signal a policy may name):
+    that handler never runs, and the host's author should know. Pure."""
+    name = signal.Signals(signum).name
+    if current is signal.SIG_DFL:
+        what = "the default action (SIG_DFL)"
+    elif current is signal.SIG_IGN:
+        what = "SIG_IGN"
+    elif current is None:
+        what = "a handler set outside the signal module"
+    else:
+        what = describe_handler(current)
+    return (
+        f"safeprobe: warning: {name}'s handler was replaced after install() by {what}; "
+        f"safeprobe's listener still takes {name}, so that handler never runs: give the "
+        "policy a trigger.signal the host does not use\n"
+    )
+
+
+def describe_handler(handler: object) -> str:
     module = getattr(handler, "__module__", None) or "?"
     qualname = getattr(handler, "__qualname__", None) or type(handler).__name__
     return f"{module}.{qualname}"

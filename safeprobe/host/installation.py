@@ -16,6 +16,7 @@ from pathlib import Path
 
 from safeprobe.attempt import Outcome, TriggerInfo
 from safeprobe.host.runner import Runner
+from safeprobe.host.stack_dump import StackDump
 
 
 @dataclass(slots=True)
@@ -53,7 +54,12 @@ class Installation:
     announcement: Path | None = None  # for `safeprobe trigger PID` (registry.py)
     wakeup: Wakeup | None = None
     chain: Callable[[int, object], object] | None = None  # foreign_handler: chain
+    # safeprobe's own handler, to tell when the host replaced it after install()
+    # (foreign_handlers.late_handler_warning, written once).
+    handler: object = None
+    replaced_warned: bool = False
     chain_due: int = 0  # requests whose chained handler has yet to run in the main thread
+    stack_dump: StackDump | None = None  # the stuck-host dump (stack_dump.py)
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from typing import Final
 
 from safeprobe.attempt import TriggerInfo
 from safeprobe.host.admission import admit
+from safeprobe.host.foreign_handlers import late_handler_warning
 from safeprobe.host.installation import Installation, Wakeup
 
 # The install warning names this many threads that could take the signal, then counts.
@@ -62,7 +63,18 @@ def listen(inst: Installation) -> None:
             while (pending := signal.sigtimedwait({inst.signum}, 0)) is not None:
                 admit(inst, trigger_from(pending, inst.clock()))
             return
+        _warn_if_replaced(inst)
         admit(inst, trigger_from(info, received_at))
+
+
+def _warn_if_replaced(inst: Installation) -> None:
+    """Once per install: the host set its own handler for the signal after install()."""
+    if inst.replaced_warned or inst.handler is None:
+        return
+    current = signal.getsignal(inst.signum)
+    if current is not inst.handler:
+        inst.replaced_warned = True
+        sys.stderr.write(late_handler_warning(inst.signum, current))
 
 
 def trigger_from(info: signal.struct_siginfo, received_at: float) -> TriggerInfo:

@@ -3,7 +3,10 @@
 Promise: a record is appended only through the policy's ``AuditSink`` (locked, chained,
 fail-closed); if the file was rotated away since this process's last record (renamed,
 replaced, truncated), the record names the head it last saw (``rotated_from``), so a chain
-is never continued or restarted silently; and after an interrupt, ``landed`` tells whether
+is never continued or restarted silently; what the host's stuck-host stacks file gained since
+its last record (a C-level dump requested while it could not run Python) is noted in the
+next record (``stack_dump``), and counted as noted only once that record is written; and
+after an interrupt, ``landed`` tells whether
 the record being appended was written anyway, so an attempt never gets two records.
 Threat model: SECURITY.md, "Audit integrity".
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 from safeprobe.audit.sink import AuditSink, load_hmac_key
 from safeprobe.audit.syslog import SyslogCopy
 from safeprobe.errors import AuditError, SafeprobeError
+from safeprobe.host.stack_dump import StackDump, mark_noted, pending_note
 from safeprobe.policy.models import Policy
 
 
@@ -31,6 +35,8 @@ class RecordShipper:
         # interrupt that ends the attempt records it only if neither landed (Runner.attempt).
         self.recorded = False
         self._appending: dict[str, object] | None = None
+        # The installation's stuck-host dump (install() sets it), noted in our records.
+        self.stack_dump: StackDump | None = None
 
     def start_attempt(self) -> None:
         """A new attempt begins: it has no record yet."""
@@ -46,9 +52,14 @@ class RecordShipper:
         seen = self._audit_seen.get(path)
         if seen is not None and _rotated(path, seen):
             fields = {**fields, "rotated_from": {"seq": seen.seq, "head": seen.head}}
+        note = pending_note(self.stack_dump) if self.stack_dump is not None else None
+        if note is not None:
+            fields = {**fields, "stack_dump": note.fields}
         self._appending = fields
         record = sink.append(fields)
         self.recorded = True
+        if note is not None and self.stack_dump is not None:
+            mark_noted(self.stack_dump, note)
         try:
             st = Path(path).lstat()
         except OSError:

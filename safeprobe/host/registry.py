@@ -8,9 +8,11 @@ else can write it, and the process start time in it matches the process that has
 now, so a pid reused by another program is not mistaken for the host.
 
 It also carries what the command must not take from the policy file, which may have
-changed since the host read it: the signal the host listens for, and the thread id of its
+changed since the host read it: the signal the host listens for, the thread id of its
 listener (a named probe is queued to that thread, so a thread the host started before
-``install()`` cannot swallow the request).
+``install()`` cannot swallow the request), and the signal of its stuck-host dump, whose
+files (``<pid>.stacks``, ``<pid>.taken``: stack_dump.py) live beside the announcement and
+are swept with it when their process is gone.
 
 Runtime dir: ``$SAFEPROBE_RUNTIME_DIR`` if set, else ``/run/safeprobe`` for root,
 ``/run/user/<uid>/safeprobe`` where the system keeps a runtime dir per user, and
@@ -32,10 +34,14 @@ from typing import Final
 
 from safeprobe.errors import NotAnnounced, NotRegularFile
 from safeprobe.files import open_regular
+from safeprobe.host.stack_dump import STACKS_SUFFIX, TAKEN_SUFFIX
 
 ENV_DIR: Final = "SAFEPROBE_RUNTIME_DIR"
 _MAX_BYTES: Final = 64 * 1024
 _MAX_SWEEP: Final = 1000  # announcements looked at per install
+# What a host leaves in its runtime dir: its announcement, and its stuck-host dump's
+# stacks and request counter (stack_dump.py).
+_SWEPT: Final = frozenset({"json", STACKS_SUFFIX[1:], TAKEN_SUFFIX[1:]})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,8 @@ class Announcement:
     listener_tid: int | None  # the listener thread's native id; None in handler mode
     # A built-in policy's data directory (its audit log is there, not beside the policy).
     data_dir: str | None = None
+    # The signal of the stuck-host dump (stack_dump.py); None when the host has none.
+    dump_signal: int | None = None
 
 
 def runtime_dir(uid: int) -> Path:
@@ -71,16 +79,28 @@ def process_start_time(pid: int) -> int:
     return int(fields[19])
 
 
-def announce(
-    policy_path: str, *, signal: str, listener_tid: int | None, data_dir: str | None = None
-) -> Path:
-    """Write this process's announcement; OSError when the runtime dir cannot be made or
-    is not safe (which costs `safeprobe trigger` only its discovery)."""
-    pid = os.getpid()
+def own_runtime_dir() -> Path:
+    """This process's runtime dir, made if need be; OSError when it cannot be made or is
+    not safe (not ours, or others may write it)."""
     folder = runtime_dir(os.geteuid())
     folder.mkdir(mode=0o755, parents=True, exist_ok=True)
     if not _trusted_dir(folder, os.geteuid()):
         raise PermissionError(errno.EPERM, "not a directory of ours that only we can write")
+    return folder
+
+
+def announce(
+    policy_path: str,
+    *,
+    signal: str,
+    listener_tid: int | None,
+    data_dir: str | None = None,
+    dump_signal: int | None = None,
+) -> Path:
+    """Write this process's announcement; OSError when the runtime dir cannot be made or
+    is not safe (which costs `safeprobe trigger` only its discovery)."""
+    pid = os.getpid()
+    folder = own_runtime_dir()
     body = {
         "pid": pid,
         "start_time": process_start_time(pid),
@@ -88,6 +108,7 @@ def announce(
         "signal": signal,
         "listener_tid": listener_tid,
         "data_dir": data_dir,
+        "dump_signal": dump_signal,
     }
     target = folder / f"{pid}.json"
     partial = folder / f".{pid}.json.partial"
@@ -106,12 +127,14 @@ def _trusted_dir(folder: Path, owner: int) -> bool:
 
 
 def _sweep(folder: Path) -> None:
-    """Remove announcements of processes that are gone (killed hosts cannot withdraw)."""
-    for entry in list(folder.glob("*.json"))[:_MAX_SWEEP]:
-        if not entry.stem.isdigit():
+    """Remove announcements (and stuck-host dump files) of processes that are gone
+    (killed hosts cannot withdraw)."""
+    for entry in list(folder.glob("[0-9]*.*"))[:_MAX_SWEEP]:
+        pid, _, suffix = entry.name.partition(".")
+        if not pid.isdigit() or suffix not in _SWEPT:
             continue
         try:
-            Path(f"/proc/{entry.stem}").stat()
+            Path(f"/proc/{pid}").stat()
         except FileNotFoundError:
             with contextlib.suppress(OSError):
                 entry.unlink()
@@ -152,7 +175,7 @@ def lookup(pid: int) -> Announcement:
         data = stream.read(_MAX_BYTES)
     try:
         body = json.loads(data)
-        tid, data_dir = body["listener_tid"], body.get("data_dir")
+        tid, data_dir, dump = body["listener_tid"], body.get("data_dir"), body.get("dump_signal")
         found = Announcement(
             int(body["pid"]),
             int(body["start_time"]),
@@ -160,6 +183,7 @@ def lookup(pid: int) -> Announcement:
             str(body["signal"]),
             None if tid is None else int(tid),
             None if data_dir is None else str(data_dir),
+            None if dump is None else int(dump),
         )
     except (ValueError, KeyError, TypeError):
         raise NotAnnounced(f"{path}: not a safeprobe announcement") from None

@@ -45,7 +45,7 @@ from safeprobe.errors import (
     SafeprobeError,
     SyslogError,
 )
-from safeprobe.host.execution import Result, read_and_run
+from safeprobe.host.execution import Result, policy_redactor, read_and_run
 from safeprobe.host.recording import RecordShipper, sink_for
 from safeprobe.host.reporting import report_output, unaudited, write_host_stderr
 from safeprobe.host.source import ProbeSource
@@ -85,8 +85,8 @@ class Runner:
         self._policies: dict[str, Policy] = {}
         self._policy_digest: str | None = None
         self.last_good: Policy | None = None
-        self._records = RecordShipper(self._write_stderr)
-        self._syslog = self._records.syslog
+        self.records = RecordShipper(self._write_stderr)
+        self._syslog = self.records.syslog
         self.code_cache = CodeCache()
 
     # -- policy -----------------------------------------------------------------------------
@@ -114,13 +114,13 @@ class Runner:
         delivered: the trigger takes the next request from then on."""
         with self._lock:
             started = self._clock()
-            self._records.start_attempt()
+            self.records.start_attempt()
             try:
                 return self._attempt(trigger, on_recorded)
             except (KeyboardInterrupt, SystemExit) as exc:
                 # SIGINT (or a SIGTERM handler that exits) while run_probe() runs in the main
                 # thread: the attempt still gets its one record before the host sees it.
-                if not self._records.recorded and not self._records.landed(self.last_good):
+                if not self.records.recorded and not self.records.landed(self.last_good):
                     self._record_interrupt(trigger, exc, started)
                 raise
             except Exception as exc:  # noqa: BLE001 - the host boundary: nothing gets through
@@ -198,7 +198,7 @@ class Runner:
                 policy,
                 spec,
                 output,
-                argv=tuple(_safe_argv(Redactor.with_defaults(policy.redact))),
+                argv=tuple(_safe_argv(policy_redactor(policy))),
                 clock=self._clock,
                 code_cache=self.code_cache,
             )
@@ -359,7 +359,7 @@ class Runner:
         self, policy: Policy, sink: AuditSink, fields: dict[str, object]
     ) -> dict[str, object]:
         """Append one record (recording.py: rotation noticed, interrupts accounted for)."""
-        return self._records.append(policy, sink, fields)
+        return self.records.append(policy, sink, fields)
 
     # -- running the probe --------------------------------------------------------------------
 
@@ -385,7 +385,7 @@ class Runner:
         the probe asked for (the default one when not given)."""
         if probe is None:  # a refusal: name what the request asked for
             probe, _spec = _requested(policy, trigger)
-        redactor = Redactor.with_defaults(policy.redact)
+        redactor = policy_redactor(policy)
         out = OutputRecord(bytes=0, digest=None, truncated=False)
         if output is not None:
             data = output.getvalue()

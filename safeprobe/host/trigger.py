@@ -13,7 +13,8 @@ audited are bounded. Threat model: SECURITY.md, "Availability", "Every signal he
 
 The parts: how a signal is received and what is known of its sender (reception.py), which
 requests run and the runner thread (admission.py), the handlers safeprobe refuses to
-replace (foreign_handlers.py), and the state they share (installation.py).
+replace (foreign_handlers.py), the stuck-host dump on a second signal (stack_dump.py), and
+the state they share (installation.py).
 
 Side effect to know: a blocked signal mask is inherited across ``exec``, so programs the
 host starts with ``subprocess`` start with the signal blocked; ``mode: handler`` avoids
@@ -49,8 +50,9 @@ from safeprobe.host.reception import (
     threads_taking,
     warn_takers,
 )
-from safeprobe.host.registry import announce, withdraw
+from safeprobe.host.registry import announce, own_runtime_dir, withdraw
 from safeprobe.host.runner import Runner
+from safeprobe.host.stack_dump import forget_stack_dump, register_stack_dump
 from safeprobe.policy.builtins import resolve_policy
 from safeprobe.policy.models import Policy
 
@@ -112,6 +114,7 @@ def install(
             clock=clock,
             lock=threading.Condition(),
             chain=chain,
+            handler=_fallback_handler,
         )
         signal.signal(signum, _fallback_handler)
         if mode == "listener":
@@ -136,11 +139,15 @@ def install(
         sys.stderr.write(said)
         listener_tid = inst.listener.native_id if inst.listener is not None else None
         try:
+            # The stuck-host dump lives beside the announcement, which names its signal.
+            inst.stack_dump = register_stack_dump(own_runtime_dir())
+            runner.records.stack_dump = inst.stack_dump
             inst.announcement = announce(
                 runner.policy_path,
                 signal=policy.trigger.signal,
                 listener_tid=listener_tid,
                 data_dir=ref.data_dir,
+                dump_signal=inst.stack_dump.signum if inst.stack_dump is not None else None,
             )
         except OSError as exc:
             sys.stderr.write(
@@ -214,6 +221,8 @@ def uninstall() -> None:
             return
         _current = None
         withdraw(inst.announcement)
+        if inst.stack_dump is not None:
+            forget_stack_dump(inst.stack_dump, remove=True)
         with inst.lock:
             inst.stopping = True
             inst.lock.notify_all()
@@ -264,6 +273,8 @@ def _withdraw_at_exit() -> None:
     inst = _current
     if inst is not None:
         withdraw(inst.announcement)
+        if inst.stack_dump is not None:
+            forget_stack_dump(inst.stack_dump, remove=True)
         # A signal the listener took just before exit is handed over first (bounded: exit
         # must not hang on a listener that cannot run).
         with inst.lock:
@@ -281,6 +292,10 @@ def _reset_after_fork() -> None:
     global _current  # noqa: PLW0603
     inst = _current
     _current = None
+    if inst is not None and inst.stack_dump is not None:
+        # The registration and its descriptor came across the fork; the files stay the
+        # parent's (a probe's fork child included: it is never sent the dump signal).
+        forget_stack_dump(inst.stack_dump, remove=False, in_child=True)
     if inst is not None and inst.wakeup is not None:
         # The child has no reader: give the host its descriptor back where we may (only
         # a child forked from the main thread may set it; elsewhere the pipe stays set, and

@@ -19,7 +19,8 @@ from typing import Final, cast
 
 from safeprobe.probe.redaction import REDACTED, Redactor
 from safeprobe.probe.render import type_label
-from safeprobe.probe.static_reads import TUPLEGETTER, class_namespace, is_instance, mro_of
+from safeprobe.probe.slots import class_namespace, mro_of
+from safeprobe.probe.static_reads import TUPLEGETTER, is_instance
 
 KIND_MAPPING: Final = "mapping"
 KIND_SEQUENCE: Final = "sequence"

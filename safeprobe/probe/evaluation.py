@@ -41,6 +41,7 @@ from safeprobe.probe.budget import Budget
 from safeprobe.probe.host_keys import NOT_FOUND
 from safeprobe.probe.redaction import REDACTED
 from safeprobe.probe.render import register_hook
+from safeprobe.probe.slots import TYPE_NAME
 from safeprobe.probe.static_reads import class_attribute, read_attribute
 from safeprobe.probe.views import ViewContext, wrap
 
@@ -61,7 +62,6 @@ _DEFERRED_FLAGS: Final = (
     | inspect.CO_ASYNC_GENERATOR
 )
 _VARARGS: Final = inspect.CO_VARARGS
-_TYPE_NAME: Final = type.__dict__["__name__"]
 
 
 def parse_entry(text: str) -> tuple[tuple[str, ...], str]:
@@ -290,7 +290,7 @@ class HostCall:
 
 def _class_name(exc: BaseException) -> str:
     # The name slot of the class's own C type: a metaclass's __name__ property does not run.
-    name = _TYPE_NAME.__get__(type(exc))
+    name = TYPE_NAME.__get__(type(exc))
     if type(name) is str and name.isidentifier() and len(name) <= _MAX_NAME_CHARS:
         return name
     return "an exception"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import sized_bytes
 from safeprobe.probe.text import (
     MAX_FORMAT_WIDTH,
@@ -80,7 +80,7 @@ class Formatting:
 
     def _percent_value(self, args: object, key: object) -> object:
         if type(args) is View:
-            return args._sp_getitem(key)
+            return args.sp_getitem(key)
         if type(args) is dict:
             return args[self._sandbox.key(key)]
         raise TypeError("format requires a mapping")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, cast
 
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
 
 # What find_key and find_name answer for a key that is not there.
 NOT_FOUND: Final = object()

@@ -15,8 +15,7 @@ import numbers
 import types
 from typing import Final
 
-_TYPE_DICT: Final = type.__dict__["__dict__"]
-_TYPE_MRO: Final = type.__dict__["__mro__"]
+from safeprobe.probe.slots import TYPE_DICT, TYPE_MRO
 
 # Fraction's own code and Decimal's C code test their other operand with isinstance(x,
 # numbers.Rational) (fractions.py: _operator_fallbacks, _richcmp; _decimal.c:
@@ -73,7 +72,7 @@ def _numeric_walk() -> bool:
         for name, stdlib in _ABC_HOOKS.items():
             if _static(meta, name) not in stdlib:
                 return False
-        if not any(base is abc.ABCMeta for base in _TYPE_MRO.__get__(meta)):
+        if not any(base is abc.ABCMeta for base in TYPE_MRO.__get__(meta)):
             continue  # type's test: the MRO only, no walk, no hook
         if _static(klass, "__subclasshook__") is not _STDLIB_SUBCLASSHOOK:
             hook = _static(klass, "__subclasshook__")
@@ -87,8 +86,8 @@ def _numeric_walk() -> bool:
 
 def _static(kind: type, name: str) -> object:
     """``name`` as ``kind``'s MRO dicts hold it (no descriptor, no metaclass code runs)."""
-    for klass in _TYPE_MRO.__get__(kind):
-        found = _TYPE_DICT.__get__(klass).get(name)
+    for klass in TYPE_MRO.__get__(kind):
+        found = TYPE_DICT.__get__(klass).get(name)
         if found is not None:
             return found
     return None

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from safeprobe.probe.host_keys import MAX_PLAIN_KEY_PARTS, builtin_keys_only
-from safeprobe.probe.render import is_scalar, register_hook
+from safeprobe.probe.render import register_hook
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.static_reads import enum_name_and_value, object_field_values
 
 DEFAULT_REDACT_PATTERNS: Final = (

@@ -21,28 +21,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Final, cast
 
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.values import is_closed, value_text
-
-_NONE_TYPE: Final = type(None)
-
-
-def is_scalar(value: object) -> bool:
-    """Whether ``value`` is an immutable builtin a probe may hold as it is. Runs no host code."""
-    # Identity tests, spelled out: ``type(x) in {...}`` would hash ``type(x)``, and a host
-    # class's metaclass may define ``__hash__``/``__eq__``; ``is`` runs no code. Not a
-    # loop over a tuple of types: this runs for every value a view hands out, and the
-    # generator cost more than the rest of the check.
-    kind = type(value)
-    return (
-        kind is str
-        or kind is int
-        or kind is float
-        or kind is bool
-        or kind is bytes
-        or kind is _NONE_TYPE
-        or kind is complex
-    )
-
 
 # The usual names of secrets; matched case-insensitively with "_" and "-" ignored.
 

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Final, cast
 
 from safeprobe.probe.own_methods import TEXT_IDS, allowed_names, type_ids, without_repr
 from safeprobe.probe.redaction import REDACTED as REDACTED_MARK
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import DICT_ITEM_BYTES, POINTER_BYTES, text_bytes
+from safeprobe.probe.slots import TYPE_MRO, type_name
 from safeprobe.probe.text import to_repr, to_text
 from safeprobe.probe.value_access import integer_bits, token_kind, type_tokens
-from safeprobe.probe.values import is_closed, type_name
+from safeprobe.probe.values import is_closed
 from safeprobe.probe.view_render import record_fields
 from safeprobe.probe.views import View
 
@@ -72,8 +73,6 @@ _PASS_THROUGH: Final = (
     "ord",
     "bin",
 )
-
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 # Types isinstance() may test against. Anything else would hand the probe a class.
@@ -320,17 +319,17 @@ class Builtins:
                     "(datetime, Decimal, Enum, deque … as README lists)",
                 )
             real.append(mapped)
-        target = value._sp_obj if type(value) is View else value
+        target = value.sp_obj if type(value) is View else value
         # By the MRO's identities, not issubclass: Fraction and ChainMap are ABCs, whose
         # test walks their subclasses and asks each one's metaclass (host code, when the
         # host subclassed them with its own __subclasscheck__).
         wanted_ids = {id(kind) for kind in real}
-        return any(id(klass) in wanted_ids for klass in _TYPE_MRO.__get__(type(target)))
+        return any(id(klass) in wanted_ids for klass in TYPE_MRO.__get__(type(target)))
 
     def _typename(self, value: object) -> str:
         """``type(value).__name__``, from the C slot of the host value's class."""
         if type(value) is View:
-            return type_name(type(value._sp_obj))
+            return type_name(type(value.sp_obj))
         if token_kind(value) is not None:
             return "type"
         if type(value) is type(REDACTED_MARK):
@@ -345,7 +344,7 @@ class Builtins:
         if name.startswith("_"):
             return False
         if type(value) is View:
-            return value._sp_has(name)
+            return value.sp_has(name)
         if is_closed(value):
             return self.values.readable(value, name)
         allowed = allowed_names(type(value))
@@ -379,7 +378,7 @@ class Builtins:
         if type(source) is bytes:
             return source
         if type(source) is View:
-            copy = source._sp_bytes()
+            copy = source.sp_bytes()
             if copy is not None:
                 return copy
         return bytes(cast("list[int]", self._sandbox.materialize(source, "bytes()")))

@@ -45,8 +45,9 @@ from safeprobe.probe.own_methods import (
     type_ids,
 )
 from safeprobe.probe.printing import Printer
-from safeprobe.probe.render import RenderLimits, is_scalar
+from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.safe_builtins import Builtins
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import (
     POINTER_BYTES,
     SET_ITEM_BYTES,
@@ -114,7 +115,7 @@ class Sandbox:
         probe functions …) item by item, so the probe's code runs in its own order."""
         budget = self.budget
         if type(obj) is View:
-            values = obj._sp_iter_values()
+            values = obj.sp_iter_values()
             # A private snapshot's own iterator, whose length hint is exact: a node's few
             # children are walked item by item, cheaper than setting up batches.
             if not budget.batch_walks or operator.length_hint(values) <= _SMALL_WALK:
@@ -137,7 +138,7 @@ class Sandbox:
         if not self.budget.batch_walks:
             return self._unpack_each(iterable, spec, getiter)
         if type(iterable) is View:
-            source: Iterator[object] | list[object] = iterable._sp_iter_values()
+            source: Iterator[object] | list[object] = iterable.sp_iter_values()
         elif type(iterable) is list:
             source = cast("list[object]", iterable)
         elif id(type(iterable)) in _BATCHED_IDS:
@@ -248,11 +249,11 @@ class Sandbox:
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
-            if name in BUFFER_BYTES_METHODS and obj._sp_kind == KIND_BUFFER:
+            if name in BUFFER_BYTES_METHODS and obj.sp_kind == KIND_BUFFER:
                 # A bytearray's decode, find …: bytes' own, on a charged copy, so the same
                 # guards hold (codecs, sizes) and the result is what bytes' would be.
-                return self.guarded_getattr(obj._sp_bytes(), name)
-            return obj._sp_getattr(name)
+                return self.guarded_getattr(obj.sp_bytes(), name)
+            return obj.sp_getattr(name)
         kind = type(obj)
         allowed = allowed_names(kind)
         if allowed is None and is_closed(obj):
@@ -292,7 +293,7 @@ class Sandbox:
 
     def guarded_getitem(self, obj: object, key: object) -> object:
         if type(obj) is View:
-            return obj._sp_getitem(self.key(key))
+            return obj.sp_getitem(self.key(key))
         kind = type(obj)
         if type(key) is slice and (kind is str or kind is bytes or kind is list or kind is tuple):
             # A slice copies up to its source's size in one step: charged before it is
@@ -372,7 +373,7 @@ class Sandbox:
         if id(type(obj)) in _WRITABLE_IDS:
             return obj
         if type(obj) is View:
-            obj._sp_refuse_write()
+            obj.sp_refuse_write()
         self.state.deny("read-only", f"{type(obj).__name__} values cannot be written by probes")
         return None
 
@@ -383,7 +384,7 @@ class Sandbox:
             # is at most one bit longer, so there is nothing to check.
             return target + value  # type: ignore[operator]
         if type(target) is View:
-            target._sp_refuse_write()
+            target.sp_refuse_write()
         symbol = op.removesuffix("=")
         if symbol in ("+", "*", "**", "<<", "%", "/", "//"):
             return self.binop(symbol, target, value)
@@ -459,7 +460,7 @@ class Sandbox:
 
     def as_pairs(self, obj: object) -> object:
         if type(obj) is View:
-            return obj._sp_m_items()
+            return obj.sp_m_items()
         if type(obj) is dict:
             return obj  # its keys were hashed (and checked) when they went in
         # Each pair is unpacked here, not by CPython's dict_merge, so a pair given as a lazy

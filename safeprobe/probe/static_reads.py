@@ -25,26 +25,15 @@ from safeprobe.probe.host_keys import (
     find_name,
     scan_pairs,
 )
+from safeprobe.probe.slots import TYPE_DICT, TYPE_MRO, class_namespace, mro_of
 
 # The class of the named-tuple field descriptor, which reads a tuple slot in C.
 TUPLEGETTER: Final = type(collections.namedtuple("_P", "x").x)  # type: ignore[attr-defined]  # the field
-_TYPE_DICT: Final = type.__dict__["__dict__"]
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 
 
 def is_instance(obj: object, kinds: type | tuple[type, ...]) -> bool:
     """isinstance() without its fallback to ``obj.__class__``, which runs host code."""
     return issubclass(type(obj), kinds)
-
-
-def mro_of(cls: type) -> tuple[type, ...]:
-    mro: tuple[type, ...] = _TYPE_MRO.__get__(cls)
-    return mro
-
-
-def class_namespace(cls: type) -> types.MappingProxyType[str, object]:
-    ns: types.MappingProxyType[str, object] = _TYPE_DICT.__get__(cls)
-    return ns
 
 
 def static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
@@ -53,15 +42,15 @@ def static_lookup(cls: type, name: str, memo: KeyMemo | None = None) -> object:
     subclass key (``type(name, bases, {key: ...})``), so namespaces are searched with
     ``get`` only when all keys along the MRO are exact str (see ``_known_plain_mro``)."""
     # mro_of() and class_namespace() inlined: this runs twice for every attribute read.
-    mro = _TYPE_MRO.__get__(cls)
+    mro = TYPE_MRO.__get__(cls)
     if _known_plain_mro(mro):
         for klass in mro:
-            value = _TYPE_DICT.__get__(klass).get(name, NOT_FOUND)
+            value = TYPE_DICT.__get__(klass).get(name, NOT_FOUND)
             if value is not NOT_FOUND:
                 return value
         return NOT_FOUND
     for klass in mro:
-        namespace = _TYPE_DICT.__get__(klass)
+        namespace = TYPE_DICT.__get__(klass)
         value = scan_pairs(namespace.items(), namespace.keys(), name)
         if value is not NOT_FOUND:
             return value
@@ -76,7 +65,7 @@ def class_attribute(cls: type, name: str, memo: KeyMemo | None = None) -> object
 
 def _plain_mro(mro: tuple[type, ...]) -> bool:
     """Whether every namespace along ``mro`` has only exact builtin scalar keys."""
-    return all(builtin_keys_only(_TYPE_DICT.__get__(klass)) for klass in mro)
+    return all(builtin_keys_only(TYPE_DICT.__get__(klass)) for klass in mro)
 
 
 # MRO tuples found plain, by id, with a weakref to their class. A class's namespace gets no
@@ -91,7 +80,7 @@ def _known_plain_mro(mro: tuple[type, ...]) -> bool:
     known = _PLAIN_MROS.get(id(mro))
     if known is not None:
         owner = known()
-        if owner is not None and _TYPE_MRO.__get__(owner) is mro:
+        if owner is not None and TYPE_MRO.__get__(owner) is mro:
             return True
     if not _plain_mro(mro):
         return False
@@ -261,10 +250,10 @@ def instance_attribute_names(obj: object) -> list[str]:
 def static_owner(cls: type, name: str, memo: KeyMemo | None = None) -> type | None:
     """The class along ``cls``'s MRO whose namespace holds ``name`` (the one whose code
     Python would run), found as ``static_lookup`` finds the value; None if none does."""
-    mro = _TYPE_MRO.__get__(cls)
+    mro = TYPE_MRO.__get__(cls)
     plain = _known_plain_mro(mro)
     for klass in mro:
-        namespace = _TYPE_DICT.__get__(klass)
+        namespace = TYPE_DICT.__get__(klass)
         if plain:
             found = namespace.get(name, NOT_FOUND)
         else:
@@ -277,7 +266,7 @@ def static_owner(cls: type, name: str, memo: KeyMemo | None = None) -> type | No
 def own_attribute(cls: type, name: str) -> object:
     """``cls.__dict__[name]`` as stored (no descriptor runs, no base looked at), or
     NOT_FOUND."""
-    namespace = _TYPE_DICT.__get__(cls)
+    namespace = TYPE_DICT.__get__(cls)
     if builtin_keys_only(namespace.keys()):
         return namespace.get(name, NOT_FOUND)
     return scan_pairs(namespace.items(), namespace.keys(), name)

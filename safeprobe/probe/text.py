@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-from safeprobe.probe.render import RenderLimits, hooked_text, int_text, is_scalar, render
+from safeprobe.probe.render import RenderLimits, hooked_text, int_text, render
+from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.values import is_closed, value_text
 
 # Widths and precisions in a format spec or %-format above this are refused: a field of
@@ -67,7 +68,7 @@ def to_text(value: object, limits: RenderLimits) -> str:
 
 
 # CPython words a TypeError from the callable's qualified name and the operand's class, so
-# calling a wrapper wrongly would name our internals ("View._sp_m_get()", "Builtins._make_
+# calling a wrapper wrongly would name our internals ("ContainerReads.sp_m_get()", "Builtins._make_
 # builtins.<locals>.<lambda>()"; the Sandbox's collaborators in sandbox.py, safe_builtins.py,
 # own_methods.py, formatting.py and printing.py); messages are reworded to the names a probe
 # knows.
@@ -75,19 +76,20 @@ _INTERNAL_NAMES: Final = (
     (re.compile(r"(?:Sandbox|Builtins)\._make_builtins\.<locals>\.<lambda>"), "builtin"),
     (re.compile(r"Printer\._call_print"), "print"),
     (re.compile(r"(?:Sandbox|Builtins|OwnMethods|Formatting)\._?(\w+)"), r"\1"),
-    (re.compile(r"View\._sp_m_(\w+)"), r"\1"),
-    (re.compile(r"View\._sp_(\w+)"), r"\1"),
+    (re.compile(r"(?:View|ContainerReads)\._?sp_m_(\w+)"), r"\1"),
+    (re.compile(r"(?:View|ContainerReads)\._?sp_(\w+)"), r"\1"),
     (re.compile(r"'View'"), "'host view'"),
     (re.compile(r"[\w.]*<locals>\."), ""),
     # CPython also names a type bare ("expected str instance, View found", "not View"),
     # and the redaction marker's class shows in operator errors ("'Redacted' and 'int'").
-    (re.compile(r"\bView\b"), "host view"),
+    (re.compile(r"\b(?:View|ContainerReads)\b"), "host view"),
     (re.compile(r"'Redacted'"), "'redacted value'"),
     (re.compile(r"\bRedacted\b"), "redacted value"),
 )
 # Words any internal name above contains: a message with none of them is left as it is.
 _INTERNAL_WORDS: Final = (
     "View",
+    "ContainerReads",
     "Sandbox",
     "Builtins",
     "OwnMethods",

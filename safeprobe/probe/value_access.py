@@ -27,7 +27,8 @@ from typing import Final, NoReturn, cast
 
 from safeprobe.probe.budget import Budget
 from safeprobe.probe.numeric_hooks import forget_numeric_check
-from safeprobe.probe.render import is_scalar
+from safeprobe.probe.scalars import is_scalar
+from safeprobe.probe.slots import type_name
 from safeprobe.probe.values import (
     ENUM_READS,
     FIXED_DECIMAL_CONTEXT,
@@ -38,7 +39,6 @@ from safeprobe.probe.values import (
     is_closed,
     read,
     text_bound,
-    type_name,
 )
 
 _BITS_PER_DIGIT: Final = 3.33

@@ -25,13 +25,15 @@ import pathlib
 import sys
 import types
 import uuid
-import weakref
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, cast
 
+from safeprobe.probe.enum_members import plain_enum_fields
 from safeprobe.probe.numeric_hooks import numeric_abcs_plain
+from safeprobe.probe.slots import TYPE_DICT, TYPE_MRO, TYPE_NAME
+from safeprobe.probe.static_reads import instance_dict
 
 _NONE_TYPE: Final = type(None)
 _SCALAR_IDS: Final = frozenset(map(id, (str, int, float, bool, bytes, complex, _NONE_TYPE)))
@@ -186,7 +188,7 @@ _VALUE_CLASS_IDS: Final = frozenset(
 def is_value_class(kind: type) -> bool:
     """Whether ``kind`` is, or derives from, a stdlib value type above: its MRO read from
     the C slot and compared by identity (no metaclass code runs)."""
-    mro = _TYPE_MRO.__get__(kind)
+    mro = TYPE_MRO.__get__(kind)
     return any(id(klass) in _VALUE_CLASS_IDS for klass in mro)
 
 
@@ -229,9 +231,6 @@ _MAX_FIELDS: Final = 4096
 # and an enum member's value may nest deeper than the recursion limit (3,000 deep raised
 # RecursionError inside safeprobe on every read of it). A stdlib value nests two or three.
 _MAX_DEPTH: Final = 32
-_TYPE_DICT: Final = type.__dict__["__dict__"]
-_TYPE_MRO: Final = type.__dict__["__mro__"]
-_TYPE_NAME: Final = type.__dict__["__name__"]
 
 
 def is_closed(value: object) -> bool:
@@ -281,6 +280,15 @@ def _closed(value: object, seen: list[int], depth: int = 0) -> bool:
     return False
 
 
+def is_plain_enum_member(value: object, seen: list[int] | None = None) -> bool:
+    """An enum member of a plain enum class (enum_members.py) whose stored value (and sort
+    order) are closed: its repr, str and format are the stdlib's code."""
+    fields = plain_enum_fields(value)
+    return fields is not None and all(
+        _closed(field, seen if seen is not None else [0], 1) for field in fields
+    )
+
+
 def _closed_field(value: object, seen: list[int], depth: int) -> bool:
     # Path internals hold lists of str (3.12+: _raw_paths, _tail_cached).
     if type(value) is list:
@@ -293,8 +301,8 @@ def _fields(obj: object) -> list[object]:
     """The values in ``obj``'s instance dict and slots, read by C descriptors; only called
     for the exact stdlib types above, whose ``__dict__`` and slots are the C ones."""
     found: list[object] = []
-    for klass in _TYPE_MRO.__get__(type(obj)):
-        for name, slot in list(_TYPE_DICT.__get__(klass).items()):
+    for klass in TYPE_MRO.__get__(type(obj)):
+        for name, slot in list(TYPE_DICT.__get__(klass).items()):
             if type(slot) is types.MemberDescriptorType and name != "__weakref__":
                 try:
                     found.append(slot.__get__(obj, type(obj)))
@@ -310,185 +318,6 @@ def _fields(obj: object) -> list[object]:
     return found
 
 
-# ---- enum members -----------------------------------------------------------------------
-
-_ENUM_BASES: Final = frozenset(
-    map(
-        id,
-        (
-            object,
-            int,
-            str,
-            float,
-            enum.Enum,
-            enum.IntEnum,
-            enum.StrEnum,
-            enum.Flag,
-            enum.IntFlag,
-            enum.ReprEnum,
-        ),
-    )
-)
-
-
-def _bookkeeping() -> frozenset[str]:
-    """The names EnumType itself puts in an enum class's namespace, on this Python: found
-    from enums made here, one of each kind, so a new CPython's additions are known."""
-
-    class _Plain(enum.Enum):
-        A = 1
-
-    class _Int(enum.IntEnum):
-        A = 1
-
-    class _Str(enum.StrEnum):
-        A = "a"
-
-    class _Flags(enum.Flag):
-        A = 1
-
-    class _IntFlags(enum.IntFlag):
-        A = 1
-
-    names: set[str] = {"__annotations__", "__orig_bases__"}
-    for kind in (_Plain, _Int, _Str, _Flags, _IntFlags):
-        names.update(k for k in _TYPE_DICT.__get__(kind) if k != "A")
-    # A host class whose namespace holds these would print as host code decides; each is
-    # put there by EnumType only for the stdlib bases, whose code is known (checked below).
-    return frozenset(names)
-
-
-_ENUM_BOOKKEEPING: Final = _bookkeeping()
-# Names EnumType copies into mixed-in enum classes from the stdlib bases (IntEnum's
-# __format__, StrEnum's __str__, Flag's operators): allowed only when the value stored is
-# the very one the stdlib base holds.
-_INHERITED_NAMES: Final = _names(
-    "__format__ __str__ __repr__ __or__ __and__ __xor__ __ror__ __rand__ __rxor__ __invert__ "
-    "_new_member_ _value_repr_ __new__ _generate_next_value_"
-)
-_PLAIN_ENUM_CLASSES: dict[int, weakref.ref[type]] = {}
-_MAX_PLAIN_ENUM_CLASSES: Final = 4096
-
-
-def is_plain_enum_member(value: object, seen: list[int] | None = None) -> bool:
-    """An enum member whose class adds only members to the stdlib's Enum, IntEnum,
-    StrEnum, Flag or IntFlag (no methods, no dunders of its own), whose metaclass is
-    EnumType itself, and whose name and value are closed: its repr, str and format are
-    the stdlib's code. Classes found plain are remembered by id with a weak reference."""
-    kind = type(value)
-    if not _plain_enum_class(kind):
-        return False
-    instance = _instance_dict(value)
-    if instance is None or len(instance) > 8 or not all(type(k) is str for k in instance):
-        return False
-    for key, field in list(dict.items(instance)):
-        if key == "__objclass__":
-            if field is not kind:
-                return False
-        elif key == "_name_":
-            if type(field) is not str and field is not None:
-                return False
-        elif key in ("_value_", "_sort_order_"):
-            if not _closed(field, seen if seen is not None else [0], 1):
-                return False
-        else:
-            return False
-    return True
-
-
-def _instance_dict(value: object) -> dict[str, object] | None:
-    # Called only once the class is known plain: every namespace key an exact str.
-    slot: object = None
-    for klass in _TYPE_MRO.__get__(type(value)):
-        slot = _TYPE_DICT.__get__(klass).get("__dict__")
-        if slot is not None:
-            break
-    if type(slot) is not types.GetSetDescriptorType:
-        return None
-    found = slot.__get__(value, type(value))
-    return found if type(found) is dict else None
-
-
-def _plain_enum_class(kind: type) -> bool:
-    known = _PLAIN_ENUM_CLASSES.get(id(kind))
-    if known is not None and known() is kind:
-        return True
-    if type(kind) is not enum.EnumType:
-        return False
-    for klass in _TYPE_MRO.__get__(kind):
-        if id(klass) in _ENUM_BASES:
-            continue
-        if type(klass) is not enum.EnumType:
-            return False
-        if not _plain_enum_namespace(klass):
-            return False
-    if len(_PLAIN_ENUM_CLASSES) >= _MAX_PLAIN_ENUM_CLASSES:
-        _PLAIN_ENUM_CLASSES.clear()
-    _PLAIN_ENUM_CLASSES[id(kind)] = weakref.ref(kind)
-    return True
-
-
-def _plain_enum_namespace(klass: type) -> bool:
-    namespace = _TYPE_DICT.__get__(klass)
-    stdlib = [k for k in _TYPE_MRO.__get__(klass) if id(k) in _ENUM_BASES]
-    members = namespace.get("_member_map_")
-    # Looked up by name below: only when every key is an exact str, whose == is str's.
-    if type(members) is not dict or not all(type(k) is str for k in dict.keys(members)):
-        return False
-    for name, item in list(namespace.items()):
-        if type(name) is not str:
-            return False
-        if type(item) is klass:
-            continue  # a member (or an alias of one)
-        if type(item) is enum.property and dict.get(members, name) is not None:
-            continue  # how EnumType stores a member whose name a base also uses
-        if name not in _ENUM_BOOKKEEPING:
-            return False
-        if name in _INHERITED_NAMES and not _from_stdlib(name, item, stdlib):
-            return False
-    return True
-
-
-def _from_stdlib(name: str, item: object, stdlib: list[type]) -> bool:
-    """Whether ``item`` is what a stdlib base holds under ``name`` (what EnumType copies)."""
-    if name in ("_value_repr_",) and item is None:
-        return True
-    for base in stdlib:
-        found = _TYPE_DICT.__get__(base).get(name)
-        if found is item:
-            return True
-        # EnumType wraps __new__ and stores the member type's own as _new_member_: the
-        # stdlib function objects of enum.py, or a builtin's slot wrapper.
-        if found is not None and _same_function(found, item):
-            return True
-    if name in ("_new_member_", "__new__", "_generate_next_value_"):
-        return _is_stdlib_callable(item)
-    return False
-
-
-def _same_function(left: object, right: object) -> bool:
-    if type(left) is staticmethod:
-        left = left.__func__
-    if type(right) is staticmethod:
-        right = right.__func__
-    return left is right
-
-
-_STDLIB_CODE_FILES: Final = frozenset({enum.__file__})
-
-
-def _is_stdlib_callable(item: object) -> bool:
-    """A builtin (``object.__new__``, ``int.__new__``) or a function of enum.py itself."""
-    if type(item) is staticmethod:
-        item = item.__func__
-    if type(item) is types.BuiltinFunctionType or type(item) is types.WrapperDescriptorType:
-        return True
-    if type(item) is types.FunctionType:
-        code = types.FunctionType.__dict__["__code__"].__get__(item)
-        return code.co_filename in _STDLIB_CODE_FILES
-    return False
-
-
 def enum_data(member: object) -> str | int | None:
     """A str or int enum member's data as an exact str or int (StrEnum, IntEnum, IntFlag),
     copied by the builtin's own C method: the probe's str and int methods apply to it."""
@@ -502,7 +331,7 @@ def enum_data(member: object) -> str | int | None:
 
 def enum_field(member: object, name: str) -> object:
     """``member.name`` / ``member.value`` as stored (a plain member's own fields)."""
-    instance = _instance_dict(member)
+    instance = instance_dict(member)
     if instance is None:
         raise AttributeError(name)
     return instance.get("_name_" if name == "name" else "_value_")
@@ -565,7 +394,7 @@ def value_text(value: object, *, as_str: bool) -> str:
     """``str(value)`` or ``repr(value)`` of a closed value, as plain Python shows it; one
     too large to show is marked by its size. Runs only the stdlib's code."""
     if text_bound(value) > MAX_VALUE_TEXT:
-        return f"{_TYPE_NAME.__get__(type(value))}(…)"
+        return f"{TYPE_NAME.__get__(type(value))}(…)"
     with decimal.localcontext(FIXED_DECIMAL_CONTEXT):
         return str(value) if as_str else repr(value)
 
@@ -629,17 +458,11 @@ def read(value: object, name: str) -> object:
 
 
 def _uncached(value: object, name: str) -> object:
-    for klass in _TYPE_MRO.__get__(type(value)):
-        found = _TYPE_DICT.__get__(klass).get(name)
+    for klass in TYPE_MRO.__get__(type(value)):
+        found = TYPE_DICT.__get__(klass).get(name)
         if found is not None:
             function = cast(Callable[[object], object], getattr(found, "func", None))
             if function is None:
                 raise LookupError(name)
             return function(value)
     raise LookupError(name)
-
-
-def type_name(kind: type) -> str:
-    """A class's ``__name__``, from the C slot (no metaclass code runs)."""
-    name = _TYPE_NAME.__get__(kind)
-    return name if type(name) is str else "object"

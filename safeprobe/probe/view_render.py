@@ -53,6 +53,7 @@ from safeprobe.probe.render import (
     render_sequence,
     type_label,
 )
+from safeprobe.probe.slots import TYPE_MRO, type_name
 from safeprobe.probe.static_reads import (
     class_attribute,
     instance_attribute_names,
@@ -62,10 +63,9 @@ from safeprobe.probe.static_reads import (
     read_attribute,
     static_owner,
 )
-from safeprobe.probe.values import is_value_class, type_name
+from safeprobe.probe.values import is_value_class
 from safeprobe.probe.views import View, ViewContext, wrap
 
-_TYPE_MRO: Final = type.__dict__["__mro__"]
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
 _FUNCTION_DICT: Final = types.FunctionType.__dict__["__dict__"]
 # The code every namedtuple class's __repr__ shares (it is one nested def in
@@ -93,8 +93,8 @@ _COUNT_IDS: Final = frozenset(map(id, (int, float, bool)))
 
 def _render_view(value: object, depth: int) -> str:
     view = cast(View, value)
-    ctx = view._sp_ctx
-    obj, kind, path = view._sp_obj, view._sp_kind, view._sp_path
+    ctx = view.sp_ctx
+    obj, kind, path = view.sp_obj, view.sp_kind, view.sp_path
     access = ctx.allowlist.access(path)
     if access == Access.NONE:
         return "<not allowed>"
@@ -131,13 +131,13 @@ def _view_text(value: object) -> str | None:
     """str() of a view where it differs from its repr: a pydantic model's fields,
     space-separated (BaseModel.__str__); None elsewhere."""
     view = cast(View, value)
-    ctx = view._sp_ctx
-    if view._sp_kind != KIND_OBJECT or ctx.allowlist.access(view._sp_path) == Access.NONE:
+    ctx = view.sp_ctx
+    if view.sp_kind != KIND_OBJECT or ctx.allowlist.access(view.sp_path) == Access.NONE:
         return None
-    names = _pydantic_fields(view._sp_obj, ctx)
+    names = _pydantic_fields(view.sp_obj, ctx)
     if names is None:
         return None
-    parts = _field_parts(view._sp_obj, names, view._sp_path, ctx, 0)
+    parts = _field_parts(view.sp_obj, names, view.sp_path, ctx, 0)
     return " ".join(parts)
 
 
@@ -380,7 +380,7 @@ def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
     """The fields a pydantic model's own repr/str would show, or None if ``obj`` is not
     a model that prints as BaseModel does (overridden printers, computed fields, extras)."""
     kind = type(obj)
-    mro = _TYPE_MRO.__get__(kind)
+    mro = TYPE_MRO.__get__(kind)
     if not any(klass is pydantic.BaseModel for klass in mro):
         return None
     for name, owner in _PYDANTIC_OWNERS.items():
@@ -406,7 +406,7 @@ def _pydantic_fields(obj: object, ctx: ViewContext) -> list[str] | None:
 def record_fields(view: View) -> list[str] | None:
     """The field names of a named tuple, dataclass, pydantic model or SimpleNamespace,
     in their own order (asdict), found statically; None for any other value."""
-    obj, ctx = view._sp_obj, view._sp_ctx
+    obj, ctx = view.sp_obj, view.sp_ctx
     owner = static_owner(type(obj), "__repr__", ctx.keys)
     if owner is None:
         return None

@@ -38,7 +38,7 @@ from safeprobe.probe.own_methods import SAFE_METHODS
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
 from safeprobe.probe.scopes import Scope, bind_scopes
-from safeprobe.probe.views import MAPPING_METHODS, SEQUENCE_METHODS, SET_METHODS
+from safeprobe.probe.view_methods import MAPPING_METHODS, SEQUENCE_METHODS, SET_METHODS
 
 # A view's container methods (a view of a dict has keys() …) that are not attribute paths.
 _VIEW_METHODS: Final = MAPPING_METHODS | SEQUENCE_METHODS | SET_METHODS

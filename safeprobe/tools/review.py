@@ -163,6 +163,10 @@ def format_row(record: dict[str, object]) -> str:
             for path, count in evaluated.items()
         )
         reason = f"[evaluated {runs}] {reason}"
+    dumped = record.get("stack_dump")
+    if isinstance(dumped, dict):
+        # The host was busy in C and its stacks were dumped before this record (stack_dump.py).
+        reason = f"[stack dump x{dumped.get('requests')}] {reason}"
     if len(reason) > _REASON_CHARS:
         reason = reason[: _REASON_CHARS - 1] + "…"
     duration = record.get("duration_ms", 0)

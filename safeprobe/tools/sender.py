@@ -23,6 +23,7 @@ name carries the record's mac, owned by the host's user, a regular file, size-ca
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -30,7 +31,7 @@ import platform
 import signal
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -44,6 +45,7 @@ from safeprobe.policy.builtins import PolicyRef, resolve_policy
 from safeprobe.policy.loading import load_policy
 from safeprobe.policy.models import Policy
 from safeprobe.policy.named_probes import DEFAULT_PROBE, request_code
+from safeprobe.tools.busy_host import DEFAULT_BUSY_AFTER_S, BusyWatch, busy_watch
 
 RESULT_FILE_WAIT_S: Final = 5.0
 RESULT_SLACK_BYTES: Final = 64 * 1024  # the reason and detail lines after the output
@@ -63,6 +65,7 @@ class TriggerResult:
     output: str | None  # None: not here (see output_from)
     output_from: str  # "file", "audit", "stderr" (the policy sends it there) or "missing"
     sent_with: str = ""  # how the signal went: "pidfd_send_signal", "tgkill (pid pinned…)" …
+    stack_dump: str | None = None  # the stacks shown while the host was busy in C (busy_host.py)
 
     @property
     def ok(self) -> bool:
@@ -70,9 +73,17 @@ class TriggerResult:
 
 
 def trigger(
-    pid: int, *, probe: str = DEFAULT_PROBE, wait_s: float = 10.0, policy_path: str | None = None
+    pid: int,
+    *,
+    probe: str = DEFAULT_PROBE,
+    wait_s: float = 10.0,
+    policy_path: str | None = None,
+    busy_after_s: float = DEFAULT_BUSY_AFTER_S,
+    on_dump: Callable[[str], None] | None = None,
 ) -> TriggerResult:
-    """Run one attempt in process pid and return its outcome.
+    """Run one attempt in process pid and return its outcome. When the host has not taken
+    the request within ``busy_after_s`` (0: never), its stacks are dumped and handed to
+    ``on_dump`` (busy_host.py) while the wait goes on.
 
     Raises NotAnnounced (no such process, or not a safeprobe host), PolicyError,
     UnknownProbe, PermissionError (may not signal it or read its files), NoRecord
@@ -98,6 +109,7 @@ def trigger(
     audit = Path(policy.audit.path)
     start = _end_of(audit)  # PermissionError here, before any signal is sent
     code = request_code(probe)
+    watch = busy_watch(pid, announced, busy_after_s=busy_after_s, on_dump=on_dump, send=send)
     sent_with = send(
         pid,
         signum,
@@ -105,9 +117,12 @@ def trigger(
         thread=announced.listener_tid if announced is not None else None,
         start_time=announced.start_time if announced is not None else None,
     )
-    record = _wait_for_record(audit, start, pid, code, wait_s)
+    if watch is not None:
+        watch.sent(time.monotonic())
+    record = _wait_for_record(audit, start, pid, code, wait_s, watch)
     output, source = _output_of(policy, pid, record)
-    return TriggerResult(pid, path, record, output, source, sent_with)
+    dump = watch.dump if watch is not None else None
+    return TriggerResult(pid, path, record, output, source, sent_with, dump)
 
 
 def _announced(pid: int, policy_path: str | None) -> Announcement | None:
@@ -291,11 +306,13 @@ def _end_of(audit: Path) -> int:
 
 
 def _wait_for_record(
-    audit: Path, start: int, pid: int, code: int, wait_s: float
+    audit: Path, start: int, pid: int, code: int, wait_s: float, watch: BusyWatch | None = None
 ) -> Mapping[str, object]:
     deadline = time.monotonic() + wait_s
     offset, pending = start, b""
     while True:
+        if watch is not None:
+            watch.poll(time.monotonic())
         chunk = _read_from(audit, offset)
         offset += len(chunk)
         lines = (pending + chunk).split(b"\n")
@@ -360,3 +377,53 @@ def _output_of(policy: Policy, pid: int, record: Mapping[str, object]) -> tuple[
     if isinstance(output, Mapping) and isinstance(output.get("text"), str):
         return str(output["text"]), "audit"
     return None, "stderr"
+
+
+# ---- trigger --children: a prefork master's workers --------------------------------------
+
+
+def announced_family(pid: int, *, proc: Path = Path("/proc")) -> list[int]:
+    """The processes ``trigger --children PID`` addresses: pid itself when it announces
+    safeprobe, then each child of pid that announces it, in pid order. A child that does
+    not announce (or whose announcement is not trusted) is left out: it is not signalled.
+    NotAnnounced when pid is no process."""
+    if not (proc / str(pid)).is_dir():
+        raise NotAnnounced(f"no process {pid}")
+    return [p for p in [pid, *sorted(children_of(pid, proc=proc))] if _announces(p)]
+
+
+def children_of(pid: int, *, proc: Path = Path("/proc")) -> set[int]:
+    """pid's children: from /proc/PID/task/*/children where the kernel has it
+    (CONFIG_PROC_CHILDREN), else by the parent pid in every /proc/*/stat."""
+    tasks = proc / str(pid) / "task"
+    found: set[int] = set()
+    try:
+        listed = [task / "children" for task in tasks.iterdir()]
+        if listed and all(path.exists() for path in listed):
+            for path in listed:
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    found.update(int(word) for word in path.read_text().split())
+            return found
+    except OSError:
+        pass
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _parent_of(entry) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _parent_of(entry: Path) -> int | None:
+    try:
+        data = (entry / "stat").read_bytes()
+    except OSError:
+        return None  # gone meanwhile
+    # The command name (field 2) is in parentheses and may hold spaces or ')'.
+    return int(data[data.rindex(b")") + 2 :].split()[1])
+
+
+def _announces(pid: int) -> bool:
+    try:
+        lookup(pid)
+    except (NotAnnounced, PermissionError):
+        return False
+    return True

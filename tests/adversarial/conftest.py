@@ -4,6 +4,7 @@ every attack must leave intact."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,33 @@ from tests.harness import Host, base_policy, peak_rss_kib
 
 CANARY = "CANARY-7f3a9c-secret"
 REFUSED = frozenset({"denied", "compile_error", "error", "limit", "timeout", "rejected"})
+# What no text a probe sees may show: a memory address, or a name of safeprobe's own classes,
+# methods and closures (an oracle for the sandbox's internals). One list, so an internal
+# name added to the code is added once for every test that looks for them.
+ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
+INTERNAL_NAMES = (
+    "Sandbox",
+    "Builtins",
+    "OwnMethods",
+    "Formatting",
+    "Printer",
+    "_call_print",
+    "_make_builtins",
+    "_sized_method",
+    "_split_method",
+    "View",
+    "ContainerReads",
+    "sp_",
+    "Redacted",
+    "TickingIterator",
+    "<locals>",
+    "safeprobe.",
+)
+
+
+def internal_names_in(text: str) -> list[str]:
+    """The INTERNAL_NAMES that ``text`` shows."""
+    return [name for name in INTERNAL_NAMES if name in text]
 
 
 @pytest.fixture
@@ -59,7 +87,8 @@ def held(
     as a second parametrization, in ``isolation: thread``; assert every invariant of the
     ``attack`` fixture plus: the attempt ended within timeout + ``OVERSHOOT_MS`` and the
     host's peak RSS grew by less than ``MAX_HOST_GROWTH_KIB``. Host code calls are part of
-    the host's digest, so "no host code ran" is checked with "host unchanged"."""
+    the host's digest, so "no host code ran" is checked with "host unchanged". ``script``
+    names another host program in tests/hosts/ (one that sets up a hostile process)."""
     mode = request.param
 
     def run(
@@ -69,6 +98,7 @@ def held(
         expose: dict[str, object] | None = None,
         limits: dict[str, object] | None = None,
         audit: dict[str, object] | None = None,
+        script: str = "app_host.py",
     ) -> dict[str, object]:
         folder = tmp_path / f"held-{mode}"
         folder.mkdir(exist_ok=True)
@@ -80,7 +110,7 @@ def held(
             policy["audit"] = {"path": "audit.jsonl", **audit}
         if mode == "thread":
             policy["isolation"] = "thread"
-        host = make_host(probe, policy)
+        host = make_host(probe, policy, script=script)
         digest = host.ask("digest")
         peak_before = peak_rss_kib(host.pid)
         record = host.probe()

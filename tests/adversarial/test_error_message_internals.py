@@ -1,13 +1,15 @@
 """Technique: learn the sandbox's internals from error messages. Calling a wrapper builtin or
 a view method with the wrong arguments, or using a view with an operator it lacks, raises
 a TypeError whose message CPython builds from the callable's qualified name and the
-operand's class: ``Sandbox._make_builtins.<locals>.<lambda>()``, ``View._sp_m_get()``,
+operand's class: ``Sandbox._make_builtins.<locals>.<lambda>()``, ``View.sp_m_get()``,
 ``'View' and 'int'``. The probe can print the message, and the runner copies it to the
 report.
 Source: Ned Batchelder, "Eval really is dangerous" (2012: reading internals from errors);
 pyjail CTF writeups (error messages as an oracle for the jail's implementation)."""
 
 import pytest
+
+from tests.adversarial.conftest import internal_names_in
 
 ALLOWED = frozenset({"ok", "error", "denied"})
 CATCH = "try:\n    {0}\nexcept TypeError as e:\n    print(e)\n"
@@ -29,6 +31,4 @@ PROBES = [
 @pytest.mark.parametrize("probe", PROBES)
 def test_error_messages_do_not_name_internals(attack, probe: str) -> None:
     record = attack(probe, ALLOWED)
-    internals = ("Sandbox", "Builtins", "OwnMethods", "Formatting", "Printer", "_call_print")
-    for internal in (*internals, "View", "_sp_", "<locals>", "_make_builtins"):
-        assert internal not in record["_report"], record["_report"]
+    assert not internal_names_in(record["_report"]), record["_report"]

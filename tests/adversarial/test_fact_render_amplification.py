@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import base_policy, peak_rss_kib
+from tests.harness import base_policy, probe_peak_growth_mib
 
 POLICY = base_policy(Path(), facts=["threads"], limits={"timeout": "2s", "max_output": "64KiB"})
 
@@ -31,9 +31,7 @@ PROBES = [
 @pytest.mark.parametrize("probe", PROBES)
 def test_rendering_a_fact_again_and_again_is_bounded(make_host, probe: str) -> None:
     host = make_host(probe, POLICY)
-    before = peak_rss_kib(host.pid)
-    record = host.probe()
-    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] in ("ok", "limit", "timeout"), record["reason"]
     assert host.alive()
     # The attempt-wide allocation cap is 64 MiB; text that was never charged would be

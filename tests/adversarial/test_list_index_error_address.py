@@ -7,9 +7,9 @@ message as it is; ``_plain_message`` only rewrites internal names. Addresses def
 Source: CPython Objects/listobject.c ``list_index_impl``; Ned Batchelder, "Eval really is
 dangerous" (2012); pyjail CTF writeups (leaking addresses through repr)."""
 
-import re
-
 import pytest
+
+from tests.adversarial.conftest import ADDRESS
 
 PROBES = [
     "try:\n    [].index(sorted)\nexcept ValueError as e:\n    print(e)",
@@ -19,11 +19,9 @@ PROBES = [
     "[].index(str)",
 ]
 
-_ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
-
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_error_messages_show_no_address(attack, probe: str) -> None:
     record = attack(probe, frozenset({"ok", "denied", "error"}))
-    assert not _ADDRESS.search(record["_report"]), record["_report"]
-    assert not _ADDRESS.search(str(record.get("reason"))), record["reason"]
+    assert not ADDRESS.search(record["_report"]), record["_report"]
+    assert not ADDRESS.search(str(record.get("reason"))), record["reason"]

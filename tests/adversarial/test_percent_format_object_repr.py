@@ -6,9 +6,9 @@ Source: Ned Batchelder, "Eval really is dangerous" (2012: addresses and internal
 reprs); RestrictedPython CVE-2023-41039 (format and format_map); pyjail CTF writeups
 (leaking addresses through repr to defeat ASLR)."""
 
-import re
-
 import pytest
+
+from tests.adversarial.conftest import ADDRESS, internal_names_in
 
 PROBES = [
     "print('%s' % (lambda: 0,))",
@@ -20,13 +20,10 @@ PROBES = [
     "print(b'%r' % (zip(),))",
 ]
 
-_ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
-
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_percent_format_shows_no_address_or_internals(attack, probe: str) -> None:
     record = attack(probe, frozenset({"ok", "denied", "error"}))
     report = record["_report"]
-    assert not _ADDRESS.search(report), report
-    for internal in ("Sandbox", "View", "_sp_", "safeprobe.", "<locals>"):
-        assert internal not in report, report
+    assert not ADDRESS.search(report), report
+    assert not internal_names_in(report), report

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import CANARY
-from tests.harness import base_policy, peak_rss_kib
+from tests.harness import base_policy, probe_peak_growth_mib
 
 POLICY = base_policy(Path(), limits={"timeout": "2s", "max_output": "64KiB"})
 
@@ -27,9 +27,7 @@ PROBES = [
 def test_print_does_not_build_past_the_output_cap(make_host, probe: str) -> None:
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
-    before = peak_rss_kib(host.pid)
-    record = host.probe()
-    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] in ("limit", "denied"), record["reason"]
     assert host.alive()
     assert host.ask("digest") == digest

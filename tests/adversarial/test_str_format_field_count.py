@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import CANARY
-from tests.harness import base_policy
+from tests.harness import base_policy, probe_peak_growth_mib
 
 POLICY = base_policy(Path(), limits={"timeout": "200ms", "max_output": "64KiB"})
 ALLOWED = frozenset({"ok", "denied", "error", "limit", "timeout"})
@@ -24,21 +24,11 @@ def test_many_format_fields_stop_near_the_deadline(attack) -> None:
     assert record["outcome"] != "ok"
 
 
-def _peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    pytest.skip("no VmHWM in /proc")
-    return 0
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_parsing_a_huge_template_is_bounded(make_host) -> None:
     host = make_host("f = ('{0}' * 5000000).format\nprint('got it')", POLICY)
     digest = host.ask("digest")
-    before = _peak_rss_kib(host.pid)
-    record = host.probe()
-    grew_mib = (_peak_rss_kib(host.pid) - before) / 1024
+    record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] in ("ok", "limit", "denied"), record["reason"]
     assert host.alive()
     assert host.ask("digest") == digest

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import CANARY
-from tests.harness import base_policy, peak_rss_kib
+from tests.harness import base_policy, probe_peak_growth_mib
 
 POLICY = base_policy(Path(), limits={"timeout": "2s", "max_output": "64KiB"})
 
@@ -44,9 +44,7 @@ MESSAGE_PROBES = [
 def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str) -> None:
     host = make_host(probe, POLICY)
     digest = host.ask("digest")
-    before = peak_rss_kib(host.pid)
-    record = host.probe()
-    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] == "limit", record["reason"]
     assert "64" in record["reason"] or "size" in record["reason"], record["reason"]
     assert host.alive()
@@ -61,9 +59,7 @@ def test_copies_are_charged_to_the_attempts_memory_budget(make_host, probe: str)
 @pytest.mark.parametrize("probe", MESSAGE_PROBES)
 def test_error_messages_do_not_copy_the_value(make_host, probe: str) -> None:
     host = make_host(probe, POLICY)
-    before = peak_rss_kib(host.pid)
-    record = host.probe()
-    grew_mib = (peak_rss_kib(host.pid) - before) / 1024
+    record, grew_mib = probe_peak_growth_mib(host)
     assert record["outcome"] in ("timeout", "limit"), record["reason"]
     assert host.alive()
     assert len(host.records()) == 1

@@ -1,5 +1,5 @@
 """Technique: look a host mapping up with a shared-subtuple key. ``Sandbox.guarded_getitem``
-hands a view's subscript straight to ``View._sp_getitem`` without ``Sandbox.key``, and
+hands a view's subscript straight to ``View.sp_getitem`` without ``Sandbox.key``, and
 ``view.get()`` goes the same way, so the key-node cap never applies. ``is_plain_key`` then
 walks ``x = (x, x)`` as a tree in pure Python with no ticks (2**24 nodes: ~20 s past a 2 s
 deadline; 40 levels: forever, so the attempt never ends, no audit record is written and

@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from safeprobe import Outcome, run_probe
 from tests.corpus.probes import PROBES
+from tests.harness import write_policy
 
 MODULE = "safeprobe_corpus_service"
 SERVICE_PATH = Path(__file__).resolve().parents[2] / "examples" / "orders" / "orders_service.py"
@@ -107,9 +107,6 @@ def safeprobe_run(
     service: types.ModuleType, tmp_path: Path, source: str, isolation: str | None
 ) -> tuple[Outcome, str, str]:
     """Run ``source`` through run_probe with a policy exposing every fixture name."""
-    probe = tmp_path / "probe.py"
-    probe.write_text(source)
-    probe.chmod(0o644)
     policy: dict[str, object] = {
         "version": 1,
         "probe": {"path": "probe.py"},
@@ -121,9 +118,7 @@ def safeprobe_run(
     }
     if isolation is not None:
         policy["isolation"] = isolation
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(policy))
-    attempt = run_probe(path)
+    attempt = run_probe(write_policy(tmp_path, policy, source))
     return attempt.outcome, attempt.output, attempt.reason
 
 

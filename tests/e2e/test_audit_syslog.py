@@ -40,7 +40,7 @@ def test_each_attempt_reaches_rsyslog_byte_for_byte(
     make_host, rsyslogd: Rsyslog, tmp_path: Path
 ) -> None:
     """Over TCP: three attempts (ok, error, ok) arrive as the file's three lines."""
-    address = f"tcp://127.0.0.1:{rsyslogd.tcp_port}"
+    address = rsyslogd.address("tcp")
     host: Host = make_host(PROBE, _syslog_policy(tmp_path, address))
     assert host.probe()["outcome"] == "ok"
     host.write_probe("print(1/0)\n")

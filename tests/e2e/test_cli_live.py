@@ -16,7 +16,7 @@ import yaml
 
 from safeprobe.policy.named_probes import request_code
 from safeprobe.tools.sender import send
-from tests.harness import REPO, Host, base_policy, run_cli, wait_until
+from tests.harness import REPO, Host, base_policy, run_cli, wait_until, write_policy
 
 NOBODY = 65534
 
@@ -168,10 +168,9 @@ def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Pat
         ),
         encoding="utf-8",
     )
-    (tmp_path / "probe.py").write_text("print(my_object.data)\n", encoding="utf-8")
     policy = base_policy(tmp_path, output="file")
     policy["expose"] = {"my_object": {"target": "__main__:my_object", "allow": ["data"]}}
-    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    write_policy(tmp_path, policy, "print(my_object.data)\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "safeprobe", "run", "--policy", "policy.yaml", "--"]
     with subprocess.Popen(
@@ -188,9 +187,7 @@ def test_run_starts_an_unmodified_script_with_main_objects_exposed(tmp_path: Pat
 
 
 def test_run_passes_the_programs_exit_code_and_runs_modules(tmp_path: Path) -> None:
-    (tmp_path / "probe.py").write_text("print(1)\n", encoding="utf-8")
-    policy = {"version": 1, "probe": {"path": "probe.py"}}
-    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    write_policy(tmp_path, {"version": 1, "probe": {"path": "probe.py"}}, "print(1)\n")
     (tmp_path / "quits.py").write_text("import sys\nsys.exit(7)\n", encoding="utf-8")
     done = run_cli("run", "--policy", "policy.yaml", "--", "quits.py", cwd=tmp_path)
     assert done.returncode == 7
@@ -231,9 +228,7 @@ def test_trigger_sends_the_announced_signal_not_the_policy_files_current_one(
 def test_trigger_with_policy_refuses_a_process_that_does_not_listen(tmp_path: Path) -> None:
     """--policy skips discovery, not the check: a process that neither blocks nor catches
     the signal would be killed by it, so nothing is sent."""
-    (tmp_path / "probe.py").write_text("print(1)\n", encoding="utf-8")
-    policy = {"version": 1, "probe": {"path": "probe.py"}}
-    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    write_policy(tmp_path, {"version": 1, "probe": {"path": "probe.py"}}, "print(1)\n")
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as victim:
         try:
             done = run_cli("trigger", str(victim.pid), "--policy", str(tmp_path / "policy.yaml"))

@@ -21,7 +21,6 @@ PROBES = [
 ]
 
 
-@pytest.mark.parametrize("isolation", ["thread", "fork"])
 @pytest.mark.parametrize("probe", PROBES)
 def test_interpreter_state_is_unchanged(
     make_host, tmp_path: Path, probe: str, isolation: str

@@ -16,8 +16,8 @@ def _policy(tmp: Path, isolation: str = "thread", **limits: object) -> dict[str,
     )
 
 
-# Runaway and one-call tests run in both isolation modes.
-BOTH = pytest.mark.parametrize("isolation", ["thread", "fork"])
+# Runaway and one-call tests run in both isolation modes: they take the ``isolation``
+# fixture (tests/conftest.py).
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,6 @@ BOTH = pytest.mark.parametrize("isolation", ["thread", "fork"])
     ],
     ids=["while-true", "huge-range", "comprehension", "catch-base", "bare-except-retry", "counter"],
 )
-@BOTH
 def test_runaway_probe_is_stopped_at_the_deadline(
     make_host, tmp_path: Path, probe: str, isolation: str
 ) -> None:
@@ -115,7 +114,6 @@ def test_output_over_the_cap_is_cut_with_a_marker(make_host, tmp_path: Path) -> 
         "x = ('\\u00e9' * 10**7).encode('ascii', 'backslashreplace')\n",
     ],
 )
-@BOTH
 def test_one_call_allocations_are_refused_before_they_start(
     make_host, tmp_path: Path, probe: str, isolation: str
 ) -> None:

@@ -16,7 +16,6 @@ from tests.harness import Host, base_policy, wait_until
 LONG_PROBE = "n = 0\nwhile True:\n    n += 1\n"
 
 
-@pytest.mark.parametrize("isolation", ["fork", "thread"])
 @pytest.mark.parametrize(
     ("signum", "name"),
     [(signal.SIGINT, "KeyboardInterrupt"), (signal.SIGTERM, "SystemExit")],

@@ -38,8 +38,9 @@ MAX_AWAIT_DEPTH: Final = 32
 # characters holds any real one. Paths keep their end (the file name), names their start.
 MAX_TEXT_CHARS: Final = 200
 
-# The package's directory as the import system named it, which is how frames name its files.
-SAFEPROBE_DIR: Final = str(Path(__file__).absolute().parent) + os.sep
+# The package's directory as the import system named it, which is how frames name its files:
+# safeprobe/, two folders up from safeprobe/probe/facts/ (the runner's frames are in host/).
+SAFEPROBE_DIR: Final = str(Path(__file__).absolute().parents[2]) + os.sep
 MISSING: Final = object()
 STATE_RANK: Final = {"running": 0, "pending": 1, "done": 2, "cancelled": 3, "unknown": 4}
 
