@@ -782,6 +782,20 @@ class _Beat:
 beat = _Beat()
 
 
+class _Pair:
+    """Two objects with an attribute of one name, one path allowed and one not (issue 16)."""
+
+    def __init__(self) -> None:
+        self.a = _Beat()
+        self.b = _Beat()
+        self.b.n = CANARY
+
+
+pair = _Pair()
+# Exact strs, then a host str subclass whose hooks count host code (issue 16).
+mixed_scalars = ["a", "b", "c"] * 100 + [_make(HostileStr, "x")]
+
+
 def _state() -> object:
     return {
         "my_object": my_object.data,
