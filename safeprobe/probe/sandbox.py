@@ -9,7 +9,8 @@ guarded, ticking iterator under the item cap instead; every comparison, search, 
 bulk hashing of keys has its C cost checked first (comparison.py); writes are allowed only
 to the probe's own lists, dicts and sets. The guards live here; the builtins
 (safe_builtins.py), the methods of the probe's own values (own_methods.py), formatting
-(formatting.py) and print (printing.py) are collaborators each attempt's Sandbox builds.
+(formatting.py), print (printing.py) and the guarded walks (walks.py) are collaborators each
+attempt's Sandbox builds.
 Threat model: SECURITY.md, "Code", "Host state", "Memory" and "Time".
 """
 
@@ -20,18 +21,12 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, replace
-from itertools import chain, repeat
 from typing import Final, NoReturn, cast
-
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from safeprobe.errors import ProbeDenied
 from safeprobe.probe.budget import (
     Budget,
     OutputBuffer,
-    TickingIterator,
-    batched_walk,
-    walk_batches,
 )
 from safeprobe.probe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
@@ -56,13 +51,11 @@ from safeprobe.probe.sizes import (
     sized_bytes,
     str_width,
 )
+from safeprobe.probe.top_level import export_locals, prebound
 from safeprobe.probe.value_access import ValueAccess
 from safeprobe.probe.values import ENUM_READS, enum_data, is_closed
 from safeprobe.probe.views import View
-
-# RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
-_unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
-_iter_unpack_guarded: Final[Callable[..., Iterator[object]]] = guarded_iter_unpack_sequence
+from safeprobe.probe.walks import Walks
 
 
 @dataclass(slots=True)
@@ -98,6 +91,7 @@ class Sandbox:
     def __init__(self, state: AttemptState) -> None:
         self.state = state
         self.budget = state.budget
+        self.walks = Walks(self.budget)
         self.comparisons = Comparisons(self.budget, self.key)
         self.values = ValueAccess(self.budget, self.state.deny)
         self._set_difference = self.comparisons.set_operators()["_sub_"]
@@ -108,99 +102,8 @@ class Sandbox:
     # -- iteration and sizes --------------------------------------------------------------
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
-        """A walk of ``obj`` that costs a step per item. Where the budget allows it (a
-        forked child: ``Budget.batch_walks``), a view's snapshot and the builtin containers
-        of _BATCHED_IDS, which hold data already, are walked in batches (budget.py:
-        ``batched_walk``, one Python call per batch); anything else (map, filter, zip over
-        probe functions …) item by item, so the probe's code runs in its own order."""
-        budget = self.budget
-        if type(obj) is View:
-            values = obj.sp_iter_values()
-            # A private snapshot's own iterator, whose length hint is exact: a node's few
-            # children are walked item by item, cheaper than setting up batches.
-            if not budget.batch_walks or operator.length_hint(values) <= _SMALL_WALK:
-                return TickingIterator(values, budget)
-            return batched_walk(values, budget)
-        if budget.batch_walks and id(type(obj)) in _BATCHED_IDS:
-            return batched_walk(obj if type(obj) is list else iter(obj), budget)  # type: ignore[call-overload]
-        return TickingIterator(iter(obj), budget)  # type: ignore[call-overload]
-
-    def iter_unpack_sequence(
-        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        """``for a, b in iterable``: RestrictedPython's guard, whose per-item walk (a list
-        of a guarded iterator, for every pair) is skipped for the common case that needs
-        none: a tuple or list of the probe's own with exactly as many items as the target
-        names unpacks in C without running any code. Anything else, a view included,
-        takes RestrictedPython's path."""
-        if spec["childs"]:
-            return _iter_unpack_guarded(iterable, spec, getiter)
-        if not self.budget.batch_walks:
-            return self._unpack_each(iterable, spec, getiter)
-        if type(iterable) is View:
-            source: Iterator[object] | list[object] = iterable.sp_iter_values()
-        elif type(iterable) is list:
-            source = cast("list[object]", iterable)
-        elif id(type(iterable)) in _BATCHED_IDS:
-            source = iter(iterable)  # type: ignore[call-overload]
-        else:
-            return self._unpack_each(iterable, spec, getiter)
-        batches = walk_batches(source, self.budget)
-        return chain.from_iterable(self._unpack_batches(batches, spec, getiter))
-
-    def _unpack_batches(
-        self,
-        batches: Iterator[list[object]],
-        spec: dict[str, object],
-        getiter: Callable[[object], object],
-    ) -> Iterator[Iterable[object]]:
-        """Each batch as it is when every item is an exact tuple of the target's length
-        (checked in C: the type by identity first, the length only of exact tuples, so no
-        code of the items runs), which the loop then unpacks in C; otherwise the batch's
-        items one at a time, lazily, as ``_unpack_each`` does."""
-        size = spec["min_len"]
-        for batch in batches:
-            if all(map(operator.is_, map(type, batch), repeat(tuple))) and all(
-                map(operator.eq, map(len, cast("list[tuple[object]]", batch)), repeat(size))
-            ):
-                yield batch
-            else:
-                yield self._unpack_items(batch, spec, getiter)
-
-    def _unpack_items(
-        self, items: list[object], spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        size = spec["min_len"]
-        for item in items:
-            kind = type(item)
-            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
-                yield item
-            else:
-                yield _unpack_guarded(item, spec, getiter)
-
-    def _unpack_each(
-        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        size = spec["min_len"]
-        for item in self.guarded_iter(iterable):
-            kind = type(item)
-            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
-                yield item
-            else:
-                yield _unpack_guarded(item, spec, getiter)
-
-    def unpack_sequence(
-        self, value: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> object:
-        """``a, b = value``, with the same fast path as ``iter_unpack_sequence``."""
-        kind = type(value)
-        if (
-            not spec["childs"]
-            and (kind is tuple or kind is list)
-            and len(cast("tuple[object]", value)) == spec["min_len"]
-        ):
-            return value
-        return _unpack_guarded(value, spec, getiter)
+        """A walk of ``obj`` that costs a step per item (walks.py)."""
+        return self.walks.guarded_iter(obj)
 
     def materialize(self, obj: object, what: str, *, item_bytes: int = 0) -> list[object]:
         """A list of the items, walked under the step budget and the item cap. A builtin
@@ -484,9 +387,9 @@ class Sandbox:
             "__name__": name,
             "_getattr_": self.guarded_getattr,
             "_getitem_": self.guarded_getitem,
-            "_getiter_": self.guarded_iter,
-            "_iter_unpack_sequence_": self.iter_unpack_sequence,
-            "_unpack_sequence_": self.unpack_sequence,
+            "_getiter_": self.walks.guarded_iter,
+            "_iter_unpack_sequence_": self.walks.iter_unpack_sequence,
+            "_unpack_sequence_": self.walks.unpack_sequence,
             "_write_": self.guarded_write,
             "_inplacevar_": self.inplace,
             "_apply_": self.apply,
@@ -510,31 +413,12 @@ class Sandbox:
             # epilogue, and the exact-int test of an inlined ``+=`` (compiler.py).
             "_globals_": globals,
             "_locals_": locals,
-            "_prebound_": _prebound,
-            "_export_": _export,
+            "_prebound_": prebound,
+            "_export_": export_locals,
             "_type_": type,
             "_int_": int,
             **exposures,
         }
-
-
-def _prebound(namespace: dict[str, object], names: tuple[str, ...]) -> dict[str, object]:
-    """What each of ``names`` (the probe's top-level names, exact str constants of the
-    compiled code) is bound to when the probe starts: in the namespace, else its builtins."""
-    builtins = namespace.get("__builtins__")
-    found: dict[str, object] = {}
-    for name in names:
-        if name in namespace:
-            found[name] = namespace[name]
-        elif type(builtins) is dict and name in builtins:
-            found[name] = builtins[name]
-    return found
-
-
-def _export(namespace: dict[str, object], local: dict[str, object]) -> None:
-    """The top level's locals into the namespace when it ends, as a module's names would
-    be; the compiler's own (a leading "_") stay out."""
-    namespace.update({k: v for k, v in local.items() if not k.startswith("_")})
 
 
 _WRITABLE_IDS: Final = type_ids(list, dict, set)
@@ -547,16 +431,6 @@ _PLAIN_READS: Final[dict[int, frozenset[str]]] = {
     id(kind): (allowed_names(kind) or frozenset()) - COMPARING_METHOD_NAMES - SIZED_METHOD_NAMES
     for kind in (*SAFE_METHODS, *FACT_FIELDS)
 }
-# Builtin containers whose iterator hands out stored items and runs no code, so a batch
-# can be taken early. A list appended to while it is walked still yields the new items (its
-# iterator reads by index, a batch at a time); an item the loop changes further on within
-# the current batch is seen as it was when the batch was taken. Left out on
-# purpose: dict and set, whose iterators raise when the container changes size during the
-# walk, which a batch taken early would hide; lazy iterators (map, filter, zip, enumerate),
-# which may call the probe's own functions, in an order a batch would change.
-_BATCHED_IDS: Final = type_ids(list, tuple, str, bytes, range, frozenset)
-# Views of at most this many items are walked with a tick per item (TickingIterator).
-_SMALL_WALK: Final = 8
 
 
 def _is_sized(value: object) -> bool:

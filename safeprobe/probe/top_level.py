@@ -152,3 +152,22 @@ def _load(name: str) -> ast.expr:
 
 def _call(name: str, *args: ast.expr) -> ast.expr:
     return ast.Call(func=_load(name), args=list(args), keywords=[])
+
+
+def prebound(namespace: dict[str, object], names: tuple[str, ...]) -> dict[str, object]:
+    """What each of ``names`` (the probe's top-level names, exact str constants of the
+    compiled code) is bound to when the probe starts: in the namespace, else its builtins."""
+    builtins = namespace.get("__builtins__")
+    found: dict[str, object] = {}
+    for name in names:
+        if name in namespace:
+            found[name] = namespace[name]
+        elif type(builtins) is dict and name in builtins:
+            found[name] = builtins[name]
+    return found
+
+
+def export_locals(namespace: dict[str, object], local: dict[str, object]) -> None:
+    """The top level's locals into the namespace when it ends, as a module's names would
+    be; the compiler's own (a leading "_") stay out."""
+    namespace.update({k: v for k, v in local.items() if not k.startswith("_")})

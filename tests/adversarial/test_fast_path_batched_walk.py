@@ -1,4 +1,4 @@
-"""Technique: use the batched walk (sandbox.guarded_iter, budget.batched_walk) to skip the
+"""Technique: use the batched walk (walks.Walks.guarded_iter, budget.batched_walk) to skip the
 guards a per-item tick gave: steps charged per batch instead of per item, the deadline
 looked at once per batch while each loop body does a long C call, an unpacking fast path
 taking an item that is not an exact tuple, and a list that grows while it is walked.
