@@ -104,3 +104,17 @@ def test_error_lines_are_the_probe_lines() -> None:
         assert frames[-1] == 3
     else:
         pytest.fail("no IndexError")
+
+
+def test_probe_functions_are_named_as_in_a_module() -> None:
+    """A probe's function prints, and its call errors read, without the top level's
+    function in its name (no safeprobe internals in the output)."""
+    source = (
+        "def f():\n    def g():\n        pass\n    return g\n"
+        "print(f, f(), (lambda: 0))\n"
+        "try:\n    f(1)\nexcept TypeError as error:\n    print(error)\n"
+    )
+    _, output = _run(source)
+    assert "_probe_top_level_" not in output
+    assert "<function f> <function f.<locals>.g> <function <lambda>>" in output
+    assert "f() takes 0 positional arguments" in output

@@ -47,7 +47,12 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
 from safeprobe.probe.inline_ops import inline_add
-from safeprobe.probe.top_level import as_function, plan_top_level, top_level_returns
+from safeprobe.probe.top_level import (
+    as_function,
+    plan_top_level,
+    top_level_returns,
+    without_top_level_prefix,
+)
 
 # Operators that can allocate or compute a huge value in one C call. "+" is here because
 # ``s = s + s`` in a loop doubles a string per step: 30 steps are a gigabyte.
@@ -458,7 +463,7 @@ def _compile(
         return None, (ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}"),)
     if result.errors or result.code is None:
         return None, tuple(_error(path, text) for text in result.errors or ["no code produced"])
-    return result.code, ()
+    return without_top_level_prefix(result.code), ()
 
 
 def _syntax_error(path: str, exc: SyntaxError) -> ProbeCompileError:

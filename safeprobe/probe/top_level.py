@@ -29,6 +29,19 @@ _PREBOUND: Final = "_sp_prebound"
 _OPENERS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
+def without_top_level_prefix(code: types.CodeType) -> types.CodeType:
+    """``code`` with every nested code object's qualified name as a module's would be
+    (``f``, ``<lambda>``, ``g.<locals>.h``), not under the top level's function: a probe's
+    function prints, and CPython words its call errors, by that name, which must not show
+    safeprobe's internals."""
+    prefix = f"{BODY_NAME}.<locals>."
+    consts = tuple(
+        without_top_level_prefix(c) if type(c) is types.CodeType else c for c in code.co_consts
+    )
+    qualname = code.co_qualname.removeprefix(prefix)
+    return code.replace(co_consts=consts, co_qualname=qualname)
+
+
 def code_names(code: types.CodeType) -> frozenset[str]:
     """Every global or attribute name the code of a compiled probe uses, its functions'
     included (the top level is one of them): what the compiler made each construct call."""
