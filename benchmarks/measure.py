@@ -24,6 +24,7 @@ import time
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final, cast
 
 import safeprobe
 from benchmarks import forkcost
@@ -31,6 +32,13 @@ from benchmarks.driver import write_policy, write_probe
 from benchmarks.stats import percentile
 from safeprobe.audit.chain import record_line
 from safeprobe.audit.sink import AuditSink
+from safeprobe.probe.allowlist import Allowlist
+from safeprobe.probe.budget import Budget, OutputBuffer
+from safeprobe.probe.compiler import compile_probe
+from safeprobe.probe.redaction import Redactor
+from safeprobe.probe.render import RenderLimits
+from safeprobe.probe.sandbox import AttemptState, Sandbox
+from safeprobe.probe.views import ViewContext, wrap
 
 Result = dict[str, object]
 
@@ -239,21 +247,51 @@ def _plain_runner(body: str, names: dict[str, object]) -> Callable[[], tuple[flo
     return run
 
 
-def _profile(policy: Path, top: int = 12) -> list[dict[str, object]]:
-    """Where one safeprobe attempt spends its time: the functions with most own time."""
+# The file name a profiled probe is compiled under, so its own code is told apart.
+_PROFILED: Final = "profiled-probe.py"
+Row = dict[str, object]
+
+
+def _profile(body: str, expose: dict[str, dict[str, object]], top: int = 12) -> list[Row]:
+    """Where a probe's own work goes, as the forked child runs it: the same compiled code,
+    budget, sandbox and views, run in this process under cProfile (a profile of the
+    attempt itself sees only the parent waiting for the child). The functions with most
+    own time."""
+    code = compile_probe(body, path=_PROFILED)
+    budget = Budget(timeout_s=600, max_steps=10**9, max_items=1_000_000)
+    state = AttemptState(budget, OutputBuffer(64 * 1024), RenderLimits())
+    redactor = Redactor.with_defaults()
+    exposures: dict[str, object] = {}
+    for name, spec in expose.items():
+        module_name, _, attribute_path = str(spec["target"]).partition(":")
+        value: object = sys.modules[module_name]
+        for attribute in attribute_path.split("."):
+            value = getattr(value, attribute)
+        allow = cast("list[str]", spec.get("allow", []))
+        context = ViewContext(
+            exposure=name,
+            allowlist=Allowlist.parse(allow),
+            redactor=redactor,
+            max_items=budget.max_items,
+            render_limits=state.render_limits,
+            on_denied=state.record_denial,
+            budget=budget,
+        )
+        exposures[name] = wrap(value, (), context)
+    namespace = Sandbox(state).globals(exposures, name="probe")
     profiler = cProfile.Profile()
     profiler.enable()
-    safeprobe.run_probe(policy)
+    exec(code, namespace)  # a compiled probe in its sandbox, as the child runs it
     profiler.disable()
     stats = pstats.Stats(profiler)
     total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
     shares: list[float] = []
     for (filename, line, function), entry in stats.stats.items():  # type: ignore[attr-defined]
         _cc, calls, tottime, cumtime, _callers = entry
         where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}" if line else ""
-        if filename == str(policy.parent / f"{policy.stem}.py"):
-            where = "the probe's own code "  # its folder is a temporary one
+        if filename == _PROFILED:
+            where = "the probe's own code "
         rows.append(
             {
                 "function": f"{where}({function})" if where else function,
@@ -303,7 +341,7 @@ def guard(quick: bool) -> Result:
             "safeprobe": ours,
             "baseline": theirs,
             "output": plain_out.strip(),
-            "profile": _profile(policy),
+            "profile": _profile(body, expose),
         }
     return result
 
@@ -355,8 +393,16 @@ def hotpaths(quick: bool) -> Result:
         # An item costs what walking the host list costs beyond an attempt that does nothing.
         walks[0].append(_per_op_us(policies["walk"], policies["empty"], ops))
         walks[1].append(_plain_per_op_us(walk, "pass\n", names, ops))
-    result["attribute_read"] = {"safeprobe": reads[0], "baseline": reads[1]}
-    result["iteration"] = {"safeprobe": walks[0], "baseline": walks[1]}
+    result["attribute_read"] = {
+        "safeprobe": reads[0],
+        "baseline": reads[1],
+        "profile": _profile(read, {"node": expose["node"]}),
+    }
+    result["iteration"] = {
+        "safeprobe": walks[0],
+        "baseline": walks[1],
+        "profile": _profile(walk, {"items": expose["items"]}),
+    }
     result["audit_append"] = _audit_appends(folder, rounds, appends)
     return result
 

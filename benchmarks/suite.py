@@ -438,8 +438,14 @@ def hotpaths(settings: Settings) -> tuple[list[Row], Raw]:
         "iteration": ("Hot path: guarded iteration over a host list (per item)", "µs"),
         "audit_append": ("Hot path: audit append, fsync on (per record)", "µs"),
     }
+    # Issue 16's targets for the probe-side guards; the audit append has none.
+    goals = {
+        "attribute_read": Goal("ratio ≤ 5", "ratio", "<=", 5.0),
+        "iteration": Goal("ratio ≤ 3", "ratio", "<=", 3.0),
+    }
     rows = [
-        paired(f"hot_{key}", label, unit, *_pair(raw, key)) for key, (label, unit) in labels.items()
+        paired(f"hot_{key}", label, unit, *_pair(raw, key), goal=goals.get(key))
+        for key, (label, unit) in labels.items()
     ]
     return rows, raw
 

@@ -16,6 +16,7 @@ from safeprobe.probe.compiler import (
     compile_probe,
     probe_compile_errors,
 )
+from safeprobe.probe.top_level import code_names
 
 
 @pytest.mark.parametrize(
@@ -58,17 +59,13 @@ def test_nul_byte_is_refused() -> None:
 def test_ticks_are_added_to_loops_functions_and_lambdas() -> None:
     """Compiled loops, functions and lambdas call the tick, enter and leave hooks."""
     code = compile_probe("while x:\n    pass\ndef f():\n    return 1\ng = lambda: 2\n", path="p.py")
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= set(const.co_names)
-    assert {"_tick_", "_enter_", "_leave_"} <= names
+    assert {"_tick_", "_enter_", "_leave_"} <= code_names(code)
 
 
 def test_guarded_operators_and_fstrings_go_through_hooks() -> None:
     """Guarded operators and f-string formatting compile to calls of their hooks."""
     code = compile_probe("a = b * c\nd = e ** f\ng = f'{h!r:>3}'\n", path="p.py")
-    assert {"_binop_", "_format_"} <= set(code.co_names)
+    assert {"_binop_", "_format_"} <= code_names(code)
 
 
 def test_cache_compiles_once_per_digest() -> None:

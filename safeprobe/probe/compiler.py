@@ -17,7 +17,9 @@ another way. Our transformer adds, beyond RestrictedPython:
   comparison.py, which bound the cost of its one C call before it runs, unless a literal
   operand bounds it already;
 * refusals, with the line, for imports, class definitions, generators (``yield``) and the
-  ``printed`` name.
+  ``printed`` name;
+* the top level compiled as the body of a function (top_level.py), so its names are fast
+  locals, and ``n += v`` of two exact ints added inline (inline_ops.py).
 
 Compiling is bounded too, because the attempt's timeout covers it: ``ast.parse`` and
 ``compile`` are single C calls no deadline can interrupt, so the size caps bound them
@@ -44,6 +46,13 @@ from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from safeprobe.errors import ProbeCompileError, ProbeCompileTimeout
+from safeprobe.probe.inline_ops import inline_add
+from safeprobe.probe.top_level import (
+    as_function,
+    plan_top_level,
+    top_level_returns,
+    without_top_level_prefix,
+)
 
 # Operators that can allocate or compute a huge value in one C call. "+" is here because
 # ``s = s + s`` in a loop doubles a string per step: 30 steps are a gigabyte.
@@ -104,6 +113,25 @@ def _stmt_call(name: str, node: ast.AST) -> ast.Expr:
 
 class ProbeTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer plus our ticks, operator guards and refusals."""
+
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        # The top level runs as a function (top_level.py): planned on the tree as written,
+        # wrapped once RestrictedPython's rules and ours have transformed it.
+        for stray in top_level_returns(node):
+            self.error(stray, "SyntaxError: 'return' outside function")
+        kept, local = plan_top_level(node)
+        result = cast(ast.Module, super().visit_Module(node))
+        if self.errors:
+            return result
+        return as_function(result, kept, local)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
+        # RestrictedPython's ``n = _inplacevar_("+=", n, v)``, with ``+`` of two exact ints
+        # inlined (inline_ops.py): a probe loop's counter and total.
+        result = super().visit_AugAssign(node)
+        if isinstance(node.op, ast.Add) and isinstance(result, ast.Assign):
+            return inline_add(result, node)
+        return cast(ast.AST, result)
 
     def visit_Import(self, node: ast.Import) -> ast.AST:
         self.error(node, "imports are not allowed in probes")
@@ -435,7 +463,7 @@ def _compile(
         return None, (ProbeCompileError(path, None, f"compiler failed: {type(exc).__name__}"),)
     if result.errors or result.code is None:
         return None, tuple(_error(path, text) for text in result.errors or ["no code produced"])
-    return result.code, ()
+    return without_top_level_prefix(result.code), ()
 
 
 def _syntax_error(path: str, exc: SyntaxError) -> ProbeCompileError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, cast
 
@@ -117,6 +117,10 @@ def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = Non
     return find_key(cast("dict[object, object]", instance), name, memo)
 
 
+# How static_reads reads one (exact type, name): the object, the name, the attempt's memo.
+ClassReader = Callable[[object, str, "KeyMemo"], object]
+
+
 @dataclass(frozen=True, slots=True)
 class KeyMemo:
     """Which host dicts hold only plain keys, for one attempt: checked once per dict (and
@@ -124,6 +128,11 @@ class KeyMemo:
     held, so its id is not reused while the attempt lasts."""
 
     _seen: dict[int, tuple[object, int, bool]] = field(default_factory=dict)
+    # What static_reads.read_attribute found on the class side for (exact type, name): by
+    # the type's id, with the type held (its id is not reused while the attempt lasts) and
+    # compared by identity, so no host metaclass's __hash__ or __eq__ runs and a subclass
+    # never gets its base's answer. Names are exact str. Owned by static_reads.py.
+    class_reads: dict[int, tuple[type, dict[str, ClassReader]]] = field(default_factory=dict)
 
     def plain(self, mapping: dict[object, object]) -> bool:
         size = dict.__len__(mapping)

@@ -9,7 +9,8 @@ guarded, ticking iterator under the item cap instead; every comparison, search, 
 bulk hashing of keys has its C cost checked first (comparison.py); writes are allowed only
 to the probe's own lists, dicts and sets. The guards live here; the builtins
 (safe_builtins.py), the methods of the probe's own values (own_methods.py), formatting
-(formatting.py) and print (printing.py) are collaborators each attempt's Sandbox builds.
+(formatting.py), print (printing.py) and the guarded walks (walks.py) are collaborators each
+attempt's Sandbox builds.
 Threat model: SECURITY.md, "Code", "Host state", "Memory" and "Time".
 """
 
@@ -22,14 +23,22 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, replace
 from typing import Final, NoReturn, cast
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-
 from safeprobe.errors import ProbeDenied
-from safeprobe.probe.budget import Budget, OutputBuffer, TickingIterator
+from safeprobe.probe.budget import (
+    Budget,
+    OutputBuffer,
+)
 from safeprobe.probe.comparison import COMPARING_METHOD_NAMES, Comparisons
 from safeprobe.probe.containers import BUFFER_BYTES_METHODS, KIND_BUFFER
+from safeprobe.probe.facts.records import FACT_FIELDS
 from safeprobe.probe.formatting import Formatting
-from safeprobe.probe.own_methods import SIZED_METHOD_NAMES, OwnMethods, allowed_names, type_ids
+from safeprobe.probe.own_methods import (
+    SAFE_METHODS,
+    SIZED_METHOD_NAMES,
+    OwnMethods,
+    allowed_names,
+    type_ids,
+)
 from safeprobe.probe.printing import Printer
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.safe_builtins import Builtins
@@ -42,13 +51,11 @@ from safeprobe.probe.sizes import (
     sized_bytes,
     str_width,
 )
+from safeprobe.probe.top_level import export_locals, prebound
 from safeprobe.probe.value_access import ValueAccess
 from safeprobe.probe.values import ENUM_READS, enum_data, is_closed
 from safeprobe.probe.views import View
-
-# RestrictedPython's unpacking guards, typed: the path for anything but our fast one.
-_unpack_guarded: Final[Callable[..., object]] = guarded_unpack_sequence
-_iter_unpack_guarded: Final[Callable[..., Iterator[object]]] = guarded_iter_unpack_sequence
+from safeprobe.probe.walks import Walks
 
 
 @dataclass(slots=True)
@@ -84,6 +91,7 @@ class Sandbox:
     def __init__(self, state: AttemptState) -> None:
         self.state = state
         self.budget = state.budget
+        self.walks = Walks(self.budget)
         self.comparisons = Comparisons(self.budget, self.key)
         self.values = ValueAccess(self.budget, self.state.deny)
         self._set_difference = self.comparisons.set_operators()["_sub_"]
@@ -94,45 +102,8 @@ class Sandbox:
     # -- iteration and sizes --------------------------------------------------------------
 
     def guarded_iter(self, obj: object) -> Iterator[object]:
-        if type(obj) is View:
-            return TickingIterator(obj.sp_iter_values(), self.budget)
-        return TickingIterator(iter(obj), self.budget)  # type: ignore[call-overload]
-
-    def iter_unpack_sequence(
-        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        """``for a, b in iterable``: RestrictedPython's guard, whose per-item walk (a list
-        of a guarded iterator, for every pair) is skipped for the common case that needs
-        none: a tuple or list of the probe's own with exactly as many items as the target
-        names unpacks in C without running any code. Anything else, a view included,
-        takes RestrictedPython's path."""
-        if spec["childs"]:
-            return _iter_unpack_guarded(iterable, spec, getiter)
-        return self._unpack_each(iterable, spec, getiter)
-
-    def _unpack_each(
-        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        size = spec["min_len"]
-        for item in self.guarded_iter(iterable):
-            kind = type(item)
-            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
-                yield item
-            else:
-                yield _unpack_guarded(item, spec, getiter)
-
-    def unpack_sequence(
-        self, value: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> object:
-        """``a, b = value``, with the same fast path as ``iter_unpack_sequence``."""
-        kind = type(value)
-        if (
-            not spec["childs"]
-            and (kind is tuple or kind is list)
-            and len(cast("tuple[object]", value)) == spec["min_len"]
-        ):
-            return value
-        return _unpack_guarded(value, spec, getiter)
+        """A walk of ``obj`` that costs a step per item (walks.py)."""
+        return self.walks.guarded_iter(obj)
 
     def materialize(self, obj: object, what: str, *, item_bytes: int = 0) -> list[object]:
         """A list of the items, walked under the step budget and the item cap. A builtin
@@ -174,6 +145,10 @@ class Sandbox:
     # -- guard hooks RestrictedPython calls ------------------------------------------------
 
     def guarded_getattr(self, obj: object, name: str) -> object:
+        if type(name) is str:
+            plain = _PLAIN_READS.get(id(type(obj)))
+            if plain is not None and name in plain:
+                return getattr(obj, name)  # list.append, str.lower …: nothing to bound
         if type(name) is not str or name.startswith("_"):
             self.state.deny("attribute", "names starting with '_' are not available")
         if type(obj) is View:
@@ -412,9 +387,9 @@ class Sandbox:
             "__name__": name,
             "_getattr_": self.guarded_getattr,
             "_getitem_": self.guarded_getitem,
-            "_getiter_": self.guarded_iter,
-            "_iter_unpack_sequence_": self.iter_unpack_sequence,
-            "_unpack_sequence_": self.unpack_sequence,
+            "_getiter_": self.walks.guarded_iter,
+            "_iter_unpack_sequence_": self.walks.iter_unpack_sequence,
+            "_unpack_sequence_": self.walks.unpack_sequence,
             "_write_": self.guarded_write,
             "_inplacevar_": self.inplace,
             "_apply_": self.apply,
@@ -434,11 +409,28 @@ class Sandbox:
             ),
             **self.comparisons.operators(),
             "_sub_": self.subtract,
+            # The probe's top level runs as a function (top_level.py): its prologue and
+            # epilogue, and the exact-int test of an inlined ``+=`` (compiler.py).
+            "_globals_": globals,
+            "_locals_": locals,
+            "_prebound_": prebound,
+            "_export_": export_locals,
+            "_type_": type,
+            "_int_": int,
             **exposures,
         }
 
 
 _WRITABLE_IDS: Final = type_ids(list, dict, set)
+# The attribute guard's answer for the probe's own values where it is the plain
+# ``getattr``: by the exact type's id (a builtin type's or a fact record's, which live as
+# long as the process), the names allowed for it that neither compare (comparison.py) nor
+# size their result (own_methods.py). The same answer guarded_getattr's full path gives,
+# found in one lookup; any other type, a view or a closed value takes the full path.
+_PLAIN_READS: Final[dict[int, frozenset[str]]] = {
+    id(kind): (allowed_names(kind) or frozenset()) - COMPARING_METHOD_NAMES - SIZED_METHOD_NAMES
+    for kind in (*SAFE_METHODS, *FACT_FIELDS)
+}
 
 
 def _is_sized(value: object) -> bool:

@@ -21,6 +21,7 @@ from safeprobe.probe.host_keys import (
     NOT_FOUND,
     KeyMemo,
     builtin_keys_only,
+    find_key,
     find_name,
     scan_pairs,
 )
@@ -138,7 +139,72 @@ def instance_dict(obj: object, memo: KeyMemo | None = None) -> dict[str, object]
 def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> object:
     """Read ``obj.name`` the way Python would for plain data, but refuse anything that would
     run host code (properties, custom descriptors, ``__getattr__``, methods, a host key's
-    ``__eq__``); ``memo`` remembers for one attempt which instance dicts are plain."""
+    ``__eq__``); ``memo`` remembers for one attempt which instance dicts are plain, and what
+    the class side of each (exact type, name) holds (``_ClassRead``)."""
+    kind = type(obj)
+    if memo is None or type(name) is not str or issubclass(kind, type):
+        return _read_attribute(obj, name, memo)
+    entry = memo.class_reads.get(id(kind))
+    if entry is None or entry[0] is not kind:
+        entry = (kind, {})
+        memo.class_reads[id(kind)] = entry
+    reader = entry[1].get(name)
+    if reader is None:
+        reader = entry[1][name] = _ClassRead(kind, name, memo).read
+    return reader(obj, name, memo)
+
+
+class _ClassRead:
+    """What ``_read_attribute`` finds on the class side of one (exact type, name), found
+    once per attempt: the instance ``__dict__`` descriptor, a slot's C descriptor, or the
+    refusal or value a class attribute gives. The instance side (its ``__dict__``, a slot)
+    is read live at every read. A class a host thread changes during an attempt (isolation:
+    thread) is read as it was at the attempt's first read of that name: still statically,
+    so no host code runs either way (SECURITY.md, "No host code runs")."""
+
+    __slots__ = ("class_value", "dict_slot", "refusal", "slot")
+
+    def __init__(self, kind: type, name: str, memo: KeyMemo) -> None:
+        self.slot: object = None
+        self.refusal: str | None = None
+        self.class_value = static_lookup(kind, name, memo)
+        self.dict_slot: object = None
+        if self.class_value is not NOT_FOUND and _is_data_descriptor(self.class_value, memo):
+            descriptor_kind = type(self.class_value)
+            if descriptor_kind is types.MemberDescriptorType or descriptor_kind is TUPLEGETTER:
+                self.slot = self.class_value
+            else:
+                self.refusal = f"attribute {name!r} is a property; host code is not evaluated"
+            return
+        descriptor = static_lookup(kind, "__dict__", memo)
+        descriptor_kind = type(descriptor)
+        if (
+            descriptor_kind is types.GetSetDescriptorType
+            or descriptor_kind is types.MemberDescriptorType
+        ):
+            self.dict_slot = descriptor
+        if self.class_value is not NOT_FOUND and (
+            static_lookup(type(self.class_value), "__get__", memo) is not NOT_FOUND
+        ):
+            self.refusal = f"attribute {name!r} is a method; host code is not called"
+
+    def read(self, obj: object, name: str, memo: KeyMemo) -> object:
+        if self.slot is not None:
+            return self.slot.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C slot read
+        if self.dict_slot is not None:
+            instance = self.dict_slot.__get__(obj, type(obj))  # type: ignore[attr-defined]  # C
+            if type(instance) is dict:
+                value = find_key(instance, name, memo)
+                if value is not NOT_FOUND:
+                    return value
+        if self.refusal is not None:
+            raise ProbeDenied("host-code", self.refusal)
+        if self.class_value is NOT_FOUND:
+            raise AttributeError(name)
+        return self.class_value
+
+
+def _read_attribute(obj: object, name: str, memo: KeyMemo | None) -> object:
     if issubclass(type(obj), type):
         found = static_lookup(cast(type, obj), name, memo)
         if found is NOT_FOUND:

@@ -47,6 +47,7 @@ from safeprobe.probe.containers import (
 from safeprobe.probe.host_keys import (
     NOT_FOUND,
     KeyMemo,
+    builtin_keys_only,
     find_key,
     find_name,
     is_plain_key,
@@ -86,6 +87,11 @@ class ViewContext:
     # The properties and zero-argument methods the policy names under ``evaluate``;
     # None when it names none, so no host code can run (evaluation.py).
     evaluator: Evaluator | None = None
+    # The allowlist's and the redactor's answers per (path, name) (View.sp_getattr): by
+    # the path tuple's id, with the tuple held, the child path and whether it is hidden.
+    reads: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...], bool]] = field(
+        default_factory=dict
+    )
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -149,9 +155,17 @@ class View(ContainerReads):
             found = self._sp_container_attribute(name)
             if found is not NOT_FOUND:
                 return found
-        child = (*self.sp_path, name)
-        if ctx.allowlist.access(child) == Access.NONE:
-            ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
+        path = self.sp_path
+        # The allowlist's and the redactor's answers for (path, name) are pure: taken once
+        # per attempt. Keyed by the path tuple's id, held and compared by identity (views
+        # of one path share the tuple this makes), so no tuple is hashed per read.
+        known = ctx.reads.get((id(path), name))
+        if known is None or known[0] is not path:
+            child = (*path, name)
+            if ctx.allowlist.access(child) == Access.NONE:
+                ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
+            known = ctx.reads[(id(path), name)] = (path, child, ctx.redactor.hides(name))
+        _, child, hidden = known
         try:
             value = read_attribute(self.sp_obj, name, ctx.keys)
         except ProbeDenied as error:
@@ -160,7 +174,7 @@ class View(ContainerReads):
                 ctx.on_denied(error)
                 raise
             return ctx.evaluator.evaluate(self.sp_obj, child, ctx)
-        if ctx.redactor.hides(name):
+        if hidden:
             return REDACTED
         return wrap(value, child, ctx)
 
@@ -503,7 +517,12 @@ def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
 
 
 def _wrap_each(values: Iterable[object], path: tuple[str, ...], ctx: ViewContext) -> list[object]:
-    """``wrap`` of every value, inlined: this runs for every item of every walk."""
+    """``wrap`` of every value, inlined: this runs for every item of every walk. A list whose
+    items are all exact builtin scalars (one C pass over their types' ids: a host str or int
+    subclass is not one) is what the wrap would give, so it is handed back as it is: every
+    caller passes a list of its own making."""
+    if type(values) is list and builtin_keys_only(values):
+        return values
     return [
         v if is_scalar(v) or v is REDACTED or is_closed(v) else View(v, path, ctx) for v in values
     ]

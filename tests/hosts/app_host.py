@@ -748,6 +748,54 @@ bulk = [("GET", 200)] * 1_000_000
 progress = {"ticks": 0}
 
 
+def _twin_classes() -> tuple[object, ...]:
+    """Objects of three classes all called "Twin": ``value`` is plain data in the first; a
+    property (host code, counted) in the second and in the third, a subclass of the first;
+    the two with the property also hold a shadowed ``value`` in their instance dict. For
+    the per-attempt cache of class-side reads (issue 16)."""
+
+    def value(self: object) -> str:
+        _host_code_ran()
+        return CANARY
+
+    plain = type("Twin", (), {"__qualname__": "Twin"})
+    guarded = type("Twin", (), {"__qualname__": "Twin", "value": property(value)})
+    derived = type("Twin", (plain,), {"__qualname__": "Twin", "value": property(value)})
+    objects = []
+    for cls in (plain, guarded, derived):
+        obj = cls()
+        obj.__dict__["value"] = "shadowed"
+        objects.append(obj)
+    return tuple(objects)
+
+
+twins = _twin_classes()
+
+
+class _Beat:
+    """An attribute a host thread changes while a probe reads it (issue 16)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+beat = _Beat()
+
+
+class _Pair:
+    """Two objects with an attribute of one name, one path allowed and one not (issue 16)."""
+
+    def __init__(self) -> None:
+        self.a = _Beat()
+        self.b = _Beat()
+        self.b.n = CANARY
+
+
+pair = _Pair()
+# Exact strs, then a host str subclass whose hooks count host code (issue 16).
+mixed_scalars = ["a", "b", "c"] * 100 + [_make(HostileStr, "x")]
+
+
 def _state() -> object:
     return {
         "my_object": my_object.data,
@@ -794,6 +842,7 @@ def _interpreter_state() -> object:
 def _count() -> None:
     while True:
         progress["ticks"] += 1
+        beat.n += 1
         time.sleep(0.005)
 
 
