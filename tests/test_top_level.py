@@ -3,14 +3,18 @@ module it was, its names fast locals."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from safeprobe import Outcome, run_probe
 from safeprobe.errors import ProbeCompileError, ProbeStopped
 from safeprobe.probe.budget import Budget, OutputBuffer
 from safeprobe.probe.compiler import compile_probe
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
-from safeprobe.probe.top_level import BODY_NAME
+from safeprobe.probe.top_level import BODY_NAME, unbound_top_level_name
+from tests.harness import write_policy
 
 
 def _run(source: str, **names: object) -> tuple[dict[str, object], str]:
@@ -118,3 +122,40 @@ def test_probe_functions_are_named_as_in_a_module() -> None:
     assert "_probe_top_level_" not in output
     assert "<function f> <function f.<locals>.g> <function <lambda>>" in output
     assert "f() takes 0 positional arguments" in output
+
+
+def _raised(source: str) -> BaseException:
+    try:
+        _run(source)
+    except BaseException as exc:
+        return exc
+    raise AssertionError("the probe raised nothing")
+
+
+def test_a_top_level_name_read_before_it_is_bound_is_named() -> None:
+    """`print(x)` before `x = 1` at the top level names x (a module would raise NameError)."""
+    assert unbound_top_level_name(_raised("print(x)\nx = 1\n")) == "x"
+
+
+def test_an_unbound_local_in_the_probes_own_function_is_its_own_error() -> None:
+    """An UnboundLocalError in a probe's own function is plain Python's, not the top level's."""
+    exc = _raised("def f():\n    print(y)\n    y = 1\nf()\n")
+    assert type(exc) is UnboundLocalError
+    assert unbound_top_level_name(exc) is None
+    assert unbound_top_level_name(NameError("name 'z' is not defined")) is None
+
+
+def test_a_name_read_before_the_top_level_binds_it_is_a_name_denial(
+    tmp_path: Path, isolation: str
+) -> None:
+    """The attempt is denied under the `name` rule naming x, as before the top level was a
+    function, not an error that shows an UnboundLocalError."""
+    policy = {
+        "version": 1,
+        "isolation": isolation,
+        "probe": {"path": "probe.py"},
+        "audit": {"path": "audit.jsonl"},
+    }
+    attempt = run_probe(write_policy(tmp_path, policy, "print(x)\nx = 1\n"))
+    assert attempt.outcome is Outcome.DENIED, attempt.reason
+    assert attempt.reason.endswith("probe.py:1: name: 'x' is read before the probe assigns it")

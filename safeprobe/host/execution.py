@@ -45,6 +45,7 @@ from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
 from safeprobe.probe.static_reads import read_attribute
 from safeprobe.probe.text import to_text
+from safeprobe.probe.top_level import unbound_top_level_name
 from safeprobe.probe.values import FIXED_DECIMAL_CONTEXT
 from safeprobe.probe.views import ViewContext, wrap
 
@@ -380,6 +381,12 @@ def _classify(exc: BaseException, state: AttemptState, path: str) -> Result:
         return Result(Outcome.DENIED, where + f"{denial.rule}: {denial.problem}")
     if type(exc) is MemoryError:
         return Result(Outcome.LIMIT, where + "limits.max_memory: the probe ran out of memory")
+    unbound = unbound_top_level_name(exc)
+    if unbound is not None:
+        # Plain Python's module level raises NameError here; the top level is a function.
+        return Result(
+            Outcome.DENIED, where + f"name: {unbound!r} is read before the probe assigns it"
+        )
     if type(exc) is NameError:
         # A probe can raise NameError(name=<anything>): only a short identifier is shown.
         name = exc.name if type(exc.name) is str else ""

@@ -17,6 +17,7 @@ and ``_export_``: names starting with ``_`` are refused by the compiler). Pure.
 from __future__ import annotations
 
 import ast
+import re
 import types
 from typing import Final
 
@@ -27,6 +28,25 @@ BODY_NAME: Final = "_probe_top_level_"
 _NAMESPACE: Final = "_sp_namespace"
 _PREBOUND: Final = "_sp_prebound"
 _OPENERS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+# CPython 3.11-3.13's words for a fast local read before it is bound.
+_UNBOUND_WORDS: Final = re.compile(r"^cannot access local variable '(\w+)' where")
+
+
+def unbound_top_level_name(exc: BaseException) -> str | None:
+    """The name, when ``exc`` is the UnboundLocalError the top level raises for a name it
+    reads before binding it (a module would raise NameError there); None for anything else,
+    an UnboundLocalError in a probe's own function included (plain Python raises that too)."""
+    if type(exc) is not UnboundLocalError:
+        return None
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or tb.tb_frame.f_code.co_name != BODY_NAME:
+        return None
+    found = _UNBOUND_WORDS.match(str(exc.args[0]) if len(exc.args) == 1 else "")
+    return found.group(1) if found else None
 
 
 def without_top_level_prefix(code: types.CodeType) -> types.CodeType:
