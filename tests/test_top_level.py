@@ -118,3 +118,19 @@ def test_probe_functions_are_named_as_in_a_module() -> None:
     assert "_probe_top_level_" not in output
     assert "<function f> <function f.<locals>.g> <function <lambda>>" in output
     assert "f() takes 0 positional arguments" in output
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("len = 5\ndel len\nprint(len([1, 2]))", "2\n"),
+        ("def f():\n    return len([1])\nlen = 5\ndel len\nprint(f())", "1\n"),
+        (
+            "len = 3\ntry:\n    1 / 0\nexcept ZeroDivisionError as len:\n    pass\nprint(len([1]))",
+            "1\n",
+        ),
+    ],
+)
+def test_a_deleted_name_falls_back_to_the_builtin(source: str, expected: str) -> None:
+    """A top-level name deleted (``del``, ``except ... as``) reads the builtin again."""
+    assert _run(source)[1] == expected
