@@ -22,6 +22,14 @@ PROBES = [
     # Removing while iterating (the classic skip): Python skips the item after each removal.
     "xs = list(range(300))\nkept = []\nfor x in xs:\n    if x % 3 == 0:\n"
     "        xs.remove(x)\n    kept.append(x)\nprint('kept', len(kept), sum(kept))",
+    # Lazy iterators and comprehensions over the list walk it through the same guarded
+    # walk: enumerate, zip, map and a list comprehension whose function changes it.
+    "xs = list(range(300))\nt = 0\nfor i, x in enumerate(xs):\n    if i + 1 < len(xs):\n"
+    "        xs[i + 1] = 0\n    t += x\nprint('enumerate', t)",
+    "xs = list(range(300))\nt = 0\nfor a, b in zip(xs, xs):\n    if a + 1 < len(xs):\n"
+    "        xs[a + 1] = 0\n    t += b\nprint('zip', t)",
+    "xs = list(range(300))\ndef f(x):\n    if x + 1 < len(xs):\n        xs[x + 1] = 0\n"
+    "    return x\nprint('map', sum(list(map(f, xs))), sum([f(x) for x in xs]))",
     # The unpacking walk: a later pair replaced by the body.
     "ps = [(i, i) for i in range(300)]\nt = 0\nfor a, b in ps:\n    if a + 1 < len(ps):\n"
     "        ps[a + 1] = (0, 0)\n    t += a + b\nprint('pairs', t)",
