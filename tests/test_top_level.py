@@ -159,3 +159,19 @@ def test_a_name_read_before_the_top_level_binds_it_is_a_name_denial(
     attempt = run_probe(write_policy(tmp_path, policy, "print(x)\nx = 1\n"))
     assert attempt.outcome is Outcome.DENIED, attempt.reason
     assert attempt.reason.endswith("probe.py:1: name: 'x' is read before the probe assigns it")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("len = 5\ndel len\nprint(len([1, 2]))", "2\n"),
+        ("def f():\n    return len([1])\nlen = 5\ndel len\nprint(f())", "1\n"),
+        (
+            "len = 3\ntry:\n    1 / 0\nexcept ZeroDivisionError as len:\n    pass\nprint(len([1]))",
+            "1\n",
+        ),
+    ],
+)
+def test_a_deleted_name_falls_back_to_the_builtin(source: str, expected: str) -> None:
+    """A top-level name deleted (``del``, ``except ... as``) reads the builtin again."""
+    assert _run(source)[1] == expected

@@ -11,6 +11,7 @@ Threat model: SECURITY.md, "Time", "Memory" and "Output".
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -298,21 +299,22 @@ def batched_walk(source: Iterator[object] | list[object], budget: Budget) -> Ite
     it). The deadline is looked at once per batch: batches stay single items while loop
     bodies are slow, but bodies that turn slow all at once (a long C call from the 100th
     item on) can run one largest batch past it. So only a budget with ``batch_walks`` (a
-    forked child, which the host kills at the deadline) walks this way. A list is read by
-    position, a batch at a time, so items appended while it is walked are walked too, as
-    Python's own list iterator does.
+    forked child, which the host kills at the deadline) walks this way. A list, which the
+    loop's own body may change, is never read ahead: its batch is a count of steps charged
+    over Python's own list iterator (``_live_batches``), which reads each item by position
+    when the loop asks for it, so a loop sees the items changed, removed or appended
+    further on exactly as plain Python does.
     """
-    return chain.from_iterable(walk_batches(source, budget))
+    if type(source) is list:
+        return chain.from_iterable(_live_batches(iter(source), budget))
+    return chain.from_iterable(walk_batches(cast("Iterator[object]", source), budget))
 
 
-def walk_batches(source: Iterator[object] | list[object], budget: Budget) -> Iterator[list[object]]:
-    """The batches ``batched_walk`` yields the items of, each charged before it is handed
-    over: for a caller that checks a whole batch at once (the sandbox's unpacking)."""
+def _batch_sizes(budget: Budget) -> Iterator[int]:
+    """The size of each next batch, the clock looked at (and a stop raised) before each:
+    doubling while the batch before took under WALK_BATCH_FAST_S, one item after a slow one."""
     size = WALK_FIRST_BATCH
     last: float | None = None
-    position = 0
-    listed = type(source) is list
-    iterator = cast("Iterator[object]", source)
     while True:
         now = budget.tick_many(0)  # a stop, the deadline, and the clock for the size
         if last is not None:
@@ -320,16 +322,35 @@ def walk_batches(source: Iterator[object] | list[object], budget: Budget) -> Ite
             fast = now - last < WALK_BATCH_FAST_S
             size = min(size * 2, WALK_LARGEST_BATCH) if fast else 1
         last = now
-        if listed:
-            batch = cast("list[object]", source)[position : position + size]
-            position += len(batch)
-        else:
-            batch = list(islice(iterator, size))
+        yield size
+
+
+def _live_batches(items: Iterator[object], budget: Budget) -> Iterator[Iterator[object]]:
+    """Batches over a list's own iterator, each as many steps as it may hand over (no more
+    than the list holds past the iterator's position now) charged before it is walked, and
+    each item read from the list only when the loop takes it. A list the loop shortens ends
+    its batch early (charged for items it did not take); items it appends are walked in
+    the next batches, and the walk ends when Python's would: the iterator at the end."""
+    for size in _batch_sizes(budget):
+        count = min(size, operator.length_hint(items))
+        if count <= 0:
+            return
+        budget.charge_steps(count)
+        yield islice(items, count)
+
+
+def walk_batches(source: Iterator[object], budget: Budget) -> Iterator[list[object]]:
+    """The batches ``batched_walk`` yields the items of, each charged before it is handed
+    over: for a caller that checks a whole batch at once (the sandbox's unpacking). Taken
+    early, so only for a source nothing can change during the walk (an immutable
+    container's iterator, a view's private snapshot), never a list."""
+    for size in _batch_sizes(budget):
+        batch = list(islice(source, size))
         if not batch:
             return
         budget.charge_steps(len(batch))
         yield batch
-        if not listed and len(batch) < size:
+        if len(batch) < size:
             return  # a builtin iterator, once exhausted, stays so
 
 

@@ -391,18 +391,27 @@ def _len(value: object) -> int:
 def _named(name: str, value: object) -> object:
     """Our wrappers, dressed as the builtins they stand for: a probe that prints ``sorted``
     sees ``<function sorted>``, not the sandbox's insides."""
-    if type(value) is types.FunctionType and value.__name__ == "<lambda>":
-        # Each attempt makes its own lambdas (they close over its sandbox), so one is
-        # renamed in place: no second function per builtin per attempt, and no second call
-        # each time the probe calls it.
-        value.__name__ = value.__qualname__ = name
-        return value
+    if type(value) is types.FunctionType and value.__qualname__ != name:
+        if value.__closure__ is not None:
+            # A closure (a lambda, or a factory's inner function such as _reducer's) is
+            # made by each attempt (it closes over its sandbox), so it is renamed in place:
+            # no second function per builtin per attempt, and no second call each time the
+            # probe calls it. Its factory's name (``Builtins._reducer.<locals>.reduce``)
+            # never shows.
+            value.__name__ = value.__qualname__ = name
+            return value
+        return _wrapped(name, value)
     if type(value) is types.MethodType:
-        inner = value
-
-        def wrapper(*args: object, **kwargs: object) -> object:
-            return inner(*args, **kwargs)
-
-        wrapper.__name__ = wrapper.__qualname__ = name
-        return wrapper
+        return _wrapped(name, value)
     return value
+
+
+def _wrapped(name: str, inner: Callable[..., object]) -> object:
+    """A function named ``name`` that calls ``inner``: for a method, or a function shared
+    by every attempt, which renaming in place would rename for all of them."""
+
+    def wrapper(*args: object, **kwargs: object) -> object:
+        return inner(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    return wrapper

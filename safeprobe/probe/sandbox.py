@@ -288,6 +288,8 @@ class Sandbox:
             return target + value  # type: ignore[operator]
         if type(target) is View:
             target.sp_refuse_write()
+        if kind is list and op in {"+=", "*="}:
+            return self._list_inplace(op, cast("list[object]", target), value)
         symbol = op.removesuffix("=")
         if symbol in ("+", "*", "**", "<<", "%", "/", "//"):
             return self.binop(symbol, target, value)
@@ -301,6 +303,22 @@ class Sandbox:
         if op in ("|=", "&=", "-=", "^="):
             self.comparisons.check_set_operation(target, value, op)
         return function(target, value)
+
+    def _list_inplace(self, op: str, target: list[object], value: object) -> object:
+        """``xs += it`` and ``xs *= n`` on the probe's own list: in place, as Python does (an
+        alias sees the change, ``+=`` takes any iterable), the new length checked and
+        charged first and an iterable other than a list or tuple walked under the budget."""
+        if op == "+=":
+            items = value if type(value) is list or type(value) is tuple else None
+            if items is None:
+                items = self.materialize(value, "+=")
+            items = cast("list[object]", items)
+            self._check_sequence(target, len(target) + len(items), "+=")
+            return list.__iadd__(target, items)
+        if type(value) is not int and type(value) is not bool:
+            return self.binop("*", target, value)  # refused or raised as before
+        self._check_sequence(target, len(target) * max(_int(value), 0), "*=")
+        return list.__imul__(target, _int(value))
 
     def subtract(self, left: object, right: object) -> object:
         """``left - right``: a set difference's cost (comparison.py) or a Fraction's size."""

@@ -8,10 +8,11 @@ bound to what the namespace or its builtins hold under that name when the probe 
 ``global`` and the probe's own ``def`` names stay globals (``execute`` is found in the
 namespace), and when the top level ends, however it ends, its locals are copied into the
 namespace, where a module's names would be. One difference: reading a name the top level
-binds but has not bound yet raises UnboundLocalError, a NameError. A ``return`` at the
-top level stays an error. The code this emits reads and writes only the namespace dict,
-with constant keys, through three names a probe cannot write (``_globals_``, ``_locals_``
-and ``_export_``: names starting with ``_`` are refused by the compiler). Pure.
+binds (and never deletes) but has not bound yet raises UnboundLocalError, a NameError. A
+``return`` at the top level stays an error. The code this emits reads and writes only the
+namespace dict, with constant keys, through three names a probe cannot write
+(``_globals_``, ``_locals_`` and ``_export_``: names starting with ``_``
+are refused by the compiler). Pure.
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ def top_level_returns(tree: ast.Module) -> list[ast.Return]:
 
 def plan_top_level(tree: ast.Module) -> tuple[list[str], list[str]]:
     """The names the top level's function keeps global and those it makes local, from the
-    untransformed tree: its ``def`` names and every name any scope declares ``global``
-    stay global; the rest of what the top level binds is local."""
+    untransformed tree: its ``def`` names, every name any scope declares ``global`` and
+    every name the top level deletes (``del NAME``, or ``except ... as NAME``, which deletes
+    NAME at the handler's end) stay global, so a read after the deletion falls back to the
+    builtins as a module's does; the rest of what the top level binds is local."""
     module = bind_scopes(tree)[tree]
     kept: set[str] = set()
     for node in ast.walk(tree):
@@ -103,6 +106,10 @@ def plan_top_level(tree: ast.Module) -> tuple[list[str], list[str]]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kept.add(node.name)
             continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del):
+            kept.add(node.id)
+        if isinstance(node, ast.ExceptHandler) and node.name is not None:
+            kept.add(node.name)
         if not isinstance(node, _OPENERS):
             stack.extend(ast.iter_child_nodes(node))
     local = sorted(name for name in module.bound if name not in kept)

@@ -65,10 +65,8 @@ class Walks:
         if not self.budget.batch_walks:
             return self._unpack_each(iterable, spec, getiter)
         if type(iterable) is View:
-            source: Iterator[object] | list[object] = iterable.sp_iter_values()
-        elif type(iterable) is list:
-            source = cast("list[object]", iterable)
-        elif id(type(iterable)) in _BATCHED_IDS:
+            source: Iterator[object] = iterable.sp_iter_values()
+        elif type(iterable) is not list and id(type(iterable)) in _BATCHED_IDS:
             source = iter(iterable)  # type: ignore[call-overload]
         else:
             return self._unpack_each(iterable, spec, getiter)
@@ -130,10 +128,11 @@ class Walks:
         return _unpack_guarded(value, spec, getiter)
 
 
-# Builtin containers whose iterator hands out stored items and runs no code, so a batch
-# can be taken early. A list appended to while it is walked still yields the new items (its
-# iterator reads by index, a batch at a time); an item the loop changes further on within
-# the current batch is seen as it was when the batch was taken. Left out on
+# Builtin containers whose iterator hands out stored items and runs no code, so steps can
+# be charged a batch at a time. A list, which the loop's body may change, is walked by its
+# own iterator, live (budget._live_batches): never read ahead, so an item the loop changes,
+# removes or appends further on is seen as plain Python sees it; for the same reason its
+# unpacking walk checks each item when the loop takes it (_unpack_each). Left out on
 # purpose: dict and set, whose iterators raise when the container changes size during the
 # walk, which a batch taken early would hide; lazy iterators (map, filter, zip, enumerate),
 # which may call the probe's own functions, in an order a batch would change.
