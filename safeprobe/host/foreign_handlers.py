@@ -90,7 +90,7 @@ def describe_handler(handler: object) -> str:
         kind = type(handler)
     if kind is functools.partial:
         return f"functools.partial of {describe_handler(handler.func)}"  # type: ignore[attr-defined]
-    if kind in (types.FunctionType, types.BuiltinFunctionType):
+    if kind is types.FunctionType or kind is types.BuiltinFunctionType:
         module, qualname = handler.__module__, handler.__qualname__  # type: ignore[attr-defined]
     else:
         module = _TYPE_MODULE.__get__(kind, type)

@@ -283,8 +283,11 @@ def _withdraw_at_exit() -> None:
             inst.lock.notify_all()
         with contextlib.suppress(OSError, RuntimeError):
             stop_listener(inst, _EXIT_JOIN_TIMEOUT_S)
-        # The runner is a daemon thread and is not joined at exit: refusals still waiting
-        # for their coalescing window would be lost with it.
+        # Told to stop, the runner takes the waiting refusals and writes them; it is a
+        # daemon thread, which the interpreter freezes once atexit is done, so wait for it
+        # (bounded) or a record it is writing is lost. Then audit what it did not take.
+        if inst.worker is not None:
+            inst.worker.join(_EXIT_JOIN_TIMEOUT_S)
         flush_refusals(inst)
 
 
