@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,7 @@ def test_a_probe_reads_the_app_and_its_tasks_while_uvicorn_serves(tmp_path: Path
         assert _get(port, "/release") == f"{REQUESTS + 1} served\n"
         waiter.join(timeout=30)
         assert slow == [f"{REQUESTS + 2} served\n"]
+        time.sleep(0.6)  # past the policy's 500 ms cooldown since the first attempt
         second = run_cli("trigger", str(app.proc.pid), cwd=folder)
         assert second.returncode == 0, second.stdout + second.stderr
         assert second.stdout.splitlines()[1].startswith(f"{REQUESTS + 2} served, 0 in flight, ")
