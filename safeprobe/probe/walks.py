@@ -63,13 +63,13 @@ class Walks:
         if spec["childs"]:
             return _iter_unpack_guarded(iterable, spec, getiter)
         if not self.budget.batch_walks:
-            return self._unpack_each(iterable, spec, getiter)
+            return self._unpack_items(self.guarded_iter(iterable), spec, getiter)
         if type(iterable) is View:
             source: Iterator[object] = iterable.sp_iter_values()
         elif type(iterable) is not list and id(type(iterable)) in _BATCHED_IDS:
             source = iter(iterable)  # type: ignore[call-overload]
         else:
-            return self._unpack_each(iterable, spec, getiter)
+            return self._unpack_items(self.guarded_iter(iterable), spec, getiter)
         batches = walk_batches(source, self.budget)
         return chain.from_iterable(self._unpack_batches(batches, spec, getiter))
 
@@ -82,7 +82,7 @@ class Walks:
         """Each batch as it is when every item is an exact tuple of the target's length
         (checked in C: the type by identity first, the length only of exact tuples, so no
         code of the items runs), which the loop then unpacks in C; otherwise the batch's
-        items one at a time, lazily, as ``_unpack_each`` does."""
+        items one at a time, lazily, as ``_unpack_items`` does over ``guarded_iter``."""
         size = spec["min_len"]
         for batch in batches:
             if all(map(operator.is_, map(type, batch), repeat(tuple))) and all(
@@ -93,21 +93,12 @@ class Walks:
                 yield self._unpack_items(batch, spec, getiter)
 
     def _unpack_items(
-        self, items: list[object], spec: dict[str, object], getiter: Callable[[object], object]
+        self, items: Iterable[object], spec: dict[str, object], getiter: Callable[[object], object]
     ) -> Iterator[object]:
+        """Each item of ``items`` unpackable as ``spec`` asks, taken one at a time: an exact
+        tuple or list of the right length as it is, anything else through the guard."""
         size = spec["min_len"]
         for item in items:
-            kind = type(item)
-            if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
-                yield item
-            else:
-                yield _unpack_guarded(item, spec, getiter)
-
-    def _unpack_each(
-        self, iterable: object, spec: dict[str, object], getiter: Callable[[object], object]
-    ) -> Iterator[object]:
-        size = spec["min_len"]
-        for item in self.guarded_iter(iterable):
             kind = type(item)
             if (kind is tuple or kind is list) and len(cast("tuple[object]", item)) == size:
                 yield item
@@ -132,7 +123,7 @@ class Walks:
 # be charged a batch at a time. A list, which the loop's body may change, is walked by its
 # own iterator, live (budget._live_batches): never read ahead, so an item the loop changes,
 # removes or appends further on is seen as plain Python sees it; for the same reason its
-# unpacking walk checks each item when the loop takes it (_unpack_each). Left out on
+# unpacking walk checks each item when the loop takes it (_unpack_items). Left out on
 # purpose: dict and set, whose iterators raise when the container changes size during the
 # walk, which a batch taken early would hide; lazy iterators (map, filter, zip, enumerate),
 # which may call the probe's own functions, in an order a batch would change.
