@@ -283,6 +283,7 @@ class TickingIterator:
 # first batch is one item: one body can be a long C call (a search of a 10 MB string took
 # 90 ms here), and a loop which breaks early is charged few steps it did not take.
 WALK_FIRST_BATCH: Final = 1
+_LIST_ITERATOR: Final[type] = type(iter([]))
 WALK_LARGEST_BATCH: Final = 128
 WALK_BATCH_FAST_S: Final = 0.0005
 
@@ -307,6 +308,10 @@ def batched_walk(source: Iterator[object] | list[object], budget: Budget) -> Ite
     """
     if type(source) is list:
         return chain.from_iterable(_live_batches(iter(source), budget))
+    if type(source) is _LIST_ITERATOR:
+        # A list's own iterator (a view's private snapshot): walked in place, as a list is,
+        # rather than copied a batch at a time.
+        return chain.from_iterable(_live_batches(source, budget))  # type: ignore[arg-type]  # a list iterator
     return chain.from_iterable(walk_batches(cast("Iterator[object]", source), budget))
 
 
@@ -326,17 +331,24 @@ def _batch_sizes(budget: Budget) -> Iterator[int]:
 
 
 def _live_batches(items: Iterator[object], budget: Budget) -> Iterator[Iterator[object]]:
-    """Batches over a list's own iterator, each as many steps as it may hand over (no more
-    than the list holds past the iterator's position now) charged before it is walked, and
-    each item read from the list only when the loop takes it. A list the loop shortens ends
-    its batch early (charged for items it did not take); items it appends are walked in
-    the next batches, and the walk ends when Python's would: the iterator at the end."""
+    """Batches over a list's own iterator, each item read from the list only when the loop
+    takes it (``live_batch_counts``)."""
+    for count in live_batch_counts(items, budget):
+        yield islice(items, count)
+
+
+def live_batch_counts(items: Iterator[object], budget: Budget) -> Iterator[int]:
+    """The size of each next batch over a list's own iterator ``items``: as many steps as
+    it may hand over (no more than the list holds past the iterator's position now),
+    charged before the caller walks it. A list the loop shortens ends its batch early
+    (charged for items it did not take); items it appends are walked in the next batches,
+    and the walk ends when Python's would: the iterator at the end."""
     for size in _batch_sizes(budget):
         count = min(size, operator.length_hint(items))
         if count <= 0:
             return
         budget.charge_steps(count)
-        yield islice(items, count)
+        yield count
 
 
 def walk_batches(source: Iterator[object], budget: Budget) -> Iterator[list[object]]:

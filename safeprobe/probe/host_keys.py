@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final, cast
 
@@ -117,8 +117,8 @@ def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = Non
     return find_key(cast("dict[object, object]", instance), name, memo)
 
 
-# How static_reads reads one (exact type, name): the object, the name, the attempt's memo.
-ClassReader = Callable[[object, str, "KeyMemo"], object]
+# What static_reads found for one (exact type, name) (its _ClassRead), opaque here.
+ClassReader = object
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,26 @@ class KeyMemo:
     # compared by identity, so no host metaclass's __hash__ or __eq__ runs and a subclass
     # never gets its base's answer. Names are exact str. Owned by static_reads.py.
     class_reads: dict[int, tuple[type, dict[str, ClassReader]]] = field(default_factory=dict)
+    # The instance dict names_plain found plain last, and its size then (held); a caller
+    # may test it first, inline, as names_plain does.
+    last_plain: list[object] = field(default_factory=lambda: [None, -1])
+
+    def names_plain(self, instance: dict[str, object]) -> bool:
+        """Whether ``instance.get(name)`` of an exact str compares with no host key: what
+        ``find_name`` checks, with the last dict found plain remembered (at its size, as
+        ``plain`` remembers larger ones): an object's attributes are read one after another."""
+        last = self.last_plain
+        size = dict.__len__(instance)
+        if last[0] is instance and last[1] == size:
+            return True
+        mapping = cast("dict[object, object]", instance)
+        if size > _MEMO_MIN_KEYS:
+            verdict = self.plain(mapping)
+        else:
+            verdict = builtin_keys_only(dict.keys(mapping))
+        if verdict:
+            last[0], last[1] = instance, size
+        return verdict
 
     def plain(self, mapping: dict[object, object]) -> bool:
         size = dict.__len__(mapping)

@@ -421,6 +421,16 @@ SIZED_METHOD_NAMES: Final = (
     | _KEYED_METHODS
     | frozenset(_COPYING_METHODS)
 )
+
+
+def sized_names(kind: type) -> frozenset[str]:
+    """The names ``OwnMethods.sized`` may wrap for a value of exactly ``kind``: the keyed
+    ones (``pop``, ``get`` …) only for the types whose methods hash a key."""
+    if id(kind) in _KEYED_IDS:
+        return SIZED_METHOD_NAMES
+    return SIZED_METHOD_NAMES - _KEYED_METHODS
+
+
 _CODECS: Final = frozenset({"utf-8", "utf8", "UTF-8", "ascii", "latin-1", "latin1"})
 _CODEC_ERRORS: Final = frozenset({"strict", "replace", "ignore", "backslashreplace"})
 

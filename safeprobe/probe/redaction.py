@@ -15,6 +15,7 @@ import enum
 import fnmatch
 import functools
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -189,8 +190,9 @@ class Redactor:
     def none_hidden(self, names: list[object]) -> bool:
         """Whether certainly no name in ``names`` is secret, found in a few C calls over all
         of them; False means "ask ``hides`` name by name". Plain str names only."""
-        texts = [n for n in names if type(n) is str]
-        return len(texts) == len(names) and self._matcher.none_in(texts)
+        if not all(map(operator.is_, map(type, names), itertools.repeat(str))):
+            return False
+        return self._matcher.none_in(cast("list[str]", names))
 
 
 _GLOB_CHARS: Final = frozenset("*?[")
@@ -236,10 +238,11 @@ class _Matcher:
             return False
         if self.search is None:
             return True
-        text = "\n".join(map(str.lower, names)).translate(_SEPARATORS)
-        if not text.isascii():  # a name that NFKC may fold: judged name by name
+        joined = "\n".join(names)
+        if not joined.isascii():  # a name that NFKC may fold: judged name by name
             return False
-        return self.search(text) is None
+        # ASCII only: lowering the whole is lowering each name, in one C call.
+        return self.search(joined.lower().translate(_SEPARATORS)) is None
 
 
 @functools.lru_cache(maxsize=64)

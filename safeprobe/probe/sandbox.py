@@ -37,6 +37,7 @@ from safeprobe.probe.own_methods import (
     SIZED_METHOD_NAMES,
     OwnMethods,
     allowed_names,
+    sized_names,
     type_ids,
 )
 from safeprobe.probe.printing import Printer
@@ -145,6 +146,16 @@ class Sandbox:
     # -- guard hooks RestrictedPython calls ------------------------------------------------
 
     def guarded_getattr(self, obj: object, name: str) -> object:
+        if (
+            type(obj) is View
+            and type(name) is str
+            and not name.startswith("_")
+            and name not in BUFFER_BYTES_METHODS
+        ):
+            return obj.sp_getattr(name)  # the common read first: a host object's attribute
+        return self._getattr_of_value(obj, name)
+
+    def _getattr_of_value(self, obj: object, name: str) -> object:
         if type(name) is str:
             plain = _PLAIN_READS.get(id(type(obj)))
             if plain is not None and name in plain:
@@ -446,7 +457,7 @@ _WRITABLE_IDS: Final = type_ids(list, dict, set)
 # size their result (own_methods.py). The same answer guarded_getattr's full path gives,
 # found in one lookup; any other type, a view or a closed value takes the full path.
 _PLAIN_READS: Final[dict[int, frozenset[str]]] = {
-    id(kind): (allowed_names(kind) or frozenset()) - COMPARING_METHOD_NAMES - SIZED_METHOD_NAMES
+    id(kind): (allowed_names(kind) or frozenset()) - COMPARING_METHOD_NAMES - sized_names(kind)
     for kind in (*SAFE_METHODS, *FACT_FIELDS)
 }
 

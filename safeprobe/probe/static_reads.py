@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import types
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final, cast
 
 from safeprobe.errors import ProbeDenied
@@ -144,14 +144,43 @@ def read_attribute(obj: object, name: str, memo: KeyMemo | None = None) -> objec
     kind = type(obj)
     if memo is None or type(name) is not str or issubclass(kind, type):
         return _read_attribute(obj, name, memo)
+    return _class_read(kind, name, memo).read(obj, name, memo)
+
+
+# C getters of an instance's __dict__ and of a slot: called as getter(obj, type(obj)).
+DictGetter = Callable[[object, type], object]
+SlotGetter = Callable[[object, type], object]
+
+
+def _class_read(kind: type, name: str, memo: KeyMemo) -> _ClassRead:
     entry = memo.class_reads.get(id(kind))
     if entry is None or entry[0] is not kind:
         entry = (kind, {})
         memo.class_reads[id(kind)] = entry
     reader = entry[1].get(name)
     if reader is None:
-        reader = entry[1][name] = _ClassRead(kind, name, memo).read
-    return reader(obj, name, memo)
+        reader = entry[1][name] = _ClassRead(kind, name, memo)
+    return cast(_ClassRead, reader)
+
+
+def first_reader(
+    kind: type, name: str, memo: KeyMemo
+) -> tuple[DictGetter | None, SlotGetter | None]:
+    """Where ``read_attribute`` looks first for ``name`` on instances of exactly ``kind``,
+    as C getters: the instance ``__dict__``'s (the caller looks the name up in it as
+    ``find_name`` would, and reads through ``read_attribute`` when it is not there), or a
+    slot's (its value is the answer). (None, None) when neither decides: classes, and names a
+    class-side descriptor answers. For a caller's fast path (views.py); same per-attempt
+    cache, and the same answer, as ``read_attribute``."""
+    if issubclass(kind, type):
+        return None, None
+    reader = _class_read(kind, name, memo)
+    if reader.slot is not None:
+        return None, reader.slot.__get__  # type: ignore[attr-defined]  # a C member descriptor
+    if reader.dict_slot is not None:
+        # A plain class value or a method under the name: the instance dict still comes first.
+        return reader.dict_slot.__get__, None  # type: ignore[attr-defined]  # the C __dict__ getter
+    return None, None
 
 
 class _ClassRead:

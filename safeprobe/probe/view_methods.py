@@ -24,6 +24,10 @@ from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.static_reads import instance_dict, is_instance
 from safeprobe.probe.values import is_closed
 
+# A snapshot pair's key and value, taken in C.
+_KEY: Final = operator.itemgetter(0)
+_VALUE: Final = operator.itemgetter(1)
+
 if TYPE_CHECKING:
     from safeprobe.probe.views import ViewContext
 
@@ -127,30 +131,35 @@ class ContainerReads:
         return pairs
 
     def sp_m_keys(self) -> list[object]:
-        return self.sp_wrap_each([k for k, _ in self.sp_pairs()])
+        return self.sp_wrap_each(list(map(_KEY, self.sp_pairs())))
 
     def sp_m_values(self) -> list[object]:
         pairs = self.sp_pairs()
-        return self._values_of(pairs, [k for k, _ in pairs])
+        return self._values_of(list(map(_KEY, pairs)), list(map(_VALUE, pairs)))
 
     def sp_m_items(self) -> list[tuple[object, object]]:
         pairs = self.sp_pairs()
-        keys = [k for k, _ in pairs]
-        wrapped = self.sp_wrap_each(keys)
-        return list(zip(wrapped, self._values_of(pairs, keys), strict=True))
+        keys, values = list(map(_KEY, pairs)), list(map(_VALUE, pairs))
+        wrapped, shown = self.sp_wrap_each(keys), self._values_of(keys, values)
+        if wrapped is keys and shown is values:
+            # Every key and value is handed over as it stands (exact scalars, nothing
+            # hidden): the snapshot's own pairs, exact tuples, are the answer.
+            return pairs
+        return list(zip(wrapped, shown, strict=True))
 
-    def _values_of(self, pairs: list[tuple[object, object]], keys: list[object]) -> list[object]:
-        """Each pair's value as the probe sees it: the marker if its key is secret."""
+    def _values_of(self, keys: list[object], values: list[object]) -> list[object]:
+        """Each value as the probe sees it (``values`` itself when every one is handed over
+        as it stands): the marker if its key is secret."""
         path, ctx = self.sp_path, self.sp_ctx
         if ctx.redactor.none_hidden(keys):
-            return self.sp_wrap_each([v for _, v in pairs])
+            return self.sp_wrap_each(values)
         hides, view = ctx.redactor.hides, type(self)
         # The redaction test and wrap() inlined: this runs for every pair of every walk.
         return [
             REDACTED
             if hides(k)
             else (v if is_scalar(v) or v is REDACTED or is_closed(v) else view(v, path, ctx))
-            for k, v in pairs
+            for k, v in zip(keys, values, strict=True)
         ]
 
     def sp_m_get(self, key: object, default: object = None) -> object:

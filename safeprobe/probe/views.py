@@ -23,6 +23,7 @@ import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import TYPE_CHECKING, Final, NoReturn, cast
 
 from safeprobe.errors import ProbeDenied
@@ -57,6 +58,9 @@ from safeprobe.probe.render import RenderLimits, render, type_label
 from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import PAIR_BYTES, POINTER_BYTES
 from safeprobe.probe.static_reads import (
+    DictGetter,
+    SlotGetter,
+    first_reader,
     instance_dict,
     is_instance,
     read_attribute,
@@ -68,6 +72,23 @@ from safeprobe.probe.view_methods import ContainerReads, plain_equal
 
 if TYPE_CHECKING:
     from safeprobe.probe.evaluation import Evaluator
+
+
+class ReadPlan:
+    """What reading ``name`` at one access path needs, found at its first read in an
+    attempt: the child path, whether the redactor hides the name, and, for instances of
+    exactly ``kind`` (a plain object, not a container), the C getter ``read_attribute``
+    would look in first (static_reads.first_reader). Held by ViewContext.reads."""
+
+    __slots__ = ("child", "dict_get", "hidden", "kind", "path", "slot_get")
+
+    def __init__(self, path: tuple[str, ...], child: tuple[str, ...], hidden: bool) -> None:
+        self.path = path  # held: the key is its id
+        self.child = child
+        self.hidden = hidden
+        self.kind: type | None = None
+        self.dict_get: DictGetter | None = None
+        self.slot_get: SlotGetter | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +108,10 @@ class ViewContext:
     # The properties and zero-argument methods the policy names under ``evaluate``;
     # None when it names none, so no host code can run (evaluation.py).
     evaluator: Evaluator | None = None
-    # The allowlist's and the redactor's answers per (path, name) (View.sp_getattr): by
-    # the path tuple's id, with the tuple held, the child path and whether it is hidden.
-    reads: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...], bool]] = field(
-        default_factory=dict
-    )
+    # What a read of (path, name) needs (View.sp_getattr): by the path tuple's id.
+    reads: dict[tuple[int, str], ReadPlan] = field(default_factory=dict)
+    # Each exact type's container kind (containers.kind_of), by id, the type held.
+    kinds: dict[int, tuple[type, str]] = field(default_factory=dict)
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -126,10 +146,17 @@ class View(ContainerReads):
     sp_kind: str
 
     def __init__(self, obj: object, path: tuple[str, ...], ctx: ViewContext) -> None:
-        object.__setattr__(self, "sp_obj", obj)
-        object.__setattr__(self, "sp_path", path)
-        object.__setattr__(self, "sp_ctx", ctx)
-        object.__setattr__(self, "sp_kind", kind_of(obj))
+        # Through the slots' own C setters (this class's __setattr__ refuses every write):
+        # a walk makes a view per host object it meets. The kind is a function of the
+        # exact type, taken once per type per attempt.
+        _SET_OBJ(self, obj)
+        _SET_PATH(self, path)
+        _SET_CTX(self, ctx)
+        kind = type(obj)
+        known = ctx.kinds.get(id(kind))
+        if known is None or known[0] is not kind:
+            known = ctx.kinds[id(kind)] = (kind, kind_of(obj))
+        _SET_KIND(self, known[1])
 
     # -- reads -------------------------------------------------------------------------
 
@@ -150,33 +177,61 @@ class View(ContainerReads):
 
     def sp_getattr(self, name: str) -> object:
         """Attribute read by the probe (through the sandbox's ``_getattr_``)."""
-        ctx = self.sp_ctx
-        if self.sp_kind != KIND_OBJECT or type(self.sp_obj) is collections.ChainMap:
+        ctx, path, obj = self.sp_ctx, self.sp_path, self.sp_obj
+        plan = ctx.reads.get((id(path), name))
+        if plan is not None and plan.path is path and plan.kind is type(obj):
+            # The fast path: a plain object's attribute whose every decision but the value
+            # was taken at this (path, name, exact type)'s first read in this attempt.
+            found: object = NOT_FOUND
+            if plan.dict_get is not None:
+                instance = plan.dict_get(obj, plan.kind)
+                if type(instance) is dict:
+                    last = ctx.keys.last_plain
+                    if (last[0] is instance and last[1] == len(instance)) or ctx.keys.names_plain(
+                        instance
+                    ):
+                        found = instance.get(name, NOT_FOUND)
+            elif plan.slot_get is not None:
+                found = plan.slot_get(obj, plan.kind)
+            if found is not NOT_FOUND:
+                if plan.hidden:
+                    return REDACTED
+                kind = type(found)
+                if kind is int or kind is str or kind is float or kind is bool or found is None:
+                    return found
+                return wrap(found, plan.child, ctx)
+        return self._sp_read(name, plan)
+
+    def _sp_read(self, name: str, plan: ReadPlan | None) -> object:
+        """sp_getattr's full path: container methods, the allowlist, the class side, the
+        evaluator; it makes the (path, name) plan the fast path uses."""
+        ctx, path, obj = self.sp_ctx, self.sp_path, self.sp_obj
+        if self.sp_kind != KIND_OBJECT or type(obj) is collections.ChainMap:
             found = self._sp_container_attribute(name)
             if found is not NOT_FOUND:
                 return found
-        path = self.sp_path
         # The allowlist's and the redactor's answers for (path, name) are pure: taken once
         # per attempt. Keyed by the path tuple's id, held and compared by identity (views
         # of one path share the tuple this makes), so no tuple is hashed per read.
-        known = ctx.reads.get((id(path), name))
-        if known is None or known[0] is not path:
+        if plan is None or plan.path is not path:
             child = (*path, name)
             if ctx.allowlist.access(child) == Access.NONE:
                 ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
-            known = ctx.reads[(id(path), name)] = (path, child, ctx.redactor.hides(name))
-        _, child, hidden = known
+            plan = ctx.reads[(id(path), name)] = ReadPlan(path, child, ctx.redactor.hides(name))
+        if self.sp_kind == KIND_OBJECT and type(obj) is not collections.ChainMap:
+            plan.kind = type(obj)
+            plan.dict_get, plan.slot_get = first_reader(plan.kind, name, ctx.keys)
         try:
-            value = read_attribute(self.sp_obj, name, ctx.keys)
+            value = read_attribute(obj, name, ctx.keys)
         except ProbeDenied as error:
             # Host code: run only if the policy names this very path under evaluate.
-            if ctx.evaluator is None or not ctx.evaluator.names(child):
+            if ctx.evaluator is None or not ctx.evaluator.names(plan.child):
                 ctx.on_denied(error)
                 raise
-            return ctx.evaluator.evaluate(self.sp_obj, child, ctx)
-        if hidden:
+            return ctx.evaluator.evaluate(obj, plan.child, ctx)
+        if plan.hidden:
             return REDACTED
-        return wrap(value, child, ctx)
+        return wrap(value, plan.child, ctx)
 
     def _sp_container_attribute(self, name: str) -> object:
         """A container's read methods and C getters (deque.maxlen, a buffer's), or NOT_FOUND."""
@@ -364,7 +419,14 @@ class View(ContainerReads):
 
     def sp_iter_values(self) -> Iterator[object]:
         """What ``for x in view`` yields: keys for mappings, wrapped elements otherwise."""
-        if type(self.sp_obj) is collections.ChainMap:
+        obj = self.sp_obj
+        if type(obj) is list:
+            # sp_snapshot's steps for the most walked container, in their order: an exact
+            # list has no named fields to hide and copies in one C call.
+            self.sp_require_full("iteration")
+            self.sp_check_count(list.__len__(obj), "iteration")
+            return iter(_wrap_each(list.copy(obj), self.sp_path, self.sp_ctx))
+        if type(obj) is collections.ChainMap:
             return iter(self.sp_m_keys())
         return iter(_wrap_each(self.sp_snapshot(), self.sp_path, self.sp_ctx))
 
@@ -504,6 +566,12 @@ class View(ContainerReads):
         raise TypeError("views cannot be pickled")
 
 
+# The slots' C setters, for View.__init__.
+_SET_OBJ, _SET_PATH, _SET_CTX, _SET_KIND = (
+    cast("Callable[[View, object], None]", View.__dict__[name].__set__)
+    for name in ("sp_obj", "sp_path", "sp_ctx", "sp_kind")
+)
+
 # What each view a walk makes costs (slots, GC header), from an empty one.
 VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
@@ -521,11 +589,25 @@ def _wrap_each(values: Iterable[object], path: tuple[str, ...], ctx: ViewContext
     items are all exact builtin scalars (one C pass over their types' ids: a host str or int
     subclass is not one) is what the wrap would give, so it is handed back as it is: every
     caller passes a list of its own making."""
-    if type(values) is list and builtin_keys_only(values):
+    if type(values) is list and _all_scalars(values):
         return values
     return [
         v if is_scalar(v) or v is REDACTED or is_closed(v) else View(v, path, ctx) for v in values
     ]
+
+
+def _all_scalars(values: list[object]) -> bool:
+    """Whether every item is an exact builtin scalar, in C: first whether all are of the
+    first item's type (two C calls an item, the common case: a list of ints, of strs),
+    then the general test."""
+    if not values:
+        return True
+    first = type(values[0])
+    if (first is int or first is str or first is float) and all(
+        map(operator.is_, map(type, values), repeat(first))
+    ):
+        return True
+    return builtin_keys_only(values)
 
 
 def _is_leaf(value: object) -> bool:

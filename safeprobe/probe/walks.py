@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from typing import Final, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from safeprobe.probe.budget import Budget, TickingIterator, batched_walk, walk_batches
+from safeprobe.probe.budget import (
+    Budget,
+    TickingIterator,
+    batched_walk,
+    live_batch_counts,
+    walk_batches,
+)
 from safeprobe.probe.own_methods import type_ids
 from safeprobe.probe.views import View
 
@@ -43,10 +49,14 @@ class Walks:
         budget = self.budget
         if type(obj) is View:
             values = obj.sp_iter_values()
-            # A private snapshot's own iterator, whose length hint is exact: a node's few
-            # children are walked item by item, cheaper than setting up batches.
-            if not budget.batch_walks or operator.length_hint(values) <= _SMALL_WALK:
+            if not budget.batch_walks:
                 return TickingIterator(values, budget)
+            # A private snapshot's own iterator, whose length hint is exact: a node's few
+            # children are one batch, charged at once, cheaper than setting up batches.
+            count = operator.length_hint(values)
+            if count <= _SMALL_WALK:
+                budget.tick_many(count)
+                return values
             return batched_walk(values, budget)
         if budget.batch_walks and id(type(obj)) in _BATCHED_IDS:
             return batched_walk(obj if type(obj) is list else iter(obj), budget)  # type: ignore[call-overload]
@@ -64,9 +74,13 @@ class Walks:
             return _iter_unpack_guarded(iterable, spec, getiter)
         if not self.budget.batch_walks:
             return self._unpack_items(self.guarded_iter(iterable), spec, getiter)
+        if type(iterable) is list:
+            return chain.from_iterable(
+                self._unpack_live(cast("list[object]", iterable), spec, getiter)
+            )
         if type(iterable) is View:
             source: Iterator[object] = iterable.sp_iter_values()
-        elif type(iterable) is not list and id(type(iterable)) in _BATCHED_IDS:
+        elif id(type(iterable)) in _BATCHED_IDS:
             source = iter(iterable)  # type: ignore[call-overload]
         else:
             return self._unpack_items(self.guarded_iter(iterable), spec, getiter)
@@ -91,6 +105,29 @@ class Walks:
                 yield batch
             else:
                 yield self._unpack_items(batch, spec, getiter)
+
+    def _unpack_live(
+        self, items: list[object], spec: dict[str, object], getiter: Callable[[object], object]
+    ) -> Iterator[Iterable[object]]:
+        """A list of the probe's own, walked live as ``batched_walk`` walks a list: each
+        batch is handed over as Python's own iterator of the list, for the loop to unpack
+        in C, when the items it will take are exact tuples of the target's length as they
+        stand in the list now (checked in C, on a slice); otherwise one at a time through
+        ``_unpack_items``. An item the loop's body replaces further on within the batch is
+        then unpacked by the loop itself (UNPACK_SEQUENCE, which takes at most one item
+        past the target's length from it), as plain Python would: every value a probe can
+        hold iterates in C, as probe code, or through its view's own guarded snapshot."""
+        size = spec["min_len"]
+        walk = iter(items)
+        for count in live_batch_counts(walk, self.budget):
+            start = len(items) - operator.length_hint(walk)
+            ahead = cast("list[tuple[object]]", items[start : start + count])
+            if all(map(operator.is_, map(type, ahead), repeat(tuple))) and all(
+                map(operator.eq, map(len, ahead), repeat(size))
+            ):
+                yield islice(walk, count)
+            else:
+                yield self._unpack_items(islice(walk, count), spec, getiter)
 
     def _unpack_items(
         self, items: Iterable[object], spec: dict[str, object], getiter: Callable[[object], object]
