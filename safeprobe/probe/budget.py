@@ -186,6 +186,16 @@ class Budget:
         """Refuse building or walking a container larger than ``limits.max_items``, then
         check and charge it as a slot per item plus ``item_bytes`` for each item the call
         makes anew (sizes.py estimates it from the inputs)."""
+        size = count * (_POINTER_BYTES + max(item_bytes, 0))
+        if (
+            count <= self.max_items
+            and 0 <= size < RSS_SAMPLE_CHARGE_BYTES
+            and self.built_bytes + size <= MAX_ATTEMPT_BUILT_BYTES
+        ):
+            # What check_bytes and _charge would decide for a small walk (far under every
+            # cap, too small to sample the RSS backstop for), in one call.
+            self.built_bytes += size
+            return
         if count > self.max_items:
             raise self.stop(
                 "limit",

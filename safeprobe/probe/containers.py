@@ -50,7 +50,12 @@ BUFFER_BYTES_METHODS: Final = frozenset(
 
 
 def kind_of(obj: object) -> str:
-    kind = type(obj)  # issubclass of the type, as is_instance does: no host __class__ runs
+    # The exact type, as is_instance tests it: no host __class__ runs.
+    return kind_of_type(type(obj))
+
+
+def kind_of_type(kind: type) -> str:
+    """The container kind of values of exactly ``kind``."""
     if issubclass(kind, dict):
         return KIND_MAPPING
     if issubclass(kind, (list, tuple, collections.deque)):

@@ -55,7 +55,7 @@ from safeprobe.probe.sizes import (
 from safeprobe.probe.top_level import export_locals, prebound
 from safeprobe.probe.value_access import ValueAccess
 from safeprobe.probe.values import ENUM_READS, enum_data, is_closed
-from safeprobe.probe.views import View
+from safeprobe.probe.views import View, planned_getattr
 from safeprobe.probe.walks import Walks
 
 
@@ -414,7 +414,7 @@ class Sandbox:
         return {
             "__builtins__": dict(self._builtins),
             "__name__": name,
-            "_getattr_": self.guarded_getattr,
+            "_getattr_": planned_getattr(self.guarded_getattr),
             "_getitem_": self.guarded_getitem,
             "_getiter_": self.walks.guarded_iter,
             "_iter_unpack_sequence_": self.walks.iter_unpack_sequence,

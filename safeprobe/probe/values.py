@@ -237,10 +237,15 @@ def is_closed(value: object) -> bool:
     """Whether ``value`` is a closed stdlib value (see the module's promise). No host code
     runs: types are tested by identity, fields read through C descriptors. Scalars are not
     closed values (they are scalars); a tuple is one only inside a closed value."""
-    kind = type(value)
-    if id(kind) not in _CANDIDATE_IDS and not issubclass(kind, enum.Enum):
+    if not may_be_closed(type(value)):
         return False  # the common answer, for every host object a walk meets: two C tests
     return _closed(value, [0])
+
+
+def may_be_closed(kind: type) -> bool:
+    """Whether a value of exactly ``kind`` may be a closed value: False means it never is,
+    whatever it holds (a function of the type alone, for callers that remember it)."""
+    return id(kind) in _CANDIDATE_IDS or issubclass(kind, enum.Enum)
 
 
 def _closed(value: object, seen: list[int], depth: int = 0) -> bool:

@@ -140,7 +140,12 @@ class ContainerReads:
     def sp_m_items(self) -> list[tuple[object, object]]:
         pairs = self.sp_pairs()
         keys, values = list(map(_KEY, pairs)), list(map(_VALUE, pairs))
-        wrapped, shown = self.sp_wrap_each(keys), self._values_of(keys, values)
+        if self.sp_ctx.redactor.none_hidden(keys):
+            # Every key an exact str (none_hidden checks it) and none secret: each key and
+            # each value's marker is as it stands; only the values may need views.
+            wrapped, shown = keys, self.sp_wrap_each(values)
+        else:
+            wrapped, shown = self.sp_wrap_each(keys), self._values_of(keys, values)
         if wrapped is keys and shown is values:
             # Every key and value is handed over as it stands (exact scalars, nothing
             # hidden): the snapshot's own pairs, exact tuples, are the answer.

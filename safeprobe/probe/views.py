@@ -40,7 +40,7 @@ from safeprobe.probe.containers import (
     buffer_nbytes,
     container_length,
     hide_slots,
-    kind_of,
+    kind_of_type,
     secret_field_slots,
     snapshot_items,
     snapshot_pairs,
@@ -67,7 +67,7 @@ from safeprobe.probe.static_reads import (
     static_lookup,
     static_owner,
 )
-from safeprobe.probe.values import is_closed
+from safeprobe.probe.values import is_closed, may_be_closed
 from safeprobe.probe.view_methods import ContainerReads, plain_equal
 
 if TYPE_CHECKING:
@@ -110,8 +110,27 @@ class ViewContext:
     evaluator: Evaluator | None = None
     # What a read of (path, name) needs (View.sp_getattr): by the path tuple's id.
     reads: dict[tuple[int, str], ReadPlan] = field(default_factory=dict)
-    # Each exact type's container kind (containers.kind_of), by id, the type held.
-    kinds: dict[int, tuple[type, str]] = field(default_factory=dict)
+    # The plan of each name's latest read (planned_getattr looks here first).
+    latest: dict[str, ReadPlan] = field(default_factory=dict)
+    # type_facts' and access' answers, by the type's or path's id, the key object held.
+    kinds: dict[int, tuple[type, str, bool]] = field(default_factory=dict)
+    accesses: dict[int, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+
+    def type_facts(self, kind: type) -> tuple[type, str, bool]:
+        """``kind`` (held), its container kind (containers.kind_of) and whether its values
+        may be closed ones (values.may_be_closed): functions of the exact type, found once
+        per type per attempt (a walk makes a view per host object it meets)."""
+        known = self.kinds.get(id(kind))
+        if known is None or known[0] is not kind:
+            known = self.kinds[id(kind)] = (kind, kind_of_type(kind), may_be_closed(kind))
+        return known
+
+    def access(self, path: tuple[str, ...]) -> str:
+        """The allowlist's answer for ``path``, found once per path tuple per attempt."""
+        known = self.accesses.get(id(path))
+        if known is None or known[0] is not path:
+            known = self.accesses[id(path)] = (path, self.allowlist.access(path))
+        return known[1]
 
     def deny(self, rule: str, problem: str) -> NoReturn:
         error = ProbeDenied(rule, problem)
@@ -146,22 +165,16 @@ class View(ContainerReads):
     sp_kind: str
 
     def __init__(self, obj: object, path: tuple[str, ...], ctx: ViewContext) -> None:
-        # Through the slots' own C setters (this class's __setattr__ refuses every write):
-        # a walk makes a view per host object it meets. The kind is a function of the
-        # exact type, taken once per type per attempt.
+        # Through the slots' own C setters (this class's __setattr__ refuses every write).
         _SET_OBJ(self, obj)
         _SET_PATH(self, path)
         _SET_CTX(self, ctx)
-        kind = type(obj)
-        known = ctx.kinds.get(id(kind))
-        if known is None or known[0] is not kind:
-            known = ctx.kinds[id(kind)] = (kind, kind_of(obj))
-        _SET_KIND(self, known[1])
+        _SET_KIND(self, ctx.type_facts(type(obj))[1])
 
     # -- reads -------------------------------------------------------------------------
 
     def _sp_access(self) -> str:
-        return self.sp_ctx.allowlist.access(self.sp_path)
+        return self.sp_ctx.access(self.sp_path)
 
     def sp_require_full(self, what: str) -> None:
         if self._sp_access() != Access.FULL:
@@ -176,35 +189,9 @@ class View(ContainerReads):
         return _wrap_each(values, self.sp_path, self.sp_ctx)
 
     def sp_getattr(self, name: str) -> object:
-        """Attribute read by the probe (through the sandbox's ``_getattr_``)."""
-        ctx, path, obj = self.sp_ctx, self.sp_path, self.sp_obj
-        plan = ctx.reads.get((id(path), name))
-        if plan is not None and plan.path is path and plan.kind is type(obj):
-            # The fast path: a plain object's attribute whose every decision but the value
-            # was taken at this (path, name, exact type)'s first read in this attempt.
-            found: object = NOT_FOUND
-            if plan.dict_get is not None:
-                instance = plan.dict_get(obj, plan.kind)
-                if type(instance) is dict:
-                    last = ctx.keys.last_plain
-                    if (last[0] is instance and last[1] == len(instance)) or ctx.keys.names_plain(
-                        instance
-                    ):
-                        found = instance.get(name, NOT_FOUND)
-            elif plan.slot_get is not None:
-                found = plan.slot_get(obj, plan.kind)
-            if found is not NOT_FOUND:
-                if plan.hidden:
-                    return REDACTED
-                kind = type(found)
-                if kind is int or kind is str or kind is float or kind is bool or found is None:
-                    return found
-                return wrap(found, plan.child, ctx)
-        return self._sp_read(name, plan)
-
-    def _sp_read(self, name: str, plan: ReadPlan | None) -> object:
-        """sp_getattr's full path: container methods, the allowlist, the class side, the
-        evaluator; it makes the (path, name) plan the fast path uses."""
+        """Attribute read by the probe (through the sandbox's ``_getattr_``): container
+        methods, the allowlist, the class side, the evaluator. It makes the (path, name)
+        plan that ``planned_getattr``'s fast path reads by."""
         ctx, path, obj = self.sp_ctx, self.sp_path, self.sp_obj
         if self.sp_kind != KIND_OBJECT or type(obj) is collections.ChainMap:
             found = self._sp_container_attribute(name)
@@ -213,14 +200,21 @@ class View(ContainerReads):
         # The allowlist's and the redactor's answers for (path, name) are pure: taken once
         # per attempt. Keyed by the path tuple's id, held and compared by identity (views
         # of one path share the tuple this makes), so no tuple is hashed per read.
+        plan = ctx.reads.get((id(path), name))
         if plan is None or plan.path is not path:
             child = (*path, name)
             if ctx.allowlist.access(child) == Access.NONE:
                 ctx.deny("allowlist", f"{ctx.dotted(child)} is not in the allowlist")
             plan = ctx.reads[(id(path), name)] = ReadPlan(path, child, ctx.redactor.hides(name))
-        if self.sp_kind == KIND_OBJECT and type(obj) is not collections.ChainMap:
+        if (
+            self.sp_kind == KIND_OBJECT
+            and type(obj) is not collections.ChainMap
+            and type(name) is str
+            and not name.startswith("_")
+        ):
             plan.kind = type(obj)
             plan.dict_get, plan.slot_get = first_reader(plan.kind, name, ctx.keys)
+            ctx.latest[name] = plan
         try:
             value = read_attribute(obj, name, ctx.keys)
         except ProbeDenied as error:
@@ -566,7 +560,8 @@ class View(ContainerReads):
         raise TypeError("views cannot be pickled")
 
 
-# The slots' C setters, for View.__init__.
+# How views are made without View's refusing __setattr__: the slots' own C setters.
+_NEW: Final = object.__new__
 _SET_OBJ, _SET_PATH, _SET_CTX, _SET_KIND = (
     cast("Callable[[View, object], None]", View.__dict__[name].__set__)
     for name in ("sp_obj", "sp_path", "sp_ctx", "sp_kind")
@@ -576,24 +571,76 @@ _SET_OBJ, _SET_PATH, _SET_CTX, _SET_KIND = (
 VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
 
+def planned_getattr(guard: Callable[[object, str], object]) -> Callable[[object, str], object]:
+    """The probe's ``_getattr_``: ``guard`` (the sandbox's attribute guard, which reads a
+    view's attribute through ``View.sp_getattr``), with one fast path in front of it, in
+    the same Python frame: a plain object's attribute whose (path, name, exact type) a read
+    in this attempt has planned already (ReadPlan: allowed, its redaction known, the class
+    side found to leave the answer to the instance). What is left is the value itself:
+    read live through the planned C getter, in an instance dict only when no host key can
+    compare with the name (KeyMemo.names_plain). Anything else goes to ``guard``."""
+
+    def _getattr_(obj: object, name: str) -> object:
+        if type(obj) is View and type(name) is str:
+            ctx, path, host = obj.sp_ctx, obj.sp_path, obj.sp_obj
+            # The name's latest plan first (a name is mostly read at one path), then the
+            # plan of this very path.
+            plan = ctx.latest.get(name)
+            if plan is None or plan.path is not path:
+                plan = ctx.reads.get((id(path), name))
+            if plan is not None and plan.path is path and plan.kind is type(host):
+                found: object = NOT_FOUND
+                if plan.dict_get is not None:
+                    instance = plan.dict_get(host, plan.kind)
+                    if type(instance) is dict:
+                        last = ctx.keys.last_plain
+                        if (
+                            last[0] is instance and last[1] == len(instance)
+                        ) or ctx.keys.names_plain(instance):
+                            found = instance.get(name, NOT_FOUND)
+                elif plan.slot_get is not None:
+                    found = plan.slot_get(host, plan.kind)
+                if found is not NOT_FOUND:
+                    if plan.hidden:
+                        return REDACTED
+                    kind = type(found)
+                    if kind is int or kind is str or kind is float or kind is bool:
+                        return found
+                    return wrap(found, plan.child, ctx)
+        return guard(obj, name)
+
+    return _getattr_
+
+
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
     """Return scalars and closed stdlib values (values.py) as they are, everything else
     as a view."""
-    if is_scalar(value) or value is REDACTED or is_closed(value):
+    kind = type(value)
+    if kind is int or kind is str or kind is float or kind is bool or value is None:
         return value
-    return View(value, path, ctx)
+    facts = ctx.type_facts(kind)
+    if is_scalar(value) or value is REDACTED or (facts[2] and is_closed(value)):
+        return value
+    return _view(value, path, ctx, facts[1])
+
+
+def _view(obj: object, path: tuple[str, ...], ctx: ViewContext, container_kind: str) -> View:
+    """``View(obj, path, ctx)``, its container kind known: a walk makes one per host object."""
+    view = _NEW(View)
+    _SET_OBJ(view, obj)
+    _SET_PATH(view, path)
+    _SET_CTX(view, ctx)
+    _SET_KIND(view, container_kind)
+    return view
 
 
 def _wrap_each(values: Iterable[object], path: tuple[str, ...], ctx: ViewContext) -> list[object]:
-    """``wrap`` of every value, inlined: this runs for every item of every walk. A list whose
-    items are all exact builtin scalars (one C pass over their types' ids: a host str or int
-    subclass is not one) is what the wrap would give, so it is handed back as it is: every
-    caller passes a list of its own making."""
+    """``wrap`` of every value. A list whose items are all exact builtin scalars (one C pass
+    over their types: a host str or int subclass is not one) is what the wrap would give,
+    so it is handed back as it is: every caller passes a list of its own making."""
     if type(values) is list and _all_scalars(values):
         return values
-    return [
-        v if is_scalar(v) or v is REDACTED or is_closed(v) else View(v, path, ctx) for v in values
-    ]
+    return [wrap(v, path, ctx) for v in values]
 
 
 def _all_scalars(values: list[object]) -> bool:
@@ -602,6 +649,8 @@ def _all_scalars(values: list[object]) -> bool:
     then the general test."""
     if not values:
         return True
+    if not is_scalar(values[0]):
+        return False  # a list of objects: the common answer for a walk of a host tree
     first = type(values[0])
     if (first is int or first is str or first is float) and all(
         map(operator.is_, map(type, values), repeat(first))
