@@ -796,6 +796,69 @@ pair = _Pair()
 mixed_scalars = ["a", "b", "c"] * 100 + [_make(HostileStr, "x")]
 
 
+class _SharedEqKey(str):
+    """A str subclass key that hashes like its text and counts each comparison in shared
+    memory (seen from a fork child too): a dict lookup of that text compares with it."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        _host_code_ran()
+        return str.__eq__(self, other)
+
+
+class _Planned:
+    """Objects of one class read through one (path, name) read plan (issue 16): the first
+    holds plain keys; the second, of the same class and dict size, holds a hostile key
+    hashing like "other", so a lookup of "other" compares with it."""
+
+    def __init__(self, hostile: bool) -> None:
+        self.value = 1
+        if hostile:
+            self.__dict__[_SharedEqKey("other")] = CANARY
+        else:
+            self.other = 2
+
+
+class _SlotPlain:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = "slot value"
+
+
+def _slot_value(self: object) -> str:
+    _host_code_ran()
+    return CANARY
+
+
+# A subclass that turns the slot into a property: the base's slot plan must not serve it.
+_SlotGuarded = type("_SlotPlain", (_SlotPlain,), {"value": property(_slot_value)})
+
+
+class _Creds:
+    """An attribute whose name is secret, read again and again (issue 16)."""
+
+    def __init__(self) -> None:
+        self.user = "app"
+        self.password = CANARY
+
+
+planned = (_Planned(False), _Planned(True))
+
+
+def _slot_guarded() -> object:
+    obj = object.__new__(_SlotGuarded)
+    _SlotPlain.__dict__["value"].__set__(obj, "shadowed slot")  # the base's slot, set
+    return obj
+
+
+slotted = (_SlotPlain(), _slot_guarded())
+creds = [_Creds(), _Creds()]
+small = list(range(8))
+pairs = [[1, 2], [3, 4]]
+
+
 def _state() -> object:
     return {
         "my_object": my_object.data,
@@ -815,6 +878,9 @@ def _state() -> object:
         "ledger": ledger.entries,
         "ledger_attrs": sorted(vars(ledger)),
         "stdvals": stdvals.digest(),
+        "planned": [sorted(map(str, vars(p))) for p in planned],
+        "small": small,
+        "pairs": pairs,
     }
 
 
