@@ -330,6 +330,7 @@ def guard(quick: bool) -> Result:
             raise RuntimeError(f"{name}: outputs differ: {first.output!r} vs {plain_out!r}")
         ours: list[float] = []
         theirs: list[float] = []
+        in_child: list[float] = []
         for index in range(rounds):
             if index % 2:
                 theirs.append(plain()[0])
@@ -337,13 +338,33 @@ def guard(quick: bool) -> Result:
             else:
                 ours.append(_attempt(policy))
                 theirs.append(plain()[0])
+            in_child.append(_in_forked_child(plain))
         result[name] = {
             "safeprobe": ours,
             "baseline": theirs,
+            "plain_in_child": in_child,
             "output": plain_out.strip(),
             "profile": _profile(body, expose),
         }
     return result
+
+
+def _in_forked_child(plain: Callable[[], tuple[float, str]]) -> float:
+    """The plain body's ms in a forked child of this process, as a fork attempt runs its
+    probe: the floor of a walk there (each page the walk writes, reference counts
+    included, is copied once after the fork), not counting the fork itself."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report, leave without any cleanup
+        try:
+            os.write(writer, repr(plain()[0]).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    return float(text)
 
 
 # ---- hot paths: the per-operation costs behind the guard overhead ---------------------------

@@ -422,6 +422,21 @@ def guard(settings: Settings) -> tuple[list[Row], Raw]:
         paired(f"guard_{key}", label, "ms", *_pair(raw, key), goal=goal)
         for key, label in labels.items()
     ]
+    # The same attempts against the plain body run in a forked child of the same process:
+    # what a walk costs there before any guard (issue 16's fork floor for walks).
+    for key, label in labels.items():
+        part = raw[key]
+        assert isinstance(part, dict)
+        if "plain_in_child" in part:
+            rows.append(
+                paired(
+                    f"guard_{key}_fork_floor",
+                    f"{label}, against plain Python in a forked child",
+                    "ms",
+                    part["safeprobe"],
+                    part["plain_in_child"],
+                )
+            )
     return rows, raw
 
 
