@@ -414,7 +414,7 @@ class Sandbox:
         return {
             "__builtins__": dict(self._builtins),
             "__name__": name,
-            "_getattr_": planned_getattr(self.guarded_getattr),
+            "_getattr_": planned_getattr(self.guarded_getattr, _PLAIN_READS),
             "_getitem_": self.guarded_getitem,
             "_getiter_": self.walks.guarded_iter,
             "_iter_unpack_sequence_": self.walks.iter_unpack_sequence,

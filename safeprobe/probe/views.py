@@ -571,17 +571,25 @@ _SET_OBJ, _SET_PATH, _SET_CTX, _SET_KIND = (
 VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
 
 
-def planned_getattr(guard: Callable[[object, str], object]) -> Callable[[object, str], object]:
+def planned_getattr(
+    guard: Callable[[object, str], object], plain_reads: dict[int, frozenset[str]]
+) -> Callable[[object, str], object]:
     """The probe's ``_getattr_``: ``guard`` (the sandbox's attribute guard, which reads a
-    view's attribute through ``View.sp_getattr``), with one fast path in front of it, in
-    the same Python frame: a plain object's attribute whose (path, name, exact type) a read
+    view's attribute through ``View.sp_getattr``), with two fast paths in front of it, in
+    the same Python frame. A plain object's attribute whose (path, name, exact type) a read
     in this attempt has planned already (ReadPlan: allowed, its redaction known, the class
-    side found to leave the answer to the instance). What is left is the value itself:
+    side found to leave the answer to the instance): what is left is the value itself,
     read live through the planned C getter, in an instance dict only when no host key can
-    compare with the name (KeyMemo.names_plain). Anything else goes to ``guard``."""
+    compare with the name (KeyMemo.names_plain). And a method of the probe's own value that
+    the guard would hand out as Python's getattr does: ``plain_reads``, the guard's table of
+    those names by exact type id (sandbox._PLAIN_READS). Anything else goes to ``guard``."""
 
     def _getattr_(obj: object, name: str) -> object:
-        if type(obj) is View and type(name) is str:
+        if type(obj) is not View:
+            plain = plain_reads.get(id(type(obj)))
+            if plain is not None and type(name) is str and name in plain:
+                return getattr(obj, name)  # list.append, str.lower …: nothing to bound
+        elif type(name) is str:
             ctx, path, host = obj.sp_ctx, obj.sp_path, obj.sp_obj
             # The name's latest plan first (a name is mostly read at one path), then the
             # plan of this very path.
