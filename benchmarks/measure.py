@@ -38,7 +38,8 @@ from safeprobe.probe.compiler import compile_probe
 from safeprobe.probe.redaction import Redactor
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
-from safeprobe.probe.views import ViewContext, wrap
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import wrap
 
 Result = dict[str, object]
 

@@ -32,7 +32,8 @@ from safeprobe.probe.evaluation import (
 )
 from safeprobe.probe.redaction import REDACTED, Redactor
 from safeprobe.probe.render import RenderLimits
-from safeprobe.probe.views import View, ViewContext
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import View
 
 
 def _policy(evaluate: str) -> str:

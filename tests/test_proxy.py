@@ -21,7 +21,8 @@ from safeprobe.probe.host_keys import NOT_FOUND, KeyMemo, find_key
 from safeprobe.probe.redaction import MAX_REDACTION_KEY_PARTS, REDACTED, Redactor
 from safeprobe.probe.render import RenderLimits, render
 from safeprobe.probe.static_reads import read_attribute
-from safeprobe.probe.views import View, ViewContext, wrap
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import View, wrap
 from tests.strategies import host_values
 
 

@@ -47,7 +47,8 @@ from safeprobe.probe.static_reads import read_attribute
 from safeprobe.probe.text import to_text
 from safeprobe.probe.top_level import unbound_top_level_name
 from safeprobe.probe.values import FIXED_DECIMAL_CONTEXT
-from safeprobe.probe.views import ViewContext, wrap
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import wrap
 
 # Bounds on what a probe can make the runner write: the exception text shown to the
 # operator, a name quoted in a refusal.

@@ -43,7 +43,8 @@ from safeprobe.probe.redaction import REDACTED
 from safeprobe.probe.render import register_hook
 from safeprobe.probe.slots import TYPE_NAME
 from safeprobe.probe.static_reads import class_attribute, read_attribute
-from safeprobe.probe.views import ViewContext, wrap
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import wrap
 
 PROPERTY: Final = "property"
 METHOD: Final = "method"

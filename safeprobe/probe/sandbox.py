@@ -40,6 +40,7 @@ from safeprobe.probe.own_methods import (
     sized_names,
     type_ids,
 )
+from safeprobe.probe.planned_reads import planned_getattr
 from safeprobe.probe.printing import Printer
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.safe_builtins import Builtins
@@ -55,7 +56,7 @@ from safeprobe.probe.sizes import (
 from safeprobe.probe.top_level import export_locals, prebound
 from safeprobe.probe.value_access import ValueAccess
 from safeprobe.probe.values import ENUM_READS, enum_data, is_closed
-from safeprobe.probe.views import View, planned_getattr
+from safeprobe.probe.views import View
 from safeprobe.probe.walks import Walks
 
 

@@ -29,7 +29,7 @@ _KEY: Final = operator.itemgetter(0)
 _VALUE: Final = operator.itemgetter(1)
 
 if TYPE_CHECKING:
-    from safeprobe.probe.views import ViewContext
+    from safeprobe.probe.view_context import ViewContext
 
 # Builtin container methods a probe may call on a view; they read, never write.
 # Left out on purpose: every mutator (append, pop, update, setdefault, clear …), and

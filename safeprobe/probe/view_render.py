@@ -64,7 +64,8 @@ from safeprobe.probe.static_reads import (
     static_owner,
 )
 from safeprobe.probe.values import is_value_class
-from safeprobe.probe.views import View, ViewContext, wrap
+from safeprobe.probe.view_context import ViewContext
+from safeprobe.probe.views import View, wrap
 
 _FUNCTION_CODE: Final = types.FunctionType.__dict__["__code__"]
 _FUNCTION_DICT: Final = types.FunctionType.__dict__["__dict__"]

@@ -22,13 +22,12 @@ import collections
 import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TYPE_CHECKING, Final, NoReturn, cast
 
 from safeprobe.errors import ProbeDenied
-from safeprobe.probe.allowlist import Access, Allowlist
-from safeprobe.probe.budget import Budget, TickingIterator
+from safeprobe.probe.allowlist import Access
+from safeprobe.probe.budget import TickingIterator
 from safeprobe.probe.containers import (
     BUFFER_ATTRIBUTES,
     BUFFER_BYTES_METHODS,
@@ -40,26 +39,22 @@ from safeprobe.probe.containers import (
     buffer_nbytes,
     container_length,
     hide_slots,
-    kind_of_type,
     secret_field_slots,
     snapshot_items,
     snapshot_pairs,
 )
 from safeprobe.probe.host_keys import (
     NOT_FOUND,
-    KeyMemo,
     builtin_keys_only,
     find_key,
     find_name,
     is_plain_key,
 )
-from safeprobe.probe.redaction import REDACTED, Redactor
-from safeprobe.probe.render import RenderLimits, render, type_label
+from safeprobe.probe.redaction import REDACTED
+from safeprobe.probe.render import render, type_label
 from safeprobe.probe.scalars import is_scalar
 from safeprobe.probe.sizes import PAIR_BYTES, POINTER_BYTES
 from safeprobe.probe.static_reads import (
-    DictGetter,
-    SlotGetter,
     first_reader,
     instance_dict,
     is_instance,
@@ -67,78 +62,12 @@ from safeprobe.probe.static_reads import (
     static_lookup,
     static_owner,
 )
-from safeprobe.probe.values import is_closed, may_be_closed
+from safeprobe.probe.values import is_closed
+from safeprobe.probe.view_context import ReadPlan, ViewContext
 from safeprobe.probe.view_methods import ContainerReads, plain_equal
 
 if TYPE_CHECKING:
-    from safeprobe.probe.evaluation import Evaluator
-
-
-class ReadPlan:
-    """What reading ``name`` at one access path needs, found at its first read in an
-    attempt: the child path, whether the redactor hides the name, and, for instances of
-    exactly ``kind`` (a plain object, not a container), the C getter ``read_attribute``
-    would look in first (static_reads.first_reader). Held by ViewContext.reads."""
-
-    __slots__ = ("child", "dict_get", "hidden", "kind", "path", "slot_get")
-
-    def __init__(self, path: tuple[str, ...], child: tuple[str, ...], hidden: bool) -> None:
-        self.path = path  # held: the key is its id
-        self.child = child
-        self.hidden = hidden
-        self.kind: type | None = None
-        self.dict_get: DictGetter | None = None
-        self.slot_get: SlotGetter | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ViewContext:
-    """What every view of one exposure shares during one attempt."""
-
-    exposure: str
-    allowlist: Allowlist
-    redactor: Redactor
-    max_items: int
-    render_limits: RenderLimits
-    on_denied: Callable[[ProbeDenied], None]
-    keys: KeyMemo = field(default_factory=KeyMemo)
-    # The attempt's budget: snapshots and slices are charged to it and slices tick it.
-    # None only in unit tests of the view alone.
-    budget: Budget | None = None
-    # The properties and zero-argument methods the policy names under ``evaluate``;
-    # None when it names none, so no host code can run (evaluation.py).
-    evaluator: Evaluator | None = None
-    # What a read of (path, name) needs (View.sp_getattr): by the path tuple's id.
-    reads: dict[tuple[int, str], ReadPlan] = field(default_factory=dict)
-    # The plan of each name's latest read (planned_getattr looks here first).
-    latest: dict[str, ReadPlan] = field(default_factory=dict)
-    # type_facts' and access' answers, by the type's or path's id, the key object held.
-    kinds: dict[int, tuple[type, str, bool]] = field(default_factory=dict)
-    accesses: dict[int, tuple[tuple[str, ...], str]] = field(default_factory=dict)
-
-    def type_facts(self, kind: type) -> tuple[type, str, bool]:
-        """``kind`` (held), its container kind (containers.kind_of) and whether its values
-        may be closed ones (values.may_be_closed): functions of the exact type, found once
-        per type per attempt (a walk makes a view per host object it meets)."""
-        known = self.kinds.get(id(kind))
-        if known is None or known[0] is not kind:
-            known = self.kinds[id(kind)] = (kind, kind_of_type(kind), may_be_closed(kind))
-        return known
-
-    def access(self, path: tuple[str, ...]) -> str:
-        """The allowlist's answer for ``path``, found once per path tuple per attempt."""
-        known = self.accesses.get(id(path))
-        if known is None or known[0] is not path:
-            known = self.accesses[id(path)] = (path, self.allowlist.access(path))
-        return known[1]
-
-    def deny(self, rule: str, problem: str) -> NoReturn:
-        error = ProbeDenied(rule, problem)
-        self.on_denied(error)
-        raise error
-
-    def dotted(self, path: tuple[str, ...]) -> str:
-        return ".".join((self.exposure, *path))
+    pass
 
 
 class View(ContainerReads):
@@ -569,55 +498,6 @@ _SET_OBJ, _SET_PATH, _SET_CTX, _SET_KIND = (
 
 # What each view a walk makes costs (slots, GC header), from an empty one.
 VIEW_BYTES: Final = sys.getsizeof(object.__new__(View))
-
-
-def planned_getattr(
-    guard: Callable[[object, str], object], plain_reads: dict[int, frozenset[str]]
-) -> Callable[[object, str], object]:
-    """The probe's ``_getattr_``: ``guard`` (the sandbox's attribute guard, which reads a
-    view's attribute through ``View.sp_getattr``), with two fast paths in front of it, in
-    the same Python frame. A plain object's attribute whose (path, name, exact type) a read
-    in this attempt has planned already (ReadPlan: allowed, its redaction known, the class
-    side found to leave the answer to the instance): what is left is the value itself,
-    read live through the planned C getter, in an instance dict only when no host key can
-    compare with the name (KeyMemo.names_plain). And a method of the probe's own value that
-    the guard would hand out as Python's getattr does: ``plain_reads``, the guard's table of
-    those names by exact type id (sandbox._PLAIN_READS). Anything else goes to ``guard``."""
-
-    def _getattr_(obj: object, name: str) -> object:
-        if type(obj) is not View:
-            plain = plain_reads.get(id(type(obj)))
-            if plain is not None and type(name) is str and name in plain:
-                return getattr(obj, name)  # list.append, str.lower …: nothing to bound
-        elif type(name) is str:
-            ctx, path, host = obj.sp_ctx, obj.sp_path, obj.sp_obj
-            # The name's latest plan first (a name is mostly read at one path), then the
-            # plan of this very path.
-            plan = ctx.latest.get(name)
-            if plan is None or plan.path is not path:
-                plan = ctx.reads.get((id(path), name))
-            if plan is not None and plan.path is path and plan.kind is type(host):
-                found: object = NOT_FOUND
-                if plan.dict_get is not None:
-                    instance = plan.dict_get(host, plan.kind)
-                    if type(instance) is dict:
-                        last = ctx.keys.last_plain
-                        if (
-                            last[0] is instance and last[1] == len(instance)
-                        ) or ctx.keys.names_plain(instance):
-                            found = instance.get(name, NOT_FOUND)
-                elif plan.slot_get is not None:
-                    found = plan.slot_get(host, plan.kind)
-                if found is not NOT_FOUND:
-                    if plan.hidden:
-                        return REDACTED
-                    kind = type(found)
-                    if kind is int or kind is str or kind is float or kind is bool:
-                        return found
-                    return wrap(found, plan.child, ctx)
-        return guard(obj, name)
-
-    return _getattr_
 
 
 def wrap(value: object, path: tuple[str, ...], ctx: ViewContext) -> object:
