@@ -9,6 +9,7 @@ Threat model: SECURITY.md, "Isolation".
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import faulthandler
 import gc
@@ -139,22 +140,30 @@ def run_forked(
         return _fork_and_collect(*arguments, on_pid=lambda _pid: None)
     pids: list[int] = []
     box: list[ChildReport | BaseException] = []
+    # A bare thread and a lock it releases when done, not a threading.Thread: a Thread's
+    # start() and join() run threading.py's bookkeeping (its registry, a started Event, a
+    # state lock), Python code whose every first write to a page after the fork faults
+    # (~0.3 ms of a ~100 MB host's attempt: BENCHMARKS.md, "Profiles"). The lock's acquire
+    # in the main thread is interrupted by a signal handler's exception as join() was.
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def fork_and_collect() -> None:
         try:
             box.append(_fork_and_collect(*arguments, on_pid=pids.append))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting main thread
             box.append(exc)
+        finally:
+            finished.release()
 
-    waiter = threading.Thread(target=fork_and_collect, name="safeprobe-fork", daemon=True)
-    waiter.start()
+    _thread.start_new_thread(fork_and_collect, ())
     try:
-        waiter.join()
+        finished.acquire()
     except BaseException:
         for pid in pids:  # the collecting thread then sees EOF, and reaps it
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        waiter.join()
+        finished.acquire()
         raise
     outcome = box[0]
     if isinstance(outcome, BaseException):
