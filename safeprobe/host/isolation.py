@@ -117,9 +117,12 @@ def run_forked(
     max_payload_bytes: int,
     memory_bytes: int,
     clock: Callable[[], float] = time.monotonic,
+    after_fork: Callable[[], None] = lambda: None,
 ) -> ChildReport:
     """Run ``work`` in a forked child and return what it sent and returned, in that order,
     within a hard deadline. ``work`` gets a ``send`` that writes to the pipe at once.
+    ``after_fork`` runs in the host once the child exists, while it runs (to let go of
+    what only the child needs).
 
     The child cannot change the host's memory (it has its own copy), runs under
     RLIMIT_AS (the host's current mappings plus ``memory_bytes``) and RLIMIT_CPU, set in
@@ -135,7 +138,7 @@ def run_forked(
     and unreaped. The main thread only waits, and on such an exception kills the child
     whose pid the other thread has kept.
     """
-    arguments = (work, deadline_s, max_payload_bytes, memory_bytes, clock)
+    arguments = (work, deadline_s, max_payload_bytes, memory_bytes, clock, after_fork)
     if threading.current_thread() is not threading.main_thread():
         return _fork_and_collect(*arguments, on_pid=lambda _pid: None)
     pids: list[int] = []
@@ -177,6 +180,7 @@ def _fork_and_collect(
     max_payload_bytes: int,
     memory_bytes: int,
     clock: Callable[[], float],
+    after_fork: Callable[[], None],
     *,
     on_pid: Callable[[int], None],
 ) -> ChildReport:
@@ -203,6 +207,7 @@ def _fork_and_collect(
     on_pid(pid)
     os.close(write_end)
     try:
+        after_fork()
         payload, killed, cut = _collect(
             pid, read_end, deadline_s + FORK_KILL_GRACE_S, max_payload_bytes, clock
         )
