@@ -137,9 +137,9 @@ def read_and_run(
     clock: Callable[[], float],
     code_cache: CodeCache,
 ) -> tuple[Result, int, ProbeSource | None]:
-    """Read, check, compile (cached by digest, in isolation: thread) and run one probe
-    file, all within the attempt's timeout. Never raises: whatever went wrong, the attempt
-    is audited."""
+    """Read, check, compile (cached by digest: in isolation thread, and in fork once a
+    child compiled the same bytes quickly) and run one probe file, all within the
+    attempt's timeout. Never raises: whatever went wrong, the attempt is audited."""
     source: ProbeSource | None = None
     steps = 0
     # The attempt's timeout runs from here: reading, compiling and running.
