@@ -480,7 +480,11 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   it was ~8 ms before), 0.75x at ~1 GB and 0.51x at ~8 GB. Not changed: the `sys.modules`
   walk (probe side, see above), the fsync (the policy's), a child that waits to exit until
   the record is written (at most the ~0.3 ms of teardown contention, for a process that
-  outlives its result), and the Python work itself: every page the host writes between
+  outlives its result), safeprobe's own at-fork hook, which uninstalls in every child
+  (~0.45 ms and ~110 page copies in a probe's child, from the first at-fork hook to
+  `os.fork()` returning: skipping it in safeprobe's own children means re-arguing each
+  signal and descriptor case of a child that runs `evaluate` host code; left for a next
+  pass), and the Python work itself: every page the host writes between
   two forks faults once (~2-4 µs here), so what is left is proportional to the distinct
   objects an attempt touches. `getrusage` around 30 attempts and 30 bare forks, twice,
   the build before, then after: minor faults in the parent ~1,065 → ~1,020 (bare fork:
