@@ -206,12 +206,12 @@ def _gap_fork_floor(_rows: dict[str, Row]) -> str:
     return (
         "Against a small floor the attempt's fixed costs decide the ratio: the work before "
         "the fork (policy, probe file, facts, views, sandbox), the child's limits and the "
-        "probe's compile and run, parsing its result, the audit append with fsync, and the "
-        "page faults of all that Python work after a fork (every page the parent or child "
-        "writes first faults once: ~1,100 in the parent and ~550 more in the child than a "
-        "bare fork's: see Profiles). `run_probe` from the main thread also starts a "
-        "thread per attempt (the signal path's runner thread forks itself). The floor grows "
-        "with the host's memory and the fixed costs do not: see the fork cost section."
+        "probe's run (its compile too, until a child has compiled those bytes quickly), "
+        "parsing its result, the audit append with fsync, and the page faults of all that "
+        "Python work after a fork (every page the parent or child writes first faults "
+        "once: ~1,000 in the parent and ~350 more in the child than a bare fork's: see "
+        "Profiles). The floor grows with the host's memory and the fixed costs do not: "
+        "see the fork cost section."
     )
 
 
@@ -450,6 +450,67 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   since changes no ABC cache token (`tests/test_values.py`). A fork attempt of a ~100 MB
   host still writes ~1,000 pages in the host (each one fault after a fork, ~2 µs on this
   VM) against ~45 for a bare fork: the attempt's Python work itself, spread over the heap.
+- **Second pass, fork attempt vs bare fork, ~100 MB host** (issue 16, host side; marks
+  with `getrusage` minor faults at each step on both sides of the fork, the child's on a
+  shared page, 20-30 attempts per run; then `python -m benchmarks.measure forkcost
+  --size-mb 100` and a 60-80-pair in-turns loop, the build before and after in turns, load
+  average 0.5-2.5). The top, by time on the attempt's path: the fork itself (3.5-5 ms, the
+  floor's too); the child's compile of the probe (2.6 ms and ~320 page copies for
+  `print(my_object.data)`, which compiles in 0.45 ms in a warm process: the compiler's
+  writes to pages the fork shared); the host's work before the fork (1.3-1.4 ms, ~350
+  faults, ~230 of them views and sandbox); after the child's result, parsing it and
+  building the record (1.4-1.6 ms, ~340 faults: ~110 of them freeing the probe's
+  namespace as `run_code` returned, ~105 the record's fields, while the child's teardown
+  ran: 1.43 ms against 1.15 ms once the child was gone); the child's probe run (1.1-1.5 ms,
+  ~250 copies); the audit append with fsync (0.8-1.1 ms); `run_probe`'s waiting thread
+  (0.43 ms, 24 faults). Changed: (1) the host compiles a probe's bytes only once a child
+  compiled the same bytes (path, sha256) within 10 ms, timed in the child before any probe
+  code ran and sent with its "compiled" marker; later children reuse the host's code, and a
+  slower or killed compile stays in a child every time (`host/execution.py`,
+  `tests/adversarial/test_slow_compile_in_host.py`); (2) `run_probe` in the main thread
+  waits on a bare thread and a lock, not a `threading.Thread` (`host/isolation.py`: 0.43
+  → 0.19 ms, 24 → 12 faults); (3) the host lets go of the namespace right after the fork,
+  while the child runs (0.28 → 0.06 ms, 111 → 22 faults on the path); (4) the policy file
+  is read and hashed only when its stat changed (below). Measured, 100 MB, the build
+  before and after in turns: `benchmarks.measure forkcost` 1.74, 1.69, 1.92x → 1.48,
+  1.45, 1.38x after (1) alone (load ~0.4); then under load 1-2.5, 1.97, 1.89, 1.62x →
+  1.68, 1.72, 1.42x with (1)-(3); the full figure (`python -m benchmarks --only
+  forkcost`, load ~1) gave 2.00x at 100 MB with a floor of 7.0 ms (in other runs the floor
+  was 8-11 ms: the attempt's fixed ~5-6 ms over the fork is what the ratio measures, and
+  it was ~8 ms before), 0.75x at ~1 GB and 0.51x at ~8 GB. Not changed: the `sys.modules`
+  walk (probe side, see above), the fsync (the policy's), a child that waits to exit until
+  the record is written (at most the ~0.3 ms of teardown contention, for a process that
+  outlives its result), safeprobe's own at-fork hook, which uninstalls in every child
+  (~0.45 ms and ~110 page copies in a probe's child, from the first at-fork hook to
+  `os.fork()` returning: skipping it in safeprobe's own children means re-arguing each
+  signal and descriptor case of a child that runs `evaluate` host code; left for a next
+  pass), and the Python work itself: every page the host writes between
+  two forks faults once (~2-4 µs here), so what is left is proportional to the distinct
+  objects an attempt touches. `getrusage` around 30 attempts and 30 bare forks, twice,
+  the build before, then after: minor faults in the parent ~1,065 → ~1,020 (bare fork:
+  ~60), in the child ~980 → ~730 (bare fork: ~380); CPU in the child 8.8-9.9 → 6.4-7.0 ms
+  (bare fork: 4.4-7.4, load-dependent).
+- **Second pass, cached trigger → report, thread isolation** (marks at each step of 55
+  `kill -3`s to a host like `benchmarks/host.py`, fsync off; cProfile and
+  `time.process_time()` of in-process attempts). Median per step: signal sent → the
+  listener's `admit` 0.17 ms (the kernel waking a thread in `sigwaitinfo`), `admit` 0.08,
+  hand-off to the runner thread 0.03 (a condition the listener notifies; no sleep, switch
+  interval or coalescing window on this path: the window applies to refusals only),
+  reading and hashing the policy 0.20, preparing (sink, argv) 0.16, the attempt (probe
+  file, views, sandbox, run) 0.98, the record's fields 0.19, the append 0.35 without
+  fsync, the report 0.11, its line reaching the reader 0.15 (2.5 ms in all with the
+  marks). Changed: the runner reads and hashes its policy only when the file's stat
+  (device, inode, size, mtime, ctime, taken before the read) changed, and trusts a stat
+  only once both times are 3 s old (git's "racy clean" rule: a second same-size write in
+  one timestamp tick leaves the stat as it was; `files.settled_stat`). CPU per cached
+  attempt in-process, min of 15 x 200, in turns: 722, 731, 668 µs before; 631, 641, 627
+  after. `python -m benchmarks --only trigger` (fsync on, the policy default), the build
+  before and after one after the other, twice: p50 2.33 ms (inside the attempt 1.01) →
+  2.04 ms (0.85), then 2.31 (1.05) → 2.52 (0.98) while the original handler went from
+  0.55 to 0.68 ms: end to end the change is inside this VM's noise; fsync off (a throwaway driver, 100 signals): p50 1.9-2.7 ms either way at load
+  0.7-1 (fsync on this disk: 0.15-0.7 ms a record). Not met: the attempt itself is ~0.65
+  ms of CPU (mostly the probe side: sandbox, views, render) and two thread wake-ups cost
+  ~0.2-0.3 ms, which leaves no room for 1 ms with the record and the report.
 """
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -228,3 +230,70 @@ def test_exposing_a_module_runs_no_host_key_eq_in_sys_modules(
     finally:
         del sys.modules[key]
         sys.modules[MODULE] = module
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each path the runner reads a policy file from, in order (the real read runs)."""
+    import safeprobe.host.runner as runner_module  # noqa: PLC0415 - patched for this test
+
+    reads: list[str] = []
+    real = runner_module.read_policy_bytes
+
+    def counting(path: str) -> bytes:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(runner_module, "read_policy_bytes", counting)
+    return reads
+
+
+_POLICY_TEXT = "version: 1\nname: {name}\nprobe: {{path: p.py}}\n"
+
+
+def test_an_unchanged_policy_file_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy file whose stat (device, inode, size, mtime, ctime) is as it was when last
+    read, and was already old then, is not read and hashed again: the cached policy is used."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(_POLICY_TEXT.format(name="aaaa"))
+    reads = _counting_reads(monkeypatch)
+    # A wall clock a minute ahead: the file's times look settled, not racy.
+    runner = Runner(path, write_stderr=lambda _text: None, wall_clock=lambda: time.time() + 60)
+    first = runner.load()
+    assert runner.load() is first
+    assert runner.load() is first
+    assert len(reads) == 1
+
+
+def test_a_policy_file_changed_within_the_racy_window_is_read_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy file changed within the last three seconds is read every time: a second edit
+    in the same timestamp tick, of the same size, would leave its stat as it was."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(_POLICY_TEXT.format(name="aaaa"))
+    reads = _counting_reads(monkeypatch)
+    runner = Runner(path, write_stderr=lambda _text: None)
+    runner.load()
+    runner.load()
+    assert len(reads) == 2
+
+
+def test_an_edited_policy_file_is_read_after_a_cached_load(tmp_path: Path) -> None:
+    """An edit (same size, or another size, or a new file renamed over it) is seen at the
+    next load, even when the old stat was cached and the edit put the mtime back."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(_POLICY_TEXT.format(name="aaaa"))
+    runner = Runner(path, write_stderr=lambda _text: None, wall_clock=lambda: time.time() + 60)
+    assert runner.load().name == "aaaa"
+    old = path.stat()
+    path.write_text(_POLICY_TEXT.format(name="bbbb"))
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))  # ctime still moves
+    assert runner.load().name == "bbbb"
+    path.write_text(_POLICY_TEXT.format(name="longer-name"))
+    assert runner.load().name == "longer-name"
+    renamed = tmp_path / "new.yaml"
+    renamed.write_text(_POLICY_TEXT.format(name="renamed"))
+    renamed.replace(path)
+    assert runner.load().name == "renamed"

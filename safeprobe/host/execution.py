@@ -11,6 +11,8 @@ import functools
 import json
 import signal
 import sys
+import threading
+import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -58,8 +60,44 @@ _MAX_NAME_CHARS: Final = 100
 _HEADER_ROOM_BYTES: Final = 64 * 1024
 # The forked child sends this byte once the probe has compiled, before any of it runs, so
 # a child killed at the deadline is reported as still compiling or as running. A header
-# starts with "{", so the two never mix up.
+# starts with "{", so the two never mix up. It is followed, in the same write (one write of
+# a few bytes to a pipe is atomic), by how long the child's compile took, in microseconds.
 _COMPILED: Final = b"c"
+_COMPILE_US_BYTES: Final = 4
+_MAX_COMPILE_US: Final = 2 ** (8 * _COMPILE_US_BYTES) - 1
+# Fork isolation compiles a probe in the child, under its deadline and kill (SECURITY.md,
+# "Isolation"): a compile that would hold the GIL for seconds, or take the host's memory,
+# dies there. Compiling there cost a fork attempt of a ~100 MB host ~2.5 ms, most of it the
+# compiler's first writes to pages the fork shared (BENCHMARKS.md, "Profiles"). So the host
+# compiles a probe itself only when a child has compiled the very same bytes (path and
+# sha256) within this bound, timed in the child before any probe code ran there: compiling
+# is deterministic, so the host's one compile of those bytes is bounded as the child's was
+# (real probes compile in 0.1-1.5 ms). A probe whose compile is slower, or was killed, is
+# compiled in a child at every attempt.
+_HOST_COMPILE_BOUND_S: Final = 0.01
+_MAX_QUICK_COMPILES: Final = 64
+
+
+class _QuickCompiles:
+    """Probe bytes (path, sha256) a forked child compiled within _HOST_COMPILE_BOUND_S."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str], None] = {}
+        self._lock = threading.Lock()
+
+    def vouched(self, path: str, sha256: str) -> bool:
+        return (path, sha256) in self._keys
+
+    def note(self, path: str, sha256: str, compile_s: float) -> None:
+        if compile_s > _HOST_COMPILE_BOUND_S:
+            return
+        with self._lock:
+            self._keys[(path, sha256)] = None
+            while len(self._keys) > _MAX_QUICK_COMPILES:
+                del self._keys[next(iter(self._keys))]
+
+
+_quick_compiles = _QuickCompiles()
 # Before it first runs a path named under evaluate, the child sends this byte, the path and
 # a newline, so a child killed inside host code still has that path in the audit record.
 _EVALUATING: Final = b"e"
@@ -100,9 +138,9 @@ def read_and_run(
     clock: Callable[[], float],
     code_cache: CodeCache,
 ) -> tuple[Result, int, ProbeSource | None]:
-    """Read, check, compile (cached by digest, in isolation: thread) and run one probe
-    file, all within the attempt's timeout. Never raises: whatever went wrong, the attempt
-    is audited."""
+    """Read, check, compile (cached by digest: in isolation thread, and in fork once a
+    child compiled the same bytes quickly) and run one probe file, all within the
+    attempt's timeout. Never raises: whatever went wrong, the attempt is audited."""
     source: ProbeSource | None = None
     steps = 0
     # The attempt's timeout runs from here: reading, compiling and running.
@@ -145,11 +183,12 @@ def run_code(
     host's, already redacted, for the process fact."""
     limits = policy.limits
     code: types.CodeType | None = None
-    if policy.isolation == "fork":
+    if policy.isolation == "fork" and not _quick_compiles.vouched(source.path, source.sha256):
         # Compiled in the child, under its deadline and kill; only code this process
         # compiled itself (in isolation: thread, same bytes) is reused from the cache.
         code = code_cache.get(path=source.path, sha256=source.sha256)
     else:
+        # Thread isolation, or bytes a child compiled within _HOST_COMPILE_BOUND_S.
         try:
             code = code_cache.get_or_compile(
                 source.text,
@@ -217,7 +256,13 @@ def run_code(
         ), 0
     if policy.isolation == "fork":
         known = known_paths(plans.values())
-        return _run_forked(policy, source, code, namespace, state, clock, evaluations, known)
+        # Only the child needs the namespace (views, builtins, facts): the host lets go of
+        # it right after the fork, while the child runs, instead of after the child's
+        # result, when freeing it was ~0.3 ms of page faults on the attempt's path
+        # (BENCHMARKS.md, "Profiles"). The child has its own copy, held by ``work``.
+        held = [namespace]
+        del namespace, sandbox, exposures, facts
+        return _run_forked(policy, source, code, held, state, clock, evaluations, known)
     assert code is not None
     result = _execute(code, namespace, state, source.path)
     return replace(result, evaluated=evaluations.record()), budget.steps
@@ -233,31 +278,36 @@ def _run_forked(
     policy: Policy,
     source: ProbeSource,
     code: types.CodeType | None,
-    namespace: dict[str, object],
+    held: list[dict[str, object]],
     state: AttemptState,
     clock: Callable[[], float],
     evaluations: Evaluations,
     known: frozenset[str],
 ) -> tuple[Result, int]:
     """Compile (unless cached) and run the probe in a forked child, under the child's
-    deadline and kill; its result and output come back on a pipe."""
+    deadline and kill; its result and output come back on a pipe. ``held`` holds the
+    namespace, which the host drops once the child exists."""
     path = source.path
 
     def work(send: Callable[[bytes], None]) -> bytes:
         evaluations.announce = lambda dotted: send(_EVALUATING + dotted.encode() + b"\n")
         compiled = code
+        compile_us = 0
         if compiled is None:
-            # The compiled code is not sent back for the host's cache: real probes compile
-            # in 0.1-1.5 ms here against ~4 ms for the fork itself, so it would save little,
-            # and the host would have to unmarshal bytes from a process that runs probe code.
+            # The compiled code is never sent back for the host's cache: the host would
+            # have to unmarshal bytes from a process that runs probe code. How long the
+            # compile took is sent, before any probe code runs, and the host compiles the
+            # same bytes itself next time if it was quick (_HOST_COMPILE_BOUND_S).
+            compile_started = time.monotonic()
             try:
                 compiled = compile_probe(
                     source.text, path=path, deadline=state.budget.deadline, clock=clock
                 )
             except ProbeCompileError as error:
                 return _header(_compile_failure(error), state, evaluations) + b"\n"
-        send(_COMPILED)
-        result = _execute(compiled, namespace, state, path)
+            compile_us = min(int((time.monotonic() - compile_started) * 1e6), _MAX_COMPILE_US)
+        send(_COMPILED + compile_us.to_bytes(_COMPILE_US_BYTES, "big"))
+        result = _execute(compiled, held[0], state, path)
         return _header(result, state, evaluations) + b"\n" + state.output.getvalue()
 
     limits = policy.limits
@@ -267,10 +317,17 @@ def _run_forked(
         max_payload_bytes=limits.max_output_bytes + _HEADER_ROOM_BYTES,
         memory_bytes=limits.max_memory_bytes,
         clock=clock,
+        after_fork=held.clear,
     )
     child = {"pid": report.pid, "status": report.status()}
-    compiled = report.payload.startswith(_COMPILED)
-    payload = report.payload[len(_COMPILED) :] if compiled else report.payload
+    payload = report.payload
+    compiled = payload.startswith(_COMPILED)
+    if compiled:
+        timing = payload[len(_COMPILED) : len(_COMPILED) + _COMPILE_US_BYTES]
+        payload = payload[len(_COMPILED) + _COMPILE_US_BYTES :]
+        if code is None and len(timing) == _COMPILE_US_BYTES:
+            compile_s = int.from_bytes(timing, "big") / 1e6
+            _quick_compiles.note(source.path, source.sha256, compile_s)
     announced: list[str] = []
     while payload.startswith(_EVALUATING):
         notice, newline, rest = payload.partition(b"\n")

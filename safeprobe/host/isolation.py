@@ -9,6 +9,7 @@ Threat model: SECURITY.md, "Isolation".
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import faulthandler
 import gc
@@ -116,9 +117,12 @@ def run_forked(
     max_payload_bytes: int,
     memory_bytes: int,
     clock: Callable[[], float] = time.monotonic,
+    after_fork: Callable[[], None] = lambda: None,
 ) -> ChildReport:
     """Run ``work`` in a forked child and return what it sent and returned, in that order,
     within a hard deadline. ``work`` gets a ``send`` that writes to the pipe at once.
+    ``after_fork`` runs in the host once the child exists, while it runs (to let go of
+    what only the child needs).
 
     The child cannot change the host's memory (it has its own copy), runs under
     RLIMIT_AS (the host's current mappings plus ``memory_bytes``) and RLIMIT_CPU, set in
@@ -134,27 +138,35 @@ def run_forked(
     and unreaped. The main thread only waits, and on such an exception kills the child
     whose pid the other thread has kept.
     """
-    arguments = (work, deadline_s, max_payload_bytes, memory_bytes, clock)
+    arguments = (work, deadline_s, max_payload_bytes, memory_bytes, clock, after_fork)
     if threading.current_thread() is not threading.main_thread():
         return _fork_and_collect(*arguments, on_pid=lambda _pid: None)
     pids: list[int] = []
     box: list[ChildReport | BaseException] = []
+    # A bare thread and a lock it releases when done, not a threading.Thread: a Thread's
+    # start() and join() run threading.py's bookkeeping (its registry, a started Event, a
+    # state lock), Python code whose every first write to a page after the fork faults
+    # (~0.3 ms of a ~100 MB host's attempt: BENCHMARKS.md, "Profiles"). The lock's acquire
+    # in the main thread is interrupted by a signal handler's exception as join() was.
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def fork_and_collect() -> None:
         try:
             box.append(_fork_and_collect(*arguments, on_pid=pids.append))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting main thread
             box.append(exc)
+        finally:
+            finished.release()
 
-    waiter = threading.Thread(target=fork_and_collect, name="safeprobe-fork", daemon=True)
-    waiter.start()
+    _thread.start_new_thread(fork_and_collect, ())
     try:
-        waiter.join()
+        finished.acquire()
     except BaseException:
         for pid in pids:  # the collecting thread then sees EOF, and reaps it
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        waiter.join()
+        finished.acquire()
         raise
     outcome = box[0]
     if isinstance(outcome, BaseException):
@@ -168,6 +180,7 @@ def _fork_and_collect(
     max_payload_bytes: int,
     memory_bytes: int,
     clock: Callable[[], float],
+    after_fork: Callable[[], None],
     *,
     on_pid: Callable[[int], None],
 ) -> ChildReport:
@@ -194,6 +207,7 @@ def _fork_and_collect(
     on_pid(pid)
     os.close(write_end)
     try:
+        after_fork()
         payload, killed, cut = _collect(
             pid, read_end, deadline_s + FORK_KILL_GRACE_S, max_payload_bytes, clock
         )

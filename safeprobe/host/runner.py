@@ -45,6 +45,7 @@ from safeprobe.errors import (
     SafeprobeError,
     SyslogError,
 )
+from safeprobe.files import settled_stat
 from safeprobe.host.execution import Result, policy_redactor, read_and_run
 from safeprobe.host.recording import RecordShipper, sink_for
 from safeprobe.host.reporting import report_output, unaudited, write_host_stderr
@@ -84,6 +85,7 @@ class Runner:
         self._lock = threading.Lock()
         self._policies: dict[str, Policy] = {}
         self._policy_digest: str | None = None
+        self._policy_stat: tuple[int, ...] | None = None
         self.last_good: Policy | None = None
         self.records = RecordShipper(self._write_stderr)
         self._syslog = self.records.syslog
@@ -92,7 +94,12 @@ class Runner:
     # -- policy -----------------------------------------------------------------------------
 
     def load(self) -> Policy:
-        """Read and validate the policy now; raises PolicyError. Cached by content digest."""
+        """Read and validate the policy now; raises PolicyError. Cached by content digest,
+        and not read again while the file's stat is as it was at a read of a settled file
+        (``files.settled_stat``)."""
+        seen = settled_stat(self.policy_path, self._wall_clock())
+        if seen is not None and seen == self._policy_stat and self.last_good is not None:
+            return self.last_good
         data = read_policy_bytes(self.policy_path)
         digest = hashlib.sha256(data).hexdigest()
         policy = self._policies.get(digest)
@@ -100,6 +107,8 @@ class Runner:
             policy = parse_policy_bytes(data, path=self.policy_path, data_dir=self.data_dir)
             self._policies = {digest: policy}
         self._policy_digest = digest
+        # The stat taken before the read: a change after it moves the stat again.
+        self._policy_stat = seen
         self.last_good = policy
         return policy
 
