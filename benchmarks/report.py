@@ -507,8 +507,9 @@ Host side (issue 16), measured 2026-12-03 on the 2-core VM under a load average 
   after. `python -m benchmarks --only trigger` (fsync on, the policy default), the build
   before and after one after the other, twice: p50 2.33 ms (inside the attempt 1.01) →
   2.04 ms (0.85), then 2.31 (1.05) → 2.52 (0.98) while the original handler went from
-  0.55 to 0.68 ms: end to end the change is inside this VM's noise; fsync off (a throwaway driver, 100 signals): p50 1.9-2.7 ms either way at load
-  0.7-1 (fsync on this disk: 0.15-0.7 ms a record). Not met: the attempt itself is ~0.65
+  0.55 to 0.68 ms: end to end the change is inside this VM's noise; fsync off (a
+  throwaway driver, 100 signals): p50 1.9-2.7 ms either way at load 0.7-1 (fsync on this
+  disk: 0.15-0.7 ms a record). Not met: the attempt itself is ~0.65
   ms of CPU (mostly the probe side: sandbox, views, render) and two thread wake-ups cost
   ~0.2-0.3 ms, which leaves no room for 1 ms with the record and the report.
 """
