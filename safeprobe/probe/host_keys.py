@@ -105,6 +105,10 @@ def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = 
     if memo is not None and dict.__len__(mapping) > _MEMO_MIN_KEYS:
         plain = memo.plain(mapping)
     else:
+        if memo is None or not memo.host_frozen:
+            # A host thread may swap a key between the check and the lookup: both are
+            # made on a private copy, taken in one C call (no key's code runs in it).
+            mapping = dict.copy(mapping)
         plain = builtin_keys_only(dict.keys(mapping))
     if plain:
         return dict.get(mapping, key, NOT_FOUND)
@@ -136,11 +140,21 @@ class KeyMemo:
     # The instance dict names_plain found plain last, and its size then (held); a caller
     # may test it first, inline, as names_plain does.
     last_plain: list[object] = field(default_factory=lambda: [None, -1])
+    # Whether no host thread runs while the attempt lasts (isolation: fork, the probe in a
+    # single-threaded child): only then may a live small dict be checked and then searched
+    # (``names_plain``, ``find_key``). Under isolation: thread a host thread can swap a key
+    # for a hostile one of the same text between the two, or between two reads (same dict,
+    # same size), and ``dict.get`` would compare with it: both are made on a private copy.
+    host_frozen: bool = False
 
     def names_plain(self, instance: dict[str, object]) -> bool:
         """Whether ``instance.get(name)`` of an exact str compares with no host key: what
         ``find_name`` checks, with the last dict found plain remembered (at its size, as
-        ``plain`` remembers larger ones): an object's attributes are read one after another."""
+        ``plain`` remembers larger ones): an object's attributes are read one after another.
+        False in a host that may change (not ``host_frozen``): the caller asks
+        ``find_key``, which checks and searches one private copy."""
+        if not self.host_frozen:
+            return False  # the check and the lookup must see one dict: find_key's copy
         last = self.last_plain
         size = dict.__len__(instance)
         if last[0] is instance and last[1] == size:
