@@ -147,14 +147,29 @@ class KeyMemo:
     # same size), and ``dict.get`` would compare with it: both are made on a private copy.
     host_frozen: bool = False
 
+    def name_get(self, instance: dict[str, object], name: str) -> object:
+        """``instance.get(name)`` of an exact str where no host key can compare with it,
+        else NOT_FOUND (the caller then takes ``find_name``'s path, which scans). In a host
+        that may change (not ``host_frozen``) the check and the lookup are made on one
+        private copy of a small dict, taken in one C call; a larger one is left to the
+        caller."""
+        if self.host_frozen:
+            return dict.get(instance, name, NOT_FOUND) if self.names_plain(instance) else NOT_FOUND
+        if dict.__len__(instance) > _MEMO_MIN_KEYS:
+            return NOT_FOUND
+        copy = cast("dict[object, object]", dict.copy(instance))
+        if builtin_keys_only(dict.keys(copy)):
+            return dict.get(copy, name, NOT_FOUND)
+        return NOT_FOUND
+
     def names_plain(self, instance: dict[str, object]) -> bool:
         """Whether ``instance.get(name)`` of an exact str compares with no host key: what
         ``find_name`` checks, with the last dict found plain remembered (at its size, as
         ``plain`` remembers larger ones): an object's attributes are read one after another.
-        False in a host that may change (not ``host_frozen``): the caller asks
-        ``find_key``, which checks and searches one private copy."""
+        False in a host that may change (not ``host_frozen``): the check and the lookup
+        must then see one dict (``name_get``, ``find_key``: a private copy)."""
         if not self.host_frozen:
-            return False  # the check and the lookup must see one dict: find_key's copy
+            return False
         last = self.last_plain
         size = dict.__len__(instance)
         if last[0] is instance and last[1] == size:

@@ -578,7 +578,7 @@ def planned_getattr(guard: Callable[[object, str], object]) -> Callable[[object,
     in this attempt has planned already (ReadPlan: allowed, its redaction known, the class
     side found to leave the answer to the instance). What is left is the value itself:
     read live through the planned C getter, in an instance dict only when no host key can
-    compare with the name (KeyMemo.names_plain). Anything else goes to ``guard``."""
+    compare with the name (KeyMemo.name_get). Anything else goes to ``guard``."""
 
     def _getattr_(obj: object, name: str) -> object:
         if type(obj) is View and type(name) is str:
@@ -594,10 +594,10 @@ def planned_getattr(guard: Callable[[object, str], object]) -> Callable[[object,
                     instance = plan.dict_get(host, plan.kind)
                     if type(instance) is dict:
                         last = ctx.keys.last_plain
-                        if (
-                            last[0] is instance and last[1] == len(instance)
-                        ) or ctx.keys.names_plain(instance):
+                        if last[0] is instance and last[1] == len(instance):
                             found = instance.get(name, NOT_FOUND)
+                        else:
+                            found = ctx.keys.name_get(instance, name)
                 elif plan.slot_get is not None:
                     found = plan.slot_get(host, plan.kind)
                 if found is not NOT_FOUND:
