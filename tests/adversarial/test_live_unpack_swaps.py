@@ -11,7 +11,6 @@ time-of-check to time-of-use class (CWE-367).
 
 import pytest
 
-
 EXPOSE = {"small": {"target": "__main__:small"}, "pairs": {"target": "__main__:pairs"}}
 
 
