@@ -66,3 +66,26 @@ def test_items_fast_path_hides_secret_keys_however_spelt(held) -> None:
     assert "('API.KEY', <redacted>)" in report, report
     assert "('Session-Token', <redacted>)" in report, report
     assert "('name', 'ada')" in report, report
+
+
+CONTAINERS = {
+    "zoo": {"target": "__main__:zoo", "allow": ["creds", "creds.*"]},
+    "service": {"target": "__main__:service", "allow": ["queue", "queue.*"]},
+    "stdvals": {"target": "__main__:stdvals", "allow": ["counts_low", "counts_low.*"]},
+}
+
+
+def test_containers_get_no_plan_that_skips_their_guards(held) -> None:
+    """A named tuple's secret field read again and again by name, then by position and by
+    iteration; a deque's maxlen; a Counter's items() with a secret key: container views
+    make no read plan, and every answer keeps its marker."""
+    probe = (
+        "for i in range(5):\n    u = zoo.creds.user\n    p = zoo.creds.password\n"
+        "    m = service.queue.maxlen\n"
+        "print(u, p, zoo.creds[1], list(zoo.creds), m)\n"
+        "print(stdvals.counts_low.items())\n"
+    )
+    record = held(probe, frozenset({"ok"}), expose=CONTAINERS)
+    report = str(record["_report"])
+    assert "ada <redacted> <redacted> ['ada', <redacted>] None" in report, report
+    assert "('api_token', <redacted>)" in report, report
