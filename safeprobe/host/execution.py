@@ -41,7 +41,7 @@ from safeprobe.probe.evaluation import (
     merge_reports,
 )
 from safeprobe.probe.facts.take import take_facts
-from safeprobe.probe.host_keys import NOT_FOUND, find_name
+from safeprobe.probe.host_keys import NOT_FOUND, KeyMemo, find_name
 from safeprobe.probe.redaction import Redactor
 from safeprobe.probe.render import RenderLimits
 from safeprobe.probe.sandbox import AttemptState, Sandbox
@@ -236,6 +236,7 @@ def run_code(
                 redactor,
                 state,
                 Evaluator(plans[name], evaluations) if name in plans else None,
+                host_frozen=policy.isolation == "fork",
             )
             for name, exposure in policy.expose.items()
         }
@@ -370,6 +371,8 @@ def _expose(
     redactor: Redactor,
     state: AttemptState,
     evaluator: Evaluator | None,
+    *,
+    host_frozen: bool,
 ) -> object:
     module_name, _, attr_path = target.partition(":")
     module = find_name(cast("dict[str, object]", sys.modules), module_name)  # no host key __eq__
@@ -392,6 +395,7 @@ def _expose(
         on_denied=state.record_denial,
         budget=state.budget,
         evaluator=evaluator,
+        keys=KeyMemo(host_frozen=host_frozen),
     )
     return wrap(value, (), context)
 

@@ -104,11 +104,31 @@ def find_key(mapping: dict[object, object], key: object, memo: KeyMemo | None = 
     host dicts hold only plain keys."""
     if memo is not None and dict.__len__(mapping) > _MEMO_MIN_KEYS:
         plain = memo.plain(mapping)
+    elif memo is None or not memo.host_frozen:
+        # A host thread may swap a key between a check and a lookup: both are made on
+        # one snapshot of the pairs.
+        return snapshot_get(mapping, key)
     else:
         plain = builtin_keys_only(dict.keys(mapping))
     if plain:
         return dict.get(mapping, key, NOT_FOUND)
     return scan_pairs(dict.items(mapping), dict.keys(mapping), key)
+
+
+def snapshot_get(mapping: dict[object, object], key: object) -> object:
+    """``mapping.get(key)`` (a plain key) on one snapshot of its pairs, taken in one C call
+    by dict's own items (no key is hashed or compared, no key's code runs: ``dict.copy`` of
+    a subclass may call its ``keys()``, and of a sparse dict compares colliding keys), so a
+    host thread that changes the dict after it cannot make a host key's ``__eq__`` run."""
+    pairs = list(dict.items(mapping))
+    keys = list(map(_FIRST, pairs))
+    if builtin_keys_only(keys):
+        # Exact builtin scalar keys only: hashed and compared by the builtins themselves.
+        return dict(pairs).get(key, NOT_FOUND)
+    return scan_pairs(pairs, keys, key)
+
+
+_FIRST: Final = operator.itemgetter(0)
 
 
 def find_name(instance: dict[str, object], name: str, memo: KeyMemo | None = None) -> object:
@@ -136,11 +156,39 @@ class KeyMemo:
     # The instance dict names_plain found plain last, and its size then (held); a caller
     # may test it first, inline, as names_plain does.
     last_plain: list[object] = field(default_factory=lambda: [None, -1])
+    # Whether no host thread runs while the attempt lasts (isolation: fork, the probe in a
+    # single-threaded child): only then may a live small dict be checked and then searched
+    # (``names_plain``, ``find_key``). Under isolation: thread a host thread can swap a key
+    # for a hostile one of the same text between the two, or between two reads (same dict,
+    # same size), and ``dict.get`` would compare with it: both are made on one snapshot.
+    host_frozen: bool = False
+
+    def name_get(self, instance: dict[str, object], name: str) -> object:
+        """``instance.get(name)`` of an exact str where no host key can compare with it,
+        else NOT_FOUND (the caller then takes ``find_name``'s path, which scans). In a host
+        that may change (not ``host_frozen``) the check and the lookup are made on one
+        snapshot of a small dict's pairs (``snapshot_get``); a larger one is left to the
+        caller."""
+        if self.host_frozen:
+            return dict.get(instance, name, NOT_FOUND) if self.names_plain(instance) else NOT_FOUND
+        if dict.__len__(instance) > _MEMO_MIN_KEYS:
+            return NOT_FOUND
+        # snapshot_get for an exact str name: found among the snapshot's keys by the
+        # builtins' own == (every key checked an exact builtin scalar first).
+        pairs = list(dict.items(instance))
+        keys = list(map(_FIRST, pairs))
+        if not builtin_keys_only(keys) or name not in keys:
+            return NOT_FOUND
+        return pairs[keys.index(name)][1]
 
     def names_plain(self, instance: dict[str, object]) -> bool:
         """Whether ``instance.get(name)`` of an exact str compares with no host key: what
         ``find_name`` checks, with the last dict found plain remembered (at its size, as
-        ``plain`` remembers larger ones): an object's attributes are read one after another."""
+        ``plain`` remembers larger ones): an object's attributes are read one after another.
+        False in a host that may change (not ``host_frozen``): the check and the lookup
+        must then see one snapshot (``snapshot_get``)."""
+        if not self.host_frozen:
+            return False
         last = self.last_plain
         size = dict.__len__(instance)
         if last[0] is instance and last[1] == size:

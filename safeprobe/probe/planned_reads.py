@@ -5,7 +5,7 @@ object's attribute is answered only through the read plan its (path, name, exact
 made at an earlier read in this attempt (view_context.ReadPlan: allowed, its redaction
 known, the class side leaving the answer to the instance): the value is then read live,
 through the class's C ``__dict__`` getter or a slot's, from an instance dict only when no
-host key can compare with the name (host_keys.KeyMemo.names_plain). A method of the
+host key can compare with the name (host_keys.KeyMemo.name_get). A method of the
 probe's own value is answered as the guard answers it, from the guard's own table.
 Anything else goes to the guard. Threat model: SECURITY.md, "No host code runs".
 """
@@ -28,7 +28,7 @@ def planned_getattr(
     in this attempt has planned already (ReadPlan: allowed, its redaction known, the class
     side found to leave the answer to the instance): what is left is the value itself,
     read live through the planned C getter, in an instance dict only when no host key can
-    compare with the name (KeyMemo.names_plain). And a method of the probe's own value that
+    compare with the name (KeyMemo.name_get). And a method of the probe's own value that
     the guard would hand out as Python's getattr does: ``plain_reads``, the guard's table of
     those names by exact type id (sandbox._PLAIN_READS). Anything else goes to ``guard``."""
 
@@ -50,10 +50,11 @@ def planned_getattr(
                     instance = plan.dict_get(host, plan.kind)
                     if type(instance) is dict:
                         last = ctx.keys.last_plain
-                        if (
-                            last[0] is instance and last[1] == len(instance)
-                        ) or ctx.keys.names_plain(instance):
-                            found = instance.get(name, NOT_FOUND)
+                        found = (
+                            instance.get(name, NOT_FOUND)  # the memo's hit, inline
+                            if last[0] is instance and last[1] == len(instance)
+                            else ctx.keys.name_get(instance, name)
+                        )
                 elif plan.slot_get is not None:
                     found = plan.slot_get(host, plan.kind)
                 if found is not NOT_FOUND:

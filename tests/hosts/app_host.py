@@ -857,6 +857,8 @@ slotted = (_SlotPlain(), _slot_guarded())
 creds = [_Creds(), _Creds()]
 small = list(range(8))
 pairs = [[1, 2], [3, 4]]
+# Exact str keys, secret ones spelt with separators and capitals (red16b: items() fast path).
+spelt = {"name": "ada", "Session-Token": CANARY, "API.KEY": CANARY, "count": 3}
 
 
 def _state() -> object:
