@@ -40,9 +40,11 @@ def builtin_keys_only(keys: Iterable[object]) -> bool:
     # Names (sys.modules, a module's or an instance's __dict__) are exact str keys: the
     # type compared by identity with str takes two C calls a key where the id-set test
     # takes three (sys.modules, ~1,000 keys: ~50 against ~170 us on the benchmark VM).
-    # Only a keys view is walked twice: any other iterable may be an iterator, which the
-    # first pass would use up.
-    if type(keys) is _KEYS_VIEW and all(map(operator.is_, map(type, keys), _ALWAYS_STR)):
+    # Only a keys view or a list is walked twice: any other iterable may be an iterator,
+    # which the first pass would use up.
+    if (type(keys) is _KEYS_VIEW or type(keys) is list) and all(
+        map(operator.is_, map(type, keys), _ALWAYS_STR)
+    ):
         return True
     return all(map(_BUILTIN_KEY_TYPE_IDS.__contains__, map(id, map(type, keys))))
 
@@ -123,8 +125,14 @@ def snapshot_get(mapping: dict[object, object], key: object) -> object:
     pairs = list(dict.items(mapping))
     keys = list(map(_FIRST, pairs))
     if builtin_keys_only(keys):
-        # Exact builtin scalar keys only: hashed and compared by the builtins themselves.
-        return dict(pairs).get(key, NOT_FOUND)
+        # Exact builtin scalar keys only, compared by the builtins themselves: list.index
+        # finds the one the dict would (== after identity, as the dict compares a key of
+        # equal hash; keys equal to each other share a hash, so a dict holds one of them),
+        # without hashing every key again into a new dict.
+        try:
+            return pairs[keys.index(key)][1]
+        except ValueError:
+            return NOT_FOUND
     return scan_pairs(pairs, keys, key)
 
 
